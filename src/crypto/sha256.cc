@@ -1,0 +1,20 @@
+#include "crypto/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+namespace tessera::crypto {
+
+Sha256Digest Sha256(ByteView data) {
+  Sha256Digest out{};
+  unsigned int n = 0;
+  // EVP_Digest with SHA-256 only fails on allocation failure; there is no sensible value to
+  // return then, so treat it as fatal rather than hand back a digest of zeros.
+  if (EVP_Digest(data.data(), data.size(), out.data(), &n, EVP_sha256(), nullptr) != 1 || n != 32) {
+    std::abort();
+  }
+  return out;
+}
+
+}  // namespace tessera::crypto
