@@ -1,0 +1,47 @@
+// Read-only inspection of an NVM image for `tessera image show` and `tessera image check`:
+// geometry, journal state, allocator usage, wear, and the invariants of nvm_store.h. Nothing
+// here writes to the device; pending recovery work is reported, not done.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nvm/geometry.h"
+#include "nvm/nvm_device.h"
+
+namespace tessera::nvm {
+
+enum class JournalState { kIdle, kCommitted, kTorn };
+std::string_view JournalStateName(JournalState s);
+
+struct RegionWear {
+  std::string name;
+  uint32_t first_page = 0;
+  uint32_t page_count = 0;
+  uint64_t programs = 0;
+  uint32_t max_per_page = 0;
+};
+
+struct ImageReport {
+  Layout layout;
+  JournalState journal_state = JournalState::kIdle;
+  uint64_t journal_sequence = 0;
+  uint32_t journal_body_length = 0;
+  uint32_t blocks_free = 0;
+  uint32_t blocks_used = 0;
+  uint32_t blocks_wiping = 0;
+  uint64_t total_programs = 0;
+  uint32_t max_wear = 0;
+  uint32_t max_wear_page = 0;
+  std::vector<RegionWear> wear;
+  std::vector<std::string> errors;  // damage the failure model cannot explain
+  std::vector<std::string> notes;   // recovery work that the next power-on will do
+
+  bool ok() const { return errors.empty(); }
+};
+
+// REQUIRES: device and layout describe the same geometry.
+ImageReport InspectImage(const NvmDevice& device, const Layout& layout);
+
+}  // namespace tessera::nvm

@@ -1,0 +1,367 @@
+#include "nvm/nvm_store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "core/crc32.h"
+
+namespace tessera::nvm {
+
+Status NvmStore::Format(NvmDevice& device, const Geometry& geometry) {
+  TESSERA_ASSIGN_OR_RETURN(Layout layout, ComputeLayout(geometry));
+  if (device.size() != geometry.nvm_size || device.page_size() != geometry.page_size) {
+    return InvalidArgument("device does not match the geometry");
+  }
+  Bytes zero(geometry.page_size, 0);
+  for (uint32_t p = 1; p < device.page_count(); ++p) {
+    TESSERA_RETURN_IF_ERROR(device.ProgramPage(p, zero));
+  }
+  (void)layout;
+  return device.ProgramPage(0, EncodeJournalHeader(JournalHeader{}, geometry.page_size));
+}
+
+Result<std::unique_ptr<NvmStore>> NvmStore::Mount(NvmDevice& device, const Geometry& geometry,
+                                                  RecoveryReport* report) {
+  TESSERA_ASSIGN_OR_RETURN(Layout layout, ComputeLayout(geometry));
+  if (device.size() != geometry.nvm_size || device.page_size() != geometry.page_size) {
+    return InvalidArgument("device does not match the geometry");
+  }
+  std::unique_ptr<NvmStore> store(new NvmStore(device, layout));
+  RecoveryReport local;
+  TESSERA_RETURN_IF_ERROR(store->Recover(report != nullptr ? *report : local));
+  return store;
+}
+
+Status NvmStore::CheckAlive() const {
+  if (dead_ || !device_.powered()) {
+    return PowerLost("power was lost; power on and mount again before using the store");
+  }
+  return Status::Ok();
+}
+
+Status NvmStore::CheckDataRange(uint32_t offset, size_t length) const {
+  const uint32_t lo = layout_.root_offset;
+  if (offset < lo || offset > layout_.end() || length > layout_.end() - offset) {
+    return InvalidArgument("write outside the data area (offset " + std::to_string(offset) +
+                           ", length " + std::to_string(length) + ")");
+  }
+  return Status::Ok();
+}
+
+Status NvmStore::CheckBlocksInUse(uint32_t offset, size_t length) const {
+  const uint64_t end = uint64_t{offset} + length;
+  if (end <= layout_.blocks_offset) return Status::Ok();
+  const uint32_t bs = layout_.geometry.block_size;
+  const uint32_t first = offset <= layout_.blocks_offset ? 0 : (offset - layout_.blocks_offset) / bs;
+  const uint32_t last = static_cast<uint32_t>((end - 1 - layout_.blocks_offset) / bs);
+  for (uint32_t b = first; b <= last; ++b) {
+    TESSERA_ASSIGN_OR_RETURN(BlockState state, GetBlockState(b));
+    if (state != BlockState::kUsed) {
+      return InvalidArgument("write into block " + std::to_string(b) + ", which is not allocated");
+    }
+  }
+  return Status::Ok();
+}
+
+Status NvmStore::Begin() {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  if (in_tx_) return FailedPrecondition("a transaction is already open");
+  in_tx_ = true;
+  pending_.clear();
+  pending_bytes_ = 0;
+  freed_.clear();
+  return Status::Ok();
+}
+
+void NvmStore::Abort() {
+  in_tx_ = false;
+  pending_.clear();
+  pending_bytes_ = 0;
+  freed_.clear();
+}
+
+Status NvmStore::Read(uint32_t offset, std::span<uint8_t> out) const {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  TESSERA_RETURN_IF_ERROR(device_.Read(offset, out));
+  if (pending_.empty() || out.empty()) return Status::Ok();
+  const uint64_t end = uint64_t{offset} + out.size();
+  auto it = pending_.upper_bound(offset);
+  if (it != pending_.begin()) --it;
+  for (; it != pending_.end() && it->first < end; ++it) {
+    const uint64_t e_start = it->first;
+    const uint64_t e_end = e_start + it->second.size();
+    const uint64_t lo = std::max<uint64_t>(e_start, offset);
+    const uint64_t hi = std::min(e_end, end);
+    if (lo < hi) {
+      std::memcpy(out.data() + (lo - offset), it->second.data() + (lo - e_start), hi - lo);
+    }
+  }
+  return Status::Ok();
+}
+
+void NvmStore::MergeExtent(ExtentMap& extents, uint32_t offset, ByteView data) {
+  uint64_t start = offset;
+  uint64_t end = start + data.size();
+  auto first = extents.upper_bound(offset);
+  if (first != extents.begin()) {
+    auto prev = std::prev(first);
+    if (prev->first + prev->second.size() >= offset) first = prev;
+  }
+  auto last = first;
+  while (last != extents.end() && last->first <= end) {
+    start = std::min<uint64_t>(start, last->first);
+    end = std::max<uint64_t>(end, last->first + last->second.size());
+    ++last;
+  }
+  Bytes merged(end - start);
+  for (auto it = first; it != last; ++it) {
+    std::memcpy(merged.data() + (it->first - start), it->second.data(), it->second.size());
+  }
+  std::memcpy(merged.data() + (offset - start), data.data(), data.size());
+  extents.erase(first, last);
+  extents.emplace(static_cast<uint32_t>(start), std::move(merged));
+}
+
+size_t NvmStore::EncodedSize(const ExtentMap& extents) {
+  size_t total = 0;
+  for (const auto& [offset, data] : extents) total += EncodedExtentSize(data.size());
+  return total;
+}
+
+Status NvmStore::StageBytes(uint32_t offset, ByteView data) {
+  // The journal holds whole pages, so that replay can restore a page that a harsh-mode cut left
+  // with arbitrary bytes outside the written range (docs/nvm-format.md §4).
+  const uint32_t ps = layout_.geometry.page_size;
+  const uint32_t a_start = offset / ps * ps;
+  const uint32_t a_end = static_cast<uint32_t>((uint64_t{offset} + data.size() + ps - 1) / ps * ps);
+  Bytes image(a_end - a_start);
+  TESSERA_RETURN_IF_ERROR(Read(a_start, image));
+  std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
+  ExtentMap trial = pending_;  // small: one command's writes
+  MergeExtent(trial, a_start, image);
+  const size_t bytes = EncodedSize(trial);
+  if (bytes > commit_capacity()) {
+    return Status(ErrorCode::kCapacityExceeded,
+                  "transaction needs " + std::to_string(bytes) +
+                      " journal bytes; the commit capacity is " +
+                      std::to_string(commit_capacity()));
+  }
+  pending_ = std::move(trial);
+  pending_bytes_ = bytes;
+  return Status::Ok();
+}
+
+Status NvmStore::Write(uint32_t offset, ByteView data) {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  if (!in_tx_) return FailedPrecondition("write outside a transaction");
+  TESSERA_RETURN_IF_ERROR(CheckDataRange(offset, data.size()));
+  if (data.empty()) return Status::Ok();
+  TESSERA_RETURN_IF_ERROR(CheckBlocksInUse(offset, data.size()));
+  return StageBytes(offset, data);
+}
+
+Result<BlockState> NvmStore::GetBlockState(uint32_t block) const {
+  if (block >= layout_.block_count) return InvalidArgument("no such block");
+  uint8_t b = 0;
+  TESSERA_RETURN_IF_ERROR(Read(layout_.table_offset + block, std::span<uint8_t>(&b, 1)));
+  if (b > static_cast<uint8_t>(BlockState::kWiping)) {
+    return Corruption("allocator table entry " + std::to_string(block) + " holds " +
+                      std::to_string(b));
+  }
+  return static_cast<BlockState>(b);
+}
+
+uint32_t NvmStore::CountBlocks(BlockState state) const {
+  Bytes table(layout_.block_count);
+  if (!Read(layout_.table_offset, table).ok()) return 0;
+  return static_cast<uint32_t>(std::count(table.begin(), table.end(), static_cast<uint8_t>(state)));
+}
+
+Result<uint32_t> NvmStore::AllocateBlock() {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  if (!in_tx_) return FailedPrecondition("allocation outside a transaction");
+  Bytes table(layout_.block_count);
+  TESSERA_RETURN_IF_ERROR(Read(layout_.table_offset, table));
+  auto it = std::find(table.begin(), table.end(), static_cast<uint8_t>(BlockState::kFree));
+  if (it == table.end()) return Status(ErrorCode::kOutOfSpace, "no free NVM block");
+  const uint32_t block = static_cast<uint32_t>(it - table.begin());
+  const uint8_t used = static_cast<uint8_t>(BlockState::kUsed);
+  TESSERA_RETURN_IF_ERROR(StageBytes(layout_.table_offset + block, ByteView(&used, 1)));
+  return block;
+}
+
+Status NvmStore::FreeBlock(uint32_t block) {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  if (!in_tx_) return FailedPrecondition("free outside a transaction");
+  TESSERA_ASSIGN_OR_RETURN(BlockState state, GetBlockState(block));
+  if (state != BlockState::kUsed) {
+    return FailedPrecondition("block " + std::to_string(block) + " is not in use");
+  }
+  const uint8_t wiping = static_cast<uint8_t>(BlockState::kWiping);
+  TESSERA_RETURN_IF_ERROR(StageBytes(layout_.table_offset + block, ByteView(&wiping, 1)));
+  freed_.push_back(block);
+  return Status::Ok();
+}
+
+Status NvmStore::WriteIdleHeader() {
+  JournalHeader idle;
+  idle.state = kJournalIdle;
+  idle.sequence = sequence_;
+  return device_.ProgramPage(0, EncodeJournalHeader(idle, layout_.geometry.page_size));
+}
+
+Status NvmStore::CommitExtents(const ExtentMap& extents) {
+  const Bytes body = EncodeJournalBody(extents);
+  if (body.size() > commit_capacity()) {
+    return Status(ErrorCode::kCapacityExceeded, "transaction exceeds the commit capacity");
+  }
+  // 1. Body, while the header still says IDLE.
+  TESSERA_RETURN_IF_ERROR(device_.ProgramRange(layout_.journal_body_offset, body));
+  // 2. The commit point: one page program.
+  JournalHeader h;
+  h.state = kJournalCommitted;
+  h.sequence = sequence_ + 1;
+  h.body_length = static_cast<uint32_t>(body.size());
+  h.body_crc = Crc32(body);
+  TESSERA_RETURN_IF_ERROR(device_.ProgramPage(0, EncodeJournalHeader(h, layout_.geometry.page_size)));
+  sequence_ = h.sequence;
+  // 3. Apply to the home locations; 4. back to IDLE.
+  for (const auto& [offset, data] : extents) {
+    TESSERA_RETURN_IF_ERROR(device_.ProgramRange(offset, data));
+  }
+  return WriteIdleHeader();
+}
+
+Status NvmStore::WipeAndRelease(const std::vector<uint32_t>& blocks) {
+  if (blocks.empty()) return Status::Ok();
+  const Bytes zeros(layout_.geometry.block_size, 0);
+  for (uint32_t b : blocks) {
+    TESSERA_RETURN_IF_ERROR(device_.ProgramRange(layout_.BlockOffset(b), zeros));
+  }
+  const uint32_t ps = layout_.geometry.page_size;
+  ExtentMap release;
+  for (uint32_t b : blocks) {
+    const uint32_t at = layout_.table_offset + b;
+    const uint32_t page_start = at / ps * ps;
+    auto it = release.find(page_start);
+    if (it == release.end()) {
+      Bytes page(ps);
+      TESSERA_RETURN_IF_ERROR(device_.Read(page_start, page));
+      it = release.emplace(page_start, std::move(page)).first;
+    }
+    it->second[at - page_start] = static_cast<uint8_t>(BlockState::kFree);
+  }
+  // Pages are disjoint but may be adjacent: merge them into maximal extents.
+  ExtentMap merged;
+  for (const auto& [offset, page] : release) MergeExtent(merged, offset, page);
+  return CommitExtents(merged);
+}
+
+Status NvmStore::Commit() {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  if (!in_tx_) return FailedPrecondition("commit without a transaction");
+  in_tx_ = false;
+  ExtentMap extents = std::move(pending_);
+  std::vector<uint32_t> freed = std::move(freed_);
+  pending_.clear();
+  pending_bytes_ = 0;
+  freed_.clear();
+  if (extents.empty()) return Status::Ok();
+  Status s = CommitExtents(extents);
+  if (s.ok()) s = WipeAndRelease(freed);
+  if (!s.ok()) {
+    dead_ = true;
+    return s;
+  }
+  device_.NoteDurablePoint();
+  return Status::Ok();
+}
+
+Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  TESSERA_RETURN_IF_ERROR(CheckDataRange(offset, data.size()));
+  if (data.empty()) return Status::Ok();
+  TESSERA_RETURN_IF_ERROR(CheckBlocksInUse(offset, data.size()));
+  // The page images come from NVM, not from the open transaction: its other writes must not
+  // become durable early.
+  const uint32_t ps = layout_.geometry.page_size;
+  const uint32_t a_start = offset / ps * ps;
+  const uint32_t a_end = static_cast<uint32_t>((uint64_t{offset} + data.size() + ps - 1) / ps * ps);
+  Bytes image(a_end - a_start);
+  TESSERA_RETURN_IF_ERROR(device_.Read(a_start, image));
+  std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
+  ExtentMap one;
+  one.emplace(a_start, std::move(image));
+  if (EncodedSize(one) > commit_capacity()) {
+    return Status(ErrorCode::kCapacityExceeded, "early commit exceeds the commit capacity");
+  }
+  Status s = CommitExtents(one);
+  if (!s.ok()) {
+    dead_ = true;
+    return s;
+  }
+  device_.NoteDurablePoint();
+  // The open transaction keeps its writes but must now see (and, on commit, keep) these bytes.
+  const uint64_t end = uint64_t{offset} + data.size();
+  for (auto& [e_start, e_data] : pending_) {
+    const uint64_t lo = std::max<uint64_t>(e_start, offset);
+    const uint64_t hi = std::min<uint64_t>(e_start + e_data.size(), end);
+    if (lo < hi) std::memcpy(e_data.data() + (lo - e_start), data.data() + (lo - offset), hi - lo);
+  }
+  return Status::Ok();
+}
+
+Status NvmStore::Recover(RecoveryReport& report) {
+  const uint32_t ps = layout_.geometry.page_size;
+  Bytes page(ps);
+  TESSERA_RETURN_IF_ERROR(device_.Read(layout_.journal_header_offset, page));
+  std::optional<JournalHeader> h = DecodeJournalHeader(page);
+  if (!h) {
+    // A cut while the header was programmed: either the commit point (the transaction did not
+    // happen) or the return to IDLE (it was already applied). Both mean: nothing to replay.
+    report.discarded_torn_header = true;
+    sequence_ = 0;
+    TESSERA_RETURN_IF_ERROR(WriteIdleHeader());
+  } else {
+    sequence_ = h->sequence;
+    if (h->state == kJournalCommitted) {
+      if (h->body_length > commit_capacity()) {
+        return Corruption("journal header claims a body of " + std::to_string(h->body_length) +
+                          " bytes, more than the capacity");
+      }
+      Bytes body(h->body_length);
+      TESSERA_RETURN_IF_ERROR(device_.Read(layout_.journal_body_offset, body));
+      if (Crc32(body) != h->body_crc) {
+        return Corruption("committed journal body fails its checksum");
+      }
+      TESSERA_ASSIGN_OR_RETURN(auto entries,
+                               DecodeJournalBody(body, layout_.table_offset, layout_.end()));
+      TESSERA_RETURN_IF_ERROR(ApplyEntries(entries));
+      TESSERA_RETURN_IF_ERROR(WriteIdleHeader());
+      report.replayed_transaction = true;
+    }
+  }
+  Bytes table(layout_.block_count);
+  TESSERA_RETURN_IF_ERROR(device_.Read(layout_.table_offset, table));
+  std::vector<uint32_t> wiping;
+  for (uint32_t b = 0; b < layout_.block_count; ++b) {
+    if (table[b] > static_cast<uint8_t>(BlockState::kWiping)) {
+      return Corruption("allocator table entry for block " + std::to_string(b) +
+                        " holds invalid state " + std::to_string(table[b]));
+    }
+    if (table[b] == static_cast<uint8_t>(BlockState::kWiping)) wiping.push_back(b);
+  }
+  TESSERA_RETURN_IF_ERROR(WipeAndRelease(wiping));
+  report.wipes_finished = static_cast<uint32_t>(wiping.size());
+  return Status::Ok();
+}
+
+Status NvmStore::ApplyEntries(const std::vector<JournalEntry>& entries) {
+  for (const JournalEntry& e : entries) {
+    TESSERA_RETURN_IF_ERROR(device_.ProgramRange(e.offset, e.data));
+  }
+  return Status::Ok();
+}
+
+}  // namespace tessera::nvm

@@ -1,0 +1,268 @@
+#include "nvm/nvm_store.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "nvm/image_inspector.h"
+
+namespace tessera::nvm {
+namespace {
+
+Geometry SmallGeometry() {
+  Geometry g;
+  g.page_size = 64;
+  g.nvm_size = 16 * 1024;
+  g.journal_capacity = 1024;
+  g.block_size = 256;
+  g.root_size = 256;
+  return g;
+}
+
+class NvmStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(NvmStore::Format(ram_.device(), g_).ok());
+    Remount();
+  }
+  void Remount() {
+    store_.reset();
+    auto s = NvmStore::Mount(ram_.device(), g_, &report_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  Bytes ReadBytes(uint32_t off, size_t n) {
+    Bytes b(n);
+    EXPECT_TRUE(store_->Read(off, b).ok());
+    return b;
+  }
+  uint32_t root() const { return store_->layout().root_offset; }
+  // Program operations the given transaction's Commit() performs, measured on a copy.
+  uint64_t CommitPrograms(const std::function<void(NvmStore&)>& fill) {
+    auto copy = RamNvm::CopyOf(ram_.device());
+    auto s = NvmStore::Mount(copy->device(), g_);
+    EXPECT_TRUE(s.ok());
+    EXPECT_TRUE((*s)->Begin().ok());
+    fill(**s);
+    const uint64_t before = copy->device().programs();
+    EXPECT_TRUE((*s)->Commit().ok());
+    return copy->device().programs() - before;
+  }
+
+  Geometry g_ = SmallGeometry();
+  RamNvm ram_{16 * 1024, 64};
+  std::unique_ptr<NvmStore> store_;
+  RecoveryReport report_;
+};
+
+TEST(Geometry, LayoutIsPageAlignedAndFits) {
+  auto l = ComputeLayout(Geometry{});
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->journal_body_offset, 64u);
+  EXPECT_EQ(l->table_offset % 64, 0u);
+  EXPECT_EQ(l->root_offset % 64, 0u);
+  EXPECT_GE(l->root_offset - l->table_offset, l->block_count);
+  EXPECT_LE(l->end(), 1u << 20);
+  EXPECT_GT(l->block_count, 4000u);
+  Geometry bad;
+  bad.page_size = 48;
+  EXPECT_EQ(ComputeLayout(bad).status().code(), ErrorCode::kInvalidArgument);
+  bad = Geometry{};
+  bad.block_size = 100;
+  EXPECT_FALSE(ComputeLayout(bad).ok());
+  bad = Geometry{};
+  bad.nvm_size = 64 * 200;  // journal alone does not fit
+  EXPECT_FALSE(ComputeLayout(bad).ok());
+}
+
+TEST_F(NvmStoreTest, CommitMakesWritesDurableAndVisible) {
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(root() + 3, ToBytes("hello")).ok());
+  EXPECT_EQ(ReadBytes(root() + 3, 5), ToBytes("hello"));  // read your writes
+  Bytes raw(5);
+  ASSERT_TRUE(ram_.device().Read(root() + 3, raw).ok());
+  EXPECT_EQ(raw, Bytes(5, 0));  // not on NVM before commit
+  ASSERT_TRUE(store_->Commit().ok());
+  EXPECT_EQ(store_->sequence(), 1u);
+  Remount();
+  EXPECT_EQ(ReadBytes(root() + 3, 5), ToBytes("hello"));
+  EXPECT_FALSE(report_.replayed_transaction);
+}
+
+TEST_F(NvmStoreTest, AbortChangesNothing) {
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(root(), ToBytes("gone")).ok());
+  uint64_t before = ram_.device().programs();
+  store_->Abort();
+  EXPECT_EQ(ram_.device().programs(), before);
+  EXPECT_EQ(ReadBytes(root(), 4), Bytes(4, 0));
+}
+
+TEST_F(NvmStoreTest, OverlappingWritesMerge) {
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(root() + 10, ToBytes("aaaaaa")).ok());
+  ASSERT_TRUE(store_->Write(root() + 12, ToBytes("bb")).ok());
+  ASSERT_TRUE(store_->Write(root() + 60, ToBytes("cccccccc")).ok());  // crosses a page
+  EXPECT_EQ(ReadBytes(root() + 10, 6), ToBytes("aabbaa"));
+  ASSERT_TRUE(store_->Commit().ok());
+  Remount();
+  EXPECT_EQ(ReadBytes(root() + 10, 6), ToBytes("aabbaa"));
+  EXPECT_EQ(ReadBytes(root() + 60, 8), ToBytes("cccccccc"));
+}
+
+TEST_F(NvmStoreTest, RefusesWritesOutsideTheDataAreaAndOutsideTransactions) {
+  EXPECT_EQ(store_->Write(root(), ToBytes("x")).code(), ErrorCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->Begin().ok());
+  EXPECT_EQ(store_->Begin().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Write(store_->layout().table_offset, ToBytes("x")).code(),
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->Write(0, ToBytes("x")).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(store_->Write(store_->layout().end() - 1, ToBytes("xy")).code(),
+            ErrorCode::kInvalidArgument);
+  store_->Abort();
+  EXPECT_EQ(store_->Commit().code(), ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(NvmStoreTest, ExceedingCommitCapacityFailsCleanly) {
+  // Four adjacent blocks (1024 bytes) to write into.
+  ASSERT_TRUE(store_->Begin().ok());
+  std::vector<uint32_t> blocks;
+  for (int i = 0; i < 4; ++i) blocks.push_back(*store_->AllocateBlock());
+  ASSERT_TRUE(store_->Commit().ok());
+  ASSERT_EQ(blocks.back(), blocks.front() + 3);
+  const uint32_t base = store_->layout().BlockOffset(blocks.front());
+
+  // The largest page run that fits: 15 pages + 6 bytes of entry header = 966 <= 1024.
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(root(), Bytes(8, 1)).ok());
+  ASSERT_TRUE(store_->Write(base, Bytes(14 * 64, 9)).ok());
+  const size_t before = store_->pending_journal_bytes();
+  EXPECT_EQ(before, 6u + 64 + 6 + 14 * 64);
+  Status s = store_->Write(base, Bytes(16 * 64, 7));
+  EXPECT_EQ(s.code(), ErrorCode::kCapacityExceeded);
+  EXPECT_NE(s.message().find("commit capacity is 1024"), std::string::npos);
+  EXPECT_EQ(store_->pending_journal_bytes(), before);  // the transaction is unchanged
+  EXPECT_EQ(ReadBytes(base, 1), Bytes(1, 9));
+  const uint64_t programs = ram_.device().programs();
+  store_->Abort();
+  EXPECT_EQ(ram_.device().programs(), programs);  // nothing reached NVM
+  Remount();
+  EXPECT_EQ(ReadBytes(root(), 8), Bytes(8, 0));
+  EXPECT_EQ(ReadBytes(base, 64), Bytes(64, 0));
+
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(base, Bytes(15 * 64, 9)).ok());
+  EXPECT_EQ(store_->pending_journal_bytes(), 966u);
+  ASSERT_TRUE(store_->Commit().ok());
+  Remount();
+  EXPECT_EQ(ReadBytes(base + 15 * 64 - 1, 2), (Bytes{9, 0}));
+}
+
+TEST_F(NvmStoreTest, CommitNowIsDurableBeforeTheTransactionCommits) {
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(root() + 8, ToBytes("other")).ok());
+  ASSERT_TRUE(store_->Write(root(), ToBytes("AAAA")).ok());
+  ASSERT_TRUE(store_->CommitNow(root() + 1, ToBytes("3")).ok());
+  EXPECT_EQ(ReadBytes(root(), 4), ToBytes("A3AA"));  // the transaction sees it
+  // Power is lost before the transaction commits: the early write survives alone.
+  store_.reset();
+  Remount();
+  EXPECT_EQ(ReadBytes(root(), 4), (Bytes{0, '3', 0, 0}));
+  EXPECT_EQ(ReadBytes(root() + 8, 5), Bytes(5, 0));
+}
+
+TEST_F(NvmStoreTest, AllocatorAllocatesFreesAndWipes) {
+  ASSERT_TRUE(store_->Begin().ok());
+  auto a = store_->AllocateBlock();
+  auto b = store_->AllocateBlock();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  ASSERT_TRUE(store_->Write(store_->layout().BlockOffset(*a), Bytes(256, 0xAA)).ok());
+  // A write that reaches into a block not allocated is refused.
+  auto st = store_->Write(store_->layout().BlockOffset(*b) + 200, Bytes(100, 1));
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("not allocated"), std::string::npos);
+  ASSERT_TRUE(store_->Commit().ok());
+  EXPECT_EQ(store_->CountBlocks(BlockState::kUsed), 2u);
+
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->FreeBlock(*a).ok());
+  EXPECT_EQ(store_->FreeBlock(*a).code(), ErrorCode::kFailedPrecondition);  // already WIPING
+  ASSERT_TRUE(store_->Commit().ok());
+  EXPECT_EQ(*store_->GetBlockState(*a), BlockState::kFree);
+  EXPECT_EQ(ReadBytes(store_->layout().BlockOffset(*a), 256), Bytes(256, 0));
+  EXPECT_TRUE(InspectImage(ram_.device(), store_->layout()).ok());
+}
+
+TEST_F(NvmStoreTest, AllocatorReportsExhaustion) {
+  const uint32_t n = store_->layout().block_count;
+  for (uint32_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(store_->Begin().ok());
+    ASSERT_TRUE(store_->AllocateBlock().ok()) << i;
+    ASSERT_TRUE(store_->Commit().ok());
+  }
+  ASSERT_TRUE(store_->Begin().ok());
+  EXPECT_EQ(store_->AllocateBlock().status().code(), ErrorCode::kOutOfSpace);
+}
+
+TEST_F(NvmStoreTest, RecoveryFinishesAnInterruptedWipe) {
+  ASSERT_TRUE(store_->Begin().ok());
+  auto a = store_->AllocateBlock();
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(store_->Write(store_->layout().BlockOffset(*a), Bytes(256, 0xEE)).ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  auto fill = [&](NvmStore& s) { ASSERT_TRUE(s.FreeBlock(*a).ok()); };
+  // Commit = body, header, table apply, idle header, then 4 wipe programs, then the release
+  // transaction: cut in the middle of the wipe.
+  const uint64_t n = CommitPrograms(fill);
+  ASSERT_TRUE(store_->Begin().ok());
+  fill(*store_);
+  ram_.device().ScheduleCut(n - 6, TearMode::kHarsh, 5);
+  EXPECT_EQ(store_->Commit().code(), ErrorCode::kPowerLost);
+  EXPECT_EQ(store_->Begin().code(), ErrorCode::kPowerLost);  // the store is dead
+  ram_.device().PowerOn();
+  ImageReport before = InspectImage(ram_.device(), store_->layout());
+  EXPECT_EQ(before.blocks_wiping, 1u);
+  Remount();
+  EXPECT_EQ(report_.wipes_finished, 1u);
+  EXPECT_EQ(*store_->GetBlockState(*a), BlockState::kFree);
+  EXPECT_EQ(ReadBytes(store_->layout().BlockOffset(*a), 256), Bytes(256, 0));
+}
+
+TEST_F(NvmStoreTest, RecoveryReplaysACommittedJournal) {
+  auto fill = [&](NvmStore& s) { ASSERT_TRUE(s.Write(root(), ToBytes("replayed")).ok()); };
+  const uint64_t n = CommitPrograms(fill);  // body..., header, apply, idle header
+  ASSERT_TRUE(store_->Begin().ok());
+  fill(*store_);
+  ram_.device().ScheduleCut(n - 2, TearMode::kNormal, 3);  // the home-page program
+  EXPECT_EQ(store_->Commit().code(), ErrorCode::kPowerLost);
+  ram_.device().PowerOn();
+  EXPECT_EQ(InspectImage(ram_.device(), store_->layout()).journal_state, JournalState::kCommitted);
+  Remount();
+  EXPECT_TRUE(report_.replayed_transaction);
+  EXPECT_EQ(ReadBytes(root(), 8), ToBytes("replayed"));
+  EXPECT_EQ(InspectImage(ram_.device(), store_->layout()).journal_state, JournalState::kIdle);
+}
+
+TEST_F(NvmStoreTest, DamagedJournalOrTableIsCorruptionNotSilentRepair) {
+  auto fill = [&](NvmStore& s) { ASSERT_TRUE(s.Write(root(), ToBytes("x")).ok()); };
+  const uint64_t n = CommitPrograms(fill);
+  ASSERT_TRUE(store_->Begin().ok());
+  fill(*store_);
+  ram_.device().ScheduleCut(n - 2, TearMode::kNormal, 3);
+  EXPECT_EQ(store_->Commit().code(), ErrorCode::kPowerLost);
+  ram_.device().PowerOn();
+  ram_.cells()[64 + 10] ^= 0xFF;  // flip a committed body byte
+  store_.reset();
+  auto m = NvmStore::Mount(ram_.device(), g_);
+  EXPECT_EQ(m.status().code(), ErrorCode::kCorruption);
+  EXPECT_FALSE(InspectImage(ram_.device(), *ComputeLayout(g_)).ok());
+
+  RamNvm other(16 * 1024, 64);
+  ASSERT_TRUE(NvmStore::Format(other.device(), g_).ok());
+  other.cells()[ComputeLayout(g_)->table_offset + 2] = 0x07;
+  EXPECT_EQ(NvmStore::Mount(other.device(), g_).status().code(), ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace tessera::nvm
