@@ -40,7 +40,8 @@ const Bytes& BaseImage() {
     if (!s.Commit().ok()) std::abort();
     if (!s.Begin().ok() || !s.Write(s.layout().root_offset, Bytes(40, 0x11)).ok()) std::abort();
     if (!s.FreeBlock(*b).ok()) std::abort();
-    ram.device().ScheduleCut(4, TearMode::kNormal, 1);  // 3 body pages, header, then cut in the apply
+    ram.device().ScheduleCut(4, TearMode::kNormal,
+                             1);  // 3 body pages, header, then cut in the apply
     (void)s.Commit();
     return ram.cells();
   }();

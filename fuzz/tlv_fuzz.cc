@@ -18,9 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const TlvView& v : *seq) {
       if (v.value.data() < data || v.value.data() + v.value.size() > data + size) std::abort();
       Bytes again = EncodeTlv(v.tag, v.value);
-      auto re = ParseTlv(again);
-      if (!re.ok() || re->tag != v.tag || re->value.size() != v.value.size() ||
-          re->encoded_size != again.size()) {
+      auto re = ParseTlvSequence(again, {.allow_padding = padding});
+      if (!re.ok() || re->size() != 1 || (*re)[0].tag != v.tag ||
+          (*re)[0].value.size() != v.value.size() || (*re)[0].encoded_size != again.size()) {
         std::abort();
       }
     }

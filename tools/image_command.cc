@@ -79,7 +79,11 @@ std::string FormatTime(uint64_t unix_time) {
 int Fail(const Options& o, const Status& s) {
   if (o.json) {
     JsonWriter w;
-    w.BeginObject().String("path", o.path).Bool("ok", false).String("error", s.ToString()).EndObject();
+    w.BeginObject()
+        .String("path", o.path)
+        .Bool("ok", false)
+        .String("error", s.ToString())
+        .EndObject();
     std::printf("%s\n", w.Take().c_str());
   }
   std::fprintf(stderr, "tessera image %s: %s\n", o.verb.c_str(), s.ToString().c_str());
@@ -148,10 +152,11 @@ void PrintReportText(const ImageFile& img, const ImageReport& r, const std::stri
               FormatTime(img.created_unix()).c_str());
   std::printf("geometry  %u bytes of NVM in %u pages of %u bytes\n", g.nvm_size,
               g.nvm_size / g.page_size, g.page_size);
-  std::printf("layout    journal header 0x%X, journal body 0x%X (commit capacity %u bytes),\n"
-              "          allocator table 0x%X, root area 0x%X (%u bytes), blocks 0x%X\n",
-              l.journal_header_offset, l.journal_body_offset, g.journal_capacity, l.table_offset,
-              l.root_offset, g.root_size, l.blocks_offset);
+  std::printf(
+      "layout    journal header 0x%X, journal body 0x%X (commit capacity %u bytes),\n"
+      "          allocator table 0x%X, root area 0x%X (%u bytes), blocks 0x%X\n",
+      l.journal_header_offset, l.journal_body_offset, g.journal_capacity, l.table_offset,
+      l.root_offset, g.root_size, l.blocks_offset);
   const double pct = l.block_count ? 100.0 * r.blocks_used / l.block_count : 0.0;
   std::printf("blocks    %u of %u in use (%.1f%%), %u free, %u awaiting wipe; %u bytes each\n",
               r.blocks_used, l.block_count, pct, r.blocks_free, r.blocks_wiping, g.block_size);
@@ -204,7 +209,8 @@ int ShowOrCheck(const Options& o) {
                   o.path.c_str(), r.blocks_used, r.layout.block_count);
     }
   }
-  for (const auto& e : r.errors) std::fprintf(stderr, "%s: damaged: %s\n", o.path.c_str(), e.c_str());
+  for (const auto& e : r.errors)
+    std::fprintf(stderr, "%s: damaged: %s\n", o.path.c_str(), e.c_str());
   return r.ok() ? 0 : 1;
 }
 

@@ -13,10 +13,18 @@ ClassByte DecodeClass(uint8_t cla) {
     c.valid = true;
     c.chaining = (v & 0x10) != 0;
     switch ((v >> 2) & 0x03) {
-      case 0: c.secure_messaging = SecureMessaging::kNone; break;
-      case 1: c.secure_messaging = SecureMessaging::kProprietary; break;
-      case 2: c.secure_messaging = SecureMessaging::kHeaderNotAuthenticated; break;
-      case 3: c.secure_messaging = SecureMessaging::kHeaderAuthenticated; break;
+      case 0:
+        c.secure_messaging = SecureMessaging::kNone;
+        break;
+      case 1:
+        c.secure_messaging = SecureMessaging::kProprietary;
+        break;
+      case 2:
+        c.secure_messaging = SecureMessaging::kHeaderNotAuthenticated;
+        break;
+      case 3:
+        c.secure_messaging = SecureMessaging::kHeaderAuthenticated;
+        break;
     }
     c.channel = v & 0x03;
   } else if ((v & 0x40) != 0) {  // further interindustry: 01xx xxxx
@@ -67,8 +75,8 @@ Result<CommandApdu> CommandApdu::Parse(ByteView bytes) {
       a.ne = body.back() == 0 ? 256 : body.back();
       return a;
     }
-    return Malformed("APDU body length " + std::to_string(l) + " fits no short case (Lc=" +
-                     std::to_string(b1) + ")");
+    return Malformed("APDU body length " + std::to_string(l) +
+                     " fits no short case (Lc=" + std::to_string(b1) + ")");
   }
   // b1 == 00: extended length.
   a.extended = true;
@@ -90,8 +98,8 @@ Result<CommandApdu> CommandApdu::Parse(ByteView bytes) {
     a.ne = le == 0 ? 65536 : le;
     return a;
   }
-  return Malformed("APDU body length " + std::to_string(l) + " fits no extended case (Lc=" +
-                   std::to_string(lc) + ")");
+  return Malformed("APDU body length " + std::to_string(l) +
+                   " fits no extended case (Lc=" + std::to_string(lc) + ")");
 }
 
 ApduCase CommandApdu::Case() const {

@@ -1,8 +1,8 @@
 // Command and response APDUs (ISO/IEC 7816-4 §5.1, §5.3) as value types.
 //
-// Parsing follows the case table of docs/apdu-format.md (reference §3.1): a body that fits none
-// of cases 1, 2S, 3S, 4S, 2E, 3E, 4E is malformed (the card answers 6700). Ne is kept as the
-// number of bytes the terminal accepts: short Le 00 means 256, extended Le 0000 means 65536,
+// Parsing follows the case table of docs/apdu-reference.md §1 (ISO/IEC 7816-4 §5.1): a body that
+// fits none of cases 1, 2S, 3S, 4S, 2E, 3E, 4E is malformed (the card answers 6700). Ne is kept as
+// the number of bytes the terminal accepts: short Le 00 means 256, extended Le 0000 means 65536,
 // and 0 means "no Le field". `extended` records which length form was used, so that
 // Serialize(Parse(x)) == x for every well-formed x.
 #pragma once
@@ -26,17 +26,17 @@ enum class ApduCase { k1, k2, k3, k4 };
 // coding with b8 set).
 enum class SecureMessaging {
   kNone,
-  kProprietary,              // first interindustry SM bits 01
-  kHeaderNotAuthenticated,   // first interindustry 10, or further interindustry b6 set
-  kHeaderAuthenticated,      // first interindustry 11
+  kProprietary,             // first interindustry SM bits 01
+  kHeaderNotAuthenticated,  // first interindustry 10, or further interindustry b6 set
+  kHeaderAuthenticated,     // first interindustry 11
 };
 
 struct ClassByte {
-  bool valid = false;         // false for FF and the RFU range 001x xxxx
-  bool proprietary = false;   // b8 set (GlobalPlatform 80-87, C0-CF, E0-EF)
-  bool chaining = false;      // b5: more commands of this chain follow
+  bool valid = false;        // false for FF and the RFU range 001x xxxx
+  bool proprietary = false;  // b8 set (GlobalPlatform 80-87, C0-CF, E0-EF)
+  bool chaining = false;     // b5: more commands of this chain follow
   SecureMessaging secure_messaging = SecureMessaging::kNone;
-  uint8_t channel = 0;        // 0..19
+  uint8_t channel = 0;  // 0..19
 };
 
 ClassByte DecodeClass(uint8_t cla);

@@ -64,13 +64,15 @@ TEST(CommandApdu, ExtendedCases) {
 
 TEST(CommandApdu, RefusesMalformed) {
   const char* bad[] = {
-      "",          "00",        "00A404",      // short header
-      "00A4040002A0",                           // Lc larger than data
-      "00A4040001A0B0C0",                       // Lc smaller than data + Le
-      "00B000000001",                           // extended, truncated
-      "00B0000000000005",                       // extended Lc 0
-      "00D6000000000211",                       // extended Lc 2, one byte
-      "00D60000000001AA00",                     // extended case 4 with 1-byte Le
+      "",
+      "00",
+      "00A404",              // short header
+      "00A4040002A0",        // Lc larger than data
+      "00A4040001A0B0C0",    // Lc smaller than data + Le
+      "00B000000001",        // extended, truncated
+      "00B0000000000005",    // extended Lc 0
+      "00D6000000000211",    // extended Lc 2, one byte
+      "00D60000000001AA00",  // extended case 4 with 1-byte Le
   };
   for (const char* hex : bad) {
     EXPECT_EQ(CommandApdu::Parse(HexOrDie(hex)).status().code(), ErrorCode::kMalformed) << hex;
@@ -78,9 +80,15 @@ TEST(CommandApdu, RefusesMalformed) {
 }
 
 TEST(CommandApdu, SerialiseRoundTrips) {
-  const char* good[] = {"80F0807F", "00B0000010", "00B0000000", "00A4040C07A0000000041010",
-                        "00A4040007A000000004101000", "00B00000000000", "00B00000000100",
-                        "00D600000000030102030000", "00D6000000000301020300FF"};
+  const char* good[] = {"80F0807F",
+                        "00B0000010",
+                        "00B0000000",
+                        "00A4040C07A0000000041010",
+                        "00A4040007A000000004101000",
+                        "00B00000000000",
+                        "00B00000000100",
+                        "00D600000000030102030000",
+                        "00D6000000000301020300FF"};
   for (const char* hex : good) {
     Bytes b = HexOrDie(hex);
     auto r = CommandApdu::Parse(b);
@@ -93,7 +101,8 @@ TEST(CommandApdu, SerialiseRoundTrips) {
 }
 
 TEST(CommandApdu, SerialiseChoosesExtendedOnlyWhenAsked) {
-  CommandApdu a{.cla = 0x00, .ins = 0xB0, .p1 = 0, .p2 = 0, .data = {}, .ne = 256, .extended = false};
+  CommandApdu a{
+      .cla = 0x00, .ins = 0xB0, .p1 = 0, .p2 = 0, .data = {}, .ne = 256, .extended = false};
   EXPECT_EQ(ToHex(a.Serialize()), "00B0000000");
   a.ne = 1000;
   EXPECT_TRUE(a.NeedsExtended());

@@ -12,7 +12,9 @@ int HexValue(char c) {
   return -1;
 }
 
-bool IsSeparator(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':'; }
+bool IsSeparator(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':';
+}
 
 }  // namespace
 

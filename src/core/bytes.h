@@ -24,10 +24,16 @@ Result<Bytes> FromHex(std::string_view text);
 // For tests and constants known to be valid. REQUIRES: text is valid hex.
 Bytes HexOrDie(std::string_view text);
 
-inline Bytes ToBytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
-inline void Append(Bytes& out, ByteView more) { out.insert(out.end(), more.begin(), more.end()); }
+inline Bytes ToBytes(std::string_view s) {
+  return Bytes(s.begin(), s.end());
+}
+inline void Append(Bytes& out, ByteView more) {
+  out.insert(out.end(), more.begin(), more.end());
+}
 
-inline uint16_t GetU16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint16_t GetU16(const uint8_t* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 inline uint32_t GetU32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }

@@ -17,18 +17,18 @@ namespace tessera {
 
 enum class ErrorCode {
   kOk = 0,
-  kInvalidArgument,    // caller passed something out of range; nothing changed
-  kMalformed,          // input bytes do not follow the encoding; nothing changed
-  kNotFound,           // the referenced object does not exist; nothing changed
-  kCapacityExceeded,   // the transaction would exceed the journal capacity; nothing changed
-  kOutOfSpace,         // no free block; nothing changed
-  kCorruption,         // persistent data fails its checks; the image is invalid
-  kIOError,            // the host file system failed
-  kPowerLost,          // the simulated power was cut; state may be torn until recovery runs
-  kBusy,               // the resource is held by someone else (e.g. an image lock)
-  kFailedPrecondition, // the call is not allowed in the current state; nothing changed
-  kUnsupported,        // recognised but not implemented (e.g. a newer format version)
-  kCryptoError,        // the crypto library refused an operation
+  kInvalidArgument,     // caller passed something out of range; nothing changed
+  kMalformed,           // input bytes do not follow the encoding; nothing changed
+  kNotFound,            // the referenced object does not exist; nothing changed
+  kCapacityExceeded,    // the transaction would exceed the journal capacity; nothing changed
+  kOutOfSpace,          // no free block; nothing changed
+  kCorruption,          // persistent data fails its checks; the image is invalid
+  kIOError,             // the host file system failed
+  kPowerLost,           // the simulated power was cut; state may be torn until recovery runs
+  kBusy,                // the resource is held by someone else (e.g. an image lock)
+  kFailedPrecondition,  // the call is not allowed in the current state; nothing changed
+  kUnsupported,         // recognised but not implemented (e.g. a newer format version)
+  kCryptoError,         // the crypto library refused an operation
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -51,12 +51,24 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {ErrorCode::kInvalidArgument, std::move(m)}; }
-inline Status Malformed(std::string m) { return {ErrorCode::kMalformed, std::move(m)}; }
-inline Status NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
-inline Status Corruption(std::string m) { return {ErrorCode::kCorruption, std::move(m)}; }
-inline Status IOError(std::string m) { return {ErrorCode::kIOError, std::move(m)}; }
-inline Status PowerLost(std::string m) { return {ErrorCode::kPowerLost, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {ErrorCode::kInvalidArgument, std::move(m)};
+}
+inline Status Malformed(std::string m) {
+  return {ErrorCode::kMalformed, std::move(m)};
+}
+inline Status NotFound(std::string m) {
+  return {ErrorCode::kNotFound, std::move(m)};
+}
+inline Status Corruption(std::string m) {
+  return {ErrorCode::kCorruption, std::move(m)};
+}
+inline Status IOError(std::string m) {
+  return {ErrorCode::kIOError, std::move(m)};
+}
+inline Status PowerLost(std::string m) {
+  return {ErrorCode::kPowerLost, std::move(m)};
+}
 inline Status FailedPrecondition(std::string m) {
   return {ErrorCode::kFailedPrecondition, std::move(m)};
 }
@@ -65,7 +77,7 @@ inline Status FailedPrecondition(std::string m) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok() && "Result built from an OK status");
   }
@@ -89,17 +101,16 @@ class [[nodiscard]] Result {
 }  // namespace tessera
 
 // Propagates a non-OK Status to the caller.
-#define TESSERA_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::tessera::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                 \
+#define TESSERA_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::tessera::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define TESSERA_CONCAT_INNER(a, b) a##b
 #define TESSERA_CONCAT(a, b) TESSERA_CONCAT_INNER(a, b)
 // TESSERA_ASSIGN_OR_RETURN(auto x, Foo()); declares x from a Result or returns its Status.
-#define TESSERA_ASSIGN_OR_RETURN(lhs, expr)                        \
-  auto TESSERA_CONCAT(_res_, __LINE__) = (expr);                   \
-  if (!TESSERA_CONCAT(_res_, __LINE__).ok())                       \
-    return TESSERA_CONCAT(_res_, __LINE__).status();               \
+#define TESSERA_ASSIGN_OR_RETURN(lhs, expr)                                                   \
+  auto TESSERA_CONCAT(_res_, __LINE__) = (expr);                                              \
+  if (!TESSERA_CONCAT(_res_, __LINE__).ok()) return TESSERA_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(TESSERA_CONCAT(_res_, __LINE__)).value()

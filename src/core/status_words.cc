@@ -26,8 +26,7 @@ constexpr std::array kTable = {
     Entry{kWrongLength, {"WRONG_LENGTH", "wrong length"}},
     Entry{kChannelNotSupported,
           {"CHANNEL_NOT_SUPPORTED", "logical channel not supported or not open"}},
-    Entry{kSecureMessagingNotSupported,
-          {"SM_NOT_SUPPORTED", "secure messaging not supported"}},
+    Entry{kSecureMessagingNotSupported, {"SM_NOT_SUPPORTED", "secure messaging not supported"}},
     Entry{kLastCommandOfChainExpected,
           {"LAST_COMMAND_EXPECTED", "last command of the chain expected"}},
     Entry{kChainingNotSupported, {"CHAINING_NOT_SUPPORTED", "command chaining not supported"}},
@@ -35,10 +34,8 @@ constexpr std::array kTable = {
           {"INCOMPATIBLE_FILE_STRUCTURE", "command incompatible with file structure"}},
     Entry{kSecurityNotSatisfied, {"SECURITY_NOT_SATISFIED", "security status not satisfied"}},
     Entry{kAuthenticationBlocked, {"AUTH_BLOCKED", "authentication method blocked"}},
-    Entry{kReferenceDataNotUsable,
-          {"REFERENCE_DATA_NOT_USABLE", "reference data not usable"}},
-    Entry{kConditionsNotSatisfied,
-          {"CONDITIONS_NOT_SATISFIED", "conditions of use not satisfied"}},
+    Entry{kReferenceDataNotUsable, {"REFERENCE_DATA_NOT_USABLE", "reference data not usable"}},
+    Entry{kConditionsNotSatisfied, {"CONDITIONS_NOT_SATISFIED", "conditions of use not satisfied"}},
     Entry{kNoCurrentEf, {"NO_CURRENT_EF", "command not allowed, no current EF"}},
     Entry{kSmDataMissing, {"SM_DATA_MISSING", "expected secure messaging data objects missing"}},
     Entry{kSmDataIncorrect, {"SM_DATA_INCORRECT", "incorrect secure messaging data objects"}},
@@ -51,7 +48,8 @@ constexpr std::array kTable = {
     Entry{kNcInconsistentWithTlv, {"NC_INCONSISTENT_TLV", "Nc inconsistent with TLV structure"}},
     Entry{kWrongP1P2, {"WRONG_P1P2", "incorrect parameters P1-P2"}},
     Entry{kNcInconsistentWithP1P2, {"NC_INCONSISTENT_P1P2", "Nc inconsistent with P1-P2"}},
-    Entry{kReferencedDataNotFound, {"DATA_NOT_FOUND", "referenced data or reference data not found"}},
+    Entry{kReferencedDataNotFound,
+          {"DATA_NOT_FOUND", "referenced data or reference data not found"}},
     Entry{kFileExists, {"FILE_EXISTS", "file already exists"}},
     Entry{kDfNameExists, {"DF_NAME_EXISTS", "DF name already exists"}},
     Entry{kWrongP1P2NoInfo, {"WRONG_P1P2", "wrong parameters P1-P2"}},
@@ -69,21 +67,33 @@ Description Lookup(uint16_t sw) {
     if (e.sw == sw) return e.d;
   }
   switch (sw >> 8) {
-    case 0x61: return {"BYTES_REMAINING", "response bytes still available"};
-    case 0x6C: return {"WRONG_LE", "wrong Le field; SW2 gives the exact length"};
-    default: break;
+    case 0x61:
+      return {"BYTES_REMAINING", "response bytes still available"};
+    case 0x6C:
+      return {"WRONG_LE", "wrong Le field; SW2 gives the exact length"};
+    default:
+      break;
   }
   if ((sw & 0xFFF0) == kCounterBase) return {"COUNTER", "verification failed, tries left"};
   switch (sw >> 8) {
-    case 0x62: return {"WARNING", "warning, NVM unchanged"};
-    case 0x63: return {"WARNING", "warning, NVM changed"};
-    case 0x64: return {"EXECUTION_ERROR", "execution error, NVM unchanged"};
-    case 0x65: return {"EXECUTION_ERROR", "execution error, NVM changed"};
-    case 0x66: return {"SECURITY_ERROR", "security-related issue"};
-    case 0x68: return {"CLA_FUNCTION_NOT_SUPPORTED", "functions in CLA not supported"};
-    case 0x69: return {"COMMAND_NOT_ALLOWED", "command not allowed"};
-    case 0x6A: return {"WRONG_PARAMETERS", "wrong parameters"};
-    default: return {"UNKNOWN", "unknown status word"};
+    case 0x62:
+      return {"WARNING", "warning, NVM unchanged"};
+    case 0x63:
+      return {"WARNING", "warning, NVM changed"};
+    case 0x64:
+      return {"EXECUTION_ERROR", "execution error, NVM unchanged"};
+    case 0x65:
+      return {"EXECUTION_ERROR", "execution error, NVM changed"};
+    case 0x66:
+      return {"SECURITY_ERROR", "security-related issue"};
+    case 0x68:
+      return {"CLA_FUNCTION_NOT_SUPPORTED", "functions in CLA not supported"};
+    case 0x69:
+      return {"COMMAND_NOT_ALLOWED", "command not allowed"};
+    case 0x6A:
+      return {"WRONG_PARAMETERS", "wrong parameters"};
+    default:
+      return {"UNKNOWN", "unknown status word"};
   }
 }
 

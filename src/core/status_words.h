@@ -9,14 +9,14 @@
 namespace tessera::sw {
 
 inline constexpr uint16_t kOk = 0x9000;
-inline constexpr uint16_t kBytesRemaining = 0x6100;         // 61xx: xx more bytes (GET RESPONSE)
+inline constexpr uint16_t kBytesRemaining = 0x6100;  // 61xx: xx more bytes (GET RESPONSE)
 inline constexpr uint16_t kWarningNvmUnchanged = 0x6200;
 inline constexpr uint16_t kWarningFileDeactivated = 0x6283;  // also GP: card locked
 inline constexpr uint16_t kWarningEndOfFile = 0x6282;
 inline constexpr uint16_t kWarningFileTerminated = 0x6285;
-inline constexpr uint16_t kWarningNvmChanged = 0x6300;       // GP: authentication failed
-inline constexpr uint16_t kMoreData = 0x6310;                // GP GET STATUS continuation
-inline constexpr uint16_t kCounterBase = 0x63C0;             // 63Cx: x tries left
+inline constexpr uint16_t kWarningNvmChanged = 0x6300;  // GP: authentication failed
+inline constexpr uint16_t kMoreData = 0x6310;           // GP GET STATUS continuation
+inline constexpr uint16_t kCounterBase = 0x63C0;        // 63Cx: x tries left
 inline constexpr uint16_t kExecutionError = 0x6400;
 inline constexpr uint16_t kMemoryFailure = 0x6581;
 inline constexpr uint16_t kWrongLength = 0x6700;
@@ -45,7 +45,7 @@ inline constexpr uint16_t kReferencedDataNotFound = 0x6A88;
 inline constexpr uint16_t kFileExists = 0x6A89;
 inline constexpr uint16_t kDfNameExists = 0x6A8A;
 inline constexpr uint16_t kWrongP1P2NoInfo = 0x6B00;
-inline constexpr uint16_t kWrongLe = 0x6C00;                 // 6Cxx: xx is the exact Le
+inline constexpr uint16_t kWrongLe = 0x6C00;  // 6Cxx: xx is the exact Le
 inline constexpr uint16_t kInsNotSupported = 0x6D00;
 inline constexpr uint16_t kClaNotSupported = 0x6E00;
 inline constexpr uint16_t kNoPreciseDiagnosis = 0x6F00;
@@ -62,7 +62,11 @@ struct Description {
 std::string Describe(uint16_t sw);
 Description Lookup(uint16_t sw);
 
-inline constexpr bool IsSuccess(uint16_t sw) { return sw == kOk || (sw >> 8) == 0x61; }
-inline constexpr bool IsWarning(uint16_t sw) { return (sw >> 8) == 0x62 || (sw >> 8) == 0x63; }
+inline constexpr bool IsSuccess(uint16_t sw) {
+  return sw == kOk || (sw >> 8) == 0x61;
+}
+inline constexpr bool IsWarning(uint16_t sw) {
+  return (sw >> 8) == 0x62 || (sw >> 8) == 0x63;
+}
 
 }  // namespace tessera::sw

@@ -47,8 +47,7 @@ Result<Header> ParseHeader(ByteView in) {
   return Header{tag, pos, length};
 }
 
-Status ValidateSequence(ByteView in, ParseOptions options, int depth,
-                        std::vector<TlvView>* out) {
+Status ValidateSequence(ByteView in, ParseOptions options, int depth, std::vector<TlvView>* out) {
   if (depth > kTlvMaxDepth) return Malformed("TLV: nesting deeper than 16 levels");
   size_t pos = 0;
   while (pos < in.size()) {
@@ -135,8 +134,7 @@ Result<std::optional<TlvView>> FindTlvPath(ByteView input, std::span<const TlvTa
     while (pos < scope.size()) {
       auto h = ParseHeader(scope.subspan(pos));
       if (!h.ok()) return h.status();
-      TlvView v{h->tag, scope.subspan(pos + h->header_size, h->length),
-                h->header_size + h->length};
+      TlvView v{h->tag, scope.subspan(pos + h->header_size, h->length), h->header_size + h->length};
       if (v.tag == tag) {
         found = v;
         break;
@@ -150,7 +148,8 @@ Result<std::optional<TlvView>> FindTlvPath(ByteView input, std::span<const TlvTa
 }
 
 void AppendTlvTag(Bytes& out, TlvTag tag) {
-  for (size_t i = TlvTagSize(tag); i > 0; --i) out.push_back(static_cast<uint8_t>(tag >> (8 * (i - 1))));
+  for (size_t i = TlvTagSize(tag); i > 0; --i)
+    out.push_back(static_cast<uint8_t>(tag >> (8 * (i - 1))));
 }
 
 void AppendTlvLength(Bytes& out, size_t length) {

@@ -46,18 +46,18 @@ TEST(Tlv, ParsesLongLengths) {
 
 TEST(Tlv, RefusesMalformedInput) {
   const char* bad[] = {
-      "9F",          // truncated tag
-      "9F80",        // truncated tag continuation
-      "1F8001",      // leading-zero subsequent byte
-      "9F818181",    // tag longer than 3 bytes
-      "4F",          // missing length
-      "4F80",        // indefinite length
-      "4F8401000000",// 4 length bytes
-      "4F82 01",     // truncated length
-      "4F0301",      // value runs past the end
-      "00",          // 00 is not a tag
-      "FF0100",      // FF is not a tag
-      "E303 4F0201", // constructed value is not a valid sequence
+      "9F",            // truncated tag
+      "9F80",          // truncated tag continuation
+      "1F8001",        // leading-zero subsequent byte
+      "9F818181",      // tag longer than 3 bytes
+      "4F",            // missing length
+      "4F80",          // indefinite length
+      "4F8401000000",  // 4 length bytes
+      "4F82 01",       // truncated length
+      "4F0301",        // value runs past the end
+      "00",            // 00 is not a tag
+      "FF0100",        // FF is not a tag
+      "E303 4F0201",   // constructed value is not a valid sequence
   };
   for (const char* hex : bad) {
     auto r = ParseTlvSequence(HexOrDie(hex));

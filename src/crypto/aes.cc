@@ -20,10 +20,14 @@ struct MacCtxFree {
 
 const EVP_CIPHER* Cipher(size_t key_size, bool cbc) {
   switch (key_size) {
-    case 16: return cbc ? EVP_aes_128_cbc() : EVP_aes_128_ecb();
-    case 24: return cbc ? EVP_aes_192_cbc() : EVP_aes_192_ecb();
-    case 32: return cbc ? EVP_aes_256_cbc() : EVP_aes_256_ecb();
-    default: return nullptr;
+    case 16:
+      return cbc ? EVP_aes_128_cbc() : EVP_aes_128_ecb();
+    case 24:
+      return cbc ? EVP_aes_192_cbc() : EVP_aes_192_ecb();
+    case 32:
+      return cbc ? EVP_aes_256_cbc() : EVP_aes_256_ecb();
+    default:
+      return nullptr;
   }
 }
 
@@ -43,7 +47,8 @@ Result<Bytes> Run(ByteView key, ByteView iv, ByteView data, bool cbc, bool encry
   EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
   Bytes out(data.size() + kAesBlockSize);
   int n = 0, tail = 0;
-  if (EVP_CipherUpdate(ctx.get(), out.data(), &n, data.data(), static_cast<int>(data.size())) != 1 ||
+  if (EVP_CipherUpdate(ctx.get(), out.data(), &n, data.data(), static_cast<int>(data.size())) !=
+          1 ||
       EVP_CipherFinal_ex(ctx.get(), out.data() + n, &tail) != 1) {
     return Status(ErrorCode::kCryptoError, "AES operation failed");
   }
@@ -53,8 +58,12 @@ Result<Bytes> Run(ByteView key, ByteView iv, ByteView data, bool cbc, bool encry
 
 }  // namespace
 
-Result<Bytes> AesEcbEncrypt(ByteView key, ByteView data) { return Run(key, {}, data, false, true); }
-Result<Bytes> AesEcbDecrypt(ByteView key, ByteView data) { return Run(key, {}, data, false, false); }
+Result<Bytes> AesEcbEncrypt(ByteView key, ByteView data) {
+  return Run(key, {}, data, false, true);
+}
+Result<Bytes> AesEcbDecrypt(ByteView key, ByteView data) {
+  return Run(key, {}, data, false, false);
+}
 Result<Bytes> AesCbcEncrypt(ByteView key, ByteView iv, ByteView data) {
   return Run(key, iv, data, true, true);
 }
@@ -65,10 +74,17 @@ Result<Bytes> AesCbcDecrypt(ByteView key, ByteView iv, ByteView data) {
 Result<Bytes> AesCmac(ByteView key, ByteView message) {
   const char* cipher_name = nullptr;
   switch (key.size()) {
-    case 16: cipher_name = "AES-128-CBC"; break;
-    case 24: cipher_name = "AES-192-CBC"; break;
-    case 32: cipher_name = "AES-256-CBC"; break;
-    default: return InvalidArgument("AES-CMAC key must be 16, 24 or 32 bytes");
+    case 16:
+      cipher_name = "AES-128-CBC";
+      break;
+    case 24:
+      cipher_name = "AES-192-CBC";
+      break;
+    case 32:
+      cipher_name = "AES-256-CBC";
+      break;
+    default:
+      return InvalidArgument("AES-CMAC key must be 16, 24 or 32 bytes");
   }
   std::unique_ptr<EVP_MAC, MacFree> mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr));
   if (!mac) return Status(ErrorCode::kCryptoError, "CMAC not available");

@@ -13,7 +13,9 @@
 namespace tessera::crypto {
 namespace {
 
-std::string Hex(const Result<Bytes>& r) { return r.ok() ? ToHex(*r) : r.status().ToString(); }
+std::string Hex(const Result<Bytes>& r) {
+  return r.ok() ? ToHex(*r) : r.status().ToString();
+}
 
 TEST(Aes, Fips197AppendixC) {
   Bytes pt = HexOrDie("00112233445566778899aabbccddeeff");
@@ -23,8 +25,7 @@ TEST(Aes, Fips197AppendixC) {
             "DDA97CA4864CDFE06EAF70A0EC0D7191");
   Bytes k256 = HexOrDie("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   EXPECT_EQ(Hex(AesEcbEncrypt(k256, pt)), "8EA2B7CA516745BFEAFC49904B496089");
-  EXPECT_EQ(Hex(AesEcbDecrypt(k256, HexOrDie("8EA2B7CA516745BFEAFC49904B496089"))),
-            ToHex(pt));
+  EXPECT_EQ(Hex(AesEcbDecrypt(k256, HexOrDie("8EA2B7CA516745BFEAFC49904B496089"))), ToHex(pt));
 }
 
 TEST(Aes, Sp800_38aCbc) {
@@ -67,8 +68,7 @@ TEST(Cmac, Rfc4493) {
 TEST(Sha256Test, Fips180Vectors) {
   EXPECT_EQ(ToHex(Sha256(ToBytes("abc"))),
             "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD");
-  EXPECT_EQ(ToHex(Sha256({})),
-            "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855");
+  EXPECT_EQ(ToHex(Sha256({})), "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855");
   EXPECT_EQ(ToHex(Sha256(ToBytes("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))),
             "248D6A61D20638B8E5C026930C3E6039A33CE45964FF2167F6ECEDD419DB06C1");
 }
@@ -118,8 +118,7 @@ TEST(Ecdsa, RefusesMalformedKeysAndSignatures) {
   // r = s = 0 is well-formed in length but never valid.
   EXPECT_FALSE(EcdsaP256Verify(HexOrDie(kRfc6979Public), ToBytes("sample"), Bytes(64)).ok());
   EXPECT_EQ(P256PublicKeyFromPrivate(Bytes(32, 0)).status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(P256PublicKeyFromPrivate(Bytes(32, 0xFF)).status().code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(P256PublicKeyFromPrivate(Bytes(32, 0xFF)).status().code(), ErrorCode::kInvalidArgument);
 }
 
 // Cross-checks our CTR_DRBG against OpenSSL's independent implementation, fed the same entropy
@@ -143,9 +142,9 @@ Bytes OpenSslCtrDrbg(ByteView entropy, ByteView personalization, ByteView adin, 
   OSSL_PARAM dp[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_DRBG_PARAM_CIPHER, const_cast<char*>("AES-256-CTR"), 0),
       OSSL_PARAM_construct_int(OSSL_DRBG_PARAM_USE_DF, &use_df), OSSL_PARAM_construct_end()};
-  EXPECT_EQ(EVP_RAND_instantiate(drbg, strength, 0, personalization.data(), personalization.size(),
-                                 dp),
-            1);
+  EXPECT_EQ(
+      EVP_RAND_instantiate(drbg, strength, 0, personalization.data(), personalization.size(), dp),
+      1);
   Bytes out(n);
   for (int i = 0; i < generates; ++i) {
     EXPECT_EQ(EVP_RAND_generate(drbg, out.data(), n, strength, 0, adin.data(), adin.size()), 1);

@@ -15,7 +15,7 @@ namespace tessera::crypto {
 
 class CtrDrbg {
  public:
-  static constexpr size_t kSeedSize = 48;  // seedlen = keylen (32) + blocklen (16)
+  static constexpr size_t kSeedSize = 48;         // seedlen = keylen (32) + blocklen (16)
   static constexpr size_t kMaxRequest = 1 << 16;  // bytes per Generate call (SP 800-90A: 2^19 bits)
 
   // REQUIRES: entropy is kSeedSize bytes; personalization is at most kSeedSize bytes.

@@ -26,15 +26,20 @@ struct Free {
 template <typename T>
 using Ptr = std::unique_ptr<T, Free>;
 
-Status CryptoFail(const char* what) { return Status(ErrorCode::kCryptoError, what); }
+Status CryptoFail(const char* what) {
+  return Status(ErrorCode::kCryptoError, what);
+}
 
-Ptr<EC_GROUP> P256() { return Ptr<EC_GROUP>(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1)); }
+Ptr<EC_GROUP> P256() {
+  return Ptr<EC_GROUP>(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+}
 
 // Builds an EVP_PKEY from a public point and, optionally, a private scalar.
 Result<Ptr<EVP_PKEY>> MakeKey(ByteView public_key, const BIGNUM* priv) {
   Ptr<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
   if (!bld) return CryptoFail("OSSL_PARAM_BLD_new failed");
-  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+  if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, public_key.data(),
                                        public_key.size()) != 1 ||
       (priv != nullptr && OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv) != 1)) {
@@ -46,8 +51,7 @@ Result<Ptr<EVP_PKEY>> MakeKey(ByteView public_key, const BIGNUM* priv) {
     return CryptoFail("EC key context failed");
   }
   EVP_PKEY* raw = nullptr;
-  if (EVP_PKEY_fromdata(ctx.get(), &raw,
-                        priv != nullptr ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+  if (EVP_PKEY_fromdata(ctx.get(), &raw, priv != nullptr ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
                         params.get()) != 1) {
     return InvalidArgument("EC key rejected");
   }
@@ -61,8 +65,8 @@ Status CheckPublicKey(ByteView public_key) {
   Ptr<EC_GROUP> group = P256();
   Ptr<EC_POINT> point(EC_POINT_new(group.get()));
   if (!group || !point) return CryptoFail("EC allocation failed");
-  if (EC_POINT_oct2point(group.get(), point.get(), public_key.data(), public_key.size(),
-                         nullptr) != 1) {
+  if (EC_POINT_oct2point(group.get(), point.get(), public_key.data(), public_key.size(), nullptr) !=
+      1) {
     return InvalidArgument("P-256 public key is not a point on the curve");
   }
   return Status::Ok();

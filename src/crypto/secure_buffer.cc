@@ -4,6 +4,8 @@
 
 namespace tessera::crypto {
 
-void SecureZero(void* p, size_t n) { OPENSSL_cleanse(p, n); }
+void SecureZero(void* p, size_t n) {
+  OPENSSL_cleanse(p, n);
+}
 
 }  // namespace tessera::crypto

@@ -5,8 +5,12 @@
 namespace tessera::nvm {
 namespace {
 
-uint32_t RoundUp(uint32_t v, uint32_t unit) { return (v + unit - 1) / unit * unit; }
-bool IsPowerOfTwo(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+uint32_t RoundUp(uint32_t v, uint32_t unit) {
+  return (v + unit - 1) / unit * unit;
+}
+bool IsPowerOfTwo(uint32_t v) {
+  return v != 0 && (v & (v - 1)) == 0;
+}
 
 }  // namespace
 

@@ -135,10 +135,11 @@ Result<std::unique_ptr<ImageFile>> ImageFile::Open(const std::string& path) {
   img->map_size_ = expected;
   img->geometry_ = g;
   img->created_ = GetU64(&header[32]);
-  img->device_ = std::make_unique<NvmDevice>(
-      std::span<uint8_t>(img->map_ + kImageHeaderRegion, g.nvm_size),
-      std::span<uint8_t>(img->map_ + kImageHeaderRegion + g.nvm_size, 4 * (g.nvm_size / g.page_size)),
-      g.page_size);
+  img->device_ =
+      std::make_unique<NvmDevice>(std::span<uint8_t>(img->map_ + kImageHeaderRegion, g.nvm_size),
+                                  std::span<uint8_t>(img->map_ + kImageHeaderRegion + g.nvm_size,
+                                                     4 * (g.nvm_size / g.page_size)),
+                                  g.page_size);
   return img;
 }
 

@@ -83,8 +83,9 @@ TEST_F(ImageFileTest, SecondProcessGetsAClearBusyError) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     auto other = ImageFile::Open(path_);
-    const bool busy = !other.ok() && other.status().code() == ErrorCode::kBusy &&
-                      other.status().message().find("in use by another process") != std::string::npos;
+    const bool busy =
+        !other.ok() && other.status().code() == ErrorCode::kBusy &&
+        other.status().message().find("in use by another process") != std::string::npos;
     ::_exit(busy ? 0 : 1);
   }
   int status = 0;

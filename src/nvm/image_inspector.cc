@@ -11,9 +11,12 @@ namespace tessera::nvm {
 
 std::string_view JournalStateName(JournalState s) {
   switch (s) {
-    case JournalState::kIdle: return "idle";
-    case JournalState::kCommitted: return "committed (recovery will replay it)";
-    case JournalState::kTorn: return "torn header (recovery will reset it)";
+    case JournalState::kIdle:
+      return "idle";
+    case JournalState::kCommitted:
+      return "committed (recovery will replay it)";
+    case JournalState::kTorn:
+      return "torn header (recovery will reset it)";
   }
   return "?";
 }
@@ -26,7 +29,8 @@ ImageReport InspectImage(const NvmDevice& device, const Layout& layout) {
   // Work on a copy so that a committed journal can be applied before the invariants are checked.
   Bytes view(cells.begin(), cells.end());
 
-  auto header = DecodeJournalHeader(ByteView(view).subspan(layout.journal_header_offset, g.page_size));
+  auto header =
+      DecodeJournalHeader(ByteView(view).subspan(layout.journal_header_offset, g.page_size));
   if (!header) {
     r.journal_state = JournalState::kTorn;
     r.notes.push_back("journal header is torn or blank; the next power-on resets it to idle");
@@ -36,9 +40,8 @@ ImageReport InspectImage(const NvmDevice& device, const Layout& layout) {
       r.journal_state = JournalState::kCommitted;
       r.journal_body_length = header->body_length;
       if (header->body_length > g.journal_capacity) {
-        r.errors.push_back("journal: committed body length " +
-                           std::to_string(header->body_length) + " exceeds the capacity " +
-                           std::to_string(g.journal_capacity));
+        r.errors.push_back("journal: committed body length " + std::to_string(header->body_length) +
+                           " exceeds the capacity " + std::to_string(g.journal_capacity));
       } else {
         ByteView body = ByteView(view).subspan(layout.journal_body_offset, header->body_length);
         if (Crc32(body) != header->body_crc) {
@@ -53,10 +56,9 @@ ImageReport InspectImage(const NvmDevice& device, const Layout& layout) {
               std::memcpy(applied.data() + e.offset, e.data.data(), e.data.size());
             }
             view = std::move(applied);
-            r.notes.push_back("journal holds committed transaction " +
-                              std::to_string(header->sequence) + " (" +
-                              std::to_string(entries->size()) +
-                              " entries); the next power-on replays it");
+            r.notes.push_back(
+                "journal holds committed transaction " + std::to_string(header->sequence) + " (" +
+                std::to_string(entries->size()) + " entries); the next power-on replays it");
           }
         }
       }

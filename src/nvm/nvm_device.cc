@@ -22,7 +22,9 @@ Status NvmDevice::Read(uint32_t offset, std::span<uint8_t> out) const {
   return Status::Ok();
 }
 
-uint32_t NvmDevice::wear(uint32_t page) const { return GetU32(wear_.data() + 4 * page); }
+uint32_t NvmDevice::wear(uint32_t page) const {
+  return GetU32(wear_.data() + 4 * page);
+}
 
 void NvmDevice::ScheduleCut(uint64_t index, TearMode mode, uint64_t seed) {
   cut_ = Cut{programs_ + index, mode, seed};
@@ -36,9 +38,14 @@ void NvmDevice::Tear(uint8_t* page, ByteView data, const Cut& cut) {
       if (r & 1) page[i] = data[i];  // otherwise the old byte stays
     } else {
       switch (r % 3) {
-        case 0: break;                                        // old
-        case 1: page[i] = data[i]; break;                     // new
-        default: page[i] = static_cast<uint8_t>(r >> 8); break;  // anything
+        case 0:
+          break;  // old
+        case 1:
+          page[i] = data[i];
+          break;  // new
+        default:
+          page[i] = static_cast<uint8_t>(r >> 8);
+          break;  // anything
       }
     }
   }
@@ -92,7 +99,8 @@ RamNvm::RamNvm(uint32_t size, uint32_t page_size)
 std::unique_ptr<RamNvm> RamNvm::CopyOf(const NvmDevice& other) {
   auto copy = std::make_unique<RamNvm>(other.size(), other.page_size());
   std::memcpy(copy->cells_.data(), other.cells().data(), other.size());
-  for (uint32_t p = 0; p < other.page_count(); ++p) PutU32(copy->wear_.data() + 4 * p, other.wear(p));
+  for (uint32_t p = 0; p < other.page_count(); ++p)
+    PutU32(copy->wear_.data() + 4 * p, other.wear(p));
   return copy;
 }
 

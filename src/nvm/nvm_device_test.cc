@@ -30,7 +30,7 @@ TEST(NvmDevice, ProgramRangeSkipsUnchangedPages) {
   EXPECT_EQ(d.programs(), 2u);
   ASSERT_TRUE(d.ProgramRange(60, Bytes(10, 1)).ok());  // nothing changes
   EXPECT_EQ(d.programs(), 2u);
-  ASSERT_TRUE(d.ProgramRange(0, Bytes(4, 0)).ok());    // already zero
+  ASSERT_TRUE(d.ProgramRange(0, Bytes(4, 0)).ok());  // already zero
   EXPECT_EQ(d.programs(), 2u);
 }
 

@@ -53,7 +53,8 @@ Status NvmStore::CheckBlocksInUse(uint32_t offset, size_t length) const {
   const uint64_t end = uint64_t{offset} + length;
   if (end <= layout_.blocks_offset) return Status::Ok();
   const uint32_t bs = layout_.geometry.block_size;
-  const uint32_t first = offset <= layout_.blocks_offset ? 0 : (offset - layout_.blocks_offset) / bs;
+  const uint32_t first =
+      offset <= layout_.blocks_offset ? 0 : (offset - layout_.blocks_offset) / bs;
   const uint32_t last = static_cast<uint32_t>((end - 1 - layout_.blocks_offset) / bs);
   for (uint32_t b = first; b <= last; ++b) {
     TESSERA_ASSIGN_OR_RETURN(BlockState state, GetBlockState(b));
@@ -142,10 +143,9 @@ Status NvmStore::StageBytes(uint32_t offset, ByteView data) {
   MergeExtent(trial, a_start, image);
   const size_t bytes = EncodedSize(trial);
   if (bytes > commit_capacity()) {
-    return Status(ErrorCode::kCapacityExceeded,
-                  "transaction needs " + std::to_string(bytes) +
-                      " journal bytes; the commit capacity is " +
-                      std::to_string(commit_capacity()));
+    return Status(ErrorCode::kCapacityExceeded, "transaction needs " + std::to_string(bytes) +
+                                                    " journal bytes; the commit capacity is " +
+                                                    std::to_string(commit_capacity()));
   }
   pending_ = std::move(trial);
   pending_bytes_ = bytes;
@@ -224,7 +224,8 @@ Status NvmStore::CommitExtents(const ExtentMap& extents) {
   h.sequence = sequence_ + 1;
   h.body_length = static_cast<uint32_t>(body.size());
   h.body_crc = Crc32(body);
-  TESSERA_RETURN_IF_ERROR(device_.ProgramPage(0, EncodeJournalHeader(h, layout_.geometry.page_size)));
+  TESSERA_RETURN_IF_ERROR(
+      device_.ProgramPage(0, EncodeJournalHeader(h, layout_.geometry.page_size)));
   sequence_ = h.sequence;
   // 3. Apply to the home locations; 4. back to IDLE.
   for (const auto& [offset, data] : extents) {

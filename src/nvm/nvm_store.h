@@ -11,8 +11,9 @@
 //  G2 Read your writes. Read() inside a transaction returns the transaction's own writes.
 //  G3 Bounded commit. A transaction's journal encoding may not exceed the commit capacity
 //     (Geometry::journal_capacity). The journal holds whole pages: each run of touched pages
-//     costs 6 bytes plus its pages, however few bytes changed in them. A Write() that would exceed it returns kCapacityExceeded and
-//     leaves the transaction as it was; the caller aborts, and nothing has changed on NVM.
+//     costs 6 bytes plus its pages, however few bytes changed in them. A Write() that would exceed
+//     it returns kCapacityExceeded and leaves the transaction as it was; the caller aborts, and
+//     nothing has changed on NVM.
 //  G4 Early commit. CommitNow() makes one small write durable before it returns, independent of
 //     the open transaction (for retry counters: decrement, commit, then compare).
 //  G5 Wiping. A block freed by a committed transaction is overwritten with zeros before it can be

@@ -48,12 +48,14 @@ Result<TearStats> RunAtEveryCutPoint(const TearScenario& scenario, const TearOpt
   {
     auto initial = RamNvm::CopyOf(*scenario.initial);
     auto st = scenario.observe(initial->device());
-    if (!st.ok()) return Fail(scenario, options, "initial state unreadable: " + st.status().ToString());
+    if (!st.ok())
+      return Fail(scenario, options, "initial state unreadable: " + st.status().ToString());
     points.push_back({0, *st});
   }
   for (size_t i = 0; i < snapshots.size(); ++i) {
     auto st = scenario.observe(snapshots[i]->device());
-    if (!st.ok()) return Fail(scenario, options, "durable state unreadable: " + st.status().ToString());
+    if (!st.ok())
+      return Fail(scenario, options, "durable state unreadable: " + st.status().ToString());
     points.push_back({snapshot_programs[i], *st});
   }
 
@@ -73,8 +75,8 @@ Result<TearStats> RunAtEveryCutPoint(const TearScenario& scenario, const TearOpt
     Status s = scenario.run(dev);
     if (k < stats.programs && s.code() != ErrorCode::kPowerLost) {
       return Fail(scenario, options,
-                  "cut at program " + std::to_string(k) + " did not surface as power loss: " +
-                      s.ToString());
+                  "cut at program " + std::to_string(k) +
+                      " did not surface as power loss: " + s.ToString());
     }
     dev.CancelCut();
     dev.PowerOn();
@@ -93,10 +95,11 @@ Result<TearStats> RunAtEveryCutPoint(const TearScenario& scenario, const TearOpt
         twice->device().PowerOn();
         auto st = scenario.observe(twice->device());
         if (!st.ok() || !allowed(*st)) {
-          return Fail(scenario, options,
-                      "cut at program " + std::to_string(k) + " then at recovery program " +
-                          std::to_string(r) + " left " +
-                          (st.ok() ? "a state that is neither old nor new" : st.status().ToString()));
+          return Fail(
+              scenario, options,
+              "cut at program " + std::to_string(k) + " then at recovery program " +
+                  std::to_string(r) + " left " +
+                  (st.ok() ? "a state that is neither old nor new" : st.status().ToString()));
         }
         ++stats.recovery_cut_points;
       }

@@ -39,7 +39,8 @@ Result<Bytes> ObserveDataArea(NvmDevice& device) {
   ImageReport report = InspectImage(device, l);
   if (!report.ok()) return Corruption("invariant broken: " + report.errors.front());
   if (report.blocks_wiping != 0) return Corruption("a wipe was left unfinished after recovery");
-  if (report.journal_state != JournalState::kIdle) return Corruption("journal not idle after recovery");
+  if (report.journal_state != JournalState::kIdle)
+    return Corruption("journal not idle after recovery");
   Bytes state(l.end() - l.table_offset);
   TESSERA_RETURN_IF_ERROR((*store)->Read(l.table_offset, state));
   return state;
@@ -104,7 +105,8 @@ std::function<Status(NvmDevice&)> RandomTransaction(uint64_t seed) {
     std::vector<std::pair<uint32_t, uint32_t>> targets = {{l.root_offset, l.geometry.root_size}};
     for (uint32_t b = 0; b < l.block_count; ++b) {
       auto st = store->GetBlockState(b);
-      if (st.ok() && *st == BlockState::kUsed) targets.push_back({l.BlockOffset(b), l.geometry.block_size});
+      if (st.ok() && *st == BlockState::kUsed)
+        targets.push_back({l.BlockOffset(b), l.geometry.block_size});
     }
     const int writes = 1 + static_cast<int>(rng() % 8);
     for (int i = 0; i < writes; ++i) {
@@ -172,9 +174,13 @@ void RunMany(const char* kind, std::function<std::function<Status(NvmDevice&)>(u
   }
 }
 
-TEST(NvmTear, RandomMultiWriteTransactions) { RunMany("transaction", RandomTransaction, 200, 1); }
+TEST(NvmTear, RandomMultiWriteTransactions) {
+  RunMany("transaction", RandomTransaction, 200, 1);
+}
 
-TEST(NvmTear, RandomAllocatorSequences) { RunMany("allocator", RandomAllocatorOps, 160, 100003); }
+TEST(NvmTear, RandomAllocatorSequences) {
+  RunMany("allocator", RandomAllocatorOps, 160, 100003);
+}
 
 TEST(NvmTear, ExceededCapacityChangesNothing) {
   std::mt19937_64 rng(5);

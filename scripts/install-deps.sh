@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Tessera needs, only those missing (idempotent). Uses sudo only
+# when not root. Safe to run with no stdin (CI).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  clang libclang-rt-dev          # libFuzzer and the sanitizer runtimes
+  libssl-dev                     # OpenSSL 3
+  libgtest-dev libgmock-dev      # unit tests
+  libbenchmark-dev               # bench/
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
