@@ -40,7 +40,7 @@ void BM_CommitContiguous(benchmark::State& state) {
   for (auto _ : state) {
     for (auto& b : data) b = static_cast<uint8_t>(rng());  // every byte really changes
     (void)f.store->Begin();
-    (void)f.store->Write(base + rng() % span, data);
+    (void)f.store->Write(base + static_cast<uint32_t>(rng() % span), data);
     (void)f.store->Commit();
   }
   const double programmed =
@@ -70,9 +70,9 @@ void BM_CommitScattered(benchmark::State& state) {
   for (auto _ : state) {
     (void)f.store->Begin();
     for (int i = 0; i < n; ++i) {
-      const uint32_t v = rng() | 0x01010101u;
+      const uint32_t v = static_cast<uint32_t>(rng()) | 0x01010101u;
       uint8_t b[4] = {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)};
-      (void)f.store->Write(base + rng() % span, b);
+      (void)f.store->Write(base + static_cast<uint32_t>(rng() % span), b);
     }
     (void)f.store->Commit();
   }

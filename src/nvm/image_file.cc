@@ -44,8 +44,7 @@ uint64_t ImageFile::FileSizeFor(const Geometry& g) {
 }
 
 Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool overwrite) {
-  TESSERA_ASSIGN_OR_RETURN(Layout layout, ComputeLayout(geometry));
-  (void)layout;
+  TESSERA_RETURN_IF_ERROR(ComputeLayout(geometry).status());
   struct stat st;
   if (!overwrite && ::stat(path.c_str(), &st) == 0) {
     return FailedPrecondition(path + " already exists (use --force to overwrite it)");

@@ -9,7 +9,7 @@
 namespace tessera::nvm {
 
 Status NvmStore::Format(NvmDevice& device, const Geometry& geometry) {
-  TESSERA_ASSIGN_OR_RETURN(Layout layout, ComputeLayout(geometry));
+  TESSERA_RETURN_IF_ERROR(ComputeLayout(geometry).status());
   if (device.size() != geometry.nvm_size || device.page_size() != geometry.page_size) {
     return InvalidArgument("device does not match the geometry");
   }
@@ -17,7 +17,6 @@ Status NvmStore::Format(NvmDevice& device, const Geometry& geometry) {
   for (uint32_t p = 1; p < device.page_count(); ++p) {
     TESSERA_RETURN_IF_ERROR(device.ProgramPage(p, zero));
   }
-  (void)layout;
   return device.ProgramPage(0, EncodeJournalHeader(JournalHeader{}, geometry.page_size));
 }
 
