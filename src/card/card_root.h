@@ -1,0 +1,43 @@
+// The card OS's root record, at the start of the NVM root area: card state, the MF's node, the
+// data-object block and the PIN table. Layout: docs/card-format.md §1.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "card/card_error.h"
+#include "core/bytes.h"
+#include "nvm/nvm_store.h"
+
+namespace tessera::card {
+
+inline constexpr size_t kMaxPins = 8;
+inline constexpr size_t kMaxPinLength = 16;
+inline constexpr uint8_t kCardOperational = 0x05;
+inline constexpr uint8_t kCardTerminated = 0x0C;
+
+struct PinRecord {
+  uint8_t reference = 0;  // 0 = unused slot; P2 of VERIFY (b8 = specific, b5-b1 = number)
+  uint8_t max_tries = 3;
+  uint8_t tries_left = 3;
+  Bytes value;             // 1..16 bytes
+  uint8_t puk_reference = 0;  // PIN that unblocks this one (RESET RETRY COUNTER), 0 = none
+};
+
+struct CardRoot {
+  uint8_t card_state = kCardOperational;
+  uint16_t mf = 0xFFFF;
+  uint16_t data_objects = 0xFFFF;  // block holding PUT DATA objects (a BER-TLV sequence)
+  std::array<PinRecord, kMaxPins> pins;
+
+  // Slot of the PIN with this reference, or -1.
+  int FindPin(uint8_t reference) const;
+};
+
+// kMemoryFailure when the root area holds no card (a blank or foreign store).
+CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store);
+CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& root);
+// NVM offset of a PIN's tries-left byte, for the early commit before comparison.
+uint32_t PinTriesOffset(const nvm::NvmStore& store, size_t slot);
+
+}  // namespace tessera::card

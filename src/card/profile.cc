@@ -1,0 +1,192 @@
+#include "card/profile.h"
+
+#include "card/card_root.h"
+#include "card/fs/file_system.h"
+#include "core/tlv.h"
+#include "nvm/nvm_store.h"
+
+namespace tessera::card {
+namespace {
+
+const Bytes kPseName = ToBytes("1PAY.SYS.DDF01");
+const Bytes kDemoAid = HexOrDie("F05445535345524110");
+const std::string kDemoLabel = "TESSERA DEMO";
+
+// 8C values: AM byte, then SC bytes from b7 down to b1.
+const Bytes kMfSecurity = HexOrDie("67FF12121212");  // delete self never; the rest: admin PIN
+const Bytes kAdminUpdate = HexOrDie("061212");       // write/append and update: admin PIN
+const Bytes kUserReadUpdate = HexOrDie("031111");    // update and read: user PIN
+const Bytes kUserReadAppend = HexOrDie("051111");    // append and read: user PIN
+const Bytes kUserUpdate = HexOrDie("061111");        // append and update: user PIN
+
+Status Fail(const char* what) { return Corruption(std::string("default profile: ") + what); }
+
+FileNode Df(uint16_t fid, Bytes name, Bytes security, Bytes fci = {}) {
+  FileNode n;
+  n.kind = FileKind::kDf;
+  n.fdb = 0x38;
+  n.fid = fid;
+  n.df_name = std::move(name);
+  n.security = std::move(security);
+  n.fci_proprietary = std::move(fci);
+  return n;
+}
+
+FileNode Ef(uint16_t fid, uint8_t sfi, EfStructure s, uint16_t size, uint16_t records,
+            Bytes security) {
+  FileNode n;
+  n.kind = FileKind::kEf;
+  n.fdb = static_cast<uint8_t>(s);
+  n.fid = fid;
+  n.sfi = sfi;
+  n.size = size;
+  n.max_records = records;
+  n.security = std::move(security);
+  return n;
+}
+
+class Builder {
+ public:
+  explicit Builder(nvm::NvmStore& store) : store_(store), fs_(store) {}
+
+  Status Begin() { return store_.Begin(); }
+  Status Commit() { return store_.Commit(); }
+
+  Result<FileNode> Create(const FileNode& parent, FileNode spec) {
+    TESSERA_RETURN_IF_ERROR(store_.Begin());
+    auto n = fs_.Create(parent, std::move(spec), mf_);
+    if (!n.ok()) {
+      store_.Abort();
+      return Fail("cannot create a file (NVM too small?)");
+    }
+    TESSERA_RETURN_IF_ERROR(store_.Commit());
+    return *n;
+  }
+
+  Status Records(FileNode ef, const std::vector<Bytes>& records) {
+    TESSERA_RETURN_IF_ERROR(store_.Begin());
+    for (const Bytes& r : records) {
+      if (ef.record_count >= ef.max_records ||
+          !fs_.WriteSlot(ef, ef.record_count, r).ok()) {
+        store_.Abort();
+        return Fail("cannot write a record");
+      }
+      ++ef.record_count;
+    }
+    if (ef.structure() == EfStructure::kCyclic && ef.record_count > 0) {
+      ef.cyclic_head = static_cast<uint16_t>(ef.record_count - 1);
+    }
+    if (!fs_.Save(ef).ok()) {
+      store_.Abort();
+      return Fail("cannot save a file");
+    }
+    return store_.Commit();
+  }
+
+  Status Data(const FileNode& ef, ByteView data) {
+    TESSERA_RETURN_IF_ERROR(store_.Begin());
+    if (!fs_.WriteData(ef, 0, data).ok()) {
+      store_.Abort();
+      return Fail("cannot write data");
+    }
+    return store_.Commit();
+  }
+
+  Result<FileNode> CreateMf(const CardRoot& root_template) {
+    TESSERA_RETURN_IF_ERROR(store_.Begin());
+    TESSERA_ASSIGN_OR_RETURN(uint32_t block, store_.AllocateBlock());
+    FileNode mf = Df(kMfFid, {}, kMfSecurity);
+    mf.id = static_cast<uint16_t>(block);
+    mf_ = mf.id;
+    CardRoot root = root_template;
+    root.mf = mf.id;
+    if (!fs_.Save(mf).ok() || !SaveRoot(store_, root).ok()) {
+      store_.Abort();
+      return Fail("cannot write the MF");
+    }
+    TESSERA_RETURN_IF_ERROR(store_.Commit());
+    return mf;
+  }
+
+ private:
+  nvm::NvmStore& store_;
+  FileSystem fs_;
+  uint16_t mf_ = kNoNode;
+};
+
+PinRecord MakePin(uint8_t ref, std::string_view value, uint8_t tries, uint8_t puk) {
+  PinRecord p;
+  p.reference = ref;
+  p.max_tries = p.tries_left = tries;
+  p.value = ToBytes(value);
+  p.puk_reference = puk;
+  return p;
+}
+
+Bytes DirRecord(ByteView aid, std::string_view label) {
+  TlvBuilder b;
+  b.Open(0x61).Add(0x4F, aid).Add(0x50, ToBytes(label)).Close();
+  return b.Take();
+}
+
+Bytes PseRecord(ByteView aid, std::string_view label, uint8_t priority) {
+  TlvBuilder b;
+  b.Open(0x70).Open(0x61).Add(0x4F, aid).Add(0x50, ToBytes(label)).AddByte(0x87, priority);
+  b.Close().Close();
+  return b.Take();
+}
+
+}  // namespace
+
+Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry) {
+  if (geometry.block_size < kNodeSize) {
+    return InvalidArgument("the card OS needs a block size of at least 256 bytes");
+  }
+  TESSERA_RETURN_IF_ERROR(nvm::NvmStore::Format(device, geometry));
+  TESSERA_ASSIGN_OR_RETURN(auto store, nvm::NvmStore::Mount(device, geometry));
+  Builder b(*store);
+
+  CardRoot root;
+  root.pins[0] = MakePin(kUserPin, "1234", 3, kPuk);
+  root.pins[1] = MakePin(kAdminPin, "87654321", 3, 0);
+  root.pins[2] = MakePin(kPuk, "12345678", 10, 0);
+  TESSERA_ASSIGN_OR_RETURN(FileNode mf, b.CreateMf(root));
+
+  TESSERA_ASSIGN_OR_RETURN(FileNode dir, b.Create(mf, Ef(0x2F00, 30, EfStructure::kLinearVariable,
+                                                         64, 8, kAdminUpdate)));
+  TESSERA_RETURN_IF_ERROR(b.Records(dir, {DirRecord(kDemoAid, kDemoLabel)}));
+
+  TESSERA_ASSIGN_OR_RETURN(FileNode hello, b.Create(mf, Ef(0x2F01, 0, EfStructure::kTransparent,
+                                                           64, 0, kAdminUpdate)));
+  TESSERA_RETURN_IF_ERROR(b.Data(hello, ToBytes("Tessera virtual card - software secure element")));
+
+  TlvBuilder fci;
+  fci.AddByte(0x88, 0x01).Add(0x5F2D, ToBytes("en"));
+  TESSERA_ASSIGN_OR_RETURN(FileNode pse, b.Create(mf, Df(0x5000, kPseName, kMfSecurity, fci.Take())));
+  TESSERA_ASSIGN_OR_RETURN(FileNode pse_dir, b.Create(pse, Ef(0x5001, 1, EfStructure::kLinearVariable,
+                                                              128, 4, kAdminUpdate)));
+  TESSERA_RETURN_IF_ERROR(b.Records(pse_dir, {PseRecord(kDemoAid, kDemoLabel, 1)}));
+
+  TESSERA_ASSIGN_OR_RETURN(FileNode demo, b.Create(mf, Df(0x1000, kDemoAid, kMfSecurity)));
+  TESSERA_ASSIGN_OR_RETURN(FileNode data, b.Create(demo, Ef(0x1001, 1, EfStructure::kTransparent,
+                                                            128, 0, kUserReadUpdate)));
+  TESSERA_RETURN_IF_ERROR(b.Data(data, ToBytes("demo transparent EF, readable after VERIFY 81")));
+  TESSERA_ASSIGN_OR_RETURN(FileNode fixed, b.Create(demo, Ef(0x1002, 2, EfStructure::kLinearFixed,
+                                                             16, 5, kUserReadUpdate)));
+  std::vector<Bytes> fixed_records;
+  for (int i = 1; i <= 5; ++i) {
+    Bytes r(16, 0);
+    r[0] = static_cast<uint8_t>(i);
+    fixed_records.push_back(r);
+  }
+  TESSERA_RETURN_IF_ERROR(b.Records(fixed, fixed_records));
+  TESSERA_ASSIGN_OR_RETURN(FileNode cyclic, b.Create(demo, Ef(0x1003, 3, EfStructure::kCyclic, 8,
+                                                              10, kUserReadAppend)));
+  (void)cyclic;
+  TESSERA_ASSIGN_OR_RETURN(FileNode var, b.Create(demo, Ef(0x1004, 4, EfStructure::kLinearVariable,
+                                                           64, 10, kUserUpdate)));
+  TESSERA_RETURN_IF_ERROR(b.Records(var, {ToBytes("first record"), ToBytes("second record")}));
+  return Status::Ok();
+}
+
+}  // namespace tessera::card

@@ -1,0 +1,29 @@
+// The default card profile that `tessera image init` writes (docs/card-format.md §4):
+//   MF 3F00
+//   ├── EF.DIR 2F00 (SFI 30, linear variable): the application templates (61 {4F, 50})
+//   ├── EF 2F01 (transparent, free to read): a greeting
+//   ├── DDF 1PAY.SYS.DDF01 (FID 5000, FCI A5 {88 01 01, 5F2D "en"}): the EMV PSE
+//   │   └── EF 5001 (SFI 1, linear variable): directory records 70 {61 {4F, 50, 87}}
+//   └── DF F054455353455241 10 "TESSERA DEMO" (FID 1000), behind the user PIN:
+//       ├── EF 1001 (SFI 1, transparent, 128 bytes)
+//       ├── EF 1002 (SFI 2, linear fixed, 5 x 16)
+//       ├── EF 1003 (SFI 3, cyclic, 10 x 8)
+//       └── EF 1004 (SFI 4, linear variable, 10 x 64, free to read)
+// PINs: user 81 = "1234" (3 tries, unblocked by PUK 83 = "12345678", 10 tries);
+//       administrator 82 = "87654321" (3 tries): creating and deleting files under the MF.
+#pragma once
+
+#include "core/status.h"
+#include "nvm/geometry.h"
+#include "nvm/nvm_device.h"
+
+namespace tessera::card {
+
+inline constexpr uint8_t kUserPin = 0x81;
+inline constexpr uint8_t kAdminPin = 0x82;
+inline constexpr uint8_t kPuk = 0x83;
+
+// Formats the device and writes the default profile. REQUIRES: block size >= 256.
+Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry);
+
+}  // namespace tessera::card
