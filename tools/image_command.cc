@@ -4,6 +4,7 @@
 #include <ctime>
 #include <optional>
 
+#include "card/profile.h"
 #include "json_writer.h"
 #include "nvm/image_file.h"
 #include "nvm/image_inspector.h"
@@ -17,15 +18,18 @@ using nvm::ImageReport;
 
 constexpr const char* kImageUsage =
     "usage: tessera image init PATH [--size SIZE] [--page-size N] [--journal SIZE]\n"
-    "                              [--block-size N] [--force] [--json]\n"
+    "                              [--block-size N] [--blank] [--force] [--json]\n"
     "       tessera image show PATH [--json]\n"
     "       tessera image check PATH [--json]\n"
     "\n"
-    "  init    create a new, empty card image. SIZE accepts K and M suffixes.\n"
+    "  init    create a card image holding the default profile (docs/card-format.md):\n"
+    "          MF, EF.DIR, the EMV PSE 1PAY.SYS.DDF01 and a PIN-protected demo DF.\n"
+    "          SIZE accepts K and M suffixes.\n"
     "          --size        NVM size (default 1M)\n"
     "          --page-size   program unit in bytes, a power of two 32..4096 (default 64)\n"
     "          --journal     commit capacity: the most one command may change (default 16K)\n"
     "          --block-size  allocation unit, a multiple of the page size (default 256)\n"
+    "          --blank       an empty NVM store without a card file system\n"
     "          --force       replace an existing file\n"
     "  show    print geometry, block usage, journal state and wear (program counts per page)\n"
     "  check   verify the header, the journal and the allocator invariants; exits 1 and\n"
@@ -40,6 +44,7 @@ struct Options {
   std::string path;
   bool json = false;
   bool force = false;
+  bool blank = false;
   Geometry geometry;
 };
 
@@ -175,7 +180,8 @@ void PrintReportText(const ImageFile& img, const ImageReport& r, const std::stri
 }
 
 int Init(const Options& o) {
-  Status s = ImageFile::Create(o.path, o.geometry, o.force);
+  Status s = o.blank ? ImageFile::Create(o.path, o.geometry, o.force)
+                     : ImageFile::Create(o.path, o.geometry, o.force, card::InstallDefaultProfile);
   if (!s.ok()) return Fail(o, s);
   auto img = ImageFile::Open(o.path);
   if (!img.ok()) return Fail(o, img.status());
@@ -243,6 +249,8 @@ int RunImageCommand(const std::vector<std::string>& args) {
       o.json = true;
     } else if (a == "--force" && o.verb == "init") {
       o.force = true;
+    } else if (a == "--blank" && o.verb == "init") {
+      o.blank = true;
     } else if (a == "--size") {
       if (!value(o.geometry.nvm_size)) return Usage("--size needs a size such as 1M or 65536");
     } else if (a == "--page-size") {

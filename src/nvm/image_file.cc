@@ -43,7 +43,8 @@ uint64_t ImageFile::FileSizeFor(const Geometry& g) {
   return kImageHeaderRegion + uint64_t{g.nvm_size} + 4ull * (g.nvm_size / g.page_size);
 }
 
-Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool overwrite) {
+Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool overwrite,
+                         const std::function<Status(NvmDevice&, const Geometry&)>& initialize) {
   TESSERA_RETURN_IF_ERROR(ComputeLayout(geometry).status());
   struct stat st;
   if (!overwrite && ::stat(path.c_str(), &st) == 0) {
@@ -64,7 +65,7 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
                      std::span<uint8_t>(base + kImageHeaderRegion + geometry.nvm_size,
                                         4 * (geometry.nvm_size / geometry.page_size)),
                      geometry.page_size);
-    Status s = NvmStore::Format(device, geometry);
+    Status s = initialize ? initialize(device, geometry) : NvmStore::Format(device, geometry);
     if (s.ok() && ::msync(m, size, MS_SYNC) != 0) s = IOError(Errno("cannot sync", tmp));
     ::munmap(m, size);
     if (s.ok() && ::fsync(fd) != 0) s = IOError(Errno("cannot sync", tmp));

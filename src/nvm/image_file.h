@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,7 +30,10 @@ class ImageFile {
   // Creates a new image (formatted store inside) at `path`; kFailedPrecondition if the path
   // exists and !overwrite. The file appears complete or not at all (written beside, then
   // renamed).
-  static Status Create(const std::string& path, const Geometry& geometry, bool overwrite);
+  // `initialize`, if given, fills the new device (e.g. a card profile) instead of a plain
+  // format, before the file appears under `path`.
+  static Status Create(const std::string& path, const Geometry& geometry, bool overwrite,
+                       const std::function<Status(NvmDevice&, const Geometry&)>& initialize = nullptr);
   // Opens, validates and locks an existing image.
   static Result<std::unique_ptr<ImageFile>> Open(const std::string& path);
   ~ImageFile();

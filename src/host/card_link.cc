@@ -1,0 +1,103 @@
+#include "host/card_link.h"
+
+#include <unistd.h>
+
+#include "card/card.h"
+#include "core/apdu.h"
+#include "nvm/image_file.h"
+#include "transport/endpoint.h"
+#include "transport/frame_io.h"
+
+namespace tessera::host {
+namespace {
+
+class EmbeddedLink : public CardLink {
+ public:
+  EmbeddedLink(std::unique_ptr<nvm::ImageFile> image, std::string path)
+      : image_(std::move(image)),
+        platform_(card::DrbgPlatform::FromSystem()),
+        card_(image_->device(), image_->geometry(), *platform_),
+        path_(std::move(path)) {}
+  Status PowerOn() { return card_.PowerOn().status(); }
+  Result<Bytes> Transmit(ByteView command) override { return card_.Transmit(command); }
+  Result<Bytes> Reset() override { return card_.Reset(); }
+  Result<Bytes> Atr() override { return card::Card::Atr(); }
+  std::string Describe() const override { return "image " + path_ + " (in-process)"; }
+
+ private:
+  std::unique_ptr<nvm::ImageFile> image_;
+  std::unique_ptr<card::DrbgPlatform> platform_;
+  card::Card card_;
+  std::string path_;
+};
+
+class SocketLink : public CardLink {
+ public:
+  SocketLink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  ~SocketLink() override { ::close(fd_); }
+  Result<Bytes> Transmit(ByteView command) override {
+    if (command.size() < 4) return InvalidArgument("a command APDU has at least 4 bytes");
+    TESSERA_RETURN_IF_ERROR(transport::WriteFrame(fd_, command));
+    return transport::ReadFrame(fd_);
+  }
+  Result<Bytes> Reset() override {
+    const uint8_t reset = transport::kCtrlReset;
+    TESSERA_RETURN_IF_ERROR(transport::WriteFrame(fd_, ByteView(&reset, 1)));
+    return Atr();
+  }
+  Result<Bytes> Atr() override {
+    const uint8_t get = transport::kCtrlGetAtr;
+    TESSERA_RETURN_IF_ERROR(transport::WriteFrame(fd_, ByteView(&get, 1)));
+    return transport::ReadFrame(fd_);
+  }
+  std::string Describe() const override { return "socket " + name_; }
+
+ private:
+  int fd_;
+  std::string name_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path) {
+  TESSERA_ASSIGN_OR_RETURN(auto image, nvm::ImageFile::Open(image_path));
+  auto link = std::make_unique<EmbeddedLink>(std::move(image), image_path);
+  TESSERA_RETURN_IF_ERROR(link->PowerOn());
+  return std::unique_ptr<CardLink>(std::move(link));
+}
+
+Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint) {
+  TESSERA_ASSIGN_OR_RETURN(auto e, transport::ParseEndpoint(endpoint));
+  TESSERA_ASSIGN_OR_RETURN(int fd, transport::Connect(e));
+  return std::unique_ptr<CardLink>(std::make_unique<SocketLink>(fd, e.ToString()));
+}
+
+Result<Bytes> TransmitFollowing(CardLink& link, ByteView command) {
+  TESSERA_ASSIGN_OR_RETURN(Bytes r, link.Transmit(command));
+  Bytes data;
+  for (int rounds = 0; rounds < 300; ++rounds) {
+    if (r.size() < 2) return Malformed("response shorter than a status word");
+    const uint8_t sw1 = r[r.size() - 2], sw2 = r[r.size() - 1];
+    if (sw1 == 0x6C && command.size() >= 4) {
+      auto c = CommandApdu::Parse(command);
+      if (!c.ok()) return r;
+      c->ne = sw2 == 0 ? 256 : sw2;
+      c->extended = false;
+      if (c->data.size() > 255) return r;
+      TESSERA_ASSIGN_OR_RETURN(r, link.Transmit(c->Serialize()));
+      continue;
+    }
+    if (sw1 != 0x61) {
+      data.insert(data.end(), r.begin(), r.end());
+      return data;
+    }
+    data.insert(data.end(), r.begin(), r.end() - 2);
+    // GET RESPONSE on the command's channel, interindustry class.
+    const ClassByte cls = DecodeClass(command[0]);
+    Bytes get{EncodeClass(cls.valid ? cls.channel : 0), 0xC0, 0x00, 0x00, sw2};
+    TESSERA_ASSIGN_OR_RETURN(r, link.Transmit(get));
+  }
+  return Malformed("too many GET RESPONSE rounds");
+}
+
+}  // namespace tessera::host

@@ -1,0 +1,36 @@
+// How the host reaches a card: in-process on an image (the embedded default), through a socket
+// served by `tessera-card --listen`, or through PC/SC (pcscd). All links exchange raw APDUs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/status.h"
+
+namespace tessera::host {
+
+class CardLink {
+ public:
+  virtual ~CardLink() = default;
+  virtual Result<Bytes> Transmit(ByteView command) = 0;
+  // Resets the card; returns the ATR.
+  virtual Result<Bytes> Reset() = 0;
+  virtual Result<Bytes> Atr() = 0;
+  virtual std::string Describe() const = 0;
+};
+
+// Opens the image, powers the card on in this process (NVM recovery runs).
+Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path);
+// unix:PATH or tcp:HOST:PORT of a `tessera-card --listen`.
+Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint);
+// A PC/SC reader by name (or by unique prefix).
+Result<std::unique_ptr<CardLink>> OpenPcscLink(const std::string& reader);
+Result<std::vector<std::string>> ListPcscReaders();
+
+// Sends a command and follows 61xx (GET RESPONSE) and 6Cxx (resend with the right Le), as a
+// terminal does. Returns the final response with all data collected.
+Result<Bytes> TransmitFollowing(CardLink& link, ByteView command);
+
+}  // namespace tessera::host

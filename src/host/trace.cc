@@ -1,0 +1,121 @@
+#include "host/trace.h"
+
+#include <cstdio>
+
+#include "core/apdu.h"
+#include "core/status_words.h"
+
+namespace tessera::host {
+namespace {
+
+std::string Hex2(uint8_t b) {
+  char s[3];
+  std::snprintf(s, sizeof s, "%02X", b);
+  return s;
+}
+
+std::string SelectDetail(uint8_t p1, uint8_t p2) {
+  std::string how;
+  switch (p1) {
+    case 0x00: how = "by FID"; break;
+    case 0x01: how = "child DF"; break;
+    case 0x02: how = "EF under current DF"; break;
+    case 0x03: how = "parent DF"; break;
+    case 0x04: how = "by DF name"; break;
+    case 0x08: how = "path from MF"; break;
+    case 0x09: how = "path from current DF"; break;
+    default: how = "P1=" + Hex2(p1) + "?"; break;
+  }
+  static const char* kReturn[] = {"return FCI", "return FCP", "return FMD", "no data"};
+  static const char* kOccurrence[] = {"first", "last", "next", "previous"};
+  return how + ", " + kReturn[(p2 >> 2) & 3] + ", " + kOccurrence[p2 & 3];
+}
+
+}  // namespace
+
+std::string InstructionName(uint8_t cla, uint8_t ins) {
+  const bool gp = (cla & 0x80) != 0;
+  switch (ins) {
+    case 0x04: return "DEACTIVATE FILE";
+    case 0x0C: return "ERASE RECORD(S)";
+    case 0x0E: return "ERASE BINARY";
+    case 0x20: return "VERIFY";
+    case 0x24: return "CHANGE REFERENCE DATA";
+    case 0x2C: return "RESET RETRY COUNTER";
+    case 0x44: return "ACTIVATE FILE";
+    case 0x50: return gp ? "INITIALIZE UPDATE" : "INS 50";
+    case 0x70: return "MANAGE CHANNEL";
+    case 0x82: return gp ? "EXTERNAL AUTHENTICATE" : "EXTERNAL AUTHENTICATE";
+    case 0x84: return "GET CHALLENGE";
+    case 0xA2: return "SEARCH RECORD";
+    case 0xA4: return "SELECT";
+    case 0xB0: return "READ BINARY";
+    case 0xB2: return "READ RECORD(S)";
+    case 0xC0: return "GET RESPONSE";
+    case 0xCA: return "GET DATA";
+    case 0xD6: return "UPDATE BINARY";
+    case 0xDA: return "PUT DATA";
+    case 0xDC: return "UPDATE RECORD";
+    case 0xE0: return "CREATE FILE";
+    case 0xE2: return gp ? "STORE DATA" : "APPEND RECORD";
+    case 0xE4: return gp ? "DELETE" : "DELETE FILE";
+    case 0xE6: return gp ? "INSTALL" : "TERMINATE DF";
+    case 0xE8: return gp ? "LOAD" : "TERMINATE EF";
+    case 0xF0: return gp ? "SET STATUS" : "INS F0";
+    case 0xF2: return gp ? "GET STATUS" : "INS F2";
+    case 0xFE: return "TERMINATE CARD USAGE";
+    default: return "INS " + Hex2(ins);
+  }
+}
+
+std::string DescribeCommand(ByteView command) {
+  auto parsed = CommandApdu::Parse(command);
+  if (!parsed.ok()) return "malformed command (" + parsed.status().message() + "): " + ToHex(command);
+  const CommandApdu& c = *parsed;
+  const ClassByte cls = DecodeClass(c.cla);
+  std::string s = InstructionName(c.cla, c.ins);
+  s += "  CLA=" + Hex2(c.cla);
+  if (!cls.valid) {
+    s += " (invalid class)";
+  } else {
+    s += " (channel " + std::to_string(cls.channel);
+    if (cls.chaining) s += ", chained";
+    if (cls.secure_messaging != SecureMessaging::kNone) s += ", secure messaging";
+    if (cls.proprietary) s += ", proprietary";
+    s += ")";
+  }
+  s += " P1=" + Hex2(c.p1) + " P2=" + Hex2(c.p2);
+  if (c.ins == 0xA4) s += " [" + SelectDetail(c.p1, c.p2) + "]";
+  if ((c.ins == 0xB0 || c.ins == 0xD6 || c.ins == 0x0E) && (c.p1 & 0x80)) {
+    s += " [SFI " + std::to_string(c.p1 & 0x1F) + ", offset " + std::to_string(c.p2) + "]";
+  } else if (c.ins == 0xB0 || c.ins == 0xD6 || c.ins == 0x0E) {
+    s += " [offset " + std::to_string((c.p1 << 8) | c.p2) + "]";
+  }
+  if (c.ins == 0xB2 || c.ins == 0xDC || c.ins == 0xE2 || c.ins == 0x0C || c.ins == 0xA2) {
+    s += " [record " + std::to_string(c.p1) + ", SFI " + std::to_string(c.p2 >> 3) + ", mode " +
+         std::to_string(c.p2 & 7) + "]";
+  }
+  if (c.ins == 0x20 || c.ins == 0x24 || c.ins == 0x2C) {
+    s += " [reference " + Hex2(c.p2) + "]";
+    if (!c.data.empty()) {
+      // Reference data is secret: show its length only.
+      return s + " Lc=" + std::to_string(c.data.size()) + " data=<" +
+             std::to_string(c.data.size()) + " bytes hidden>" +
+             (c.ne ? " Le=" + std::to_string(c.ne) : "");
+    }
+  }
+  if (!c.data.empty()) s += " Lc=" + std::to_string(c.data.size()) + " data=" + ToHex(c.data);
+  if (c.ne != 0) s += " Le=" + std::to_string(c.ne);
+  if (c.extended) s += " (extended)";
+  return s;
+}
+
+std::string DescribeResponse(ByteView response) {
+  auto r = ResponseApdu::Parse(response);
+  if (!r.ok()) return "malformed response: " + ToHex(response);
+  std::string s;
+  if (!r->data.empty()) s = std::to_string(r->data.size()) + " bytes " + ToHex(r->data) + "  ";
+  return s + sw::Describe(r->sw);
+}
+
+}  // namespace tessera::host
