@@ -9,6 +9,11 @@ PACKAGES=(
   libssl-dev                     # OpenSSL 3
   libgtest-dev libgmock-dev      # unit tests
   libbenchmark-dev               # bench/
+  libpcsclite-dev                # the PC/SC host link
+  pcscd vsmartcard-vpcd          # PC/SC daemon and the virtual reader driver tessera-card uses
+  opensc pcsc-tools python3-pyscard   # third-party clients of the integration tests
+  vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome  # the Python emulator (bench/)
+  procps                         # ps, pgrep in the test scripts
 )
 
 missing=()
