@@ -1,5 +1,6 @@
 #include "host/trace.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/apdu.h"
@@ -70,7 +71,14 @@ std::string InstructionName(uint8_t cla, uint8_t ins) {
 
 std::string DescribeCommand(ByteView command) {
   auto parsed = CommandApdu::Parse(command);
-  if (!parsed.ok()) return "malformed command (" + parsed.status().message() + "): " + ToHex(command);
+  if (!parsed.ok()) {
+    // Never echo the body of a PIN command, even a malformed one.
+    const bool secret = command.size() >= 2 &&
+                        (command[1] == 0x20 || command[1] == 0x24 || command[1] == 0x2C);
+    return "malformed command (" + parsed.status().message() + "): " +
+           (secret ? ToHex(command.first(std::min<size_t>(4, command.size()))) + " <body hidden>"
+                   : ToHex(command));
+  }
   const CommandApdu& c = *parsed;
   const ClassByte cls = DecodeClass(c.cla);
   std::string s = InstructionName(c.cla, c.ins);

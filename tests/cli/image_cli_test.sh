@@ -29,7 +29,7 @@ check "show has journal" grep -q "journal   idle" <<<"$out"
 check "show has wear table" grep -q "journal header" <<<"$out"
 
 json=$("$T" image show "$img" --json)
-check "show --json parses" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["ok"] and d["geometry"]["page_size"]==64 and d["blocks"]["used"]==0 and d["journal"]["state"]=="idle"' "$json"
+check "show --json parses" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["ok"] and d["geometry"]["page_size"]==64 and d["blocks"]["used"]>0 and d["journal"]["state"]=="idle"' "$json"
 
 out=$("$T" image check "$img"); rc=$?
 check "check passes on a fresh image" test $rc -eq 0
@@ -87,6 +87,27 @@ check "missing path is a usage error" test $rc -eq 2
 out=$("$T" image init "$img" --size banana 2>&1); rc=$?
 check "bad size is a usage error" test $rc -eq 2
 check "help explains" sh -c "\"$T\" image --help | grep -q 'commit capacity'"
+
+# The card in-process: the default profile answers like a card.
+"$T" image init "$img" --force >/dev/null
+out=$("$T" --image "$img" apdu 00A404000E315041592E5359532E444446303100 00B2010C00 00B2020C00)
+check "in-process apdu: SELECT PSE" grep -q "^6F1A840E315041592E5359532E4444463031A5088801015F2D02656E9000$" <<<"$out"
+check "in-process apdu: PSE record then 6A83" test "$(tail -1 <<<"$out")" = "6A83"
+json=$("$T" --image "$img" --json apdu 00A4000C023F00)
+check "apdu --json" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d[0]["sw"]=="9000"' "$json"
+err=$("$T" --image "$img" --trace apdu 002000810431323334 0020008104313233 2>&1 >/dev/null)
+check "trace hides PIN bytes" grep -q "hidden" <<<"$err"
+check "trace never shows the PIN" test -z "$(grep -i 31323334 <<<"$err")"
+out=$("$T" apdu 00A40000 2>&1); rc=$?
+check "apdu without a card is a clear error" grep -q "no card" <<<"$out"
+out=$("$T" --image "$img" apdu 0G 2>&1); rc=$?
+check "bad hex refused" test $rc -eq 1
+printf '# comment\n00A4000C023F00\nreset\n00A4000C022F01\n00B0000007\n' >"$dir/s.txt"
+out=$("$T" --image "$img" script "$dir/s.txt")
+check "script runs scriptor format" grep -q "54657373657261" <<<"$out"
+"$T" image init "$dir/blank.img" --blank >/dev/null
+out=$("$T" --image "$dir/blank.img" apdu 00A40000 2>&1); rc=$?
+check "a blank image has no card" grep -q "no card file system" <<<"$out"
 
 echo "$pass passed, $fails failed"
 test $fails -eq 0
