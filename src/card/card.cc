@@ -164,9 +164,9 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
     return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
   }
   {
-    auto root = LoadRoot(*store_);
-    if (!root.ok()) return ErrorResponse(root.error());
-    if (root->card_state == kCardTerminated) return ErrorResponse({Error::kFunctionNotSupported});
+    auto state = LoadCardState(*store_);
+    if (!state.ok()) return ErrorResponse(state.error());
+    if (*state == kCardTerminated) return ErrorResponse({Error::kFunctionNotSupported});
   }
 
   if (cmd_in.ins == kGetResponse && !ch.chaining) {

@@ -1,5 +1,6 @@
 #include "card/card_root.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace tessera::card {
@@ -57,11 +58,17 @@ CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
     e[1] = p.max_tries;
     e[2] = p.tries_left;
     e[3] = static_cast<uint8_t>(p.value.size());
-    std::memcpy(e + 4, p.value.data(), std::min(p.value.size(), kMaxPinLength));
+    std::copy_n(p.value.begin(), std::min(p.value.size(), kMaxPinLength), e + 4);
     e[20] = p.puk_reference;
   }
   CARD_TRY_STATUS(store.Write(store.layout().root_offset, b));
   return Ok{};
+}
+
+CardResult<uint8_t> LoadCardState(const nvm::NvmStore& store) {
+  uint8_t state = 0;
+  CARD_TRY_STATUS(store.Read(store.layout().root_offset + 5, std::span<uint8_t>(&state, 1)));
+  return state;
 }
 
 uint32_t PinTriesOffset(const nvm::NvmStore& store, size_t slot) {

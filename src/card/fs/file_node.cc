@@ -1,6 +1,6 @@
 #include "card/fs/file_node.h"
 
-#include <cstring>
+#include <algorithm>
 
 namespace tessera::card {
 namespace {
@@ -40,9 +40,9 @@ Bytes EncodeNode(const FileNode& n) {
   b[kSfi] = n.sfi;
   b[kLcs] = n.lcs;
   b[kSecLen] = static_cast<uint8_t>(n.security.size());
-  std::memcpy(&b[kSec], n.security.data(), n.security.size());
+  std::copy(n.security.begin(), n.security.end(), b.begin() + kSec);
   b[kNameLen] = static_cast<uint8_t>(n.df_name.size());
-  std::memcpy(&b[kName], n.df_name.data(), n.df_name.size());
+  std::copy(n.df_name.begin(), n.df_name.end(), b.begin() + kName);
   PutU16(&b[kParent], n.parent);
   PutU16(&b[kFirstChild], n.first_child);
   PutU16(&b[kNextSibling], n.next_sibling);
@@ -53,7 +53,7 @@ Bytes EncodeNode(const FileNode& n) {
   b[kBlockCount] = static_cast<uint8_t>(n.data_blocks.size());
   for (size_t i = 0; i < n.data_blocks.size(); ++i) PutU16(&b[kBlocks + 2 * i], n.data_blocks[i]);
   b[kFciLen] = static_cast<uint8_t>(n.fci_proprietary.size());
-  std::memcpy(&b[kFci], n.fci_proprietary.data(), n.fci_proprietary.size());
+  std::copy(n.fci_proprietary.begin(), n.fci_proprietary.end(), b.begin() + kFci);
   return b;
 }
 
