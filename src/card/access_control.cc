@@ -30,13 +30,11 @@ CardStatus CheckAccess(Card& card, const ChannelState& ch, const FileNode& file,
   const bool needs_user = (sc & 0x10) != 0;
   const uint8_t se = sc & 0x0F;
   bool user_ok = false;
-  if (needs_user) {
-    auto root = card.root();
-    if (!root.ok()) return root.error();
+  if (needs_user && ch.verified_pins != 0) {
+    auto refs = LoadPinReferences(card.store());
+    if (!refs.ok()) return refs.error();
     for (size_t i = 0; i < kMaxPins; ++i) {
-      if ((ch.verified_pins & (1u << i)) && PinSatisfies(root->pins[i].reference, se)) {
-        user_ok = true;
-      }
+      if ((ch.verified_pins & (1u << i)) && PinSatisfies((*refs)[i], se)) user_ok = true;
     }
   }
   // No secure channel and no external authentication exist yet: those conditions fail.

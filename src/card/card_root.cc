@@ -65,6 +65,14 @@ CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
   return Ok{};
 }
 
+CardResult<std::array<uint8_t, kMaxPins>> LoadPinReferences(const nvm::NvmStore& store) {
+  std::array<uint8_t, kMaxPins> refs{};
+  Bytes table(kMaxPins * kPinEntry);
+  CARD_TRY_STATUS(store.Read(store.layout().root_offset + kPinTable, table));
+  for (size_t i = 0; i < kMaxPins; ++i) refs[i] = table[i * kPinEntry];
+  return refs;
+}
+
 CardResult<uint8_t> LoadCardState(const nvm::NvmStore& store) {
   uint8_t state = 0;
   CARD_TRY_STATUS(store.Read(store.layout().root_offset + 5, std::span<uint8_t>(&state, 1)));

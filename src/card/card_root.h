@@ -37,6 +37,8 @@ struct CardRoot {
 // kMemoryFailure when the root area holds no card (a blank or foreign store).
 CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store);
 CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& root);
+// Just the PIN references of the table (for access checks on every command).
+CardResult<std::array<uint8_t, kMaxPins>> LoadPinReferences(const nvm::NvmStore& store);
 // Just the card state byte (for the dispatcher's check on every command).
 CardResult<uint8_t> LoadCardState(const nvm::NvmStore& store);
 // NVM offset of a PIN's tries-left byte, for the early commit before comparison.

@@ -6,6 +6,15 @@ namespace tessera::card {
 
 CardResult<FileNode> ResolveEf(Card& card, ChannelState& ch, uint8_t sfi) {
   FileNode ef;
+  if (sfi != 0 && ch.current_ef != kNoNode) {
+    // The common case: the EF named by SFI is already the current one.
+    auto current = card.fs().Load(ch.current_ef);
+    if (current.ok() && current->is_ef() && current->sfi == sfi &&
+        current->parent == ch.current_df) {
+      CARD_TRY(CheckOperational(*current));
+      return current;
+    }
+  }
   if (sfi != 0) {
     CARD_ASSIGN(FileNode df, card.CurrentDf(ch));
     CARD_ASSIGN(ef, card.fs().ChildBySfi(df, sfi));

@@ -12,6 +12,8 @@ namespace tessera::card {
 
 inline constexpr uint16_t kNoNode = 0xFFFF;
 inline constexpr size_t kNodeSize = 256;
+// The leading node bytes that hold kind, FID, SFI and the sibling link (docs/card-format.md §2).
+inline constexpr size_t kNodeHeaderPeek = 39;
 inline constexpr size_t kMaxDataBlocks = 64;
 inline constexpr size_t kMaxDfName = 16;
 inline constexpr size_t kMaxSecurityBytes = 8;

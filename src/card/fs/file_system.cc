@@ -29,20 +29,31 @@ CardResult<std::vector<FileNode>> FileSystem::Children(const FileNode& df) const
   return out;
 }
 
-CardResult<FileNode> FileSystem::ChildByFid(const FileNode& df, uint16_t fid) const {
-  CARD_ASSIGN(auto children, Children(df));
-  for (auto& c : children) {
-    if (c.fid == fid) return c;
+template <typename Match>
+CardResult<FileNode> FileSystem::FindChild(const FileNode& df, Match match) const {
+  uint16_t id = df.first_child;
+  uint8_t head[kNodeHeaderPeek];
+  for (uint32_t steps = 0; id != kNoNode; ++steps) {
+    if (steps > store_.layout().block_count || id >= store_.layout().block_count) {
+      return Error::kMemoryFailure;  // a cycle or a dangling link
+    }
+    CARD_TRY_STATUS(store_.Read(NodeOffset(id), head));
+    const auto kind = static_cast<FileKind>(head[1]);
+    if (match(kind, GetU16(&head[3]), head[5])) return Load(id);
+    id = GetU16(&head[37]);
   }
   return Error::kFileNotFound;
 }
 
+CardResult<FileNode> FileSystem::ChildByFid(const FileNode& df, uint16_t fid) const {
+  return FindChild(df, [fid](FileKind, uint16_t f, uint8_t) { return f == fid; });
+}
+
 CardResult<FileNode> FileSystem::ChildBySfi(const FileNode& df, uint8_t sfi) const {
-  CARD_ASSIGN(auto children, Children(df));
-  for (auto& c : children) {
-    if (c.is_ef() && c.sfi == sfi && sfi != 0) return c;
-  }
-  return Error::kFileNotFound;
+  if (sfi == 0) return Error::kFileNotFound;
+  return FindChild(df, [sfi](FileKind k, uint16_t, uint8_t s) {
+    return k == FileKind::kEf && s == sfi;
+  });
 }
 
 CardResult<std::vector<FileNode>> FileSystem::DfsByName(uint16_t mf, ByteView name) const {

@@ -21,6 +21,10 @@ class FileSystem {
   CardStatus Save(const FileNode& node);
 
   CardResult<std::vector<FileNode>> Children(const FileNode& df) const;
+  // First child of `df` whose (kind, FID, SFI) satisfy `match`, reading only node headers on
+  // the way (the hot path of SELECT and SFI addressing); kFileNotFound otherwise.
+  template <typename Match>
+  CardResult<FileNode> FindChild(const FileNode& df, Match match) const;
   // Child of `df` with this FID; kFileNotFound otherwise.
   CardResult<FileNode> ChildByFid(const FileNode& df, uint16_t fid) const;
   // EF child of `df` with this short EF identifier.
