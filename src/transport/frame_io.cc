@@ -15,14 +15,16 @@ namespace {
 Status ReadExactly(int fd, uint8_t* out, size_t n, const std::atomic<bool>* stop) {
   size_t done = 0;
   while (done < n) {
-    if (stop != nullptr) {
+    // Try first; wait (polling `stop` every 200 ms) only when nothing is there yet, so that a
+    // frame that has arrived costs no extra system call.
+    ssize_t got = ::recv(fd, out + done, n - done, stop != nullptr ? MSG_DONTWAIT : 0);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       pollfd p{fd, POLLIN, 0};
       int r = ::poll(&p, 1, 200);
       if (r < 0 && errno != EINTR) return IOError(std::string("poll: ") + std::strerror(errno));
       if (stop->load()) return FailedPrecondition("stopping");
-      if (r <= 0) continue;
+      continue;
     }
-    ssize_t got = ::recv(fd, out + done, n - done, 0);
     if (got == 0) return IOError("peer closed the connection");
     if (got < 0) {
       if (errno == EINTR) continue;
