@@ -31,11 +31,16 @@ void Run(benchmark::State& state, const std::vector<std::string>& setup, const s
   for (auto _ : state) benchmark::DoNotOptimize(f.card->Transmit(apdu));
 }
 
-void BM_Select(benchmark::State& s) { Run(s, {}, "00A4000C022F0100"); }
-void BM_ReadBinary(benchmark::State& s) { Run(s, {"00A4000C022F01"}, "00B0000010"); }
+void BM_Select(benchmark::State& s) {
+  Run(s, {}, "00A4000C022F0100");
+}
+void BM_ReadBinary(benchmark::State& s) {
+  Run(s, {"00A4000C022F01"}, "00B0000010");
+}
 void BM_UpdateRecord(benchmark::State& s) {
   Run(s, {"00A4040C09F05445535345524110", "002000810431323334"},
-      "00DC011410" "5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A");
+      "00DC011410"
+      "5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A");
 }
 BENCHMARK(BM_Select);
 BENCHMARK(BM_ReadBinary);

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 #include <fstream>
-#include <memory>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "core/apdu.h"
@@ -67,12 +67,13 @@ int Fail(const char* what, const Status& s) {
 
 int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help") {
-    std::fputs("usage: tessera [--image PATH|--connect EP|--reader NAME] [--trace] [--json] [--raw]\n"
-               "               apdu HEX [HEX...]\n"
-               "Sends each command APDU (hex, spaces allowed inside one argument) and prints each\n"
-               "response as hex (data and SW1 SW2). 61xx is followed with GET RESPONSE and 6Cxx\n"
-               "with the corrected Le unless --raw is given.\n",
-               args.empty() ? stderr : stdout);
+    std::fputs(
+        "usage: tessera [--image PATH|--connect EP|--reader NAME] [--trace] [--json] [--raw]\n"
+        "               apdu HEX [HEX...]\n"
+        "Sends each command APDU (hex, spaces allowed inside one argument) and prints each\n"
+        "response as hex (data and SW1 SW2). 61xx is followed with GET RESPONSE and 6Cxx\n"
+        "with the corrected Le unless --raw is given.\n",
+        args.empty() ? stderr : stdout);
     return args.empty() ? 2 : 0;
   }
   std::vector<Bytes> commands;
@@ -80,7 +81,8 @@ int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
     auto b = FromHex(a);
     if (!b.ok()) return Fail("apdu", InvalidArgument("'" + a + "': " + b.status().message()));
     if (!CommandApdu::Parse(*b).ok()) {
-      std::fprintf(stderr, "tessera apdu: warning: '%s' is not a well-formed APDU; sending it anyway\n",
+      std::fprintf(stderr,
+                   "tessera apdu: warning: '%s' is not a well-formed APDU; sending it anyway\n",
                    a.c_str());
     }
     commands.push_back(*b);
@@ -99,13 +101,14 @@ int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
 
 int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
   if (args.size() != 1 || args[0] == "--help") {
-    std::fputs("usage: tessera [--image PATH|--connect EP|--reader NAME] [--trace] [--json]\n"
-               "               script FILE\n"
-               "Runs a scriptor-style script: one command APDU per line in hex (spaces allowed),\n"
-               "'#' starts a comment, 'reset' resets the card, 'exit' or 'quit' ends the script.\n"
-               "Prints '> command' and '< response : meaning' for each command, as scriptor does.\n"
-               "'-' reads the script from standard input.\n",
-               args.size() == 1 ? stdout : stderr);
+    std::fputs(
+        "usage: tessera [--image PATH|--connect EP|--reader NAME] [--trace] [--json]\n"
+        "               script FILE\n"
+        "Runs a scriptor-style script: one command APDU per line in hex (spaces allowed),\n"
+        "'#' starts a comment, 'reset' resets the card, 'exit' or 'quit' ends the script.\n"
+        "Prints '> command' and '< response : meaning' for each command, as scriptor does.\n"
+        "'-' reads the script from standard input.\n",
+        args.size() == 1 ? stdout : stderr);
     return args.size() == 1 ? 0 : 2;
   }
   std::ifstream file;
@@ -139,8 +142,8 @@ int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
     for (const auto& w : words) trimmed += w;
     auto cmd = FromHex(trimmed);
     if (!cmd.ok() || cmd->size() < 4) {
-      std::fprintf(stderr, "tessera script: %s:%d: not a command APDU: %s\n", args[0].c_str(), line_no,
-                   line.c_str());
+      std::fprintf(stderr, "tessera script: %s:%d: not a command APDU: %s\n", args[0].c_str(),
+                   line_no, line.c_str());
       return 1;
     }
     auto e = Send(**link, o, *cmd);

@@ -12,7 +12,7 @@ struct LinkOptions {
   std::string reader;   // --reader NAME
   bool trace = false;
   bool json = false;
-  bool raw = false;     // --raw: do not follow 61xx / 6Cxx
+  bool raw = false;  // --raw: do not follow 61xx / 6Cxx
 };
 
 int RunApdu(const LinkOptions& link, const std::vector<std::string>& args);

@@ -19,7 +19,8 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tessera-card --image PATH [--vpcd [HOST:]PORT]... [--listen unix:PATH|tcp:HOST:PORT]...\n"
+    "usage: tessera-card --image PATH [--vpcd [HOST:]PORT]... [--listen "
+    "unix:PATH|tcp:HOST:PORT]...\n"
     "                    [--trace]\n"
     "\n"
     "Runs the card stored in the image file PATH (create one with 'tessera image init').\n"
@@ -77,7 +78,8 @@ int main(int argc, char** argv) {
   for (const auto& v : vpcd) {
     auto e = tessera::transport::ParseVpcdEndpoint(v);
     if (!e.ok()) {
-      std::fprintf(stderr, "tessera-card: --vpcd %s: %s\n", v.c_str(), e.status().message().c_str());
+      std::fprintf(stderr, "tessera-card: --vpcd %s: %s\n", v.c_str(),
+                   e.status().message().c_str());
       return 2;
     }
     vpcd_endpoints.push_back(*e);
@@ -86,7 +88,8 @@ int main(int argc, char** argv) {
   for (const auto& l : listen) {
     auto e = tessera::transport::ParseEndpoint(l);
     if (!e.ok()) {
-      std::fprintf(stderr, "tessera-card: --listen %s: %s\n", l.c_str(), e.status().message().c_str());
+      std::fprintf(stderr, "tessera-card: --listen %s: %s\n", l.c_str(),
+                   e.status().message().c_str());
       return 2;
     }
     auto fd = tessera::transport::Listen(*e);

@@ -50,11 +50,20 @@ int main(int argc, char** argv) {
     if (!rest.empty()) {
       rest.push_back(a);
     } else if (a == "--image") {
-      if (!value(link.image)) { std::fprintf(stderr, "tessera: --image needs a PATH\n"); return 2; }
+      if (!value(link.image)) {
+        std::fprintf(stderr, "tessera: --image needs a PATH\n");
+        return 2;
+      }
     } else if (a == "--connect") {
-      if (!value(link.connect)) { std::fprintf(stderr, "tessera: --connect needs an endpoint\n"); return 2; }
+      if (!value(link.connect)) {
+        std::fprintf(stderr, "tessera: --connect needs an endpoint\n");
+        return 2;
+      }
     } else if (a == "--reader") {
-      if (!value(link.reader)) { std::fprintf(stderr, "tessera: --reader needs a NAME\n"); return 2; }
+      if (!value(link.reader)) {
+        std::fprintf(stderr, "tessera: --reader needs a NAME\n");
+        return 2;
+      }
     } else if (a == "--trace") {
       link.trace = true;
     } else if (a == "--json") {
@@ -83,10 +92,14 @@ int main(int argc, char** argv) {
   // Options after the command name are the command's own (--json, --trace are accepted there too).
   std::vector<std::string> filtered;
   for (const auto& a : cmd_args) {
-    if (a == "--json" && cmd != "image") link.json = true;
-    else if (a == "--trace") link.trace = true;
-    else if (a == "--raw") link.raw = true;
-    else filtered.push_back(a);
+    if (a == "--json" && cmd != "image")
+      link.json = true;
+    else if (a == "--trace")
+      link.trace = true;
+    else if (a == "--raw")
+      link.raw = true;
+    else
+      filtered.push_back(a);
   }
   if (cmd == "image") return tessera::tools::RunImageCommand(cmd_args);
   if (cmd == "apdu") return tessera::tools::RunApdu(link, filtered);

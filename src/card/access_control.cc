@@ -44,8 +44,8 @@ CardStatus CheckAccess(Card& card, const ChannelState& ch, const FileNode& file,
   if (any) {
     granted = (needs_user && user_ok) || (needs_sm && sm_ok) || (needs_external && external_ok);
   } else {
-    granted = (!needs_user || user_ok) && (!needs_sm || sm_ok) && (!needs_external || external_ok) &&
-              (needs_user || needs_sm || needs_external);
+    granted = (!needs_user || user_ok) && (!needs_sm || sm_ok) &&
+              (!needs_external || external_ok) && (needs_user || needs_sm || needs_external);
   }
   return granted ? CardStatus(Ok{}) : CardStatus(Error::kSecurityNotSatisfied);
 }

@@ -39,7 +39,9 @@ constexpr Route kRoutes[] = {
 
 constexpr uint8_t kGetResponse = 0xC0;
 
-ResponseApdu ErrorResponse(CardError e) { return ResponseApdu{{}, ToStatusWord(e)}; }
+ResponseApdu ErrorResponse(CardError e) {
+  return ResponseApdu{{}, ToStatusWord(e)};
+}
 
 uint16_t BytesRemaining(size_t n) {
   return static_cast<uint16_t>(sw::kBytesRemaining | (n >= 256 ? 0 : n));
@@ -182,8 +184,8 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
   // Command chaining: collect the data of every link, run the command on the last one.
   CommandApdu cmd = cmd_in;
   if (cls.chaining || ch.chaining) {
-    const bool same = ch.chaining && ch.chain_ins == cmd.ins && ch.chain_p1 == cmd.p1 &&
-                      ch.chain_p2 == cmd.p2;
+    const bool same =
+        ch.chaining && ch.chain_ins == cmd.ins && ch.chain_p1 == cmd.p1 && ch.chain_p2 == cmd.p2;
     if (ch.chaining && !same) {
       ch.chaining = false;
       ch.chain_data.clear();

@@ -11,32 +11,32 @@
 namespace tessera::card {
 
 enum class Error : uint8_t {
-  kWrongLength,              // 6700
-  kWrongLengthExpected,      // 6Cxx (param = exact length)
-  kChannelNotSupported,      // 6881
-  kLastCommandExpected,      // 6883
-  kIncompatibleFile,         // 6981
-  kSecurityNotSatisfied,     // 6982
-  kAuthenticationBlocked,    // 6983
-  kReferenceDataNotUsable,   // 6984
-  kConditionsNotSatisfied,   // 6985
-  kNoCurrentEf,              // 6986
-  kWrongData,                // 6A80
-  kFunctionNotSupported,     // 6A81
-  kFileNotFound,             // 6A82
-  kRecordNotFound,           // 6A83
-  kNotEnoughMemory,          // 6A84
-  kWrongP1P2,                // 6A86
-  kNcInconsistentWithP1P2,   // 6A87
-  kReferencedDataNotFound,   // 6A88
-  kFileExists,               // 6A89
-  kDfNameExists,             // 6A8A
-  kOffsetOutsideFile,        // 6B00
-  kInsNotSupported,          // 6D00
-  kClaNotSupported,          // 6E00
-  kMemoryFailure,            // 6581
-  kNoPreciseDiagnosis,       // 6F00
-  kPowerLost,                // no status word: the card lost power mid-command
+  kWrongLength,             // 6700
+  kWrongLengthExpected,     // 6Cxx (param = exact length)
+  kChannelNotSupported,     // 6881
+  kLastCommandExpected,     // 6883
+  kIncompatibleFile,        // 6981
+  kSecurityNotSatisfied,    // 6982
+  kAuthenticationBlocked,   // 6983
+  kReferenceDataNotUsable,  // 6984
+  kConditionsNotSatisfied,  // 6985
+  kNoCurrentEf,             // 6986
+  kWrongData,               // 6A80
+  kFunctionNotSupported,    // 6A81
+  kFileNotFound,            // 6A82
+  kRecordNotFound,          // 6A83
+  kNotEnoughMemory,         // 6A84
+  kWrongP1P2,               // 6A86
+  kNcInconsistentWithP1P2,  // 6A87
+  kReferencedDataNotFound,  // 6A88
+  kFileExists,              // 6A89
+  kDfNameExists,            // 6A8A
+  kOffsetOutsideFile,       // 6B00
+  kInsNotSupported,         // 6D00
+  kClaNotSupported,         // 6E00
+  kMemoryFailure,           // 6581
+  kNoPreciseDiagnosis,      // 6F00
+  kPowerLost,               // no status word: the card lost power mid-command
 };
 
 struct CardError {
@@ -53,8 +53,8 @@ template <typename T>
 class [[nodiscard]] CardResult {
  public:
   CardResult(T v) : ok_(true), value_(std::move(v)) {}  // NOLINT
-  CardResult(CardError e) : ok_(false), error_(e) {}   // NOLINT
-  CardResult(Error e) : ok_(false), error_{e} {}       // NOLINT
+  CardResult(CardError e) : ok_(false), error_(e) {}    // NOLINT
+  CardResult(Error e) : ok_(false), error_{e} {}        // NOLINT
   bool ok() const { return ok_; }
   T& value() { return value_; }
   const T& value() const { return value_; }
@@ -75,10 +75,10 @@ using CardStatus = CardResult<Ok>;
 
 }  // namespace tessera::card
 
-#define CARD_TRY(expr)                          \
-  do {                                          \
-    auto _r = (expr);                           \
-    if (!_r.ok()) return _r.error();            \
+#define CARD_TRY(expr)               \
+  do {                               \
+    auto _r = (expr);                \
+    if (!_r.ok()) return _r.error(); \
   } while (0)
 
 #define CARD_ASSIGN_INNER(tmp, lhs, expr) \
@@ -88,8 +88,8 @@ using CardStatus = CardResult<Ok>;
 #define CARD_ASSIGN(lhs, expr) CARD_ASSIGN_INNER(TESSERA_CONCAT(_cr_, __LINE__), lhs, expr)
 
 // Converts a lower-layer Status into a card error return.
-#define CARD_TRY_STATUS(expr)                                   \
-  do {                                                          \
-    ::tessera::Status _s = (expr);                              \
-    if (!_s.ok()) return ::tessera::card::FromStatus(_s);       \
+#define CARD_TRY_STATUS(expr)                             \
+  do {                                                    \
+    ::tessera::Status _s = (expr);                        \
+    if (!_s.ok()) return ::tessera::card::FromStatus(_s); \
   } while (0)

@@ -20,7 +20,7 @@ struct PinRecord {
   uint8_t reference = 0;  // 0 = unused slot; P2 of VERIFY (b8 = specific, b5-b1 = number)
   uint8_t max_tries = 3;
   uint8_t tries_left = 3;
-  Bytes value;             // 1..16 bytes
+  Bytes value;                // 1..16 bytes
   uint8_t puk_reference = 0;  // PIN that unblocks this one (RESET RETRY COUNTER), 0 = none
 };
 

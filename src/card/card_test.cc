@@ -25,8 +25,8 @@ TEST_F(CardTest, MalformedAndUnknownCommandsGetStatusWords) {
   EXPECT_EQ(Tx("FFA40000"), "6E00");
   EXPECT_EQ(Tx("20A40000"), "6E00");
   EXPECT_EQ(Tx("00FF0000"), "6D00");
-  EXPECT_EQ(Tx("01A40000"), "6881");   // channel 1 not open
-  EXPECT_EQ(Tx("0CA40000"), "6882");   // secure messaging: no secure channel yet
+  EXPECT_EQ(Tx("01A40000"), "6881");  // channel 1 not open
+  EXPECT_EQ(Tx("0CA40000"), "6882");  // secure messaging: no secure channel yet
 }
 
 TEST_F(CardTest, SelectMfByFidPathAndName) {
@@ -35,11 +35,11 @@ TEST_F(CardTest, SelectMfByFidPathAndName) {
   EXPECT_EQ(r.substr(r.size() - 4), "9000");
   EXPECT_NE(r.find("83023F00"), std::string::npos);
   EXPECT_EQ(Tx("00A4000C023F00"), "9000");
-  EXPECT_EQ(Tx("00A4000C00"), "9000");           // no data: the MF
-  EXPECT_EQ(Tx("00A4080C0410001001"), "9000");   // path from the MF
-  EXPECT_EQ(Tx("00A4030C"), "9000");             // parent of the current DF
-  EXPECT_EQ(Tx("00A4090C0410001002"), "9000");   // path from the current DF (the MF)
-  EXPECT_EQ(Tx("00A4090C021003"), "9000");       // path from the current DF (the demo DF)
+  EXPECT_EQ(Tx("00A4000C00"), "9000");          // no data: the MF
+  EXPECT_EQ(Tx("00A4080C0410001001"), "9000");  // path from the MF
+  EXPECT_EQ(Tx("00A4030C"), "9000");            // parent of the current DF
+  EXPECT_EQ(Tx("00A4090C0410001002"), "9000");  // path from the current DF (the MF)
+  EXPECT_EQ(Tx("00A4090C021003"), "9000");      // path from the current DF (the demo DF)
   EXPECT_EQ(Tx("00A4000C027777"), "6A82");
   EXPECT_EQ(Tx("00A4000C03112233"), "6A80");
   EXPECT_EQ(Tx("00A4070C023F00"), "6A86");
@@ -59,12 +59,18 @@ TEST_F(CardTest, SelectByNameReturnsFciAndSupportsNextOccurrence) {
 TEST_F(CardTest, SelectPseReturnsEmvFci) {
   std::string r = Tx("00A404000E315041592E5359532E444446303100");
   // 6F {84 0E name, A5 {88 01 01, 5F2D 02 "en"}}
-  EXPECT_EQ(r, "6F1A840E315041592E5359532E4444463031A508880101" "5F2D02656E9000");
+  EXPECT_EQ(r,
+            "6F1A840E315041592E5359532E4444463031A508880101"
+            "5F2D02656E9000");
 }
 
 TEST_F(CardTest, CaseThreeSelectAnnouncesDataForGetResponse) {
-  EXPECT_EQ(Tx("00A40400" "0E315041592E5359532E4444463031"), "611C");
-  EXPECT_EQ(Tx("00C0000010"), "6F1A840E315041592E5359532E444446" "610C");
+  EXPECT_EQ(Tx("00A40400"
+               "0E315041592E5359532E4444463031"),
+            "611C");
+  EXPECT_EQ(Tx("00C0000010"),
+            "6F1A840E315041592E5359532E444446"
+            "610C");
   EXPECT_EQ(Tx("00C000000C"), "3031A5088801015F2D02656E9000");
   EXPECT_EQ(Tx("00C0000010"), "6985");  // nothing pending
   EXPECT_EQ(Tx("00C0010010"), "6A86");
@@ -76,14 +82,14 @@ TEST_F(CardTest, ReadBinaryNeedsThePinAndReportsEndOfFile) {
   EXPECT_EQ(Tx(kVerifyUser), "9000");
   std::string r = Tx("00B0810004");
   EXPECT_EQ(r, ToHex(ToBytes("demo")) + "9000");
-  EXPECT_EQ(Sw("00B0007E04"), "6282");   // 2 bytes left, 4 asked
-  EXPECT_EQ(Sw("00B0008000"), "6282");   // at the end
-  EXPECT_EQ(Sw("00B0008100"), "6B00");   // beyond the end
-  r = Tx("00B0000000");                   // Le=00: the whole file, no warning
+  EXPECT_EQ(Sw("00B0007E04"), "6282");  // 2 bytes left, 4 asked
+  EXPECT_EQ(Sw("00B0008000"), "6282");  // at the end
+  EXPECT_EQ(Sw("00B0008100"), "6B00");  // beyond the end
+  r = Tx("00B0000000");                 // Le=00: the whole file, no warning
   EXPECT_EQ(r.size(), 2u * 128 + 4);
   EXPECT_EQ(r.substr(r.size() - 4), "9000");
-  EXPECT_EQ(Sw("00B08100"), "6700");     // no Le
-  EXPECT_EQ(Sw("00B0E10000"), "6A86");   // b7-b6 of P1 set
+  EXPECT_EQ(Sw("00B08100"), "6700");    // no Le
+  EXPECT_EQ(Sw("00B0E10000"), "6A86");  // b7-b6 of P1 set
 }
 
 TEST_F(CardTest, ReadBinaryWithoutCurrentEfOrOnRecordFile) {
@@ -108,7 +114,7 @@ TEST_F(CardTest, UpdateAndEraseBinaryPersistAcrossPowerCycles) {
   EXPECT_EQ(Tx("00B0007F01"), "429000");
   EXPECT_EQ(Tx("000E0000020002"), "9000");  // erase [0, 2)
   EXPECT_EQ(Tx("00B0000003"), "0000439000");
-  EXPECT_EQ(Tx("000E0002"), "9000");        // erase from 2 to the end
+  EXPECT_EQ(Tx("000E0002"), "9000");  // erase from 2 to the end
   EXPECT_EQ(Tx("00B0007F01"), "009000");
 }
 
@@ -119,25 +125,36 @@ TEST_F(CardTest, RecordsReadUpdateAppendSearchErase) {
   std::string r = Tx("00B2021400");
   EXPECT_EQ(r.substr(0, 2), "02");
   EXPECT_EQ(r.size(), 2u * 16 + 4);
-  EXPECT_EQ(Sw("00B2061400"), "6A83");                  // record 6
-  EXPECT_EQ(Sw("00B2011408"), "6C10");                   // wrong Le: exact length
-  EXPECT_EQ(Sw("00DC0114" "02AABB"), "6700");           // fixed length mismatch
+  EXPECT_EQ(Sw("00B2061400"), "6A83");  // record 6
+  EXPECT_EQ(Sw("00B2011408"), "6C10");  // wrong Le: exact length
+  EXPECT_EQ(Sw("00DC0114"
+               "02AABB"),
+            "6700");  // fixed length mismatch
   EXPECT_EQ(Tx("00DC011410" + std::string(32, 'A')), "9000");
   EXPECT_EQ(Tx("00B2011410"), std::string(32, 'A') + "9000");
-  EXPECT_EQ(Sw("00E2001005" "0102030405"), "6700");     // append to fixed: wrong length
-  EXPECT_EQ(Sw("00E20010" "10" + std::string(32, '0')), "6A84");  // full
+  EXPECT_EQ(Sw("00E2001005"
+               "0102030405"),
+            "6700");  // append to fixed: wrong length
+  EXPECT_EQ(Sw("00E20010"
+               "10" +
+               std::string(32, '0')),
+            "6A84");  // full
   EXPECT_EQ(Sw("00E2011010" + std::string(32, '0')), "6A86");
   // Linear variable SFI 4: two records.
   EXPECT_EQ(Tx("00B2012400"), ToHex(ToBytes("first record")) + "9000");
-  EXPECT_EQ(Tx("00E2002003" "414243"), "9000");
+  EXPECT_EQ(Tx("00E2002003"
+               "414243"),
+            "9000");
   EXPECT_EQ(Tx("00B2032400"), "4142439000");
   EXPECT_EQ(Tx("00B2012500"),
-            ToHex(ToBytes("first recordsecond record")) + "4142439000");  // 1 to last
-  EXPECT_EQ(Tx("00A2012404" + ToHex(ToBytes("cord")) + "00"), "01029000");       // search forward
-  EXPECT_EQ(Sw("00A2012403" "5A5A5A"), "6A83");
-  EXPECT_EQ(Tx("000C0124"), "9000");                                      // erase record 1
+            ToHex(ToBytes("first recordsecond record")) + "4142439000");    // 1 to last
+  EXPECT_EQ(Tx("00A2012404" + ToHex(ToBytes("cord")) + "00"), "01029000");  // search forward
+  EXPECT_EQ(Sw("00A2012403"
+               "5A5A5A"),
+            "6A83");
+  EXPECT_EQ(Tx("000C0124"), "9000");  // erase record 1
   EXPECT_EQ(Tx("00B2012400"), ToHex(ToBytes("second record")) + "9000");
-  EXPECT_EQ(Tx("000C0125"), "9000");                                      // 1 to last
+  EXPECT_EQ(Tx("000C0125"), "9000");  // 1 to last
   EXPECT_EQ(Sw("00B2012400"), "6A83");
   EXPECT_EQ(Sw("00B2010C00"), "6981");  // SFI 1 is a transparent EF
 }
@@ -167,30 +184,62 @@ TEST_F(CardTest, PinRetryCounterBlocksAndPukUnblocks) {
   EXPECT_EQ(Tx(kVerifyUser), "6983");
   EXPECT_EQ(Tx("00200099"), "6A88");
   // Unblock with the PUK and set a new PIN.
-  EXPECT_EQ(Tx("002C0081" "0C" + ToHex(ToBytes("12345678")) + ToHex(ToBytes("4321"))), "9000");
+  EXPECT_EQ(Tx("002C0081"
+               "0C" +
+               ToHex(ToBytes("12345678")) + ToHex(ToBytes("4321"))),
+            "9000");
   EXPECT_EQ(Tx(kVerifyUser), "63C2");
-  EXPECT_EQ(Tx("00200081" "04" + ToHex(ToBytes("4321"))), "9000");
+  EXPECT_EQ(Tx("00200081"
+               "04" +
+               ToHex(ToBytes("4321"))),
+            "9000");
   EXPECT_EQ(Tx("00200081"), "9000");
   EXPECT_EQ(Tx("0020FF81"), "9000");  // forget
   EXPECT_EQ(Tx("00200081"), "63C3");
 }
 
 TEST_F(CardTest, ChangeReferenceData) {
-  EXPECT_EQ(Tx("00240081" "08" + ToHex(ToBytes("12345678"))), "9000");  // old "1234", new "5678"
+  EXPECT_EQ(Tx("00240081"
+               "08" +
+               ToHex(ToBytes("12345678"))),
+            "9000");  // old "1234", new "5678"
   EXPECT_EQ(Tx(kVerifyUser), "63C2");
-  EXPECT_EQ(Tx("00200081" "04" + ToHex(ToBytes("5678"))), "9000");
-  EXPECT_EQ(Tx("00240181" "02" + ToHex(ToBytes("99"))), "9000");          // verified: new only
-  EXPECT_EQ(Tx("00200081" "02" + ToHex(ToBytes("99"))), "9000");
-  EXPECT_EQ(Sw("00240281" "02" + ToHex(ToBytes("99"))), "6A86");
+  EXPECT_EQ(Tx("00200081"
+               "04" +
+               ToHex(ToBytes("5678"))),
+            "9000");
+  EXPECT_EQ(Tx("00240181"
+               "02" +
+               ToHex(ToBytes("99"))),
+            "9000");  // verified: new only
+  EXPECT_EQ(Tx("00200081"
+               "02" +
+               ToHex(ToBytes("99"))),
+            "9000");
+  EXPECT_EQ(Sw("00240281"
+               "02" +
+               ToHex(ToBytes("99"))),
+            "6A86");
 }
 
 TEST_F(CardTest, CreateAndDeleteFilesNeedTheAdministrator) {
-  const std::string fcp = "6213" "820101" "83020301" "800200 20" "8A0105" "8C03031111";
+  const std::string fcp =
+      "6213"
+      "820101"
+      "83020301"
+      "800200 20"
+      "8A0105"
+      "8C03031111";
   std::string compact;
-  for (char c : fcp) if (c != ' ') compact += c;
-  const std::string create = "00E00000" + ToHex(Bytes{static_cast<uint8_t>(compact.size() / 2)}) + compact;
+  for (char c : fcp)
+    if (c != ' ') compact += c;
+  const std::string create =
+      "00E00000" + ToHex(Bytes{static_cast<uint8_t>(compact.size() / 2)}) + compact;
   EXPECT_EQ(Sw(create), "6982");
-  EXPECT_EQ(Tx("00200082" "08" + ToHex(ToBytes("87654321"))), "9000");
+  EXPECT_EQ(Tx("00200082"
+               "08" +
+               ToHex(ToBytes("87654321"))),
+            "9000");
   EXPECT_EQ(Tx(create), "9000");
   EXPECT_EQ(Sw(create), "6A89");  // exists (the MF is current again? no: the new EF is current)
   EXPECT_EQ(Tx("00A4000C020301"), "9000");
@@ -199,53 +248,70 @@ TEST_F(CardTest, CreateAndDeleteFilesNeedTheAdministrator) {
   EXPECT_EQ(Tx("00D6000002CAFE"), "9000");
   EXPECT_EQ(Tx("00B0000002"), "CAFE9000");
   EXPECT_EQ(Tx("00A4000C023F00"), "9000");
-  EXPECT_EQ(Tx("00E4000002" "0301"), "9000");
+  EXPECT_EQ(Tx("00E4000002"
+               "0301"),
+            "9000");
   EXPECT_EQ(Sw("00A4000C020301"), "6A82");
   EXPECT_EQ(Sw("00E0000003620100"), "6A80");  // FCP without FDB and FID
-  EXPECT_EQ(Sw("00E4000002" "3F00"), "6985");  // the MF cannot be deleted
+  EXPECT_EQ(Sw("00E4000002"
+               "3F00"),
+            "6985");  // the MF cannot be deleted
 }
 
 TEST_F(CardTest, DeactivateActivateTerminate) {
-  EXPECT_EQ(Tx("00200082" "08" + ToHex(ToBytes("87654321"))), "9000");
+  EXPECT_EQ(Tx("00200082"
+               "08" +
+               ToHex(ToBytes("87654321"))),
+            "9000");
   EXPECT_EQ(Tx("00A4000C022F01"), "9000");
   EXPECT_EQ(Tx("00040000"), "9000");  // no condition for deactivate on this EF
   EXPECT_EQ(Sw("00A40004022F0100"), "6283");
   EXPECT_EQ(Sw("00B0000004"), "6985");
   EXPECT_EQ(Tx("00440000"), "9000");
   EXPECT_EQ(Tx("00B0000004"), ToHex(ToBytes("Tess")) + "9000");
-  EXPECT_EQ(Tx("00E8000002" "2F01"), "9000");
+  EXPECT_EQ(Tx("00E8000002"
+               "2F01"),
+            "9000");
   EXPECT_EQ(Sw("00A40004022F0100"), "6285");
   EXPECT_EQ(Sw("00B0000004"), "6985");
   EXPECT_EQ(Sw("00440000"), "6985");  // irreversible
-  EXPECT_EQ(Sw("00E6000002" "2F00"), "6981");  // TERMINATE DF on an EF
+  EXPECT_EQ(Sw("00E6000002"
+               "2F00"),
+            "6981");  // TERMINATE DF on an EF
 }
 
 TEST_F(CardTest, LogicalChannelsKeepTheirOwnSelectionAndSecurity) {
   EXPECT_EQ(Tx("0070000001"), "019000");
   EXPECT_EQ(Tx("0070000001"), "029000");
-  EXPECT_EQ(Tx("00700003"), "9000");            // explicit channel 3
-  EXPECT_EQ(Sw("00700003"), "6985");            // already open
+  EXPECT_EQ(Tx("00700003"), "9000");  // explicit channel 3
+  EXPECT_EQ(Sw("00700003"), "6985");  // already open
   EXPECT_EQ(Tx("01A4040C09F05445535345524110"), "9000");
   EXPECT_EQ(Tx("012000810431323334"), "9000");  // PIN verified on channel 1 only
   EXPECT_EQ(Sw("01B0810004"), "9000");
   EXPECT_EQ(Tx(kSelectDemo.substr(0, 6) + "0C" + kSelectDemo.substr(8)), "9000");
-  EXPECT_EQ(Sw("00B0810004"), "6982");          // channel 0: not verified
-  EXPECT_EQ(Tx("00708001"), "9000");            // close 1
+  EXPECT_EQ(Sw("00B0810004"), "6982");  // channel 0: not verified
+  EXPECT_EQ(Tx("00708001"), "9000");    // close 1
   EXPECT_EQ(Sw("01B0810004"), "6881");
-  EXPECT_EQ(Sw("00708000"), "6A86");            // the basic channel stays
+  EXPECT_EQ(Sw("00708000"), "6A86");  // the basic channel stays
   EXPECT_EQ(Sw("00708005"), "6881");
-  EXPECT_EQ(Tx("00700013"), "9000");            // channel 19
-  EXPECT_EQ(Tx("4FA4000C023F00"), "9000");      // further interindustry CLA
-  EXPECT_EQ(Sw("00700014"), "6881");            // channel 20 does not exist
+  EXPECT_EQ(Tx("00700013"), "9000");        // channel 19
+  EXPECT_EQ(Tx("4FA4000C023F00"), "9000");  // further interindustry CLA
+  EXPECT_EQ(Sw("00700014"), "6881");        // channel 20 does not exist
 }
 
 TEST_F(CardTest, CommandChainingCollectsData) {
   Tx(kSelectDemo);
   Tx(kVerifyUser);
-  EXPECT_EQ(Tx("10D6810002" "4142"), "9000");
-  EXPECT_EQ(Tx("00D6810002" "4344"), "9000");
+  EXPECT_EQ(Tx("10D6810002"
+               "4142"),
+            "9000");
+  EXPECT_EQ(Tx("00D6810002"
+               "4344"),
+            "9000");
   EXPECT_EQ(Tx("00B0810004"), "414243449000");
-  EXPECT_EQ(Tx("10D6810001" "41"), "9000");
+  EXPECT_EQ(Tx("10D6810001"
+               "41"),
+            "9000");
   EXPECT_EQ(Tx("00B0810004"), "6883");  // a different command inside a chain
 }
 
@@ -269,7 +335,10 @@ TEST_F(CardTest, GetChallengeGetDataPutData) {
   EXPECT_EQ(Tx("00CA5F5200").substr(0, 4), "5F52");
   EXPECT_EQ(Sw("00CA004200"), "6A88");
   EXPECT_EQ(Sw("00DA004203010203"), "6982");
-  EXPECT_EQ(Tx("00200082" "08" + ToHex(ToBytes("87654321"))), "9000");
+  EXPECT_EQ(Tx("00200082"
+               "08" +
+               ToHex(ToBytes("87654321"))),
+            "9000");
   EXPECT_EQ(Tx("00DA004203010203"), "9000");
   Reboot();
   EXPECT_EQ(Tx("00CA004200"), "42030102039000");
@@ -297,7 +366,10 @@ TEST_F(CardTest, ExternalCommandsRefusedWhileClosedInternalOnesRun) {
 
 TEST_F(CardTest, TerminateCardUsageIsIrreversible) {
   EXPECT_EQ(Sw("00FE0000"), "6982");
-  EXPECT_EQ(Tx("00200082" "08" + ToHex(ToBytes("87654321"))), "9000");
+  EXPECT_EQ(Tx("00200082"
+               "08" +
+               ToHex(ToBytes("87654321"))),
+            "9000");
   EXPECT_EQ(Tx("00FE0000"), "9000");
   EXPECT_EQ(Sw("00A4000C023F00"), "6A81");
   Reboot();

@@ -71,7 +71,8 @@ CardResult<Response> HandlePutData(Card& card, ChannelState& ch, const CommandAp
     CARD_TRY(SaveRoot(card.store(), root));
   }
   updated.resize(bs, 0);
-  CARD_TRY_STATUS(card.store().Write(card.store().layout().BlockOffset(root.data_objects), updated));
+  CARD_TRY_STATUS(
+      card.store().Write(card.store().layout().BlockOffset(root.data_objects), updated));
   return Response{};
 }
 

@@ -83,7 +83,8 @@ CardResult<Response> HandleTerminateEf(Card& card, ChannelState& ch, const Comma
   return ChangeLcs(card, ch, cmd, kAmTerminate, kLcsTerminated, 2);
 }
 
-CardResult<Response> HandleTerminateCardUsage(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+CardResult<Response> HandleTerminateCardUsage(Card& card, ChannelState& ch,
+                                              const CommandApdu& cmd) {
   if (cmd.p1 != 0 || cmd.p2 != 0) return Error::kWrongP1P2;
   if (!cmd.data.empty()) return Error::kWrongLength;
   CARD_ASSIGN(CardRoot root, card.root());

@@ -21,7 +21,9 @@ CardResult<Pin> FindPin(Card& card, uint8_t reference) {
   return Pin{std::move(root), static_cast<size_t>(slot)};
 }
 
-uint16_t TriesLeftWord(uint8_t left) { return static_cast<uint16_t>(sw::kCounterBase | (left & 0x0F)); }
+uint16_t TriesLeftWord(uint8_t left) {
+  return static_cast<uint16_t>(sw::kCounterBase | (left & 0x0F));
+}
 
 // Compares `candidate` with the PIN in `slot`, spending one try first. On a match the counter
 // is restored (in the command's transaction) and true is returned.
@@ -29,7 +31,8 @@ CardResult<bool> Attempt(Card& card, Pin& pin, ByteView candidate) {
   PinRecord& p = pin.root.pins[pin.slot];
   if (p.tries_left == 0) return Error::kAuthenticationBlocked;
   const uint8_t left = static_cast<uint8_t>(p.tries_left - 1);
-  CARD_TRY_STATUS(card.store().CommitNow(PinTriesOffset(card.store(), pin.slot), ByteView(&left, 1)));
+  CARD_TRY_STATUS(
+      card.store().CommitNow(PinTriesOffset(card.store(), pin.slot), ByteView(&left, 1)));
   p.tries_left = left;
   if (!ConstantTimeEqual(candidate, p.value)) return false;
   p.tries_left = p.max_tries;
@@ -69,7 +72,8 @@ CardResult<Response> HandleVerify(Card& card, ChannelState& ch, const CommandApd
   return Response{};
 }
 
-CardResult<Response> HandleChangeReferenceData(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+CardResult<Response> HandleChangeReferenceData(Card& card, ChannelState& ch,
+                                               const CommandApdu& cmd) {
   if (cmd.p1 != 0x00 && cmd.p1 != 0x01) return Error::kWrongP1P2;
   CARD_ASSIGN(Pin pin, FindPin(card, cmd.p2));
   Bytes new_value;
@@ -113,12 +117,15 @@ CardResult<Response> HandleResetRetryCounter(Card& card, ChannelState& ch, const
     CARD_ASSIGN(bool match, Attempt(card, puk, ByteView(cmd.data).first(puk_len)));
     if (!match) return Response{{}, TriesLeftWord(puk.root.pins[puk_slot].tries_left)};
     pin.root = puk.root;
-    if (cmd.p1 == 0x00) new_value.assign(cmd.data.begin() + static_cast<ptrdiff_t>(puk_len), cmd.data.end());
+    if (cmd.p1 == 0x00)
+      new_value.assign(cmd.data.begin() + static_cast<ptrdiff_t>(puk_len), cmd.data.end());
   } else {
     // 02: new value only, 03: nothing; both need the PUK verified on this channel.
     if (!(ch.verified_pins & (1u << puk_slot))) return Error::kSecurityNotSatisfied;
-    if (cmd.p1 == 0x02) new_value = cmd.data;
-    else if (!cmd.data.empty()) return Error::kWrongLength;
+    if (cmd.p1 == 0x02)
+      new_value = cmd.data;
+    else if (!cmd.data.empty())
+      return Error::kWrongLength;
   }
   PinRecord& p = pin.root.pins[pin.slot];
   if (!new_value.empty() || cmd.p1 == 0x02) {

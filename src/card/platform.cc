@@ -1,7 +1,7 @@
 #include "card/platform.h"
 
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 
 namespace tessera::card {
 

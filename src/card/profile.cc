@@ -19,7 +19,9 @@ const Bytes kUserReadUpdate = HexOrDie("031111");    // update and read: user PI
 const Bytes kUserReadAppend = HexOrDie("051111");    // append and read: user PIN
 const Bytes kUserUpdate = HexOrDie("061111");        // append and update: user PIN
 
-Status Fail(const char* what) { return Corruption(std::string("default profile: ") + what); }
+Status Fail(const char* what) {
+  return Corruption(std::string("default profile: ") + what);
+}
 
 FileNode Df(uint16_t fid, Bytes name, Bytes security, Bytes fci = {}) {
   FileNode n;
@@ -66,8 +68,7 @@ class Builder {
   Status Records(FileNode ef, const std::vector<Bytes>& records) {
     TESSERA_RETURN_IF_ERROR(store_.Begin());
     for (const Bytes& r : records) {
-      if (ef.record_count >= ef.max_records ||
-          !fs_.WriteSlot(ef, ef.record_count, r).ok()) {
+      if (ef.record_count >= ef.max_records || !fs_.WriteSlot(ef, ef.record_count, r).ok()) {
         store_.Abort();
         return Fail("cannot write a record");
       }
@@ -156,15 +157,17 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
                                                          64, 8, kAdminUpdate)));
   TESSERA_RETURN_IF_ERROR(b.Records(dir, {DirRecord(kDemoAid, kDemoLabel)}));
 
-  TESSERA_ASSIGN_OR_RETURN(FileNode hello, b.Create(mf, Ef(0x2F01, 0, EfStructure::kTransparent,
-                                                           64, 0, kAdminUpdate)));
+  TESSERA_ASSIGN_OR_RETURN(
+      FileNode hello, b.Create(mf, Ef(0x2F01, 0, EfStructure::kTransparent, 64, 0, kAdminUpdate)));
   TESSERA_RETURN_IF_ERROR(b.Data(hello, ToBytes("Tessera virtual card - software secure element")));
 
   TlvBuilder fci;
   fci.AddByte(0x88, 0x01).Add(0x5F2D, ToBytes("en"));
-  TESSERA_ASSIGN_OR_RETURN(FileNode pse, b.Create(mf, Df(0x5000, kPseName, kMfSecurity, fci.Take())));
-  TESSERA_ASSIGN_OR_RETURN(FileNode pse_dir, b.Create(pse, Ef(0x5001, 1, EfStructure::kLinearVariable,
-                                                              128, 4, kAdminUpdate)));
+  TESSERA_ASSIGN_OR_RETURN(FileNode pse,
+                           b.Create(mf, Df(0x5000, kPseName, kMfSecurity, fci.Take())));
+  TESSERA_ASSIGN_OR_RETURN(
+      FileNode pse_dir,
+      b.Create(pse, Ef(0x5001, 1, EfStructure::kLinearVariable, 128, 4, kAdminUpdate)));
   TESSERA_RETURN_IF_ERROR(b.Records(pse_dir, {PseRecord(kDemoAid, kDemoLabel, 1)}));
 
   TESSERA_ASSIGN_OR_RETURN(FileNode demo, b.Create(mf, Df(0x1000, kDemoAid, kMfSecurity)));
@@ -180,8 +183,8 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
     fixed_records.push_back(r);
   }
   TESSERA_RETURN_IF_ERROR(b.Records(fixed, fixed_records));
-  TESSERA_ASSIGN_OR_RETURN(FileNode cyclic, b.Create(demo, Ef(0x1003, 3, EfStructure::kCyclic, 8,
-                                                              10, kUserReadAppend)));
+  TESSERA_ASSIGN_OR_RETURN(
+      FileNode cyclic, b.Create(demo, Ef(0x1003, 3, EfStructure::kCyclic, 8, 10, kUserReadAppend)));
   (void)cyclic;
   TESSERA_ASSIGN_OR_RETURN(FileNode var, b.Create(demo, Ef(0x1004, 4, EfStructure::kLinearVariable,
                                                            64, 10, kUserUpdate)));

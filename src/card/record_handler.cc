@@ -45,15 +45,18 @@ CardResult<uint32_t> TargetRecord(const ChannelState& ch, const FileNode& ef, ui
         return current;
       }
       return static_cast<uint32_t>(p1);
-    case kModeFirst: return ef.record_count == 0 ? CardResult<uint32_t>(Error::kRecordNotFound) : 1u;
+    case kModeFirst:
+      return ef.record_count == 0 ? CardResult<uint32_t>(Error::kRecordNotFound) : 1u;
     case kModeLast:
       return ef.record_count == 0 ? CardResult<uint32_t>(Error::kRecordNotFound)
                                   : uint32_t{ef.record_count};
-    case kModeNext: return current + 1;
+    case kModeNext:
+      return current + 1;
     case kModePrevious:
       if (current <= 1) return Error::kRecordNotFound;
       return current - 1;
-    default: return Error::kWrongP1P2;
+    default:
+      return Error::kWrongP1P2;
   }
 }
 
@@ -89,8 +92,8 @@ CardResult<Response> HandleReadRecord(Card& card, ChannelState& ch, const Comman
         order.push_back(n);
       }
     } else {
-      for (uint32_t n = (mode == kModeLast ? ef.record_count : current - 1); n >= 1 && n <= ef.record_count;
-           --n) {
+      for (uint32_t n = (mode == kModeLast ? ef.record_count : current - 1);
+           n >= 1 && n <= ef.record_count; --n) {
         order.push_back(n);
       }
     }
@@ -143,7 +146,8 @@ CardResult<Response> HandleAppendRecord(Card& card, ChannelState& ch, const Comm
     // The new record is record 1; when full, it replaces the oldest.
     slot = ef.record_count == 0 ? 0 : (ef.cyclic_head + 1u) % ef.max_records;
     ef.cyclic_head = static_cast<uint16_t>(slot);
-    ef.record_count = static_cast<uint16_t>(std::min<uint32_t>(ef.record_count + 1u, ef.max_records));
+    ef.record_count =
+        static_cast<uint16_t>(std::min<uint32_t>(ef.record_count + 1u, ef.max_records));
     ch.current_record = 1;
   } else {
     if (ef.record_count >= ef.max_records) return Error::kNotEnoughMemory;

@@ -50,9 +50,11 @@ CardResult<FileNode> ByName(Card& card, ChannelState& ch, ByteView name, uint8_t
     if (matches[i].id == ch.current_df) current = i;
   }
   switch (occurrence) {
-    case 0x00: return matches.front();  // first
-    case 0x01: return matches.back();   // last
-    case 0x02:                          // next
+    case 0x00:
+      return matches.front();  // first
+    case 0x01:
+      return matches.back();  // last
+    case 0x02:                // next
       if (!same_name || current == matches.size()) return matches.front();
       if (current + 1 >= matches.size()) return Error::kFileNotFound;
       return matches[current + 1];
@@ -123,13 +125,22 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
 
   Response r;
   switch (response_kind) {
-    case 0x00: r.data = EncodeFci(file); break;
-    case 0x04: r.data = EncodeFcp(file); break;
-    case 0x08: r.data = Bytes{0x64, 0x00}; break;
-    default: break;
+    case 0x00:
+      r.data = EncodeFci(file);
+      break;
+    case 0x04:
+      r.data = EncodeFcp(file);
+      break;
+    case 0x08:
+      r.data = Bytes{0x64, 0x00};
+      break;
+    default:
+      break;
   }
-  if (file.terminated()) r.sw = sw::kWarningFileTerminated;
-  else if (file.deactivated()) r.sw = sw::kWarningFileDeactivated;
+  if (file.terminated())
+    r.sw = sw::kWarningFileTerminated;
+  else if (file.deactivated())
+    r.sw = sw::kWarningFileDeactivated;
   return r;
 }
 

@@ -32,8 +32,9 @@ class ImageFile {
   // renamed).
   // `initialize`, if given, fills the new device (e.g. a card profile) instead of a plain
   // format, before the file appears under `path`.
-  static Status Create(const std::string& path, const Geometry& geometry, bool overwrite,
-                       const std::function<Status(NvmDevice&, const Geometry&)>& initialize = nullptr);
+  static Status Create(
+      const std::string& path, const Geometry& geometry, bool overwrite,
+      const std::function<Status(NvmDevice&, const Geometry&)>& initialize = nullptr);
   // Opens, validates and locks an existing image.
   static Result<std::unique_ptr<ImageFile>> Open(const std::string& path);
   ~ImageFile();

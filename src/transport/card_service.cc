@@ -16,12 +16,15 @@ std::optional<Bytes> CardService::Handle(const std::string& source, ByteView pay
       case kCtrlPowerOn:
         if (!card_.powered()) {
           auto atr = card_.PowerOn();
-          if (!atr.ok()) std::fprintf(stderr, "tessera-card: power-on failed: %s\n", atr.status().ToString().c_str());
+          if (!atr.ok())
+            std::fprintf(stderr, "tessera-card: power-on failed: %s\n",
+                         atr.status().ToString().c_str());
         }
         return std::nullopt;
       case kCtrlReset: {
         auto atr = card_.Reset();
-        if (!atr.ok()) std::fprintf(stderr, "tessera-card: reset failed: %s\n", atr.status().ToString().c_str());
+        if (!atr.ok())
+          std::fprintf(stderr, "tessera-card: reset failed: %s\n", atr.status().ToString().c_str());
         return std::nullopt;
       }
       case kCtrlGetAtr:

@@ -14,8 +14,9 @@ namespace tessera::transport {
 class CardService {
  public:
   // `trace`, if set, receives every command and response (for --trace).
-  CardService(card::Card& card, std::function<void(const std::string& source, ByteView command,
-                                                    ByteView response)> trace = nullptr)
+  CardService(card::Card& card,
+              std::function<void(const std::string& source, ByteView command, ByteView response)>
+                  trace = nullptr)
       : card_(card), trace_(std::move(trace)) {}
 
   // A frame from `source`: a 1-byte control message or an APDU. Returns the reply payload;

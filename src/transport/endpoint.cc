@@ -65,7 +65,8 @@ Result<Endpoint> ParseEndpoint(const std::string& text) {
   if (text.rfind("tcp:", 0) == 0) {
     const std::string rest = text.substr(4);
     const size_t colon = rest.rfind(':');
-    if (colon == std::string::npos) return InvalidArgument("expected tcp:HOST:PORT, got '" + text + "'");
+    if (colon == std::string::npos)
+      return InvalidArgument("expected tcp:HOST:PORT, got '" + text + "'");
     e.host = rest.substr(0, colon);
     TESSERA_ASSIGN_OR_RETURN(e.port, ParsePort(rest.substr(colon + 1)));
     return e;

@@ -18,8 +18,8 @@ struct Endpoint {
   std::string ToString() const;
 };
 
-Result<Endpoint> ParseEndpoint(const std::string& text);       // unix:PATH | tcp:HOST:PORT
-Result<Endpoint> ParseVpcdEndpoint(const std::string& text);   // [HOST:]PORT
+Result<Endpoint> ParseEndpoint(const std::string& text);      // unix:PATH | tcp:HOST:PORT
+Result<Endpoint> ParseVpcdEndpoint(const std::string& text);  // [HOST:]PORT
 
 // A connected client socket, or an error naming the endpoint.
 Result<int> Connect(const Endpoint& e);

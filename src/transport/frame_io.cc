@@ -41,7 +41,8 @@ Status ReadExactly(int fd, uint8_t* out, size_t n, const std::atomic<bool>* stop
 void RearmQuickAck(int fd) {
 #ifdef TCP_QUICKACK
   int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);  // fails harmlessly on Unix sockets
+  ::setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+               sizeof one);  // fails harmlessly on Unix sockets
 #else
   (void)fd;
 #endif
@@ -56,7 +57,8 @@ Result<Bytes> ReadFrame(int fd, const std::atomic<bool>* stop) {
   uint8_t len[2];
   TESSERA_RETURN_IF_ERROR(ReadExactly(fd, len, 2, stop));
   Bytes payload(GetU16(len));
-  if (!payload.empty()) TESSERA_RETURN_IF_ERROR(ReadExactly(fd, payload.data(), payload.size(), stop));
+  if (!payload.empty())
+    TESSERA_RETURN_IF_ERROR(ReadExactly(fd, payload.data(), payload.size(), stop));
   return payload;
 }
 

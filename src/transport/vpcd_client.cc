@@ -43,7 +43,8 @@ void RunVpcdClient(const Endpoint& vpcd, CardService& service, const std::atomic
     auto fd = Connect(vpcd);
     if (!fd.ok()) {
       if (!reported_wait) {
-        log("waiting for pcscd's vpcd driver at " + vpcd.ToString() + " (" + fd.status().message() + ")");
+        log("waiting for pcscd's vpcd driver at " + vpcd.ToString() + " (" + fd.status().message() +
+            ")");
         reported_wait = true;
       }
       SleepUnlessStopped(stop, 500);

@@ -93,13 +93,28 @@ std::vector<Case> Cases() {
       {"UPDATE BINARY", {kSelectDemo, kVerifyUser, {"00D6810080" + Repeat("A5", 128), "9000"}}},
       {"ERASE BINARY", {kSelectDemo, kVerifyUser, {"000E8100", "9000"}}},
       {"UPDATE RECORD", {kSelectDemo, kVerifyUser, {"00DC031410" + Repeat("3C", 16), "9000"}}},
-      {"APPEND RECORD (linear)", {kSelectDemo, kVerifyUser, {"00E2002005" "0102030405", "9000"}}},
+      {"APPEND RECORD (linear)",
+       {kSelectDemo,
+        kVerifyUser,
+        {"00E2002005"
+         "0102030405",
+         "9000"}}},
       {"APPEND RECORD (cyclic)",
-       {kSelectDemo, kVerifyUser, {"00E2001808" "1122334455667788", "9000"},
-        {"00E2001808" "8877665544332211", "9000"}}},
+       {kSelectDemo,
+        kVerifyUser,
+        {"00E2001808"
+         "1122334455667788",
+         "9000"},
+        {"00E2001808"
+         "8877665544332211",
+         "9000"}}},
       {"ERASE RECORD", {kSelectDemo, kVerifyUser, {"000C0124", "9000"}}},
       {"CREATE FILE",
-       {kVerifyAdmin, {"00E0000015" "6213820101830203018002004" "08A01058C03031111", "9000"}}},
+       {kVerifyAdmin,
+        {"00E0000015"
+         "6213820101830203018002004"
+         "08A01058C03031111",
+         "9000"}}},
       {"DELETE FILE (a DF and its EFs)", {kVerifyAdmin, {"00E40000021000", "9000"}}},
       {"DEACTIVATE FILE", {{"00A4000C022F01", "9000"}, {"00040000", "9000"}}},
       {"TERMINATE EF", {{"00E80000022F01", "9000"}}},
@@ -107,9 +122,15 @@ std::vector<Case> Cases() {
       {"VERIFY (wrong PIN)", {{"002000810439393939", "63C2"}}},
       {"VERIFY (right PIN after a wrong one)",
        {{"002000810439393939", "63C2"}, {"002000810431323334", "9000"}}},
-      {"CHANGE REFERENCE DATA", {{"002400810831323334" "35363738", "9000"}}},
+      {"CHANGE REFERENCE DATA",
+       {{"002400810831323334"
+         "35363738",
+         "9000"}}},
       {"RESET RETRY COUNTER",
-       {{"002C00810C" "3132333435363738" "39393939", "9000"}}},
+       {{"002C00810C"
+         "3132333435363738"
+         "39393939",
+         "9000"}}},
       {"PUT DATA", {kVerifyAdmin, {"00DA00420401020304", "9000"}}},
   };
 }
@@ -127,9 +148,10 @@ TEST(CardTear, EveryNvmChangingCommandAtEveryCutPoint) {
       ++scenarios;
     }
   }
-  std::printf("card tear: %llu cut points over %llu command scenarios, plus %llu cuts during recovery\n",
-              static_cast<unsigned long long>(cuts), static_cast<unsigned long long>(scenarios),
-              static_cast<unsigned long long>(recovery_cuts));
+  std::printf(
+      "card tear: %llu cut points over %llu command scenarios, plus %llu cuts during recovery\n",
+      static_cast<unsigned long long>(cuts), static_cast<unsigned long long>(scenarios),
+      static_cast<unsigned long long>(recovery_cuts));
 }
 
 }  // namespace

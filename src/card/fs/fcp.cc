@@ -112,8 +112,8 @@ CardResult<FileNode> ParseCreateFcp(ByteView data) {
         n.df_name.assign(v.begin(), v.end());
         break;
       case 0x88:
-        if (v.size() > 1 || (v.size() == 1 && ((v[0] & 0x07) != 0 || (v[0] >> 3) == 0 ||
-                                                (v[0] >> 3) == 0x1F))) {
+        if (v.size() > 1 ||
+            (v.size() == 1 && ((v[0] & 0x07) != 0 || (v[0] >> 3) == 0 || (v[0] >> 3) == 0x1F))) {
           return Error::kWrongData;
         }
         n.sfi = v.empty() ? 0 : static_cast<uint8_t>(v[0] >> 3);

@@ -6,16 +6,16 @@ namespace tessera::card {
 namespace {
 
 // Offsets inside the node block (docs/card-format.md §2).
-constexpr size_t kMagic = 0;        // 'N'
+constexpr size_t kMagic = 0;  // 'N'
 constexpr size_t kKind = 1;
 constexpr size_t kFdb = 2;
 constexpr size_t kFid = 3;
 constexpr size_t kSfi = 5;
 constexpr size_t kLcs = 6;
 constexpr size_t kSecLen = 7;
-constexpr size_t kSec = 8;          // 8 bytes
+constexpr size_t kSec = 8;  // 8 bytes
 constexpr size_t kNameLen = 16;
-constexpr size_t kName = 17;        // 16 bytes
+constexpr size_t kName = 17;  // 16 bytes
 constexpr size_t kParent = 33;
 constexpr size_t kFirstChild = 35;
 constexpr size_t kNextSibling = 37;
@@ -24,9 +24,9 @@ constexpr size_t kMaxRecords = 41;
 constexpr size_t kRecordCount = 43;
 constexpr size_t kCyclicHead = 45;
 constexpr size_t kBlockCount = 47;
-constexpr size_t kBlocks = 48;      // 64 x u16 = 128 bytes
+constexpr size_t kBlocks = 48;  // 64 x u16 = 128 bytes
 constexpr size_t kFciLen = 176;
-constexpr size_t kFci = 177;        // up to 70 bytes, ends at 247
+constexpr size_t kFci = 177;  // up to 70 bytes, ends at 247
 constexpr uint8_t kNodeMagic = 'N';
 
 }  // namespace

@@ -42,8 +42,8 @@ struct FileNode {
   uint16_t fid = 0;
   uint8_t sfi = 0;  // 0 = none
   uint8_t lcs = kLcsActivated;
-  Bytes security;    // compact security attributes (FCP tag 8C): AM byte + SC bytes
-  Bytes df_name;     // DF name / AID (FCP tag 84)
+  Bytes security;  // compact security attributes (FCP tag 8C): AM byte + SC bytes
+  Bytes df_name;   // DF name / AID (FCP tag 84)
   uint16_t parent = kNoNode;
   uint16_t first_child = kNoNode;
   uint16_t next_sibling = kNoNode;

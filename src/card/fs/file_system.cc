@@ -51,9 +51,8 @@ CardResult<FileNode> FileSystem::ChildByFid(const FileNode& df, uint16_t fid) co
 
 CardResult<FileNode> FileSystem::ChildBySfi(const FileNode& df, uint8_t sfi) const {
   if (sfi == 0) return Error::kFileNotFound;
-  return FindChild(df, [sfi](FileKind k, uint16_t, uint8_t s) {
-    return k == FileKind::kEf && s == sfi;
-  });
+  return FindChild(
+      df, [sfi](FileKind k, uint16_t, uint8_t s) { return k == FileKind::kEf && s == sfi; });
 }
 
 CardResult<std::vector<FileNode>> FileSystem::DfsByName(uint16_t mf, ByteView name) const {
