@@ -37,8 +37,9 @@ CardStatus CheckAccess(Card& card, const ChannelState& ch, const FileNode& file,
       if ((ch.verified_pins & (1u << i)) && PinSatisfies((*refs)[i], se)) user_ok = true;
     }
   }
-  // No secure channel and no external authentication exist yet: those conditions fail.
-  const bool sm_ok = false;
+  // Secure messaging: the command arrived in an authenticated SCP03 session with C-MAC.
+  // External authentication (ISO) is not offered: that condition fails.
+  const bool sm_ok = ch.scp && ch.command_secured && (ch.scp->level() & crypto::scp03::kCMac);
   const bool external_ok = false;
   bool granted;
   if (any) {

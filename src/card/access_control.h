@@ -4,8 +4,8 @@
 // bit set, from b7 down to b1. SC 00 = always, FF = never; otherwise b8 = 1 means "at least one
 // condition", 0 "all conditions"; b7 = secure messaging; b6 = external authentication; b5 = user
 // authentication (a PIN); b4-b1 = the security environment number, which Tessera reads as the
-// PIN number (1..15; 0 = any verified PIN). Secure messaging and external authentication are
-// never satisfied until the secure channel exists (issue "SCP03"): such files deny access.
+// PIN number (1..15; 0 = any verified PIN). Secure messaging is satisfied by a command that
+// arrives in an authenticated SCP03 session with C-MAC; external authentication never is.
 // A file without 8C is open to every access.
 #pragma once
 

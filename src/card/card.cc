@@ -35,6 +35,11 @@ constexpr Route kRoutes[] = {
     {0xDA, HandlePutData},
     {0x84, HandleGetChallenge},
     {0x70, HandleManageChannel},
+    {0x50, HandleInitializeUpdate},
+    {0x82, HandleExternalAuthenticate},
+    {0xF2, HandleGetStatus},
+    {0xF0, HandleSetStatus},
+    {0xD8, HandlePutKey},
 };
 
 constexpr uint8_t kGetResponse = 0xC0;
@@ -162,8 +167,23 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
   if (!cls.valid) return ErrorResponse({Error::kClaNotSupported});
   ChannelState& ch = channels_[cls.channel];
   if (!ch.open) return ErrorResponse({Error::kChannelNotSupported});
-  if (cls.secure_messaging != SecureMessaging::kNone) {
-    return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
+  // Secure messaging: EXTERNAL AUTHENTICATE unwraps itself; everything else needs the
+  // channel's authenticated session. Any verification failure ends the session.
+  CommandApdu unwrapped;
+  const CommandApdu* in = &cmd_in;
+  ch.command_secured = false;
+  if (cls.secure_messaging != SecureMessaging::kNone &&
+      !(cmd_in.ins == 0x82 && cls.proprietary && ch.scp_pending)) {
+    if (!ch.scp) return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
+    auto plain = ch.scp->UnwrapCommand(cmd_in);
+    if (!plain.ok()) {
+      ch.CloseSecureChannel();
+      return ResponseApdu{{}, plain.status().code() == ErrorCode::kMalformed ? sw::kSmDataIncorrect
+                                                                            : sw::kSecurityNotSatisfied};
+    }
+    unwrapped = std::move(*plain);
+    in = &unwrapped;
+    ch.command_secured = true;
   }
   {
     auto state = LoadCardState(*store_);
@@ -171,18 +191,20 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
     if (*state == kCardTerminated) return ErrorResponse({Error::kFunctionNotSupported});
   }
 
-  if (cmd_in.ins == kGetResponse && !ch.chaining) {
-    if (cmd_in.p1 != 0 || cmd_in.p2 != 0) return ErrorResponse({Error::kWrongP1P2});
+  if (in->ins == kGetResponse && !ch.chaining) {
+    if (in->p1 != 0 || in->p2 != 0) return ErrorResponse({Error::kWrongP1P2});
     if (ch.pending_response.empty()) return ErrorResponse({Error::kConditionsNotSatisfied});
-    if (cmd_in.ne == 0) return ErrorResponse({Error::kWrongLength});
+    if (in->ne == 0) return ErrorResponse({Error::kWrongLength});
     Bytes pending = std::move(ch.pending_response);
     ch.pending_response.clear();
-    return Finish(cmd_in, ch, Response{std::move(pending)});
+    return Finish(*in, ch, Response{std::move(pending)});
   }
   ch.pending_response.clear();
+  // Anything but EXTERNAL AUTHENTICATE after INITIALIZE UPDATE abandons the half-open session.
+  if (ch.scp_pending && in->ins != 0x82) ch.scp_pending.reset();
 
   // Command chaining: collect the data of every link, run the command on the last one.
-  CommandApdu cmd = cmd_in;
+  CommandApdu cmd = *in;
   if (cls.chaining || ch.chaining) {
     const bool same =
         ch.chaining && ch.chain_ins == cmd.ins && ch.chain_p1 == cmd.p1 && ch.chain_p2 == cmd.p2;
@@ -224,10 +246,18 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
     if (s.code() == ErrorCode::kPowerLost) PowerOff();
     return ErrorResponse(FromStatus(s));
   }
+  if (ch.command_secured && ch.scp) {
+    auto wrapped = ch.scp->WrapResponse(ResponseApdu{std::move(r->data), r->sw});
+    if (!wrapped.ok()) return ErrorResponse({Error::kNoPreciseDiagnosis});
+    r->data = std::move(wrapped->data);
+  }
   return Finish(cmd, ch, std::move(*r));
 }
 
 CardResult<Response> Card::Dispatch(const CommandApdu& cmd, ChannelState& ch) {
+  // GET DATA addresses the selected application's data: the issuer security domain's when it
+  // is selected.
+  if (cmd.ins == 0xCA && ch.isd_selected) return HandleIsdGetData(*this, ch, cmd);
   for (const Route& route : kRoutes) {
     if (route.ins == cmd.ins) return route.handler(*this, ch, cmd);
   }

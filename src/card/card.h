@@ -18,6 +18,7 @@
 #include "card/card_root.h"
 #include "card/fs/file_system.h"
 #include "card/platform.h"
+#include "crypto/scp03.h"
 #include "core/apdu.h"
 #include "nvm/nvm_device.h"
 #include "nvm/nvm_store.h"
@@ -39,6 +40,25 @@ struct ChannelState {
   Bytes chain_data;
   // SELECT by DF name, next occurrence: the name and the DF last selected with it.
   Bytes last_df_name;
+  // The issuer security domain is the selected application.
+  bool isd_selected = false;
+  // SCP03: a session being opened (after INITIALIZE UPDATE) and an authenticated one.
+  struct PendingScp {
+    crypto::scp03::SessionKeys keys;
+    Bytes context;  // host challenge || card challenge
+    uint16_t key_set_block = 0xFFFF;
+    size_t mac_length = 8;
+  };
+  std::shared_ptr<PendingScp> scp_pending;
+  std::shared_ptr<crypto::scp03::Session> scp;
+  uint16_t scp_key_set_block = 0xFFFF;
+  // The command being processed arrived wrapped in the session's secure messaging.
+  bool command_secured = false;
+
+  void CloseSecureChannel() {
+    scp.reset();
+    scp_pending.reset();
+  }
 };
 
 // What a handler returns on success: data and a success or warning status word.

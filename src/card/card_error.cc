@@ -56,6 +56,8 @@ uint16_t ToStatusWord(CardError e) {
       return sw::kMemoryFailure;
     case Error::kNoPreciseDiagnosis:
       return sw::kNoPreciseDiagnosis;
+    case Error::kInvalidKeyCheckValue:
+      return sw::kInvalidKeyCheckValue;
     case Error::kPowerLost:
       return sw::kNoPreciseDiagnosis;
   }

@@ -36,6 +36,7 @@ enum class Error : uint8_t {
   kClaNotSupported,         // 6E00
   kMemoryFailure,           // 6581
   kNoPreciseDiagnosis,      // 6F00
+  kInvalidKeyCheckValue,    // 9485
   kPowerLost,               // no status word: the card lost power mid-command
 };
 

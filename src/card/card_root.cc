@@ -31,6 +31,9 @@ CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store) {
   r.card_state = b[5];
   r.mf = GetU16(&b[6]);
   r.data_objects = GetU16(&b[8]);
+  for (size_t i = 0; i < kMaxKeySets; ++i) r.key_sets[i] = GetU16(&b[10 + 2 * i]);
+  r.gp_life_cycle = b[26];
+  r.admin_level = b[27];
   for (size_t i = 0; i < kMaxPins; ++i) {
     const uint8_t* e = &b[kPinTable + i * kPinEntry];
     PinRecord& p = r.pins[i];
@@ -51,6 +54,9 @@ CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
   b[5] = r.card_state;
   PutU16(&b[6], r.mf);
   PutU16(&b[8], r.data_objects);
+  for (size_t i = 0; i < kMaxKeySets; ++i) PutU16(&b[10 + 2 * i], r.key_sets[i]);
+  b[26] = r.gp_life_cycle;
+  b[27] = r.admin_level;
   for (size_t i = 0; i < kMaxPins; ++i) {
     uint8_t* e = &b[kPinTable + i * kPinEntry];
     const PinRecord& p = r.pins[i];

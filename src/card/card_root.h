@@ -24,12 +24,25 @@ struct PinRecord {
   uint8_t puk_reference = 0;  // PIN that unblocks this one (RESET RETRY COUNTER), 0 = none
 };
 
+inline constexpr size_t kMaxKeySets = 8;
+// GlobalPlatform card life cycle (reference §1.1).
+inline constexpr uint8_t kGpOpReady = 0x01;
+inline constexpr uint8_t kGpInitialized = 0x07;
+inline constexpr uint8_t kGpSecured = 0x0F;
+inline constexpr uint8_t kGpCardLocked = 0x7F;
+inline constexpr uint8_t kGpTerminated = 0xFF;
+
 struct CardRoot {
   uint8_t card_state = kCardOperational;
+  uint8_t gp_life_cycle = kGpOpReady;
+  // The secure-channel level administrative commands need once the card is SECURED.
+  uint8_t admin_level = 0x03;  // C-MAC + C-DECRYPTION
+  std::array<uint16_t, kMaxKeySets> key_sets;  // blocks of SCP03 key sets, FFFF = none
   uint16_t mf = 0xFFFF;
   uint16_t data_objects = 0xFFFF;  // block holding PUT DATA objects (a BER-TLV sequence)
   std::array<PinRecord, kMaxPins> pins;
 
+  CardRoot() { key_sets.fill(0xFFFF); }
   // Slot of the PIN with this reference, or -1.
   int FindPin(uint8_t reference) const;
 };

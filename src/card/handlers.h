@@ -40,4 +40,15 @@ CardResult<Response> HandleGetChallenge(Card&, ChannelState&, const CommandApdu&
 // channel_handler.cc
 CardResult<Response> HandleManageChannel(Card&, ChannelState&, const CommandApdu&);
 
+// isd_handler.cc (GlobalPlatform, issuer security domain)
+CardResult<Response> HandleInitializeUpdate(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleExternalAuthenticate(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleIsdGetData(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleGetStatus(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleSetStatus(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandlePutKey(Card&, ChannelState&, const CommandApdu&);
+// The issuer security domain's FCI (6F 84 A5 {9F65}).
+Bytes IsdFci();
+bool NamesIsd(ByteView name);
+
 }  // namespace tessera::card

@@ -2,6 +2,7 @@
 
 #include "card/card_root.h"
 #include "card/fs/file_system.h"
+#include "card/key_store.h"
 #include "core/tlv.h"
 #include "nvm/nvm_store.h"
 
@@ -93,6 +94,25 @@ class Builder {
     return store_.Commit();
   }
 
+  // The well-known test key set (ENC = MAC = DEK = 404142..4F, KVN 30), as on development cards.
+  Status IssuerKeys() {
+    TESSERA_RETURN_IF_ERROR(store_.Begin());
+    auto root = LoadRoot(store_);
+    if (!root.ok()) return Fail("no root");
+    KeySet set;
+    set.kvn = kTestKeyVersion;
+    const Bytes test = HexOrDie("404142434445464748494A4B4C4D4E4F");
+    set.keys.enc = crypto::MakeSecure(test);
+    set.keys.mac = crypto::MakeSecure(test);
+    set.keys.dek = crypto::MakeSecure(test);
+    if (!SaveKeySet(store_, *root, set).ok()) {
+      store_.Abort();
+      return Fail("cannot write the issuer key set");
+    }
+    store_.MarkSensitive();
+    return store_.Commit();
+  }
+
   Result<FileNode> CreateMf(const CardRoot& root_template) {
     TESSERA_RETURN_IF_ERROR(store_.Begin());
     TESSERA_ASSIGN_OR_RETURN(uint32_t block, store_.AllocateBlock());
@@ -152,6 +172,7 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   root.pins[1] = MakePin(kAdminPin, "87654321", 3, 0);
   root.pins[2] = MakePin(kPuk, "12345678", 10, 0);
   TESSERA_ASSIGN_OR_RETURN(FileNode mf, b.CreateMf(root));
+  TESSERA_RETURN_IF_ERROR(b.IssuerKeys());
 
   TESSERA_ASSIGN_OR_RETURN(FileNode dir, b.Create(mf, Ef(0x2F00, 30, EfStructure::kLinearVariable,
                                                          64, 8, kAdminUpdate)));

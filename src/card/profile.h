@@ -9,6 +9,8 @@
 //       ├── EF 1002 (SFI 2, linear fixed, 5 x 16)
 //       ├── EF 1003 (SFI 3, cyclic, 10 x 8)
 //       └── EF 1004 (SFI 4, linear variable, 10 x 64, free to read)
+// ISD A000000151000000, card life cycle OP_READY, issuer key set KVN 30 = the well-known test
+// keys 404142..4F.
 // PINs: user 81 = "1234" (3 tries, unblocked by PUK 83 = "12345678", 10 tries);
 //       administrator 82 = "87654321" (3 tries): creating and deleting files under the MF.
 #pragma once
@@ -22,6 +24,8 @@ namespace tessera::card {
 inline constexpr uint8_t kUserPin = 0x81;
 inline constexpr uint8_t kAdminPin = 0x82;
 inline constexpr uint8_t kPuk = 0x83;
+// The issuer's SCP03 key set: the well-known test keys 404142..4F (ENC = MAC = DEK).
+inline constexpr uint8_t kTestKeyVersion = 0x30;
 
 // Formats the device and writes the default profile. REQUIRES: block size >= 256.
 Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry);

@@ -73,6 +73,16 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
   if ((cmd.p2 & 0xF0) != 0) return Error::kWrongP1P2;
   if (occurrence != 0 && cmd.p1 != 0x04) return Error::kWrongP1P2;
 
+  // The issuer security domain: by its AID (or a leading part of it), or by an empty SELECT.
+  if (cmd.p1 == 0x04 && occurrence == 0 && NamesIsd(cmd.data)) {
+    CARD_ASSIGN(CardRoot root, card.root());
+    if (!ch.isd_selected) ch.CloseSecureChannel();
+    ch.isd_selected = true;
+    Response r;
+    if (response_kind != 0x0C) r.data = IsdFci();
+    if (root.gp_life_cycle == kGpCardLocked) r.sw = sw::kWarningFileDeactivated;  // 6283
+    return r;
+  }
   CardResult<FileNode> target = Error::kFileNotFound;
   switch (cmd.p1) {
     case 0x00:
@@ -119,6 +129,15 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
       return Error::kWrongP1P2;
   }
   if (!target.ok()) return target.error();
+  if (cmd.p1 == 0x04) {
+    CARD_ASSIGN(CardRoot root, card.root());
+    if (root.gp_life_cycle == kGpCardLocked) return Error::kFunctionNotSupported;
+  }
+  // Selecting anything else deselects the security domain, which ends its session.
+  if (ch.isd_selected) {
+    ch.isd_selected = false;
+    ch.CloseSecureChannel();
+  }
   const FileNode& file = *target;
   card.Select(ch, file);
   if (cmd.p1 == 0x04) ch.last_df_name.assign(cmd.data.begin(), cmd.data.end());

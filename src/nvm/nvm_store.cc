@@ -71,6 +71,7 @@ Status NvmStore::Begin() {
   pending_.clear();
   pending_bytes_ = 0;
   freed_.clear();
+  sensitive_ = false;
   return Status::Ok();
 }
 
@@ -264,11 +265,18 @@ Status NvmStore::Commit() {
   in_tx_ = false;
   ExtentMap extents = std::move(pending_);
   std::vector<uint32_t> freed = std::move(freed_);
+  const bool sensitive = sensitive_;
   pending_.clear();
   pending_bytes_ = 0;
   freed_.clear();
+  sensitive_ = false;
   if (extents.empty()) return Status::Ok();
   Status s = CommitExtents(extents);
+  if (s.ok() && sensitive) {
+    // The header is IDLE again, so the body is dead: zero what this transaction used.
+    s = device_.ProgramRange(layout_.journal_body_offset,
+                             Bytes(std::min(EncodedSize(extents), commit_capacity()), 0));
+  }
   if (s.ok()) s = WipeAndRelease(freed);
   if (!s.ok()) {
     dead_ = true;

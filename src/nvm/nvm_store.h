@@ -89,6 +89,9 @@ class NvmStore {
   // Makes the transaction durable (G1), then wipes the blocks it freed (G5). On kPowerLost the
   // store is dead: power on and Mount() again.
   Status Commit();
+  // The open transaction carries secrets (keys): after it commits, the journal body it used is
+  // overwritten with zeros so that no copy of its bytes outlives it outside their home.
+  void MarkSensitive() { sensitive_ = true; }
   // Drops the open transaction; nothing reaches NVM.
   void Abort();
   // G4. Works with or without an open transaction; an open one then sees the new bytes.
@@ -123,6 +126,7 @@ class NvmStore {
   ExtentMap pending_;
   size_t pending_bytes_ = 0;
   std::vector<uint32_t> freed_;
+  bool sensitive_ = false;
 };
 
 }  // namespace tessera::nvm
