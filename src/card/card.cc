@@ -167,13 +167,13 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
   if (!cls.valid) return ErrorResponse({Error::kClaNotSupported});
   ChannelState& ch = channels_[cls.channel];
   if (!ch.open) return ErrorResponse({Error::kChannelNotSupported});
-  // Secure messaging: EXTERNAL AUTHENTICATE unwraps itself; everything else needs the
+  // Secure messaging: EXTERNAL AUTHENTICATE (GP class) unwraps itself; everything else needs the
   // channel's authenticated session. Any verification failure ends the session.
   CommandApdu unwrapped;
   const CommandApdu* in = &cmd_in;
   ch.command_secured = false;
   if (cls.secure_messaging != SecureMessaging::kNone &&
-      !(cmd_in.ins == 0x82 && cls.proprietary && ch.scp_pending)) {
+      !(cmd_in.ins == 0x82 && cls.proprietary)) {
     if (!ch.scp) return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
     auto plain = ch.scp->UnwrapCommand(cmd_in);
     if (!plain.ok()) {

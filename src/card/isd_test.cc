@@ -1,0 +1,250 @@
+// The issuer security domain and SCP03 through the card's APDU interface, with the host side
+// (host::SecureChannel) on the other end: published vectors, every security level, tampering,
+// the failure counter, the card life cycle and PUT KEY.
+#include "card/card_test_support.h"
+#include "crypto/aes.h"
+#include "host/secure_channel.h"
+
+namespace tessera::card {
+namespace {
+
+namespace scp03 = crypto::scp03;
+
+class IsdTest : public CardTest {
+ protected:
+  host::RawTransmit Raw() {
+    return [this](ByteView c) -> Result<Bytes> { return card_->Transmit(c); };
+  }
+  std::unique_ptr<host::SecureChannel> Open(uint8_t level, bool s16 = false, uint8_t kvn = 0,
+                                            scp03::StaticKeys keys = host::TestKeys()) {
+    host::Scp03Options o;
+    o.keys = std::move(keys);
+    o.kvn = kvn;
+    o.level = level;
+    o.s16 = s16;
+    auto sc = host::SecureChannel::Open(Raw(), o);
+    EXPECT_TRUE(sc.ok()) << sc.status().ToString();
+    return sc.ok() ? std::move(*sc) : nullptr;
+  }
+  std::string Sec(host::SecureChannel& sc, const std::string& hex) {
+    auto r = sc.Transmit(HexOrDie(hex));
+    return r.ok() ? ToHex(*r) : r.status().ToString();
+  }
+};
+
+TEST_F(IsdTest, EmptySelectReturnsTheIsdFci) {
+  EXPECT_EQ(Tx("00A4040000"), "6F108408A000000151000000A5049F6501FF9000");
+  EXPECT_EQ(Tx("00A4040008A00000015100000000"), "6F108408A000000151000000A5049F6501FF9000");
+}
+
+TEST_F(IsdTest, GetDataObjects) {
+  Tx("00A4040000");
+  EXPECT_EQ(Tx("80CA00E000"), "E012C00401308810C00402308810C00403308810" "9000");
+  EXPECT_EQ(Tx("80CA9F7F00").substr(0, 6), "9F7F2A");
+  EXPECT_EQ(Tx("80CA006600").substr(0, 2), "66");
+  EXPECT_NE(Tx("80CA006600").find("2A864886FC6B040370"), std::string::npos);  // SCP03 i=70
+  EXPECT_EQ(Tx("80CA004200").substr(0, 2), "42");
+  EXPECT_EQ(Tx("80CA004500").substr(0, 2), "45");
+  EXPECT_EQ(Tx("80CA00CF00"), "CF0A000000000000000000009000");
+  EXPECT_EQ(Tx("80CA00C100"), "C103000000" "9000");
+  EXPECT_EQ(Tx("00CA00C100"), "C103000000" "9000");  // CLA 00 accepted too
+  EXPECT_EQ(Sw("80CA00FE00"), "6A88");
+}
+
+TEST_F(IsdTest, ReproducesThePublishedDefaultKeyVectorOnTheCard) {
+  Tx("00A4040000");
+  EXPECT_EQ(Tx("8050300008000102030405060700"),
+            "00000000000000000000" "300370" "86C8BD65FA1044EE" "7CED45F4C595BC4B" "000001" "9000");
+  EXPECT_EQ(Tx("8482010010DD233EF86835D80334D3D599D3CFE74D"), "9000");
+  EXPECT_EQ(Tx("84F280020A4F002154BAB841F72F7300"),
+            "E3134F08A0000001510000009F700101C5039EFE80" "9000");
+  EXPECT_EQ(Tx("80CA00C100"), "C103000001" "9000");
+}
+
+TEST_F(IsdTest, EveryLevelS8AndS16) {
+  for (bool s16 : {false, true}) {
+    for (int level : {0x01, 0x03, 0x11, 0x13, 0x33}) {
+      auto sc = Open(static_cast<uint8_t>(level), s16);
+      ASSERT_TRUE(sc) << int(level);
+      EXPECT_EQ(Sec(*sc, "80F28002024F0000"), "E3134F08A0000001510000009F700101C5039EFE80" "9000")
+          << "level " << int(level) << " s16 " << s16;
+      EXPECT_EQ(Sec(*sc, "80CA006600").substr(0, 2), "66");
+    }
+  }
+}
+
+TEST_F(IsdTest, TamperingIsRefusedAndEndsTheSession) {
+  auto sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  // Wrap a command by hand with a copy of the session to flip a MAC byte.
+  Tx("00A4040000");
+  // Plain administrative commands are refused.
+  EXPECT_EQ(Sw("80F28002024F0000"), "6982");
+  sc = Open(0x01);
+  ASSERT_TRUE(sc);
+  Bytes good = HexOrDie("84F280020A4F00");  // header + data; MAC appended below is wrong
+  Append(good, Bytes(8, 0x11));
+  good.push_back(0x00);
+  EXPECT_EQ(ToHex(card_->Transmit(good)), "6982");
+  // The session is gone: the next correctly wrapped command finds none.
+  auto r = sc->Transmit(HexOrDie("80F28002024F0000"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ToHex(*r), "6882");
+}
+
+TEST_F(IsdTest, ReplayedCommandIsRefused) {
+  Tx("00A4040000");
+  EXPECT_EQ(Sw("8050300008000102030405060700"), "9000");
+  EXPECT_EQ(Tx("8482010010DD233EF86835D80334D3D599D3CFE74D"), "9000");
+  const std::string wrapped = "84F280020A4F002154BAB841F72F7300";
+  EXPECT_EQ(Sw(wrapped), "9000");
+  EXPECT_EQ(Sw(wrapped), "6982");  // the MAC chain moved on
+}
+
+TEST_F(IsdTest, WrongHostCryptogramGets6300AndSpendsATry) {
+  Tx("00A4040000");
+  EXPECT_EQ(Sw("8050300008000102030405060700"), "9000");
+  // A right MAC over a wrong cryptogram: wrap it with the real session keys.
+  Bytes context = HexOrDie("000102030405060786C8BD65FA1044EE");
+  auto keys = scp03::DeriveSessionKeys(host::TestKeys(), context);
+  scp03::Session s(*keys, 8);
+  auto ea = s.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, 0x01, 0, Bytes(8, 0xEE), 0, false});
+  EXPECT_EQ(ToHex(card_->Transmit(ea->Serialize())), "6300");
+  EXPECT_EQ(Sw("84F280020A4F002154BAB841F72F7300"), "6882");  // no session
+  EXPECT_EQ(Sw("8482010010DD233EF86835D80334D3D599D3CFE74D"), "6985");  // no IU pending
+}
+
+TEST_F(IsdTest, UnknownKeyVersionAndWrongLengths) {
+  Tx("00A4040000");
+  EXPECT_EQ(Sw("8050350008000102030405060700"), "6A88");
+  EXPECT_EQ(Sw("80503000050001020304"), "6700");
+  EXPECT_EQ(Sw("8050300108000102030405060700"), "6A86");
+  EXPECT_EQ(Sw("0050300008000102030405060700"), "6E00");
+  Tx("00A4000C023F00");  // the ISD is no longer selected
+  EXPECT_EQ(Sw("8050300008000102030405060700"), "6D00");
+}
+
+TEST_F(IsdTest, FailureCounterBlocksTheKeySetAcrossPowerCycles) {
+  scp03::StaticKeys wrong = host::TestKeys();
+  wrong.mac = crypto::MakeSecure(Bytes(16, 0x42));
+  for (int i = 0; i < 10; ++i) {
+    if (i == 5) Reboot();
+    Tx("00A4040000");
+    ASSERT_EQ(Sw("8050300008000102030405060700"), "9000") << i;
+    // The host cannot make the card cryptogram match; it sends its own EA anyway.
+    Bytes context = HexOrDie("0001020304050607");
+    auto iu = card_->Transmit(HexOrDie("8050300008000102030405060700"));
+    Append(context, ByteView(iu).subspan(13, 8));
+    auto keys = scp03::DeriveSessionKeys(wrong, context);
+    scp03::Session s(*keys, 8);
+    auto ea = s.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, 0x01, 0, Bytes(8, 1), 0, false});
+    EXPECT_EQ(ToHex(card_->Transmit(ea->Serialize())), "6982") << i;  // wrong MAC key: bad MAC
+  }
+  Tx("00A4040000");
+  EXPECT_EQ(Sw("8050300008000102030405060700"), "6983");
+  Reboot();
+  Tx("00A4040000");
+  EXPECT_EQ(Sw("8050300008000102030405060700"), "6983");
+}
+
+TEST_F(IsdTest, CardLifeCycleWithExactGpCodings) {
+  auto sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sec(*sc, "80F0800F"), "6985");  // OP_READY -> SECURED skips INITIALIZED
+  EXPECT_EQ(Sec(*sc, "80F08007"), "9000");
+  EXPECT_EQ(Sec(*sc, "80F08001"), "6985");  // no way back
+  EXPECT_EQ(Sec(*sc, "80F0800F"), "9000");
+  EXPECT_EQ(Sec(*sc, "80F28002024F0000"), "E3134F08A0000001510000009F70010FC5039EFE80" "9000");
+  EXPECT_EQ(Sec(*sc, "80F0807F08A000000151000000"), "9000");  // data = the ISD AID, accepted
+  EXPECT_EQ(Sw("00A4040000"), "6283");                          // locked: the ISD says so
+  EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "6A81");        // applications are not selectable
+  sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sec(*sc, "80F0800F"), "9000");  // unlock
+  EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "9000");
+  sc = Open(0x01);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sec(*sc, "80F28002024F0000"), "6982");  // SECURED needs C-MAC + C-DEC
+  sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sec(*sc, "80F080FF"), "9000");
+  EXPECT_EQ(Sw("00A4040000"), "6A81");  // terminated
+  Reboot();
+  EXPECT_EQ(Sw("00A4000C023F00"), "6A81");
+}
+
+Bytes WrapKey(ByteView dek, ByteView key) {
+  Bytes out{0x88, static_cast<uint8_t>(1 + key.size()), static_cast<uint8_t>(key.size())};
+  Append(out, *crypto::AesCbcEncrypt(dek, Bytes(16, 0), key));
+  out.push_back(0x03);
+  Append(out, *scp03::KeyCheckValue(key));
+  return out;
+}
+
+TEST_F(IsdTest, PutKeyAddsAndReplacesKeySets) {
+  const Bytes enc = HexOrDie("00112233445566778899AABBCCDDEEFF");
+  const Bytes mac = HexOrDie("0123456789ABCDEF0123456789ABCDEF");
+  const Bytes dek = HexOrDie("FEDCBA9876543210FEDCBA9876543210");
+  const Bytes test = HexOrDie("404142434445464748494A4B4C4D4E4F");
+  auto sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  Bytes data{0x31};
+  Append(data, WrapKey(test, enc));
+  Append(data, WrapKey(test, mac));
+  Append(data, WrapKey(test, dek));
+  CommandApdu put{0x80, 0xD8, 0x00, 0x81, data, 256, false};
+  auto r = sc->Transmit(put.Serialize());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ToHex(*r), "31" + ToHex(*scp03::KeyCheckValue(enc)) + ToHex(*scp03::KeyCheckValue(mac)) +
+                           ToHex(*scp03::KeyCheckValue(dek)) + "9000");
+  // A wrong key check value is refused.
+  Bytes bad = data;
+  bad[0] = 0x32;
+  bad[1 + 3 + 16 + 1] ^= 0x01;
+  CommandApdu put_bad{0x80, 0xD8, 0x00, 0x81, bad, 256, false};
+  r = sc->Transmit(put_bad.Serialize());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ToHex(*r), "9485");
+  // The new key set opens a session; the key information lists both.
+  scp03::StaticKeys k31{crypto::MakeSecure(enc), crypto::MakeSecure(mac), crypto::MakeSecure(dek)};
+  auto sc31 = Open(0x03, false, 0x31, k31);
+  ASSERT_TRUE(sc31);
+  EXPECT_EQ(Sec(*sc31, "80CA00E000"),
+            "E024C00401308810C00402308810C00403308810C00401318810C00402318810C00403318810" "9000");
+  // Replace KVN 30 with new keys (wrapped under KVN 31's DEK, the session's).
+  Bytes rep{0x30};
+  Append(rep, WrapKey(dek, enc));
+  Append(rep, WrapKey(dek, mac));
+  Append(rep, WrapKey(dek, dek));
+  CommandApdu replace{0x80, 0xD8, 0x30, 0x81, rep, 256, false};
+  r = sc31->Transmit(replace.Serialize());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ToHex(*r).substr(0, 2), "30");
+  Reboot();
+  Tx("00A4040000");
+  host::Scp03Options o;
+  o.keys = host::TestKeys();
+  o.kvn = 0x30;
+  EXPECT_FALSE(host::SecureChannel::Open(Raw(), o).ok());  // the test keys are gone
+  auto again = Open(0x03, false, 0x30, k31);
+  EXPECT_TRUE(again);
+  // No byte of the old test keys remains in NVM.
+  const Bytes& cells = ram_->cells();
+  EXPECT_EQ(std::search(cells.begin(), cells.end(), test.begin(), test.end()), cells.end());
+}
+
+TEST_F(IsdTest, SecureMessagingFileConditionNeedsTheSession) {
+  // An EF under the MF readable only with secure messaging (SC 40), addressed by SFI 5.
+  EXPECT_EQ(Tx("00200082083837363534333231"), "9000");
+  EXPECT_EQ(Tx("00E0000017" "6215" "820101" "83020305" "80020004" "880128" "8A0105" "8C020140"),
+            "9000");
+  Tx("00A4040000");  // the ISD; the current DF stays the MF
+  EXPECT_EQ(Sw("00B0850004"), "6982");
+  auto sc = Open(0x01);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sec(*sc, "00B0850004"), "000000009000");
+  EXPECT_EQ(Sw("00B0850004"), "6982");  // plain, even with the session open
+}
+
+}  // namespace
+}  // namespace tessera::card
