@@ -8,19 +8,66 @@
 
 #include "core/apdu.h"
 #include "host/card_link.h"
+#include "host/secure_channel.h"
 #include "host/trace.h"
 #include "json_writer.h"
 
 namespace tessera::tools {
 namespace {
 
-Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
+// A link whose commands travel inside an SCP03 session opened on another link.
+class Scp03Link : public host::CardLink {
+ public:
+  Scp03Link(std::unique_ptr<host::CardLink> inner, std::unique_ptr<host::SecureChannel> channel)
+      : inner_(std::move(inner)), channel_(std::move(channel)) {}
+  Result<Bytes> Transmit(ByteView command) override { return channel_->Transmit(command); }
+  Result<Bytes> Reset() override { return inner_->Reset(); }
+  Result<Bytes> Atr() override { return inner_->Atr(); }
+  std::string Describe() const override { return inner_->Describe() + " (SCP03)"; }
+
+ private:
+  std::unique_ptr<host::CardLink> inner_;
+  std::unique_ptr<host::SecureChannel> channel_;
+};
+
+Result<std::unique_ptr<host::CardLink>> OpenPlainLink(const LinkOptions& o) {
   const int given = !o.image.empty() + !o.connect.empty() + !o.reader.empty();
   if (given > 1) return InvalidArgument("give only one of --image, --connect and --reader");
   if (!o.connect.empty()) return host::OpenSocketLink(o.connect);
   if (!o.reader.empty()) return host::OpenPcscLink(o.reader);
   if (!o.image.empty()) return host::OpenEmbeddedLink(o.image);
   return InvalidArgument("no card: give --image PATH, --connect ENDPOINT or --reader NAME");
+}
+
+Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
+  TESSERA_ASSIGN_OR_RETURN(auto link, OpenPlainLink(o));
+  if (o.scp03.empty()) return link;
+  host::Scp03Options so;
+  if (o.scp03 == "test") {
+    so.keys = host::TestKeys();
+  } else {
+    TESSERA_ASSIGN_OR_RETURN(so.keys, host::LoadKeyFile(o.scp03));
+  }
+  if (host::IsTestKeys(so.keys)) {
+    std::fprintf(stderr,
+                 "tessera: warning: using the well-known test keys 404142..4F; anyone can open "
+                 "a secure channel to this card\n");
+  }
+  so.level = o.scp03_level;
+  so.kvn = o.scp03_kvn;
+  so.s16 = o.scp03_s16;
+  host::CardLink* raw = link.get();
+  const bool trace = o.trace;
+  auto channel = host::SecureChannel::Open(
+      [raw, trace](ByteView c) -> Result<Bytes> {
+        if (trace) std::fprintf(stderr, ">> %s\n", host::DescribeCommand(c).c_str());
+        auto r = raw->Transmit(c);
+        if (trace && r.ok()) std::fprintf(stderr, "<< %s\n", host::DescribeResponse(*r).c_str());
+        return r;
+      },
+      so);
+  if (!channel.ok()) return Status(channel.status().code(), "SCP03: " + channel.status().message());
+  return std::unique_ptr<host::CardLink>(std::make_unique<Scp03Link>(std::move(link), std::move(*channel)));
 }
 
 struct Exchange {

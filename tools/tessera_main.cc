@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "card_commands.h"
+#include "core/bytes.h"
 #include "image_command.h"
 
 namespace {
@@ -31,6 +32,14 @@ constexpr const char* kUsage =
     "  --trace            decode every command and response on stderr\n"
     "  --json             machine-readable output\n"
     "  --raw              (apdu) do not follow 61xx/6Cxx automatically\n"
+    "  --scp03 KEYS       open a GlobalPlatform SCP03 session with the issuer security domain\n"
+    "                     first and send every command inside it. KEYS is 'test' (the\n"
+    "                     well-known 404142..4F, with a warning) or a file of enc=, mac=, dek=\n"
+    "                     lines in hex\n"
+    "  --level XX         SCP03 security level: 01 C-MAC, 03 +C-DEC (default), 11/13 +R-MAC,\n"
+    "                     33 +R-ENC\n"
+    "  --kvn XX           key version number (default 00: the card's first key set)\n"
+    "  --s16              SCP03 with 16-byte challenges and MACs\n"
     "\n"
     "Run 'tessera COMMAND --help' for a command's options.\n";
 
@@ -70,6 +79,18 @@ int main(int argc, char** argv) {
       link.json = true;
     } else if (a == "--raw") {
       link.raw = true;
+    } else if (a == "--scp03") {
+      if (!value(link.scp03)) { std::fprintf(stderr, "tessera: --scp03 needs 'test' or a key file\n"); return 2; }
+    } else if (a == "--level" || a == "--kvn") {
+      std::string v;
+      auto parsed = value(v) ? tessera::FromHex(v) : tessera::Result<tessera::Bytes>(tessera::InvalidArgument(""));
+      if (!parsed.ok() || parsed->size() != 1) {
+        std::fprintf(stderr, "tessera: %s needs one hex byte (e.g. 03)\n", a.c_str());
+        return 2;
+      }
+      (a == "--level" ? link.scp03_level : link.scp03_kvn) = (*parsed)[0];
+    } else if (a == "--s16") {
+      link.scp03_s16 = true;
     } else if (a == "--help" || a == "-h" || a == "help") {
       std::fputs(kUsage, stdout);
       return 0;

@@ -148,6 +148,10 @@ std::string DescribeCommand(ByteView command) {
     s += " [record " + std::to_string(c.p1) + ", SFI " + std::to_string(c.p2 >> 3) + ", mode " +
          std::to_string(c.p2 & 7) + "]";
   }
+  if (c.ins == 0xD8 && !c.data.empty()) {
+    // PUT KEY carries (wrapped) key material: never print it.
+    return s + " Lc=" + std::to_string(c.data.size()) + " data=<key material hidden>";
+  }
   if (c.ins == 0x20 || c.ins == 0x24 || c.ins == 0x2C) {
     s += " [reference " + Hex2(c.p2) + "]";
     if (!c.data.empty()) {

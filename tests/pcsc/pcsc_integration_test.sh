@@ -84,6 +84,13 @@ check "tessera --reader sends APDUs through PC/SC" grep -q "54657373657261 *9000
 out=$(timeout 10 "$T" --reader "$READER" script "$dir/script.txt" 2>&1)
 check "tessera script reads scriptor's format" grep -q "64656D6F" <<<"$out"
 
+# SCP03 through PC/SC, at the highest security level, in S8 and S16.
+out=$(timeout 10 "$T" --reader "$READER" --scp03 test --level 33 apdu 80F28002024F0000 80CA00E000 2>&1)
+check "tessera --scp03 opens an SCP03 session through pcscd (level 33)" grep -q "^E3134F08A000000151" <<<"$out"
+check "tessera warns about the test keys" grep -q "well-known test keys" <<<"$out"
+out=$(timeout 10 "$T" --reader "$READER" --scp03 test --level 13 --s16 apdu 80F28002024F0000 2>&1)
+check "SCP03 S16 through pcscd" grep -q "^E3134F08A000000151" <<<"$out"
+
 # SIGKILL in the middle of a stream of updates.
 for round in 1 2 3; do
   rm -f "$dir/state"
