@@ -5,6 +5,7 @@
 
 #include "card/card.h"
 #include "card/profile.h"
+#include "host/secure_channel.h"
 
 namespace tessera::card {
 namespace {
@@ -42,6 +43,35 @@ void BM_UpdateRecord(benchmark::State& s) {
       "00DC011410"
       "5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A");
 }
+// A fully protected command (C-MAC + C-DEC + R-MAC + R-ENC, level 33) against the same command
+// in plain: GET DATA 66 on the issuer security domain. The protected figure includes the host's
+// wrapping and unwrapping (both sides run in this process, as with `tessera --image`).
+void BM_IsdGetDataPlain(benchmark::State& s) {
+  Run(s, {"00A4040000"}, "80CA006600");
+}
+void BM_IsdGetDataScp03Level33(benchmark::State& state) {
+  Fixture f;
+  host::Scp03Options o;
+  o.keys = host::TestKeys();
+  o.level = 0x33;
+  auto sc = host::SecureChannel::Open(
+      [&f](ByteView c) -> Result<Bytes> { return f.card->Transmit(c); }, o);
+  if (!sc.ok()) {
+    state.SkipWithError("no session");
+    return;
+  }
+  const Bytes apdu = HexOrDie("80CA006600");
+  for (auto _ : state) {
+    auto r = (*sc)->Transmit(apdu);
+    if (!r.ok()) {
+      state.SkipWithError("protected command failed");
+      break;
+    }
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_IsdGetDataPlain);
+BENCHMARK(BM_IsdGetDataScp03Level33);
 BENCHMARK(BM_Select);
 BENCHMARK(BM_ReadBinary);
 BENCHMARK(BM_UpdateRecord);

@@ -67,7 +67,8 @@ Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
       },
       so);
   if (!channel.ok()) return Status(channel.status().code(), "SCP03: " + channel.status().message());
-  return std::unique_ptr<host::CardLink>(std::make_unique<Scp03Link>(std::move(link), std::move(*channel)));
+  return std::unique_ptr<host::CardLink>(
+      std::make_unique<Scp03Link>(std::move(link), std::move(*channel)));
 }
 
 struct Exchange {

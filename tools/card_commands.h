@@ -12,7 +12,7 @@ struct LinkOptions {
   std::string reader;   // --reader NAME
   bool trace = false;
   bool json = false;
-  bool raw = false;  // --raw: do not follow 61xx / 6Cxx
+  bool raw = false;   // --raw: do not follow 61xx / 6Cxx
   std::string scp03;  // --scp03 test|KEYFILE: open an SCP03 session first
   uint8_t scp03_level = 0x03;
   uint8_t scp03_kvn = 0x00;

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "card/profile.h"
+#include "host/secure_channel.h"
 #include "json_writer.h"
 #include "nvm/image_file.h"
 #include "nvm/image_inspector.h"
@@ -30,6 +31,9 @@ constexpr const char* kImageUsage =
     "          --journal     commit capacity: the most one command may change (default 16K)\n"
     "          --block-size  allocation unit, a multiple of the page size (default 256)\n"
     "          --blank       an empty NVM store without a card file system\n"
+    "          --scp03-keys FILE  the issuer's SCP03 key set (KVN 30): enc=, mac=, dek= lines\n"
+    "                        in hex. Without it the card gets the well-known test keys\n"
+    "                        404142..4F, as development cards do (a warning says so).\n"
     "          --force       replace an existing file\n"
     "  show    print geometry, block usage, journal state and wear (program counts per page)\n"
     "  check   verify the header, the journal and the allocator invariants; exits 1 and\n"
@@ -45,6 +49,7 @@ struct Options {
   bool json = false;
   bool force = false;
   bool blank = false;
+  std::string keys_file;
   Geometry geometry;
 };
 
@@ -180,8 +185,18 @@ void PrintReportText(const ImageFile& img, const ImageReport& r, const std::stri
 }
 
 int Init(const Options& o) {
+  crypto::scp03::StaticKeys keys;
+  if (!o.keys_file.empty()) {
+    auto loaded = host::LoadKeyFile(o.keys_file);
+    if (!loaded.ok()) return Fail(o, loaded.status());
+    keys = std::move(*loaded);
+  }
+  const crypto::scp03::StaticKeys* issuer = o.keys_file.empty() ? nullptr : &keys;
   Status s = o.blank ? ImageFile::Create(o.path, o.geometry, o.force)
-                     : ImageFile::Create(o.path, o.geometry, o.force, card::InstallDefaultProfile);
+                     : ImageFile::Create(o.path, o.geometry, o.force,
+                                         [issuer](nvm::NvmDevice& d, const Geometry& g) {
+                                           return card::InstallDefaultProfile(d, g, issuer);
+                                         });
   if (!s.ok()) return Fail(o, s);
   auto img = ImageFile::Open(o.path);
   if (!img.ok()) return Fail(o, img.status());
@@ -192,6 +207,11 @@ int Init(const Options& o) {
     std::printf("created %s: %u bytes of NVM, %u blocks of %u bytes, commit capacity %u bytes\n",
                 o.path.c_str(), o.geometry.nvm_size, layout->block_count, o.geometry.block_size,
                 o.geometry.journal_capacity);
+  }
+  if (!o.blank && o.keys_file.empty()) {
+    std::fprintf(stderr,
+                 "tessera image init: warning: the issuer key set (KVN 30) is the well-known test "
+                 "key set 404142..4F; use --scp03-keys FILE for a card others cannot administer\n");
   }
   return 0;
 }
@@ -251,6 +271,9 @@ int RunImageCommand(const std::vector<std::string>& args) {
       o.force = true;
     } else if (a == "--blank" && o.verb == "init") {
       o.blank = true;
+    } else if (a == "--scp03-keys" && o.verb == "init") {
+      if (i + 1 >= args.size()) return Usage("--scp03-keys needs a key file");
+      o.keys_file = args[++i];
     } else if (a == "--size") {
       if (!value(o.geometry.nvm_size)) return Usage("--size needs a size such as 1M or 65536");
     } else if (a == "--page-size") {

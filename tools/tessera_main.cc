@@ -80,10 +80,14 @@ int main(int argc, char** argv) {
     } else if (a == "--raw") {
       link.raw = true;
     } else if (a == "--scp03") {
-      if (!value(link.scp03)) { std::fprintf(stderr, "tessera: --scp03 needs 'test' or a key file\n"); return 2; }
+      if (!value(link.scp03)) {
+        std::fprintf(stderr, "tessera: --scp03 needs 'test' or a key file\n");
+        return 2;
+      }
     } else if (a == "--level" || a == "--kvn") {
       std::string v;
-      auto parsed = value(v) ? tessera::FromHex(v) : tessera::Result<tessera::Bytes>(tessera::InvalidArgument(""));
+      auto parsed = value(v) ? tessera::FromHex(v)
+                             : tessera::Result<tessera::Bytes>(tessera::InvalidArgument(""));
       if (!parsed.ok() || parsed->size() != 1) {
         std::fprintf(stderr, "tessera: %s needs one hex byte (e.g. 03)\n", a.c_str());
         return 2;

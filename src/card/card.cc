@@ -172,14 +172,15 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
   CommandApdu unwrapped;
   const CommandApdu* in = &cmd_in;
   ch.command_secured = false;
-  if (cls.secure_messaging != SecureMessaging::kNone &&
-      !(cmd_in.ins == 0x82 && cls.proprietary)) {
+  if (cls.secure_messaging != SecureMessaging::kNone && !(cmd_in.ins == 0x82 && cls.proprietary)) {
     if (!ch.scp) return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
     auto plain = ch.scp->UnwrapCommand(cmd_in);
     if (!plain.ok()) {
       ch.CloseSecureChannel();
-      return ResponseApdu{{}, plain.status().code() == ErrorCode::kMalformed ? sw::kSmDataIncorrect
-                                                                            : sw::kSecurityNotSatisfied};
+      return ResponseApdu{{},
+                          plain.status().code() == ErrorCode::kMalformed
+                              ? sw::kSmDataIncorrect
+                              : sw::kSecurityNotSatisfied};
     }
     unwrapped = std::move(*plain);
     in = &unwrapped;

@@ -18,8 +18,8 @@
 #include "card/card_root.h"
 #include "card/fs/file_system.h"
 #include "card/platform.h"
-#include "crypto/scp03.h"
 #include "core/apdu.h"
+#include "crypto/scp03.h"
 #include "nvm/nvm_device.h"
 #include "nvm/nvm_store.h"
 

@@ -36,7 +36,7 @@ struct CardRoot {
   uint8_t card_state = kCardOperational;
   uint8_t gp_life_cycle = kGpOpReady;
   // The secure-channel level administrative commands need once the card is SECURED.
-  uint8_t admin_level = 0x03;  // C-MAC + C-DECRYPTION
+  uint8_t admin_level = 0x03;                  // C-MAC + C-DECRYPTION
   std::array<uint16_t, kMaxKeySets> key_sets;  // blocks of SCP03 key sets, FFFF = none
   uint16_t mf = 0xFFFF;
   uint16_t data_objects = 0xFFFF;  // block holding PUT DATA objects (a BER-TLV sequence)

@@ -153,7 +153,8 @@ CardResult<Response> HandleExternalAuthenticate(Card& card, ChannelState& ch,
   if (set.failures_left == 0) return Error::kAuthenticationBlocked;
   // Spend a try first, durably; give it back only after the check passed.
   const uint8_t left = static_cast<uint8_t>(set.failures_left - 1);
-  CARD_TRY_STATUS(card.store().CommitNow(FailuresLeftOffset(card.store(), set), ByteView(&left, 1)));
+  CARD_TRY_STATUS(
+      card.store().CommitNow(FailuresLeftOffset(card.store(), set), ByteView(&left, 1)));
   set.failures_left = left;
 
   auto session = std::make_shared<scp03::Session>(pending->keys, pending->mac_length);
@@ -181,23 +182,34 @@ CardResult<Response> HandleIsdGetData(Card& card, ChannelState& ch, const Comman
   Response r;
   r.exact_length = false;
   switch (tag) {
-    case 0x9F7F: r.data = Cplc(); break;
-    case 0x0066: r.data = CardData(); break;
+    case 0x9F7F:
+      r.data = Cplc();
+      break;
+    case 0x0066:
+      r.data = CardData();
+      break;
     case 0x00E0: {
       CARD_ASSIGN(r.data, KeyInformation(card, root));
       break;
     }
-    case 0x0042: r.data = EncodeTlv(0x42, HexOrDie("545353")); break;               // IIN
-    case 0x0045: r.data = EncodeTlv(0x45, HexOrDie("5445535345524100000001")); break;  // CIN
-    case 0x00CF: r.data = EncodeTlv(0xCF, Bytes(10, 0x00)); break;  // key diversification data
+    case 0x0042:
+      r.data = EncodeTlv(0x42, HexOrDie("545353"));
+      break;  // IIN
+    case 0x0045:
+      r.data = EncodeTlv(0x45, HexOrDie("5445535345524100000001"));
+      break;  // CIN
+    case 0x00CF:
+      r.data = EncodeTlv(0xCF, Bytes(10, 0x00));
+      break;  // key diversification data
     case 0x00C1: {
       CARD_ASSIGN(KeySet set, FindKeySet(card.store(), root, 0));
-      r.data = EncodeTlv(0xC1, Bytes{static_cast<uint8_t>(set.sequence >> 16),
-                                     static_cast<uint8_t>(set.sequence >> 8),
-                                     static_cast<uint8_t>(set.sequence)});
+      r.data = EncodeTlv(
+          0xC1, Bytes{static_cast<uint8_t>(set.sequence >> 16),
+                      static_cast<uint8_t>(set.sequence >> 8), static_cast<uint8_t>(set.sequence)});
       break;
     }
-    default: return Error::kReferencedDataNotFound;
+    default:
+      return Error::kReferencedDataNotFound;
   }
   return r;
 }
@@ -216,15 +228,19 @@ CardResult<Response> HandleGetStatus(Card& card, ChannelState& ch, const Command
   ByteView aid = (*search)->value;
   // Applications and load files arrive with card content management; only the ISD exists.
   if (cmd.p1 != 0x80) return Error::kReferencedDataNotFound;
-  if (!aid.empty() && !std::equal(aid.begin(), aid.end(), kIsdAid.begin(),
-                                  kIsdAid.begin() + static_cast<ptrdiff_t>(std::min(aid.size(), kIsdAid.size())))) {
+  if (!aid.empty() &&
+      !std::equal(aid.begin(), aid.end(), kIsdAid.begin(),
+                  kIsdAid.begin() + static_cast<ptrdiff_t>(std::min(aid.size(), kIsdAid.size())))) {
     return Error::kReferencedDataNotFound;
   }
   if (cmd.p2 & 0x01) return Error::kReferencedDataNotFound;  // no further entries
   Response r;
   if (cmd.p2 & 0x02) {
     TlvBuilder b;
-    b.Open(0xE3).Add(0x4F, kIsdAid).AddByte(0x9F70, root.gp_life_cycle).Add(0xC5, HexOrDie("9EFE80"));
+    b.Open(0xE3)
+        .Add(0x4F, kIsdAid)
+        .AddByte(0x9F70, root.gp_life_cycle)
+        .Add(0xC5, HexOrDie("9EFE80"));
     b.Close();
     r.data = b.Take();
   } else {
@@ -240,15 +256,15 @@ CardResult<Response> HandleSetStatus(Card& card, ChannelState& ch, const Command
   CARD_TRY(RequireIsd(ch, cmd));
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_TRY(RequireAdmin(ch, root));
-  if (cmd.p1 != 0x80) return cmd.p1 == 0x40 || cmd.p1 == 0x60 ? CardResult<Response>(Error::kReferencedDataNotFound)
-                                                              : CardResult<Response>(Error::kWrongP1P2);
+  if (cmd.p1 != 0x80)
+    return cmd.p1 == 0x40 || cmd.p1 == 0x60 ? CardResult<Response>(Error::kReferencedDataNotFound)
+                                            : CardResult<Response>(Error::kWrongP1P2);
   if (!cmd.data.empty() && Bytes(cmd.data) != kIsdAid) return Error::kReferencedDataNotFound;
   const uint8_t from = root.gp_life_cycle, to = cmd.p2;
-  const bool allowed = (from == kGpOpReady && to == kGpInitialized) ||
-                       (from == kGpInitialized && to == kGpSecured) ||
-                       (from == kGpSecured && to == kGpCardLocked) ||
-                       (from == kGpCardLocked && to == kGpSecured) ||
-                       (to == kGpTerminated && from != kGpTerminated);
+  const bool allowed =
+      (from == kGpOpReady && to == kGpInitialized) ||
+      (from == kGpInitialized && to == kGpSecured) || (from == kGpSecured && to == kGpCardLocked) ||
+      (from == kGpCardLocked && to == kGpSecured) || (to == kGpTerminated && from != kGpTerminated);
   if (to != kGpOpReady && to != kGpInitialized && to != kGpSecured && to != kGpCardLocked &&
       to != kGpTerminated) {
     return Error::kWrongP1P2;
@@ -317,7 +333,8 @@ CardResult<Response> HandlePutKey(Card& card, ChannelState& ch, const CommandApd
     keys.push_back(std::move(key));
   }
   if (pos != d.size()) return Error::kWrongData;
-  if (keys[0].size() != keys[1].size() || keys[1].size() != keys[2].size()) return Error::kWrongData;
+  if (keys[0].size() != keys[1].size() || keys[1].size() != keys[2].size())
+    return Error::kWrongData;
   target.kvn = new_kvn;
   target.keys.enc = std::move(keys[0]);
   target.keys.mac = std::move(keys[1]);

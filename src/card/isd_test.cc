@@ -39,26 +39,40 @@ TEST_F(IsdTest, EmptySelectReturnsTheIsdFci) {
 
 TEST_F(IsdTest, GetDataObjects) {
   Tx("00A4040000");
-  EXPECT_EQ(Tx("80CA00E000"), "E012C00401308810C00402308810C00403308810" "9000");
+  EXPECT_EQ(Tx("80CA00E000"),
+            "E012C00401308810C00402308810C00403308810"
+            "9000");
   EXPECT_EQ(Tx("80CA9F7F00").substr(0, 6), "9F7F2A");
   EXPECT_EQ(Tx("80CA006600").substr(0, 2), "66");
   EXPECT_NE(Tx("80CA006600").find("2A864886FC6B040370"), std::string::npos);  // SCP03 i=70
   EXPECT_EQ(Tx("80CA004200").substr(0, 2), "42");
   EXPECT_EQ(Tx("80CA004500").substr(0, 2), "45");
   EXPECT_EQ(Tx("80CA00CF00"), "CF0A000000000000000000009000");
-  EXPECT_EQ(Tx("80CA00C100"), "C103000000" "9000");
-  EXPECT_EQ(Tx("00CA00C100"), "C103000000" "9000");  // CLA 00 accepted too
+  EXPECT_EQ(Tx("80CA00C100"),
+            "C103000000"
+            "9000");
+  EXPECT_EQ(Tx("00CA00C100"),
+            "C103000000"
+            "9000");  // CLA 00 accepted too
   EXPECT_EQ(Sw("80CA00FE00"), "6A88");
 }
 
 TEST_F(IsdTest, ReproducesThePublishedDefaultKeyVectorOnTheCard) {
   Tx("00A4040000");
   EXPECT_EQ(Tx("8050300008000102030405060700"),
-            "00000000000000000000" "300370" "86C8BD65FA1044EE" "7CED45F4C595BC4B" "000001" "9000");
+            "00000000000000000000"
+            "300370"
+            "86C8BD65FA1044EE"
+            "7CED45F4C595BC4B"
+            "000001"
+            "9000");
   EXPECT_EQ(Tx("8482010010DD233EF86835D80334D3D599D3CFE74D"), "9000");
   EXPECT_EQ(Tx("84F280020A4F002154BAB841F72F7300"),
-            "E3134F08A0000001510000009F700101C5039EFE80" "9000");
-  EXPECT_EQ(Tx("80CA00C100"), "C103000001" "9000");
+            "E3134F08A0000001510000009F700101C5039EFE80"
+            "9000");
+  EXPECT_EQ(Tx("80CA00C100"),
+            "C103000001"
+            "9000");
 }
 
 TEST_F(IsdTest, EveryLevelS8AndS16) {
@@ -66,7 +80,9 @@ TEST_F(IsdTest, EveryLevelS8AndS16) {
     for (int level : {0x01, 0x03, 0x11, 0x13, 0x33}) {
       auto sc = Open(static_cast<uint8_t>(level), s16);
       ASSERT_TRUE(sc) << int(level);
-      EXPECT_EQ(Sec(*sc, "80F28002024F0000"), "E3134F08A0000001510000009F700101C5039EFE80" "9000")
+      EXPECT_EQ(Sec(*sc, "80F28002024F0000"),
+                "E3134F08A0000001510000009F700101C5039EFE80"
+                "9000")
           << "level " << int(level) << " s16 " << s16;
       EXPECT_EQ(Sec(*sc, "80CA006600").substr(0, 2), "66");
     }
@@ -110,7 +126,7 @@ TEST_F(IsdTest, WrongHostCryptogramGets6300AndSpendsATry) {
   scp03::Session s(*keys, 8);
   auto ea = s.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, 0x01, 0, Bytes(8, 0xEE), 0, false});
   EXPECT_EQ(ToHex(card_->Transmit(ea->Serialize())), "6300");
-  EXPECT_EQ(Sw("84F280020A4F002154BAB841F72F7300"), "6882");  // no session
+  EXPECT_EQ(Sw("84F280020A4F002154BAB841F72F7300"), "6882");            // no session
   EXPECT_EQ(Sw("8482010010DD233EF86835D80334D3D599D3CFE74D"), "6985");  // no IU pending
 }
 
@@ -154,10 +170,12 @@ TEST_F(IsdTest, CardLifeCycleWithExactGpCodings) {
   EXPECT_EQ(Sec(*sc, "80F08007"), "9000");
   EXPECT_EQ(Sec(*sc, "80F08001"), "6985");  // no way back
   EXPECT_EQ(Sec(*sc, "80F0800F"), "9000");
-  EXPECT_EQ(Sec(*sc, "80F28002024F0000"), "E3134F08A0000001510000009F70010FC5039EFE80" "9000");
+  EXPECT_EQ(Sec(*sc, "80F28002024F0000"),
+            "E3134F08A0000001510000009F70010FC5039EFE80"
+            "9000");
   EXPECT_EQ(Sec(*sc, "80F0807F08A000000151000000"), "9000");  // data = the ISD AID, accepted
-  EXPECT_EQ(Sw("00A4040000"), "6283");                          // locked: the ISD says so
-  EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "6A81");        // applications are not selectable
+  EXPECT_EQ(Sw("00A4040000"), "6283");                        // locked: the ISD says so
+  EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "6A81");      // applications are not selectable
   sc = Open(0x03);
   ASSERT_TRUE(sc);
   EXPECT_EQ(Sec(*sc, "80F0800F"), "9000");  // unlock
@@ -195,8 +213,9 @@ TEST_F(IsdTest, PutKeyAddsAndReplacesKeySets) {
   CommandApdu put{0x80, 0xD8, 0x00, 0x81, data, 256, false};
   auto r = sc->Transmit(put.Serialize());
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(ToHex(*r), "31" + ToHex(*scp03::KeyCheckValue(enc)) + ToHex(*scp03::KeyCheckValue(mac)) +
-                           ToHex(*scp03::KeyCheckValue(dek)) + "9000");
+  EXPECT_EQ(ToHex(*r), "31" + ToHex(*scp03::KeyCheckValue(enc)) +
+                           ToHex(*scp03::KeyCheckValue(mac)) + ToHex(*scp03::KeyCheckValue(dek)) +
+                           "9000");
   // A wrong key check value is refused.
   Bytes bad = data;
   bad[0] = 0x32;
@@ -210,7 +229,8 @@ TEST_F(IsdTest, PutKeyAddsAndReplacesKeySets) {
   auto sc31 = Open(0x03, false, 0x31, k31);
   ASSERT_TRUE(sc31);
   EXPECT_EQ(Sec(*sc31, "80CA00E000"),
-            "E024C00401308810C00402308810C00403308810C00401318810C00402318810C00403318810" "9000");
+            "E024C00401308810C00402308810C00403308810C00401318810C00402318810C00403318810"
+            "9000");
   // Replace KVN 30 with new keys (wrapped under KVN 31's DEK, the session's).
   Bytes rep{0x30};
   Append(rep, WrapKey(dek, enc));
@@ -236,7 +256,14 @@ TEST_F(IsdTest, PutKeyAddsAndReplacesKeySets) {
 TEST_F(IsdTest, SecureMessagingFileConditionNeedsTheSession) {
   // An EF under the MF readable only with secure messaging (SC 40), addressed by SFI 5.
   EXPECT_EQ(Tx("00200082083837363534333231"), "9000");
-  EXPECT_EQ(Tx("00E0000017" "6215" "820101" "83020305" "80020004" "880128" "8A0105" "8C020140"),
+  EXPECT_EQ(Tx("00E0000017"
+               "6215"
+               "820101"
+               "83020305"
+               "80020004"
+               "880128"
+               "8A0105"
+               "8C020140"),
             "9000");
   Tx("00A4040000");  // the ISD; the current DF stays the MF
   EXPECT_EQ(Sw("00B0850004"), "6982");

@@ -95,7 +95,7 @@ class Builder {
   }
 
   // The well-known test key set (ENC = MAC = DEK = 404142..4F, KVN 30), as on development cards.
-  Status IssuerKeys() {
+  Status IssuerKeys(const crypto::scp03::StaticKeys* issuer_keys) {
     TESSERA_RETURN_IF_ERROR(store_.Begin());
     auto root = LoadRoot(store_);
     if (!root.ok()) return Fail("no root");
@@ -105,6 +105,7 @@ class Builder {
     set.keys.enc = crypto::MakeSecure(test);
     set.keys.mac = crypto::MakeSecure(test);
     set.keys.dek = crypto::MakeSecure(test);
+    if (issuer_keys != nullptr) set.keys = *issuer_keys;
     if (!SaveKeySet(store_, *root, set).ok()) {
       store_.Abort();
       return Fail("cannot write the issuer key set");
@@ -159,7 +160,8 @@ Bytes PseRecord(ByteView aid, std::string_view label, uint8_t priority) {
 
 }  // namespace
 
-Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry) {
+Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry,
+                             const crypto::scp03::StaticKeys* issuer_keys) {
   if (geometry.block_size < kNodeSize) {
     return InvalidArgument("the card OS needs a block size of at least 256 bytes");
   }
@@ -172,7 +174,7 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   root.pins[1] = MakePin(kAdminPin, "87654321", 3, 0);
   root.pins[2] = MakePin(kPuk, "12345678", 10, 0);
   TESSERA_ASSIGN_OR_RETURN(FileNode mf, b.CreateMf(root));
-  TESSERA_RETURN_IF_ERROR(b.IssuerKeys());
+  TESSERA_RETURN_IF_ERROR(b.IssuerKeys(issuer_keys));
 
   TESSERA_ASSIGN_OR_RETURN(FileNode dir, b.Create(mf, Ef(0x2F00, 30, EfStructure::kLinearVariable,
                                                          64, 8, kAdminUpdate)));

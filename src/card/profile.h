@@ -16,6 +16,7 @@
 #pragma once
 
 #include "core/status.h"
+#include "crypto/scp03.h"
 #include "nvm/geometry.h"
 #include "nvm/nvm_device.h"
 
@@ -28,6 +29,8 @@ inline constexpr uint8_t kPuk = 0x83;
 inline constexpr uint8_t kTestKeyVersion = 0x30;
 
 // Formats the device and writes the default profile. REQUIRES: block size >= 256.
-Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry);
+// `issuer_keys` replaces the test keys of key set 30 when given.
+Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry,
+                             const crypto::scp03::StaticKeys* issuer_keys = nullptr);
 
 }  // namespace tessera::card

@@ -11,9 +11,6 @@ namespace {
 struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
-struct MacFree {
-  void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
-};
 struct MacCtxFree {
   void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
 };
@@ -86,9 +83,10 @@ Result<Bytes> AesCmac(ByteView key, ByteView message) {
     default:
       return InvalidArgument("AES-CMAC key must be 16, 24 or 32 bytes");
   }
-  std::unique_ptr<EVP_MAC, MacFree> mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr));
-  if (!mac) return Status(ErrorCode::kCryptoError, "CMAC not available");
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac.get()));
+  // Fetching the algorithm is the expensive part of a CMAC: do it once per process.
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "CMAC", nullptr);
+  if (mac == nullptr) return Status(ErrorCode::kCryptoError, "CMAC not available");
+  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac));
   if (!ctx) return Status(ErrorCode::kCryptoError, "EVP_MAC_CTX_new failed");
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, const_cast<char*>(cipher_name), 0),

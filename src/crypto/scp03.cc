@@ -42,8 +42,15 @@ void AppendLc(Bytes& out, size_t lc, bool extended) {
 
 bool ValidSecurityLevel(uint8_t level) {
   switch (level) {
-    case 0x00: case 0x01: case 0x03: case 0x11: case 0x13: case 0x33: return true;
-    default: return false;
+    case 0x00:
+    case 0x01:
+    case 0x03:
+    case 0x11:
+    case 0x13:
+    case 0x33:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -76,8 +83,8 @@ Result<SessionKeys> DeriveSessionKeys(const StaticKeys& keys, ByteView context) 
 
 Result<Bytes> Cryptogram(const SessionKeys& keys, uint8_t constant, ByteView context,
                          size_t length) {
-  TESSERA_ASSIGN_OR_RETURN(SecureBuffer c, Kdf(keys.mac, constant,
-                                               static_cast<uint16_t>(length * 8), context));
+  TESSERA_ASSIGN_OR_RETURN(SecureBuffer c,
+                           Kdf(keys.mac, constant, static_cast<uint16_t>(length * 8), context));
   return Bytes(c.begin(), c.end());
 }
 
@@ -176,7 +183,8 @@ Result<CommandApdu> Session::UnwrapCommand(const CommandApdu& wrapped) {
   }
   ++counter_;
   if ((level_ & kCDec) && !plain.data.empty()) {
-    if (plain.data.size() % kAesBlockSize != 0) return Malformed("encrypted data not block aligned");
+    if (plain.data.size() % kAesBlockSize != 0)
+      return Malformed("encrypted data not block aligned");
     TESSERA_ASSIGN_OR_RETURN(Bytes icv, CommandIcv());
     TESSERA_ASSIGN_OR_RETURN(Bytes clear, AesCbcDecrypt(keys_.enc, icv, plain.data));
     TESSERA_ASSIGN_OR_RETURN(plain.data, Unpad80(std::move(clear)));
@@ -209,14 +217,15 @@ Result<ResponseApdu> Session::UnwrapResponse(const ResponseApdu& wrapped) {
   if (wrapped.data.size() < mac_length_) return Status(ErrorCode::kCryptoError, "R-MAC missing");
   const size_t body = wrapped.data.size() - mac_length_;
   Bytes input = chaining_;
-  input.insert(input.end(), wrapped.data.begin(), wrapped.data.begin() + static_cast<ptrdiff_t>(body));
+  input.insert(input.end(), wrapped.data.begin(),
+               wrapped.data.begin() + static_cast<ptrdiff_t>(body));
   AppendU16(input, wrapped.sw);
   TESSERA_ASSIGN_OR_RETURN(Bytes rmac, AesCmac(keys_.rmac, input));
   if (!ConstantTimeEqual(ByteView(rmac).first(mac_length_), ByteView(wrapped.data).subspan(body))) {
     return Status(ErrorCode::kCryptoError, "R-MAC mismatch");
   }
-  ResponseApdu plain{Bytes(wrapped.data.begin(), wrapped.data.begin() + static_cast<ptrdiff_t>(body)),
-                     wrapped.sw};
+  ResponseApdu plain{
+      Bytes(wrapped.data.begin(), wrapped.data.begin() + static_cast<ptrdiff_t>(body)), wrapped.sw};
   if ((level_ & kREnc) && !plain.data.empty()) {
     if (plain.data.size() % kAesBlockSize != 0) return Malformed("R-ENC data not block aligned");
     TESSERA_ASSIGN_OR_RETURN(Bytes icv, ResponseIcv());

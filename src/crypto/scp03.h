@@ -47,7 +47,8 @@ struct SessionKeys {
 // context = host challenge || card challenge.
 Result<SessionKeys> DeriveSessionKeys(const StaticKeys& keys, ByteView context);
 // Card or host cryptogram of `length` (8 or 16) bytes.
-Result<Bytes> Cryptogram(const SessionKeys& keys, uint8_t constant, ByteView context, size_t length);
+Result<Bytes> Cryptogram(const SessionKeys& keys, uint8_t constant, ByteView context,
+                         size_t length);
 // Pseudo-random card challenge: KDF(K-ENC, 02, context = sequence counter (3) || SD AID).
 Result<Bytes> CardChallenge(ByteView static_enc, uint32_t sequence, ByteView sd_aid, size_t length);
 // Key check value of an AES key: the first 3 bytes of AES-ECB(key, 01 x 16).

@@ -6,8 +6,12 @@
 namespace tessera::crypto::scp03 {
 namespace {
 
-CommandApdu Cmd(const char* hex) { return *CommandApdu::Parse(HexOrDie(hex)); }
-std::string Hex(const Result<CommandApdu>& c) { return c.ok() ? ToHex(c->Serialize()) : c.status().ToString(); }
+CommandApdu Cmd(const char* hex) {
+  return *CommandApdu::Parse(HexOrDie(hex));
+}
+std::string Hex(const Result<CommandApdu>& c) {
+  return c.ok() ? ToHex(c->Serialize()) : c.status().ToString();
+}
 
 StaticKeys Keys(const char* enc, const char* mac, const char* dek) {
   return {MakeSecure(HexOrDie(enc)), MakeSecure(HexOrDie(mac)), MakeSecure(HexOrDie(dek))};
@@ -60,8 +64,8 @@ TEST(Scp03, KaohVectorWithCommandEncryption) {
   EXPECT_EQ(ToHex(sk->mac).substr(0, 8), "8117FE5A");
   EXPECT_EQ(ToHex(sk->rmac).substr(0, 8), "4521D75E");
   Session host(*sk, 8), card(*sk, 8);
-  CommandApdu ea{0x80, 0x82, 0x03, 0x00, *Cryptogram(*sk, kDeriveHostCryptogram, context, 8), 0,
-                 false};
+  CommandApdu ea{0x80, 0x82, 0x03, 0x00, *Cryptogram(*sk, kDeriveHostCryptogram, context, 8),
+                 0,    false};
   auto wrapped = host.WrapExternalAuthenticate(ea);
   EXPECT_EQ(Hex(wrapped), "848203001059D54D932423D29F6313C970875F8C2F");
   ASSERT_TRUE(card.UnwrapExternalAuthenticate(*wrapped).ok());
@@ -88,7 +92,8 @@ TEST(Scp03, DefaultTestKeysVectors) {
   auto host_crypto = *Cryptogram(*sk, kDeriveHostCryptogram, context, 8);
   for (uint8_t level : {uint8_t{0x01}, uint8_t{0x03}}) {
     Session host(*sk, 8);
-    auto ea = host.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, level, 0x00, host_crypto, 0, false});
+    auto ea =
+        host.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, level, 0x00, host_crypto, 0, false});
     EXPECT_EQ(Hex(ea), level == 1 ? "8482010010DD233EF86835D80334D3D599D3CFE74D"
                                   : "8482030010DD233EF86835D8038FCDBA52B744406F");
     host.set_level(level);
@@ -105,7 +110,8 @@ TEST(Scp03, ResponseProtectionRoundTripsAndDetectsTampering) {
   ASSERT_TRUE(sk.ok());
   for (size_t mac_len : {size_t{8}, size_t{16}}) {
     Session host(*sk, mac_len), card(*sk, mac_len);
-    auto ea = host.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, 0x33, 0, Bytes(mac_len, 1), 0, false});
+    auto ea = host.WrapExternalAuthenticate(
+        CommandApdu{0x80, 0x82, 0x33, 0, Bytes(mac_len, 1), 0, false});
     ASSERT_TRUE(card.UnwrapExternalAuthenticate(*ea).ok());
     host.set_level(0x33);
     card.set_level(0x33);

@@ -13,10 +13,13 @@ namespace scp03 = crypto::scp03;
 
 Status StepFailed(const std::string& step, const Bytes& response) {
   if (response.size() < 2) return Malformed(step + ": response too short");
-  return FailedPrecondition(step + " answered " + sw::Describe(GetU16(&response[response.size() - 2])));
+  return FailedPrecondition(step + " answered " +
+                            sw::Describe(GetU16(&response[response.size() - 2])));
 }
 
-uint16_t SwOf(const Bytes& r) { return r.size() >= 2 ? GetU16(&r[r.size() - 2]) : 0; }
+uint16_t SwOf(const Bytes& r) {
+  return r.size() >= 2 ? GetU16(&r[r.size() - 2]) : 0;
+}
 
 }  // namespace
 
@@ -54,10 +57,14 @@ Result<scp03::StaticKeys> LoadKeyFile(const std::string& path) {
     if (value->size() != 16 && value->size() != 24 && value->size() != 32) {
       return Malformed(path + ":" + std::to_string(n) + ": an AES key has 16, 24 or 32 bytes");
     }
-    if (name == "enc") keys.enc = crypto::MakeSecure(*value);
-    else if (name == "mac") keys.mac = crypto::MakeSecure(*value);
-    else if (name == "dek") keys.dek = crypto::MakeSecure(*value);
-    else return Malformed(path + ":" + std::to_string(n) + ": unknown key '" + name + "'");
+    if (name == "enc")
+      keys.enc = crypto::MakeSecure(*value);
+    else if (name == "mac")
+      keys.mac = crypto::MakeSecure(*value);
+    else if (name == "dek")
+      keys.dek = crypto::MakeSecure(*value);
+    else
+      return Malformed(path + ":" + std::to_string(n) + ": unknown key '" + name + "'");
     crypto::SecureZero(value->data(), value->size());
   }
   if (keys.enc.empty() || keys.mac.empty() || keys.dek.empty()) {
@@ -97,19 +104,22 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Open(RawTransmit transmit,
   Bytes context = host_challenge;
   Append(context, card_challenge);
   TESSERA_ASSIGN_OR_RETURN(auto keys, scp03::DeriveSessionKeys(o.keys, context));
-  TESSERA_ASSIGN_OR_RETURN(Bytes expected, scp03::Cryptogram(keys, scp03::kDeriveCardCryptogram, context, n));
+  TESSERA_ASSIGN_OR_RETURN(Bytes expected,
+                           scp03::Cryptogram(keys, scp03::kDeriveCardCryptogram, context, n));
   if (!ConstantTimeEqual(expected, card_cryptogram)) {
     return FailedPrecondition("card cryptogram mismatch: the card does not hold these keys");
   }
   TESSERA_ASSIGN_OR_RETURN(Bytes host_cryptogram,
                            scp03::Cryptogram(keys, scp03::kDeriveHostCryptogram, context, n));
   scp03::Session session(std::move(keys), n);
-  TESSERA_ASSIGN_OR_RETURN(CommandApdu ea, session.WrapExternalAuthenticate(
-                                               CommandApdu{0x80, 0x82, o.level, 0x00, host_cryptogram, 0, false}));
+  TESSERA_ASSIGN_OR_RETURN(CommandApdu ea,
+                           session.WrapExternalAuthenticate(
+                               CommandApdu{0x80, 0x82, o.level, 0x00, host_cryptogram, 0, false}));
   TESSERA_ASSIGN_OR_RETURN(Bytes er, transmit(ea.Serialize()));
   if (SwOf(er) != 0x9000) return StepFailed("EXTERNAL AUTHENTICATE", er);
   session.set_level(o.level);
-  return std::unique_ptr<SecureChannel>(new SecureChannel(std::move(transmit), std::move(session), kvn));
+  return std::unique_ptr<SecureChannel>(
+      new SecureChannel(std::move(transmit), std::move(session), kvn));
 }
 
 Result<Bytes> SecureChannel::Transmit(ByteView plain_command) {

@@ -16,10 +16,10 @@ namespace tessera::host {
 
 struct Scp03Options {
   crypto::scp03::StaticKeys keys;
-  uint8_t kvn = 0;                    // 00: the card's first key set
+  uint8_t kvn = 0;  // 00: the card's first key set
   uint8_t level = crypto::scp03::kCMac | crypto::scp03::kCDec;
-  bool s16 = false;                   // 16-byte challenges, cryptograms and MACs
-  Bytes host_challenge;               // empty: random
+  bool s16 = false;      // 16-byte challenges, cryptograms and MACs
+  Bytes host_challenge;  // empty: random
 };
 
 // The well-known test key set 404142..4F.

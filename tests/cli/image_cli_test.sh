@@ -109,5 +109,22 @@ check "script runs scriptor format" grep -q "54657373657261" <<<"$out"
 out=$("$T" --image "$dir/blank.img" apdu 00A40000 2>&1); rc=$?
 check "a blank image has no card" grep -q "no card file system" <<<"$out"
 
+# SCP03 from the host tool, in-process.
+err=$("$T" image init "$img" --force 2>&1 >/dev/null)
+check "image init warns about the test keys" grep -q "well-known test" <<<"$err"
+out=$("$T" --image "$img" --scp03 test --level 33 apdu 80F28002024F0000 2>/dev/null)
+check "--scp03 test at level 33" grep -q "^E3134F08A0000001510000009F700101C5039EFE809000$" <<<"$out"
+printf 'enc=000102030405060708090A0B0C0D0E0F\nmac=101112131415161718191A1B1C1D1E1F\ndek=202122232425262728292A2B2C2D2E2F\n' >"$dir/keys.txt"
+"$T" image init "$img" --force --scp03-keys "$dir/keys.txt" >/dev/null 2>"$dir/init.err"
+check "image init with own keys does not warn" test ! -s "$dir/init.err"
+out=$("$T" --image "$img" --scp03 "$dir/keys.txt" --s16 apdu 80CA00E000 2>&1)
+check "--scp03 with a key file, S16" grep -q "^E012C004013088" <<<"$out"
+out=$("$T" --image "$img" --scp03 test apdu 80CA00E000 2>&1); rc=$?
+check "wrong keys: a clear error" grep -q "card cryptogram mismatch" <<<"$out"
+check "wrong keys: exit 1" test $rc -eq 1
+check "no key bytes in the error" test -z "$(grep -i 000102030405 <<<"$out")"
+out=$("$T" --image "$img" --scp03 test --level 02 apdu 80CA00E000 2>&1)
+check "invalid level refused" grep -q "security level" <<<"$out"
+
 echo "$pass passed, $fails failed"
 test $fails -eq 0

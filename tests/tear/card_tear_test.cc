@@ -7,9 +7,9 @@
 #include <cstdio>
 
 #include "card/card.h"
+#include "card/profile.h"
 #include "crypto/aes.h"
 #include "crypto/scp03.h"
-#include "card/profile.h"
 #include "nvm/image_inspector.h"
 #include "nvm/nvm_store.h"
 #include "support/tear_harness.h"
@@ -142,7 +142,8 @@ std::vector<Case> Cases() {
 std::vector<Case> SecureChannelCases() {
   namespace scp03 = crypto::scp03;
   const Bytes test = HexOrDie("404142434445464748494A4B4C4D4E4F");
-  scp03::StaticKeys keys{crypto::MakeSecure(test), crypto::MakeSecure(test), crypto::MakeSecure(test)};
+  scp03::StaticKeys keys{crypto::MakeSecure(test), crypto::MakeSecure(test),
+                         crypto::MakeSecure(test)};
   const Bytes context = HexOrDie("000102030405060786C8BD65FA1044EE");
   auto session_keys = *scp03::DeriveSessionKeys(keys, context);
   const Bytes host_cryptogram =
@@ -150,13 +151,14 @@ std::vector<Case> SecureChannelCases() {
   auto wrapped = [&](const std::vector<std::string>& plain) {
     scp03::Session s(session_keys, 8);
     std::vector<Step> steps{{"00A4040000", "9000"}, {"8050300008000102030405060700", "9000"}};
-    steps.push_back(
-        {ToHex(s.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, 0x03, 0, host_cryptogram, 0, false})
-                   ->Serialize()),
-         "9000"});
+    steps.push_back({ToHex(s.WrapExternalAuthenticate(
+                                CommandApdu{0x80, 0x82, 0x03, 0, host_cryptogram, 0, false})
+                               ->Serialize()),
+                     "9000"});
     s.set_level(0x03);
     for (const auto& p : plain) {
-      steps.push_back({ToHex(s.WrapCommand(*CommandApdu::Parse(HexOrDie(p)))->Serialize()), "9000"});
+      steps.push_back(
+          {ToHex(s.WrapCommand(*CommandApdu::Parse(HexOrDie(p)))->Serialize()), "9000"});
     }
     return steps;
   };
@@ -177,13 +179,17 @@ std::vector<Case> SecureChannelCases() {
       {"EXTERNAL AUTHENTICATE (wrong cryptogram: the failure counter)",
        {{"00A4040000", "9000"},
         {"8050300008000102030405060700", "9000"},
-        {"8482010010" "0000000000000000" "0000000000000000", "6982"}}},
+        {"8482010010"
+         "0000000000000000"
+         "0000000000000000",
+         "6982"}}},
       {"EXTERNAL AUTHENTICATE", wrapped({})},
       {"SET STATUS", wrapped({"80F08007"})},
-      {"PUT KEY (add)", wrapped({"80D80081" + ToHex(Bytes{static_cast<uint8_t>(put.size())}) +
-                                 ToHex(put) + "00"})},
-      {"PUT KEY (replace)", wrapped({"80D83081" + ToHex(Bytes{static_cast<uint8_t>(replace.size())}) +
-                                     ToHex(replace) + "00"})},
+      {"PUT KEY (add)",
+       wrapped({"80D80081" + ToHex(Bytes{static_cast<uint8_t>(put.size())}) + ToHex(put) + "00"})},
+      {"PUT KEY (replace)",
+       wrapped({"80D83081" + ToHex(Bytes{static_cast<uint8_t>(replace.size())}) + ToHex(replace) +
+                "00"})},
   };
 }
 
