@@ -275,3 +275,58 @@ TEST_F(IsdTest, SecureMessagingFileConditionNeedsTheSession) {
 
 }  // namespace
 }  // namespace tessera::card
+
+namespace tessera::card {
+namespace {
+
+TEST_F(IsdTest, Aes192And256KeySetsWork) {
+  const Bytes test = HexOrDie("404142434445464748494A4B4C4D4E4F");
+  for (size_t len : {size_t{24}, size_t{32}}) {
+    auto sc = Open(0x03);
+    ASSERT_TRUE(sc);
+    Bytes k(len);
+    for (size_t i = 0; i < len; ++i) k[i] = static_cast<uint8_t>(0xA0 + i);
+    const uint8_t kvn = len == 24 ? 0x32 : 0x33;
+    Bytes data{kvn};
+    for (int i = 0; i < 3; ++i) {
+      // The wrapped key fills whole AES blocks (an AES-192 key: 24 bytes padded to 32).
+      Bytes padded = k;
+      padded.resize((len + 15) / 16 * 16, 0);
+      Bytes w{0x88, static_cast<uint8_t>(1 + padded.size()), static_cast<uint8_t>(len)};
+      Append(w, *crypto::AesCbcEncrypt(test, Bytes(16, 0), padded));
+      w.push_back(0x03);
+      Append(w, *scp03::KeyCheckValue(k));
+      Append(data, w);
+    }
+    auto r = sc->Transmit(CommandApdu{0x80, 0xD8, 0x00, 0x81, data, 256, false}.Serialize());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(ToHex(ByteView(*r).last(2)), "9000") << len;
+    scp03::StaticKeys keys{crypto::MakeSecure(k), crypto::MakeSecure(k), crypto::MakeSecure(k)};
+    for (bool s16 : {false, true}) {
+      auto big = Open(0x33, s16, kvn, keys);
+      ASSERT_TRUE(big) << len;
+      EXPECT_EQ(Sec(*big, "80CA006600").substr(0, 2), "66");
+    }
+  }
+}
+
+TEST_F(IsdTest, OneSessionPerChannelAndResetEndsThem) {
+  auto sc0 = Open(0x01);
+  ASSERT_TRUE(sc0);
+  EXPECT_EQ(Tx("0070000001"), "019000");
+  EXPECT_EQ(Tx("01A4040000"), "6F108408A000000151000000A5049F6501FF9000");
+  // Channel 1 has no session: a wrapped command there finds none.
+  EXPECT_EQ(Sw("85F280020A4F00"
+               "1111111111111111"
+               "00"),
+            "6882");
+  // Channel 0's session is untouched.
+  EXPECT_EQ(Sec(*sc0, "80CA006600").substr(0, 2), "66");
+  Reboot();
+  auto r = sc0->Transmit(HexOrDie("80CA006600"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ToHex(*r), "6882");  // a reset ends every session
+}
+
+}  // namespace
+}  // namespace tessera::card

@@ -60,6 +60,11 @@ Bytes HexOrDie(std::string_view text) {
   return std::move(r).value();
 }
 
+void Wipe(void* p, size_t n) {
+  volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
+  for (size_t i = 0; i < n; ++i) v[i] = 0;
+}
+
 bool ConstantTimeEqual(ByteView a, ByteView b) {
   if (a.size() != b.size()) return false;
   uint8_t diff = 0;

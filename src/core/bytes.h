@@ -61,6 +61,10 @@ inline void AppendU32(Bytes& out, uint32_t v) {
   AppendU16(out, static_cast<uint16_t>(v));
 }
 
+// Overwrites memory with zeros in a way the optimiser may not remove (for layers below
+// crypto that briefly hold secrets, such as a transaction's pending page images).
+void Wipe(void* p, size_t n);
+
 // Compares in time independent of where the first difference is (for MACs and cryptograms).
 bool ConstantTimeEqual(ByteView a, ByteView b);
 

@@ -277,6 +277,9 @@ Status NvmStore::Commit() {
     s = device_.ProgramRange(layout_.journal_body_offset,
                              Bytes(std::min(EncodedSize(extents), commit_capacity()), 0));
   }
+  if (sensitive) {
+    for (auto& [offset, data] : extents) Wipe(data.data(), data.size());
+  }
   if (s.ok()) s = WipeAndRelease(freed);
   if (!s.ok()) {
     dead_ = true;

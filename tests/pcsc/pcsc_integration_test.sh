@@ -91,6 +91,10 @@ check "tessera warns about the test keys" grep -q "well-known test keys" <<<"$ou
 out=$(timeout 10 "$T" --reader "$READER" --scp03 test --level 13 --s16 apdu 80F28002024F0000 2>&1)
 check "SCP03 S16 through pcscd" grep -q "^E3134F08A000000151" <<<"$out"
 
+out=$(timeout 30 "$PY" "$HERE/scp03_host.py" "$READER" 2>&1)
+check "an independent SCP03 host (Python, from the spec) opens sessions at every level, S8 and S16" \
+  grep -q "10 passed, 0 failed" <<<"$out" || echo "$out"
+
 # SIGKILL in the middle of a stream of updates.
 for round in 1 2 3; do
   rm -f "$dir/state"
