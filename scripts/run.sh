@@ -33,6 +33,10 @@ cat >var/demo.script <<'S'
 S
 $T --image "$image" script var/demo.script
 echo
+echo "== a GlobalPlatform SCP03 session with the issuer security domain (level 33: C-MAC,"
+echo "   C-DECRYPTION, R-MAC, R-ENCRYPTION), then GET STATUS and the key information template"
+$T --image "$image" --scp03 test --level 33 --trace apdu 80F28002024F0000 80CA00E000
+echo
 echo "== tessera image show $image"
 $T image show "$image"
 echo

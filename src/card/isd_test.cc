@@ -330,3 +330,25 @@ TEST_F(IsdTest, OneSessionPerChannelAndResetEndsThem) {
 
 }  // namespace
 }  // namespace tessera::card
+
+namespace tessera::card {
+namespace {
+
+TEST_F(IsdTest, DeselectingTheIsdEndsTheSession) {
+  auto sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Tx("00A4000C023F00"), "9000");  // the MF: the ISD is no longer selected
+  auto r = sc->Transmit(HexOrDie("80CA006600"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ToHex(*r), "6882");
+  // A new INITIALIZE UPDATE also ends a session.
+  sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sw("8050300008000102030405060700"), "9000");
+  r = sc->Transmit(HexOrDie("80CA006600"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(ToHex(*r), "6882");
+}
+
+}  // namespace
+}  // namespace tessera::card
