@@ -334,6 +334,26 @@ TEST_F(IsdTest, OneSessionPerChannelAndResetEndsThem) {
 namespace tessera::card {
 namespace {
 
+TEST_F(IsdTest, ProtectedResponseLongerThanLeComesThroughGetResponse) {
+  EXPECT_EQ(Tx("00200082083837363534333231"), "9000");
+  // A 300-byte EF with SFI 6 under the MF, readable with secure messaging only.
+  EXPECT_EQ(Tx("00E0000017"
+               "6215"
+               "820101"
+               "83020306"
+               "8002012C"
+               "880130"
+               "8A0105"
+               "8C020140"),
+            "9000");
+  auto sc = Open(0x33);
+  ASSERT_TRUE(sc);
+  auto r = sc->Transmit(HexOrDie("00B0860000"));  // Le = 00: 256 bytes, then R-ENC and R-MAC
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->size(), 256u + 2);
+  EXPECT_EQ(ToHex(ByteView(*r).last(2)), "9000");
+}
+
 TEST_F(IsdTest, DeselectingTheIsdEndsTheSession) {
   auto sc = Open(0x03);
   ASSERT_TRUE(sc);

@@ -126,6 +126,17 @@ Result<Bytes> SecureChannel::Transmit(ByteView plain_command) {
   TESSERA_ASSIGN_OR_RETURN(CommandApdu plain, CommandApdu::Parse(plain_command));
   TESSERA_ASSIGN_OR_RETURN(CommandApdu wrapped, session_.WrapCommand(plain));
   TESSERA_ASSIGN_OR_RETURN(Bytes raw, transmit_(wrapped.Serialize()));
+  // A protected response longer than Le arrives in pieces (61xx + GET RESPONSE, plain): put it
+  // together before checking its R-MAC.
+  for (int rounds = 0; raw.size() >= 2 && raw[raw.size() - 2] == 0x61; ++rounds) {
+    if (rounds > 300) return Malformed("too many GET RESPONSE rounds");
+    const uint8_t le = raw.back();
+    raw.resize(raw.size() - 2);
+    const ClassByte cls = DecodeClass(plain.cla);
+    const Bytes get{EncodeClass(cls.valid ? cls.channel : 0), 0xC0, 0x00, 0x00, le};
+    TESSERA_ASSIGN_OR_RETURN(Bytes more, transmit_(get));
+    Append(raw, more);
+  }
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu resp, ResponseApdu::Parse(raw));
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu clear, session_.UnwrapResponse(resp));
   return clear.Serialize();
