@@ -68,6 +68,7 @@ CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
     e[20] = p.puk_reference;
   }
   CARD_TRY_STATUS(store.Write(store.layout().root_offset, b));
+  store.MarkSensitive();  // the journal now holds the PIN table
   return Ok{};
 }
 

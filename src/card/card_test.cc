@@ -1,5 +1,7 @@
 // The card OS through its APDU interface: dispatch, channels, chaining, GET RESPONSE, and every
 // command group with its error paths.
+#include <algorithm>
+
 #include "card/card_test_support.h"
 
 namespace tessera::card {
@@ -196,6 +198,23 @@ TEST_F(CardTest, PinRetryCounterBlocksAndPukUnblocks) {
   EXPECT_EQ(Tx("00200081"), "9000");
   EXPECT_EQ(Tx("0020FF81"), "9000");  // forget
   EXPECT_EQ(Tx("00200081"), "63C3");
+}
+
+TEST_F(CardTest, NoCopyOfAnOldPinRemainsInNvm) {
+  EXPECT_EQ(Tx("002000810439393939"), "63C2");  // an early commit of the counter
+  EXPECT_EQ(Tx("00240081"
+               "08" +
+               ToHex(ToBytes("12345678"))),
+            "9000");  // "1234" -> "5678"
+  const Bytes& cells = ram_->cells();
+  const Bytes old_pin = ToBytes("1234");
+  size_t copies = 0;
+  for (auto it = cells.begin();
+       (it = std::search(it, cells.end(), old_pin.begin(), old_pin.end())) != cells.end(); ++it) {
+    ++copies;
+  }
+  // "1234" is still the prefix of the PUK "12345678" in the PIN table, and nowhere else.
+  EXPECT_EQ(copies, 1u);
 }
 
 TEST_F(CardTest, ChangeReferenceData) {

@@ -74,6 +74,7 @@ CardStatus SaveKeySet(nvm::NvmStore& store, CardRoot& root, KeySet& set) {
   std::copy(set.keys.mac.begin(), set.keys.mac.end(), b.begin() + kMac);
   std::copy(set.keys.dek.begin(), set.keys.dek.end(), b.begin() + kDek);
   CARD_TRY_STATUS(store.Write(store.layout().BlockOffset(set.block), b));
+  store.MarkSensitive();  // the journal now holds key bytes
   return Ok{};
 }
 

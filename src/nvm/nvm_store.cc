@@ -307,7 +307,11 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
   if (EncodedSize(one) > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "early commit exceeds the commit capacity");
   }
+  const size_t body = EncodedSize(one);
   Status s = CommitExtents(one);
+  // Early commits update counters that sit next to secrets (PINs, keys) in the same page:
+  // zero the journal copy once it is dead (the header is IDLE again).
+  if (s.ok()) s = device_.ProgramRange(layout_.journal_body_offset, Bytes(body, 0));
   if (!s.ok()) {
     dead_ = true;
     return s;

@@ -95,6 +95,7 @@ class NvmStore {
   // Drops the open transaction; nothing reaches NVM.
   void Abort();
   // G4. Works with or without an open transaction; an open one then sees the new bytes.
+  // Its journal copy is zeroed afterwards, as for a sensitive transaction.
   Status CommitNow(uint32_t offset, ByteView data);
 
   uint32_t CountBlocks(BlockState state) const;
