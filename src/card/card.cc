@@ -153,16 +153,15 @@ Bytes Card::Transmit(ByteView command) {
     }
     return ResponseApdu{{}, sw::kWrongLength}.Serialize();
   }
-  return Process(*parsed, /*internal=*/false).Serialize();
+  return Process(*parsed).Serialize();
 }
 
 ResponseApdu Card::ExecuteInternal(const CommandApdu& command) {
   if (!powered()) return ResponseApdu{{}, sw::kNoPreciseDiagnosis};
-  return Process(command, /*internal=*/true);
+  return Process(command);
 }
 
-ResponseApdu Card::Process(const CommandApdu& cmd_in, bool internal) {
-  (void)internal;
+ResponseApdu Card::Process(const CommandApdu& cmd_in) {
   const ClassByte cls = DecodeClass(cmd_in.cla);
   if (!cls.valid) return ErrorResponse({Error::kClaNotSupported});
   ChannelState& ch = channels_[cls.channel];

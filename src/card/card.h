@@ -107,7 +107,7 @@ class Card {
   void ForgetDeleted();
 
  private:
-  ResponseApdu Process(const CommandApdu& command, bool internal);
+  ResponseApdu Process(const CommandApdu& command);
   CardResult<Response> Dispatch(const CommandApdu& command, ChannelState& ch);
   ResponseApdu Finish(const CommandApdu& command, ChannelState& ch, Response r);
 

@@ -180,7 +180,6 @@ CardResult<Response> HandleIsdGetData(Card& card, ChannelState& ch, const Comman
   const uint16_t tag = static_cast<uint16_t>((cmd.p1 << 8) | cmd.p2);
   CARD_ASSIGN(CardRoot root, card.root());
   Response r;
-  r.exact_length = false;
   switch (tag) {
     case 0x9F7F:
       r.data = Cplc();

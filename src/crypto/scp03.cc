@@ -38,6 +38,12 @@ void AppendLc(Bytes& out, size_t lc, bool extended) {
   }
 }
 
+// Only successful and warning responses carry R-MAC / R-ENC (reference §2.5).
+bool Protectable(uint16_t sw) {
+  const uint8_t sw1 = static_cast<uint8_t>(sw >> 8);
+  return sw == 0x9000 || sw1 == 0x62 || sw1 == 0x63;
+}
+
 }  // namespace
 
 bool ValidSecurityLevel(uint8_t level) {
@@ -194,9 +200,7 @@ Result<CommandApdu> Session::UnwrapCommand(const CommandApdu& wrapped) {
 }
 
 Result<ResponseApdu> Session::WrapResponse(const ResponseApdu& plain) {
-  const uint8_t sw1 = plain.sw1();
-  const bool protectable = plain.sw == 0x9000 || sw1 == 0x62 || sw1 == 0x63;
-  if (!(level_ & kRMac) || !protectable) return plain;
+  if (!(level_ & kRMac) || !Protectable(plain.sw)) return plain;
   ResponseApdu w = plain;
   if ((level_ & kREnc) && !plain.data.empty()) {
     TESSERA_ASSIGN_OR_RETURN(Bytes icv, ResponseIcv());
@@ -211,9 +215,7 @@ Result<ResponseApdu> Session::WrapResponse(const ResponseApdu& plain) {
 }
 
 Result<ResponseApdu> Session::UnwrapResponse(const ResponseApdu& wrapped) {
-  const uint8_t sw1 = wrapped.sw1();
-  const bool protectable = wrapped.sw == 0x9000 || sw1 == 0x62 || sw1 == 0x63;
-  if (!(level_ & kRMac) || !protectable) return wrapped;
+  if (!(level_ & kRMac) || !Protectable(wrapped.sw)) return wrapped;
   if (wrapped.data.size() < mac_length_) return Status(ErrorCode::kCryptoError, "R-MAC missing");
   const size_t body = wrapped.data.size() - mac_length_;
   Bytes input = chaining_;

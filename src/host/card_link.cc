@@ -72,6 +72,11 @@ Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint) {
   return std::unique_ptr<CardLink>(std::make_unique<SocketLink>(fd, e.ToString()));
 }
 
+Bytes GetResponseCommand(uint8_t cla, uint8_t le) {
+  const ClassByte cls = DecodeClass(cla);
+  return Bytes{EncodeClass(cls.valid ? cls.channel : 0), 0xC0, 0x00, 0x00, le};
+}
+
 Result<Bytes> TransmitFollowing(CardLink& link, ByteView command) {
   TESSERA_ASSIGN_OR_RETURN(Bytes r, link.Transmit(command));
   Bytes data;
@@ -92,10 +97,7 @@ Result<Bytes> TransmitFollowing(CardLink& link, ByteView command) {
       return data;
     }
     data.insert(data.end(), r.begin(), r.end() - 2);
-    // GET RESPONSE on the command's channel, interindustry class.
-    const ClassByte cls = DecodeClass(command[0]);
-    Bytes get{EncodeClass(cls.valid ? cls.channel : 0), 0xC0, 0x00, 0x00, sw2};
-    TESSERA_ASSIGN_OR_RETURN(r, link.Transmit(get));
+    TESSERA_ASSIGN_OR_RETURN(r, link.Transmit(GetResponseCommand(command[0], sw2)));
   }
   return Malformed("too many GET RESPONSE rounds");
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/status_words.h"
+#include "host/card_link.h"
 
 namespace tessera::host {
 namespace {
@@ -132,9 +133,7 @@ Result<Bytes> SecureChannel::Transmit(ByteView plain_command) {
     if (rounds > 300) return Malformed("too many GET RESPONSE rounds");
     const uint8_t le = raw.back();
     raw.resize(raw.size() - 2);
-    const ClassByte cls = DecodeClass(plain.cla);
-    const Bytes get{EncodeClass(cls.valid ? cls.channel : 0), 0xC0, 0x00, 0x00, le};
-    TESSERA_ASSIGN_OR_RETURN(Bytes more, transmit_(get));
+    TESSERA_ASSIGN_OR_RETURN(Bytes more, transmit_(GetResponseCommand(plain.cla, le)));
     Append(raw, more);
   }
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu resp, ResponseApdu::Parse(raw));
