@@ -128,6 +128,7 @@ void PrintReportJson(const ImageFile& img, const ImageReport& r, const std::stri
   w.BeginObject("journal")
       .String("state", r.journal_state == nvm::JournalState::kIdle        ? "idle"
                        : r.journal_state == nvm::JournalState::kCommitted ? "committed"
+                       : r.journal_state == nvm::JournalState::kWipeBody  ? "wipe-body"
                                                                           : "torn")
       .Number("sequence", r.journal_sequence)
       .Number("body_length", r.journal_body_length)

@@ -1,48 +1,13 @@
 #include "card/card.h"
 
 #include "card/handlers.h"
+#include "card/identifiers.h"
+#include "card/isd_application.h"
+#include "card/secure_channel_service.h"
 #include "core/status_words.h"
 
 namespace tessera::card {
 namespace {
-
-struct Route {
-  uint8_t ins;
-  Handler handler;
-};
-
-constexpr Route kRoutes[] = {
-    {0xA4, HandleSelect},
-    {0xB0, HandleReadBinary},
-    {0xD6, HandleUpdateBinary},
-    {0x0E, HandleEraseBinary},
-    {0xB2, HandleReadRecord},
-    {0xDC, HandleUpdateRecord},
-    {0xE2, HandleAppendRecord},
-    {0x0C, HandleEraseRecord},
-    {0xA2, HandleSearchRecord},
-    {0xE0, HandleCreateFile},
-    {0xE4, HandleDeleteFile},
-    {0x44, HandleActivateFile},
-    {0x04, HandleDeactivateFile},
-    {0xE6, HandleTerminateDf},
-    {0xE8, HandleTerminateEf},
-    {0xFE, HandleTerminateCardUsage},
-    {0x20, HandleVerify},
-    {0x24, HandleChangeReferenceData},
-    {0x2C, HandleResetRetryCounter},
-    {0xCA, HandleGetData},
-    {0xDA, HandlePutData},
-    {0x84, HandleGetChallenge},
-    {0x70, HandleManageChannel},
-    {0x50, HandleInitializeUpdate},
-    {0x82, HandleExternalAuthenticate},
-    {0xF2, HandleGetStatus},
-    {0xF0, HandleSetStatus},
-    {0xD8, HandlePutKey},
-};
-
-constexpr uint8_t kGetResponse = 0xC0;
 
 ResponseApdu ErrorResponse(CardError e) {
   return ResponseApdu{{}, ToStatusWord(e)};
@@ -55,7 +20,41 @@ uint16_t BytesRemaining(size_t n) {
 }  // namespace
 
 Card::Card(nvm::NvmDevice& device, const nvm::Geometry& geometry, Platform& platform)
-    : device_(device), geometry_(geometry), platform_(platform) {}
+    : device_(device), geometry_(geometry), platform_(platform) {
+  for (const Route& r : IsoCommands()) os_routes_.push_back(r);
+  AddApplication(MakeIssuerSecurityDomain());
+}
+
+void Card::AddApplication(std::shared_ptr<Application> app) {
+  apps_.push_back(std::move(app));
+}
+
+bool Card::AddCommand(Route route) {
+  for (const Route& r : os_routes_) {
+    if (r.ins == route.ins) return false;
+  }
+  os_routes_.push_back(route);
+  return true;
+}
+
+Application* Card::FindApplication(ByteView name) const {
+  for (const auto& app : apps_) {
+    if (app->Answers(name)) return app.get();
+  }
+  return nullptr;
+}
+
+void Card::SelectApplication(ChannelState& ch, Application* app, uint16_t app_df) {
+  if (ch.selected_app != app) ch.CloseSecureChannel();
+  ch.selected_app = app;
+  ch.app_df = app == nullptr ? kNoNode : app_df;
+}
+
+void Card::ResetInternalChannel() {
+  internal_ = ChannelState{};
+  internal_.open = true;
+  internal_.current_df = mf_;
+}
 
 Card::~Card() = default;
 
@@ -91,11 +90,14 @@ Result<Bytes> Card::PowerOn() {
   }
   channels_[0].open = true;
   channels_[0].current_df = mf_;
+  ResetInternalChannel();
   return Atr();
 }
 
 void Card::PowerOff() {
   channels_ = {};
+  internal_ = ChannelState{};
+  external_closed_.store(false);  // privileged mode never survives a power cycle
   fs_.reset();
   store_.reset();
   mf_ = kNoNode;
@@ -126,8 +128,8 @@ void Card::Select(ChannelState& ch, const FileNode& node) {
 }
 
 void Card::ForgetDeleted() {
-  for (ChannelState& ch : channels_) {
-    if (!ch.open) continue;
+  auto forget = [&](ChannelState& ch) {
+    if (!ch.open) return;
     auto alive = [&](uint16_t id) {
       auto st = store_->GetBlockState(id);
       return st.ok() && *st == nvm::BlockState::kUsed;
@@ -140,12 +142,15 @@ void Card::ForgetDeleted() {
       ch.current_df = mf_;
       ch.current_ef = kNoNode;
     }
-  }
+    if (ch.app_df != kNoNode && !alive(ch.app_df)) SelectApplication(ch, nullptr, kNoNode);
+  };
+  for (ChannelState& ch : channels_) forget(ch);
+  forget(internal_);
 }
 
 Bytes Card::Transmit(ByteView command) {
   if (!powered()) return ResponseApdu{{}, sw::kNoPreciseDiagnosis}.Serialize();
-  if (external_closed_) return ResponseApdu{{}, sw::kConditionsNotSatisfied}.Serialize();
+  if (external_closed()) return ResponseApdu{{}, sw::kConditionsNotSatisfied}.Serialize();
   auto parsed = CommandApdu::Parse(command);
   if (!parsed.ok()) {
     if (command.size() >= 1 && !DecodeClass(command[0]).valid) {
@@ -153,15 +158,25 @@ Bytes Card::Transmit(ByteView command) {
     }
     return ResponseApdu{{}, sw::kWrongLength}.Serialize();
   }
-  return Process(*parsed).Serialize();
+  return Admit(*parsed).Serialize();
 }
 
-ResponseApdu Card::ExecuteInternal(const CommandApdu& command) {
+ResponseApdu Card::ExecuteInternal(const CommandApdu& command, const StageHook& stage) {
   if (!powered()) return ResponseApdu{{}, sw::kNoPreciseDiagnosis};
-  return Process(command);
+  const ClassByte cls = DecodeClass(command.cla);
+  if (!cls.valid) return ErrorResponse({Error::kClaNotSupported});
+  if (cls.chaining) return ErrorResponse({Error::kChainingNotSupported});
+  if (cls.secure_messaging != SecureMessaging::kNone) {
+    return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
+  }
+  if (command.ins == ins::kGetResponse) return ErrorResponse({Error::kInsNotSupported});
+  internal_.command_secured = false;
+  CardResult<Response> r = Execute(command, internal_, stage);
+  if (!r.ok()) return ErrorResponse(r.error());
+  return ResponseApdu{std::move(r->data), r->sw};
 }
 
-ResponseApdu Card::Process(const CommandApdu& cmd_in) {
+ResponseApdu Card::Admit(const CommandApdu& cmd_in) {
   const ClassByte cls = DecodeClass(cmd_in.cla);
   if (!cls.valid) return ErrorResponse({Error::kClaNotSupported});
   ChannelState& ch = channels_[cls.channel];
@@ -171,7 +186,8 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in) {
   CommandApdu unwrapped;
   const CommandApdu* in = &cmd_in;
   ch.command_secured = false;
-  if (cls.secure_messaging != SecureMessaging::kNone && !(cmd_in.ins == 0x82 && cls.proprietary)) {
+  if (cls.secure_messaging != SecureMessaging::kNone &&
+      !(cmd_in.ins == ins::kExternalAuthenticate && cls.proprietary)) {
     if (!ch.scp) return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
     auto plain = ch.scp->UnwrapCommand(cmd_in);
     if (!plain.ok()) {
@@ -185,13 +201,8 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in) {
     in = &unwrapped;
     ch.command_secured = true;
   }
-  {
-    auto state = LoadCardState(*store_);
-    if (!state.ok()) return ErrorResponse(state.error());
-    if (*state == kCardTerminated) return ErrorResponse({Error::kFunctionNotSupported});
-  }
 
-  if (in->ins == kGetResponse && !ch.chaining) {
+  if (in->ins == ins::kGetResponse && !ch.chaining) {
     if (in->p1 != 0 || in->p2 != 0) return ErrorResponse({Error::kWrongP1P2});
     if (ch.pending_response.empty()) return ErrorResponse({Error::kConditionsNotSatisfied});
     if (in->ne == 0) return ErrorResponse({Error::kWrongLength});
@@ -201,7 +212,7 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in) {
   }
   ch.pending_response.clear();
   // Anything but EXTERNAL AUTHENTICATE after INITIALIZE UPDATE abandons the half-open session.
-  if (ch.scp_pending && in->ins != 0x82) ch.scp_pending.reset();
+  if (ch.scp_pending && in->ins != ins::kExternalAuthenticate) ch.scp_pending.reset();
 
   // Command chaining: collect the data of every link, run the command on the last one.
   CommandApdu cmd = *in;
@@ -232,20 +243,8 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in) {
     cmd.cla = static_cast<uint8_t>(cmd.cla & ~0x10);
   }
 
-  if (Status s = store_->Begin(); !s.ok()) return ErrorResponse(FromStatus(s));
-  CardResult<Response> r = Dispatch(cmd, ch);
-  if (!r.ok()) {
-    store_->Abort();
-    if (r.error().code == Error::kPowerLost) {
-      PowerOff();
-      return ErrorResponse(r.error());
-    }
-    return ErrorResponse(r.error());
-  }
-  if (Status s = store_->Commit(); !s.ok()) {
-    if (s.code() == ErrorCode::kPowerLost) PowerOff();
-    return ErrorResponse(FromStatus(s));
-  }
+  CardResult<Response> r = Execute(cmd, ch);
+  if (!r.ok()) return ErrorResponse(r.error());
   if (ch.command_secured && ch.scp) {
     auto wrapped = ch.scp->WrapResponse(ResponseApdu{std::move(r->data), r->sw});
     if (!wrapped.ok()) return ErrorResponse({Error::kNoPreciseDiagnosis});
@@ -254,11 +253,75 @@ ResponseApdu Card::Process(const CommandApdu& cmd_in) {
   return Finish(cmd, ch, std::move(*r));
 }
 
+CardResult<Response> Card::Execute(const CommandApdu& cmd, ChannelState& ch,
+                                   const StageHook& stage) {
+  if (!powered()) return Error::kNoPreciseDiagnosis;
+  const bool own = !store_->in_transaction();
+  if (own) {
+    if (Status s = store_->Begin(); !s.ok()) return FromStatus(s);
+  }
+  auto lost = [&](CardError e) -> CardResult<Response> {
+    if (e.code == Error::kPowerLost) {
+      if (store_ != nullptr && store_->in_transaction()) store_->Abort();
+      PowerOff();
+    }
+    return e;
+  };
+  const nvm::Savepoint start = store_->Mark();
+  CardResult<Response> r = Error::kNoPreciseDiagnosis;
+  {
+    auto state = LoadCardState(*store_);
+    if (!state.ok())
+      r = state.error();
+    else if (*state == kCardTerminated)
+      r = Error::kFunctionNotSupported;
+    else
+      r = Dispatch(cmd, ch);
+  }
+  // A nested Execute that lost power has powered the card off already.
+  if (!powered()) return Error::kPowerLost;
+  if (!r.ok()) {
+    if (r.error().code == Error::kPowerLost) return lost(r.error());
+    store_->RollbackTo(start);
+    if (own && !stage) {
+      store_->Abort();
+      return r;
+    }
+  }
+  if (stage) {
+    CardStatus staged = stage(r);
+    if (!powered()) return Error::kPowerLost;
+    if (!staged.ok()) {
+      if (staged.error().code == Error::kPowerLost) return lost(staged.error());
+      store_->RollbackTo(start);
+      if (own) store_->Abort();
+      return staged.error();
+    }
+  }
+  Status s = own ? store_->Commit() : store_->CommitAndContinue();
+  if (!s.ok()) {
+    if (s.code() == ErrorCode::kPowerLost) return lost(FromStatus(s));
+    if (own && store_->in_transaction()) store_->Abort();
+    return FromStatus(s);
+  }
+  return r;
+}
+
 CardResult<Response> Card::Dispatch(const CommandApdu& cmd, ChannelState& ch) {
-  // GET DATA addresses the selected application's data: the issuer security domain's when it
-  // is selected.
-  if (cmd.ins == 0xCA && ch.isd_selected) return HandleIsdGetData(*this, ch, cmd);
-  for (const Route& route : kRoutes) {
+  // SELECT and MANAGE CHANNEL always belong to the OS (GET RESPONSE never gets here).
+  if (cmd.ins != ins::kSelect && cmd.ins != ins::kManageChannel && ch.selected_app != nullptr) {
+    Application& app = *ch.selected_app;
+    if (SecurityDomain* sd = app.security_domain(); sd != nullptr && (cmd.cla & 0x80) != 0) {
+      if (cmd.ins == ins::kInitializeUpdate) return HandleInitializeUpdate(*this, ch, *sd, cmd);
+      if (cmd.ins == ins::kExternalAuthenticate) {
+        return HandleExternalAuthenticate(*this, ch, *sd, cmd);
+      }
+    }
+    for (const Route& route : app.commands()) {
+      if (route.ins == cmd.ins) return route.handler(*this, ch, cmd);
+    }
+  }
+  for (const Route& route : os_routes_) {
     if (route.ins == cmd.ins) return route.handler(*this, ch, cmd);
   }
   return Error::kInsNotSupported;

@@ -1,19 +1,34 @@
 // The card OS: power cycle and ATR, the APDU dispatcher, logical channels, command chaining and
-// GET RESPONSE. Commands come from outside (Transmit: any transport) or from inside the card
-// (ExecuteInternal: a command read from NVM, for self-issuance); external sources can be closed
-// while the card runs internal commands (privileged mode).
+// GET RESPONSE, and the applications selected on each channel (application.h).
+//
+// Command processing has two stages:
+//  - admission (Transmit, external commands only): parse, class and channel, secure-messaging
+//    unwrapping, GET RESPONSE, command chaining; then Execute; then response wrapping and the
+//    61xx/6Cxx handling of Le.
+//  - Execute: one complete command as one atomic step: routing (the selected application's
+//    commands, else the OS's), the handler, and the commit (docs/architecture.md, "Commands").
+// Commands from inside the card (ExecuteInternal: a command read from NVM, for self-issuance)
+// skip admission, run on an internal channel of their own, and get their whole response.
 //
 // Every command runs in one NVM transaction: committed when the handler succeeds (status words
 // 9000, 61xx, 62xx, 63xx), aborted otherwise. Errors become status words only in ToStatusWord.
 //
-// Not thread-safe: transports serialise access (one command at a time, as a real card).
+// Privileged mode (self-issuance): while external sources are closed, every command from a
+// transport gets 6985 at once; power-off and reset always reopen them.
+//
+// Not thread-safe, except external_closed(): transports serialise access (one command at a
+// time, as a real card) and may read the privileged-mode flag without the card's lock.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
+#include "card/application.h"
 #include "card/card_error.h"
 #include "card/card_root.h"
 #include "card/fs/file_system.h"
@@ -40,9 +55,12 @@ struct ChannelState {
   Bytes chain_data;
   // SELECT by DF name, next occurrence: the name and the DF last selected with it.
   Bytes last_df_name;
-  // The issuer security domain is the selected application.
-  bool isd_selected = false;
-  // SCP03: a session being opened (after INITIALIZE UPDATE) and an authenticated one.
+  // The selected application (nullptr: none, the file system) and, when it has a DF of its
+  // own, that DF: selecting files inside it keeps the application selected.
+  Application* selected_app = nullptr;
+  uint16_t app_df = kNoNode;
+  // SCP03: a session being opened (after INITIALIZE UPDATE) and an authenticated one, both
+  // belonging to the security domain that was selected when they were opened.
   struct PendingScp {
     crypto::scp03::SessionKeys keys;
     Bytes context;  // host challenge || card challenge
@@ -52,12 +70,19 @@ struct ChannelState {
   std::shared_ptr<PendingScp> scp_pending;
   std::shared_ptr<crypto::scp03::Session> scp;
   uint16_t scp_key_set_block = 0xFFFF;
+  Application* scp_domain = nullptr;
   // The command being processed arrived wrapped in the session's secure messaging.
   bool command_secured = false;
 
   void CloseSecureChannel() {
     scp.reset();
     scp_pending.reset();
+    scp_key_set_block = 0xFFFF;
+    scp_domain = nullptr;
+  }
+  // The command arrived in an authenticated session of `domain`.
+  bool SecuredBy(const Application* domain) const {
+    return scp && command_secured && scp_domain == domain;
   }
 };
 
@@ -88,10 +113,43 @@ class Card {
   // A command from a transport. Always returns a response with a status word; malformed input
   // gets 6700 / 6E00 / 6D00. While external sources are closed, every command gets 6985.
   Bytes Transmit(ByteView command);
-  // A command from inside the card (self-issuance), on channel 0 semantics of its CLA byte.
-  ResponseApdu ExecuteInternal(const CommandApdu& command);
-  void set_external_closed(bool closed) { external_closed_ = closed; }
-  bool external_closed() const { return external_closed_; }
+
+  // Stages extra writes into the commit of the command just executed (the self-issuance
+  // journal bit); it sees the command's result. Its error aborts the step (nothing of the
+  // command or of the hook is committed); a power loss propagates.
+  using StageHook = std::function<CardStatus(const CardResult<Response>& result)>;
+  // Runs one complete (de-chained, unwrapped) command on `ch` as one atomic step: routing,
+  // the handler, then one commit holding the command's writes and the hook's.
+  //  - No transaction open: opens one, commits it (or aborts it when the command failed and
+  //    no hook is given).
+  //  - The caller holds one (a handler running stored commands): a failed command's writes
+  //    are rolled back to where it started; then everything staged so far, the caller's own
+  //    earlier writes included, commits, and a new transaction is open when Execute returns.
+  // A power loss comes back as kPowerLost and leaves the card powered off.
+  CardResult<Response> Execute(const CommandApdu& command, ChannelState& ch,
+                               const StageHook& stage = nullptr);
+  // A command from inside the card (self-issuance): runs through Execute on the internal
+  // channel (its own selection, PINs and session; never channel 0's), and answers with the
+  // whole response, never 61xx pieces. The command's CLA must be plain (no chaining, no
+  // secure messaging: 6884 / 6882); its channel bits are ignored.
+  ResponseApdu ExecuteInternal(const CommandApdu& command, const StageHook& stage = nullptr);
+  ChannelState& internal_channel() { return internal_; }
+  // A fresh internal channel (at the MF, nothing selected or verified), for a new run.
+  void ResetInternalChannel();
+
+  // Privileged mode. Power-off (and so reset and power-on) always ends it.
+  void set_external_closed(bool closed) { external_closed_.store(closed); }
+  bool external_closed() const { return external_closed_.load(); }
+
+  // --- registration from above (src/apps/, src/issuance/) ---
+  // Adds an application, selectable by SELECT by DF name. The first registered application
+  // that answers a name wins; the issuer security domain is registered by the card itself.
+  void AddApplication(std::shared_ptr<Application> app);
+  // Adds an OS-level command (reached whatever is selected, unless the selected application
+  // declares the same INS). False when the OS already has one with this INS.
+  bool AddCommand(Route route);
+  // The application that answers SELECT by `name`, or nullptr.
+  Application* FindApplication(ByteView name) const;
 
   // --- for handlers ---
   FileSystem& fs() { return *fs_; }
@@ -105,9 +163,12 @@ class Card {
   void Select(ChannelState& ch, const FileNode& node);
   // After a deletion: channels whose selection is gone fall back to the MF.
   void ForgetDeleted();
+  // Makes `app` the selected application of `ch` (nullptr: none). Changing the application
+  // ends the channel's secure-channel session (GP CS 2.3 §10.2.3: the domain is deselected).
+  void SelectApplication(ChannelState& ch, Application* app, uint16_t app_df);
 
  private:
-  ResponseApdu Process(const CommandApdu& command);
+  ResponseApdu Admit(const CommandApdu& command);
   CardResult<Response> Dispatch(const CommandApdu& command, ChannelState& ch);
   ResponseApdu Finish(const CommandApdu& command, ChannelState& ch, Response r);
 
@@ -118,7 +179,10 @@ class Card {
   std::unique_ptr<FileSystem> fs_;
   uint16_t mf_ = kNoNode;
   std::array<ChannelState, kMaxChannels> channels_;
-  bool external_closed_ = false;
+  ChannelState internal_;
+  std::atomic<bool> external_closed_{false};
+  std::vector<std::shared_ptr<Application>> apps_;
+  std::vector<Route> os_routes_;
 };
 
 }  // namespace tessera::card

@@ -14,6 +14,8 @@ uint16_t ToStatusWord(CardError e) {
       return sw::kChannelNotSupported;
     case Error::kLastCommandExpected:
       return sw::kLastCommandOfChainExpected;
+    case Error::kChainingNotSupported:
+      return sw::kChainingNotSupported;
     case Error::kIncompatibleFile:
       return sw::kCommandIncompatible;
     case Error::kSecurityNotSatisfied:

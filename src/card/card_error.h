@@ -1,6 +1,7 @@
 // Typed errors of the card OS. Handlers return them; the dispatcher turns them into status words
 // in exactly one place (ToStatusWord). Every error leaves NVM unchanged: the dispatcher aborts
-// the command's transaction (retry counters are the documented exception, see pin_store.h).
+// the command's transaction (retry counters are the documented exception, see pin_handler.cc and
+// key_store.h).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@ enum class Error : uint8_t {
   kWrongLengthExpected,     // 6Cxx (param = exact length)
   kChannelNotSupported,     // 6881
   kLastCommandExpected,     // 6883
+  kChainingNotSupported,    // 6884
   kIncompatibleFile,        // 6981
   kSecurityNotSatisfied,    // 6982
   kAuthenticationBlocked,   // 6983

@@ -14,7 +14,7 @@ constexpr size_t kRootBytes = kPinTable + kMaxPins * kPinEntry;  // 224
 
 }  // namespace
 
-int CardRoot::FindPin(uint8_t reference) const {
+int PinTable::Find(uint8_t reference) const {
   for (size_t i = 0; i < pins.size(); ++i) {
     if (pins[i].reference != 0 && pins[i].reference == reference) return static_cast<int>(i);
   }
@@ -22,7 +22,7 @@ int CardRoot::FindPin(uint8_t reference) const {
 }
 
 CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store) {
-  Bytes b(kRootBytes);
+  Bytes b(kPinTable);
   CARD_TRY_STATUS(store.Read(store.layout().root_offset, b));
   if (std::memcmp(b.data(), kRootMagic, 4) != 0 || b[4] != kRootVersion) {
     return Error::kMemoryFailure;
@@ -34,21 +34,11 @@ CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store) {
   for (size_t i = 0; i < kMaxKeySets; ++i) r.key_sets[i] = GetU16(&b[10 + 2 * i]);
   r.gp_life_cycle = b[26];
   r.admin_level = b[27];
-  for (size_t i = 0; i < kMaxPins; ++i) {
-    const uint8_t* e = &b[kPinTable + i * kPinEntry];
-    PinRecord& p = r.pins[i];
-    p.reference = e[0];
-    p.max_tries = e[1];
-    p.tries_left = e[2];
-    const uint8_t len = std::min<uint8_t>(e[3], kMaxPinLength);
-    p.value.assign(e + 4, e + 4 + len);
-    p.puk_reference = e[20];
-  }
   return r;
 }
 
 CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
-  Bytes b(kRootBytes, 0);
+  Bytes b(kPinTable, 0);
   std::memcpy(b.data(), kRootMagic, 4);
   b[4] = kRootVersion;
   b[5] = r.card_state;
@@ -57,18 +47,41 @@ CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
   for (size_t i = 0; i < kMaxKeySets; ++i) PutU16(&b[10 + 2 * i], r.key_sets[i]);
   b[26] = r.gp_life_cycle;
   b[27] = r.admin_level;
+  CARD_TRY_STATUS(store.Write(store.layout().root_offset, b));
+  return Ok{};
+}
+
+CardResult<PinTable> LoadPins(const nvm::NvmStore& store) {
+  SecureBytes b(kMaxPins * kPinEntry);
+  CARD_TRY_STATUS(store.Read(store.layout().root_offset + kPinTable, b));
+  PinTable t;
   for (size_t i = 0; i < kMaxPins; ++i) {
-    uint8_t* e = &b[kPinTable + i * kPinEntry];
-    const PinRecord& p = r.pins[i];
+    const uint8_t* e = &b[i * kPinEntry];
+    PinRecord& p = t.pins[i];
+    p.reference = e[0];
+    p.max_tries = e[1];
+    p.tries_left = e[2];
+    const uint8_t len = std::min<uint8_t>(e[3], kMaxPinLength);
+    p.value.assign(e + 4, e + 4 + len);
+    p.puk_reference = e[20];
+  }
+  return t;
+}
+
+CardStatus SavePins(nvm::NvmStore& store, const PinTable& t) {
+  SecureBytes b(kMaxPins * kPinEntry, 0);
+  for (size_t i = 0; i < kMaxPins; ++i) {
+    uint8_t* e = &b[i * kPinEntry];
+    const PinRecord& p = t.pins[i];
     e[0] = p.reference;
     e[1] = p.max_tries;
     e[2] = p.tries_left;
-    e[3] = static_cast<uint8_t>(p.value.size());
+    e[3] = static_cast<uint8_t>(std::min(p.value.size(), kMaxPinLength));
     std::copy_n(p.value.begin(), std::min(p.value.size(), kMaxPinLength), e + 4);
     e[20] = p.puk_reference;
   }
-  CARD_TRY_STATUS(store.Write(store.layout().root_offset, b));
-  store.MarkSensitive();  // the journal now holds the PIN table
+  store.MarkSensitive();  // the journal is about to hold the PIN table
+  CARD_TRY_STATUS(store.Write(store.layout().root_offset + kPinTable, b));
   return Ok{};
 }
 

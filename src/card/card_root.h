@@ -1,5 +1,7 @@
 // The card OS's root record, at the start of the NVM root area: card state, the MF's node, the
-// data-object block and the PIN table. Layout: docs/card-format.md §1.
+// data-object block and the key sets; and, after it in the root area, the PIN table, a record
+// of its own so that the PIN values (in zeroising memory) are read only by the PIN commands,
+// never copied with the root on every command. Layout: docs/card-format.md §1.
 #pragma once
 
 #include <array>
@@ -7,6 +9,7 @@
 
 #include "card/card_error.h"
 #include "core/bytes.h"
+#include "core/secure_bytes.h"
 #include "nvm/nvm_store.h"
 
 namespace tessera::card {
@@ -20,7 +23,7 @@ struct PinRecord {
   uint8_t reference = 0;  // 0 = unused slot; P2 of VERIFY (b8 = specific, b5-b1 = number)
   uint8_t max_tries = 3;
   uint8_t tries_left = 3;
-  Bytes value;                // 1..16 bytes
+  SecureBytes value;          // 1..16 bytes
   uint8_t puk_reference = 0;  // PIN that unblocks this one (RESET RETRY COUNTER), 0 = none
 };
 
@@ -40,16 +43,22 @@ struct CardRoot {
   std::array<uint16_t, kMaxKeySets> key_sets;  // blocks of SCP03 key sets, FFFF = none
   uint16_t mf = 0xFFFF;
   uint16_t data_objects = 0xFFFF;  // block holding PUT DATA objects (a BER-TLV sequence)
-  std::array<PinRecord, kMaxPins> pins;
 
   CardRoot() { key_sets.fill(0xFFFF); }
+};
+
+struct PinTable {
+  std::array<PinRecord, kMaxPins> pins;
   // Slot of the PIN with this reference, or -1.
-  int FindPin(uint8_t reference) const;
+  int Find(uint8_t reference) const;
 };
 
 // kMemoryFailure when the root area holds no card (a blank or foreign store).
 CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store);
 CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& root);
+// The PIN table. Saving it marks the transaction sensitive (its journal body is zeroed).
+CardResult<PinTable> LoadPins(const nvm::NvmStore& store);
+CardStatus SavePins(nvm::NvmStore& store, const PinTable& table);
 // Just the PIN references of the table (for access checks on every command).
 CardResult<std::array<uint8_t, kMaxPins>> LoadPinReferences(const nvm::NvmStore& store);
 // Just the card state byte (for the dispatcher's check on every command).

@@ -1,13 +1,17 @@
-// One handler per command group. Each takes the card, the channel the command arrived on and
-// the (de-chained) command, and returns a Response or a CardError. The dispatch table is in
-// card.cc; docs/apdu-reference.md lists every command.
+// The OS's own commands (ISO/IEC 7816-4/-9), one handler per command group. Each takes the card,
+// the channel the command arrived on and the (de-chained) command, and returns a Response or a
+// CardError. The OS command table is iso_commands.cc; applications bring their own
+// (application.h); docs/apdu-reference.md lists every command.
 #pragma once
+
+#include <span>
 
 #include "card/card.h"
 
 namespace tessera::card {
 
-using Handler = CardResult<Response> (*)(Card&, ChannelState&, const CommandApdu&);
+// The OS-level command table the card starts with.
+std::span<const Route> IsoCommands();
 
 // select_handler.cc
 CardResult<Response> HandleSelect(Card&, ChannelState&, const CommandApdu&);
@@ -39,16 +43,5 @@ CardResult<Response> HandlePutData(Card&, ChannelState&, const CommandApdu&);
 CardResult<Response> HandleGetChallenge(Card&, ChannelState&, const CommandApdu&);
 // channel_handler.cc
 CardResult<Response> HandleManageChannel(Card&, ChannelState&, const CommandApdu&);
-
-// isd_handler.cc (GlobalPlatform, issuer security domain)
-CardResult<Response> HandleInitializeUpdate(Card&, ChannelState&, const CommandApdu&);
-CardResult<Response> HandleExternalAuthenticate(Card&, ChannelState&, const CommandApdu&);
-CardResult<Response> HandleIsdGetData(Card&, ChannelState&, const CommandApdu&);
-CardResult<Response> HandleGetStatus(Card&, ChannelState&, const CommandApdu&);
-CardResult<Response> HandleSetStatus(Card&, ChannelState&, const CommandApdu&);
-CardResult<Response> HandlePutKey(Card&, ChannelState&, const CommandApdu&);
-// The issuer security domain's FCI (6F 84 A5 {9F65}).
-Bytes IsdFci();
-bool NamesIsd(ByteView name);
 
 }  // namespace tessera::card

@@ -10,15 +10,15 @@ namespace tessera::card {
 namespace {
 
 struct Pin {
-  CardRoot root;
+  PinTable table;  // zeroising: the values never reach ordinary heap memory
   size_t slot;
 };
 
 CardResult<Pin> FindPin(Card& card, uint8_t reference) {
-  CARD_ASSIGN(CardRoot root, card.root());
-  const int slot = root.FindPin(reference);
+  CARD_ASSIGN(PinTable table, LoadPins(card.store()));
+  const int slot = table.Find(reference);
   if (slot < 0) return Error::kReferencedDataNotFound;
-  return Pin{std::move(root), static_cast<size_t>(slot)};
+  return Pin{std::move(table), static_cast<size_t>(slot)};
 }
 
 uint16_t TriesLeftWord(uint8_t left) {
@@ -28,7 +28,7 @@ uint16_t TriesLeftWord(uint8_t left) {
 // Compares `candidate` with the PIN in `slot`, spending one try first. On a match the counter
 // is restored (in the command's transaction) and true is returned.
 CardResult<bool> Attempt(Card& card, Pin& pin, ByteView candidate) {
-  PinRecord& p = pin.root.pins[pin.slot];
+  PinRecord& p = pin.table.pins[pin.slot];
   if (p.tries_left == 0) return Error::kAuthenticationBlocked;
   const uint8_t left = static_cast<uint8_t>(p.tries_left - 1);
   CARD_TRY_STATUS(
@@ -36,7 +36,7 @@ CardResult<bool> Attempt(Card& card, Pin& pin, ByteView candidate) {
   p.tries_left = left;
   if (!ConstantTimeEqual(candidate, p.value)) return false;
   p.tries_left = p.max_tries;
-  CARD_TRY(SaveRoot(card.store(), pin.root));
+  CARD_TRY(SavePins(card.store(), pin.table));
   return true;
 }
 
@@ -56,7 +56,7 @@ CardResult<Response> HandleVerify(Card& card, ChannelState& ch, const CommandApd
   }
   if (cmd.p1 != 0x00) return Error::kWrongP1P2;
   CARD_ASSIGN(Pin pin, FindPin(card, cmd.p2));
-  const PinRecord& p = pin.root.pins[pin.slot];
+  const PinRecord& p = pin.table.pins[pin.slot];
   if (cmd.data.empty()) {  // status query
     if (ch.verified_pins & (1u << pin.slot)) return Response{};
     if (p.tries_left == 0) return Error::kAuthenticationBlocked;
@@ -66,7 +66,7 @@ CardResult<Response> HandleVerify(Card& card, ChannelState& ch, const CommandApd
   CARD_ASSIGN(bool match, Attempt(card, pin, cmd.data));
   if (!match) {
     ch.verified_pins = static_cast<uint8_t>(ch.verified_pins & ~(1u << pin.slot));
-    return Response{{}, TriesLeftWord(pin.root.pins[pin.slot].tries_left)};
+    return Response{{}, TriesLeftWord(pin.table.pins[pin.slot].tries_left)};
   }
   ch.verified_pins = static_cast<uint8_t>(ch.verified_pins | (1u << pin.slot));
   return Response{};
@@ -76,23 +76,23 @@ CardResult<Response> HandleChangeReferenceData(Card& card, ChannelState& ch,
                                                const CommandApdu& cmd) {
   if (cmd.p1 != 0x00 && cmd.p1 != 0x01) return Error::kWrongP1P2;
   CARD_ASSIGN(Pin pin, FindPin(card, cmd.p2));
-  Bytes new_value;
+  SecureBytes new_value;
   if (cmd.p1 == 0x00) {
     // Old value || new value; the old value has the stored PIN's length.
-    const size_t old_len = pin.root.pins[pin.slot].value.size();
+    const size_t old_len = pin.table.pins[pin.slot].value.size();
     if (cmd.data.size() <= old_len) return Error::kWrongLength;
     CARD_ASSIGN(bool match, Attempt(card, pin, ByteView(cmd.data).first(old_len)));
-    if (!match) return Response{{}, TriesLeftWord(pin.root.pins[pin.slot].tries_left)};
+    if (!match) return Response{{}, TriesLeftWord(pin.table.pins[pin.slot].tries_left)};
     new_value.assign(cmd.data.begin() + static_cast<ptrdiff_t>(old_len), cmd.data.end());
   } else {
     if (!(ch.verified_pins & (1u << pin.slot))) return Error::kSecurityNotSatisfied;
-    new_value = cmd.data;
+    new_value.assign(cmd.data.begin(), cmd.data.end());
   }
   CARD_TRY(CheckNewValue(new_value));
-  PinRecord& p = pin.root.pins[pin.slot];
+  PinRecord& p = pin.table.pins[pin.slot];
   p.value = new_value;
   p.tries_left = p.max_tries;
-  CARD_TRY(SaveRoot(card.store(), pin.root));
+  CARD_TRY(SavePins(card.store(), pin.table));
   ch.verified_pins = static_cast<uint8_t>(ch.verified_pins | (1u << pin.slot));
   return Response{};
 }
@@ -100,40 +100,40 @@ CardResult<Response> HandleChangeReferenceData(Card& card, ChannelState& ch,
 CardResult<Response> HandleResetRetryCounter(Card& card, ChannelState& ch, const CommandApdu& cmd) {
   if (cmd.p1 > 0x03) return Error::kWrongP1P2;
   CARD_ASSIGN(Pin pin, FindPin(card, cmd.p2));
-  const uint8_t puk_ref = pin.root.pins[pin.slot].puk_reference;
+  const uint8_t puk_ref = pin.table.pins[pin.slot].puk_reference;
   if (puk_ref == 0) return Error::kReferenceDataNotUsable;
-  const int puk_slot_i = pin.root.FindPin(puk_ref);
+  const int puk_slot_i = pin.table.Find(puk_ref);
   if (puk_slot_i < 0) return Error::kReferenceDataNotUsable;
   const size_t puk_slot = static_cast<size_t>(puk_slot_i);
-  Bytes new_value;
+  SecureBytes new_value;
   if (cmd.p1 == 0x00 || cmd.p1 == 0x01) {
     // PUK (|| new value): the PUK has its stored length.
-    const size_t puk_len = pin.root.pins[puk_slot].value.size();
+    const size_t puk_len = pin.table.pins[puk_slot].value.size();
     if (cmd.data.size() < puk_len || (cmd.p1 == 0x01 && cmd.data.size() != puk_len) ||
         (cmd.p1 == 0x00 && cmd.data.size() == puk_len)) {
       return Error::kWrongLength;
     }
-    Pin puk{pin.root, puk_slot};
+    Pin puk{pin.table, puk_slot};
     CARD_ASSIGN(bool match, Attempt(card, puk, ByteView(cmd.data).first(puk_len)));
-    if (!match) return Response{{}, TriesLeftWord(puk.root.pins[puk_slot].tries_left)};
-    pin.root = puk.root;
+    if (!match) return Response{{}, TriesLeftWord(puk.table.pins[puk_slot].tries_left)};
+    pin.table = puk.table;
     if (cmd.p1 == 0x00)
       new_value.assign(cmd.data.begin() + static_cast<ptrdiff_t>(puk_len), cmd.data.end());
   } else {
     // 02: new value only, 03: nothing; both need the PUK verified on this channel.
     if (!(ch.verified_pins & (1u << puk_slot))) return Error::kSecurityNotSatisfied;
     if (cmd.p1 == 0x02)
-      new_value = cmd.data;
+      new_value.assign(cmd.data.begin(), cmd.data.end());
     else if (!cmd.data.empty())
       return Error::kWrongLength;
   }
-  PinRecord& p = pin.root.pins[pin.slot];
+  PinRecord& p = pin.table.pins[pin.slot];
   if (!new_value.empty() || cmd.p1 == 0x02) {
     CARD_TRY(CheckNewValue(new_value));
     p.value = new_value;
   }
   p.tries_left = p.max_tries;
-  CARD_TRY(SaveRoot(card.store(), pin.root));
+  CARD_TRY(SavePins(card.store(), pin.table));
   return Response{};
 }
 

@@ -85,7 +85,7 @@ class Builder {
     return store_.Commit();
   }
 
-  Status Data(const FileNode& ef, ByteView data) {
+  Status Data(FileNode ef, ByteView data) {
     TESSERA_RETURN_IF_ERROR(store_.Begin());
     if (!fs_.WriteData(ef, 0, data).ok()) {
       store_.Abort();
@@ -114,7 +114,7 @@ class Builder {
     return store_.Commit();
   }
 
-  Result<FileNode> CreateMf(const CardRoot& root_template) {
+  Result<FileNode> CreateMf(const CardRoot& root_template, const PinTable& pins) {
     TESSERA_RETURN_IF_ERROR(store_.Begin());
     TESSERA_ASSIGN_OR_RETURN(uint32_t block, store_.AllocateBlock());
     FileNode mf = Df(kMfFid, {}, kMfSecurity);
@@ -122,7 +122,7 @@ class Builder {
     mf_ = mf.id;
     CardRoot root = root_template;
     root.mf = mf.id;
-    if (!fs_.Save(mf).ok() || !SaveRoot(store_, root).ok()) {
+    if (!fs_.Save(mf).ok() || !SaveRoot(store_, root).ok() || !SavePins(store_, pins).ok()) {
       store_.Abort();
       return Fail("cannot write the MF");
     }
@@ -140,7 +140,7 @@ PinRecord MakePin(uint8_t ref, std::string_view value, uint8_t tries, uint8_t pu
   PinRecord p;
   p.reference = ref;
   p.max_tries = p.tries_left = tries;
-  p.value = ToBytes(value);
+  p.value.assign(value.begin(), value.end());
   p.puk_reference = puk;
   return p;
 }
@@ -170,10 +170,11 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   Builder b(*store);
 
   CardRoot root;
-  root.pins[0] = MakePin(kUserPin, "1234", 3, kPuk);
-  root.pins[1] = MakePin(kAdminPin, "87654321", 3, 0);
-  root.pins[2] = MakePin(kPuk, "12345678", 10, 0);
-  TESSERA_ASSIGN_OR_RETURN(FileNode mf, b.CreateMf(root));
+  PinTable pins;
+  pins.pins[0] = MakePin(kUserPin, "1234", 3, kPuk);
+  pins.pins[1] = MakePin(kAdminPin, "87654321", 3, 0);
+  pins.pins[2] = MakePin(kPuk, "12345678", 10, 0);
+  TESSERA_ASSIGN_OR_RETURN(FileNode mf, b.CreateMf(root, pins));
   TESSERA_RETURN_IF_ERROR(b.IssuerKeys(issuer_keys));
 
   TESSERA_ASSIGN_OR_RETURN(FileNode dir, b.Create(mf, Ef(0x2F00, 30, EfStructure::kLinearVariable,

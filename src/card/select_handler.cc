@@ -65,6 +65,18 @@ CardResult<FileNode> ByName(Card& card, ChannelState& ch, ByteView name, uint8_t
   }
 }
 
+// Whether `file` is `df` or lies below it (false when df is kNoNode).
+CardResult<bool> Within(Card& card, const FileNode& file, uint16_t df) {
+  if (df == kNoNode) return false;
+  uint16_t at = file.id;
+  for (int depth = 0; at != kNoNode && depth < 64; ++depth) {
+    if (at == df) return true;
+    CARD_ASSIGN(FileNode node, card.fs().Load(at));
+    at = node.parent;
+  }
+  return false;
+}
+
 }  // namespace
 
 CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApdu& cmd) {
@@ -73,15 +85,29 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
   if ((cmd.p2 & 0xF0) != 0) return Error::kWrongP1P2;
   if (occurrence != 0 && cmd.p1 != 0x04) return Error::kWrongP1P2;
 
-  // The issuer security domain: by its AID (or a leading part of it), or by an empty SELECT.
-  if (cmd.p1 == 0x04 && occurrence == 0 && NamesIsd(cmd.data)) {
-    CARD_ASSIGN(CardRoot root, card.root());
-    if (!ch.isd_selected) ch.CloseSecureChannel();
-    ch.isd_selected = true;
-    Response r;
-    if (response_kind != 0x0C) r.data = IsdFci();
-    if (root.gp_life_cycle == kGpCardLocked) r.sw = sw::kWarningFileDeactivated;  // 6283
-    return r;
+  // A registered application (the issuer security domain among them): by its AID, a leading
+  // part of it, or (the ISD) an empty SELECT. When the application has a DF named by its AID,
+  // that DF becomes current too.
+  if (cmd.p1 == 0x04 && occurrence == 0) {
+    if (Application* app = card.FindApplication(cmd.data); app != nullptr) {
+      CARD_ASSIGN(Response r, app->Select(card, ch, cmd));
+      uint16_t app_df = kNoNode;
+      CARD_ASSIGN(CardRoot root, card.root());
+      if (!cmd.data.empty()) {
+        auto dfs = card.fs().DfsByName(root.mf, app->aid());
+        if (dfs.ok()) {
+          for (const FileNode& df : *dfs) {
+            if (Bytes(df.df_name) == Bytes(app->aid().begin(), app->aid().end())) {
+              card.Select(ch, df);
+              app_df = df.id;
+              break;
+            }
+          }
+        }
+      }
+      card.SelectApplication(ch, app, app_df);
+      return r;
+    }
   }
   CardResult<FileNode> target = Error::kFileNotFound;
   switch (cmd.p1) {
@@ -133,12 +159,13 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
     CARD_ASSIGN(CardRoot root, card.root());
     if (root.gp_life_cycle == kGpCardLocked) return Error::kFunctionNotSupported;
   }
-  // Selecting anything else deselects the security domain, which ends its session.
-  if (ch.isd_selected) {
-    ch.isd_selected = false;
-    ch.CloseSecureChannel();
-  }
   const FileNode& file = *target;
+  // Selecting a file outside the selected application's own DF deselects the application,
+  // which ends its secure-channel session.
+  if (ch.selected_app != nullptr) {
+    CARD_ASSIGN(bool inside, Within(card, file, ch.app_df));
+    if (!inside) card.SelectApplication(ch, nullptr, kNoNode);
+  }
   card.Select(ch, file);
   if (cmd.p1 == 0x04) ch.last_df_name.assign(cmd.data.begin(), cmd.data.end());
 

@@ -52,11 +52,13 @@ inline void PutU64(uint8_t* p, uint64_t v) {
   PutU32(p, static_cast<uint32_t>(v >> 32));
   PutU32(p + 4, static_cast<uint32_t>(v));
 }
-inline void AppendU16(Bytes& out, uint16_t v) {
+template <typename Vec>
+inline void AppendU16(Vec& out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v >> 8));
   out.push_back(static_cast<uint8_t>(v));
 }
-inline void AppendU32(Bytes& out, uint32_t v) {
+template <typename Vec>
+inline void AppendU32(Vec& out, uint32_t v) {
   AppendU16(out, static_cast<uint16_t>(v >> 16));
   AppendU16(out, static_cast<uint16_t>(v));
 }

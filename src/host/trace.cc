@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "card/identifiers.h"
 #include "core/apdu.h"
 #include "core/status_words.h"
 
@@ -51,67 +52,8 @@ std::string SelectDetail(uint8_t p1, uint8_t p2) {
 }  // namespace
 
 std::string InstructionName(uint8_t cla, uint8_t ins) {
-  const bool gp = (cla & 0x80) != 0;
-  switch (ins) {
-    case 0x04:
-      return "DEACTIVATE FILE";
-    case 0x0C:
-      return "ERASE RECORD(S)";
-    case 0x0E:
-      return "ERASE BINARY";
-    case 0x20:
-      return "VERIFY";
-    case 0x24:
-      return "CHANGE REFERENCE DATA";
-    case 0x2C:
-      return "RESET RETRY COUNTER";
-    case 0x44:
-      return "ACTIVATE FILE";
-    case 0x50:
-      return gp ? "INITIALIZE UPDATE" : "INS 50";
-    case 0x70:
-      return "MANAGE CHANNEL";
-    case 0x82:
-      return gp ? "EXTERNAL AUTHENTICATE" : "EXTERNAL AUTHENTICATE";
-    case 0x84:
-      return "GET CHALLENGE";
-    case 0xA2:
-      return "SEARCH RECORD";
-    case 0xA4:
-      return "SELECT";
-    case 0xB0:
-      return "READ BINARY";
-    case 0xB2:
-      return "READ RECORD(S)";
-    case 0xC0:
-      return "GET RESPONSE";
-    case 0xCA:
-      return "GET DATA";
-    case 0xD6:
-      return "UPDATE BINARY";
-    case 0xDA:
-      return "PUT DATA";
-    case 0xDC:
-      return "UPDATE RECORD";
-    case 0xE0:
-      return "CREATE FILE";
-    case 0xE2:
-      return gp ? "STORE DATA" : "APPEND RECORD";
-    case 0xE4:
-      return gp ? "DELETE" : "DELETE FILE";
-    case 0xE6:
-      return gp ? "INSTALL" : "TERMINATE DF";
-    case 0xE8:
-      return gp ? "LOAD" : "TERMINATE EF";
-    case 0xF0:
-      return gp ? "SET STATUS" : "INS F0";
-    case 0xF2:
-      return gp ? "GET STATUS" : "INS F2";
-    case 0xFE:
-      return "TERMINATE CARD USAGE";
-    default:
-      return "INS " + Hex2(ins);
-  }
+  const std::string_view name = card::InstructionName(cla, ins);
+  return name.empty() ? "INS " + Hex2(ins) : std::string(name);
 }
 
 std::string DescribeCommand(ByteView command) {

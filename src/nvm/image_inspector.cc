@@ -15,6 +15,8 @@ std::string_view JournalStateName(JournalState s) {
       return "idle";
     case JournalState::kCommitted:
       return "committed (recovery will replay it)";
+    case JournalState::kWipeBody:
+      return "wiping a sensitive body (recovery will finish it)";
     case JournalState::kTorn:
       return "torn header (recovery will reset it)";
   }
@@ -36,7 +38,17 @@ ImageReport InspectImage(const NvmDevice& device, const Layout& layout) {
     r.notes.push_back("journal header is torn or blank; the next power-on resets it to idle");
   } else {
     r.journal_sequence = header->sequence;
-    if (header->state == kJournalCommitted) {
+    if (header->state == kJournalWipeBody) {
+      r.journal_state = JournalState::kWipeBody;
+      if (header->body_length > g.journal_capacity) {
+        r.errors.push_back("journal: body length " + std::to_string(header->body_length) +
+                           " to wipe exceeds the capacity " + std::to_string(g.journal_capacity));
+      } else {
+        r.notes.push_back("journal body of a sensitive transaction awaits zeroing (" +
+                          std::to_string(header->body_length) +
+                          " bytes); the next power-on finishes it");
+      }
+    } else if (header->state == kJournalCommitted) {
       r.journal_state = JournalState::kCommitted;
       r.journal_body_length = header->body_length;
       if (header->body_length > g.journal_capacity) {

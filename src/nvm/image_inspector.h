@@ -12,7 +12,7 @@
 
 namespace tessera::nvm {
 
-enum class JournalState { kIdle, kCommitted, kTorn };
+enum class JournalState { kIdle, kCommitted, kWipeBody, kTorn };
 std::string_view JournalStateName(JournalState s);
 
 struct RegionWear {

@@ -11,6 +11,7 @@ Bytes EncodeJournalHeader(const JournalHeader& h, uint32_t page_size) {
   Bytes page(page_size, 0);
   std::memcpy(page.data(), kJournalMagic, 4);
   page[4] = h.state;
+  page[5] = h.flags;
   PutU64(&page[8], h.sequence);
   PutU32(&page[16], h.body_length);
   PutU32(&page[20], h.body_crc);
@@ -24,10 +25,13 @@ std::optional<JournalHeader> DecodeJournalHeader(ByteView page) {
   if (GetU32(&page[24]) != Crc32(page.first(24))) return std::nullopt;
   JournalHeader h;
   h.state = page[4];
+  h.flags = page[5];
   h.sequence = GetU64(&page[8]);
   h.body_length = GetU32(&page[16]);
   h.body_crc = GetU32(&page[20]);
-  if (h.state != kJournalIdle && h.state != kJournalCommitted) return std::nullopt;
+  if (h.state != kJournalIdle && h.state != kJournalCommitted && h.state != kJournalWipeBody) {
+    return std::nullopt;
+  }
   return h;
 }
 
@@ -36,8 +40,8 @@ size_t EncodedExtentSize(size_t length) {
   return entries * kJournalEntryOverhead + length;
 }
 
-Bytes EncodeJournalBody(const ExtentMap& extents) {
-  Bytes body;
+SecureBytes EncodeJournalBody(const ExtentMap& extents) {
+  SecureBytes body;
   for (const auto& [offset, data] : extents) {
     for (size_t done = 0; done < data.size(); done += kJournalMaxEntryData) {
       const size_t n = std::min(kJournalMaxEntryData, data.size() - done);

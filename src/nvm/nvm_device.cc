@@ -1,5 +1,7 @@
 #include "nvm/nvm_device.h"
 
+#include "core/secure_bytes.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -75,7 +77,7 @@ Status NvmDevice::ProgramRange(uint32_t offset, ByteView data) {
   if (offset > cells_.size() || data.size() > cells_.size() - offset) {
     return InvalidArgument("NVM program out of range");
   }
-  Bytes page(page_size_);
+  SecureBytes page(page_size_);  // may carry secrets on their way to NVM
   size_t done = 0;
   while (done < data.size()) {
     const uint32_t at = offset + static_cast<uint32_t>(done);

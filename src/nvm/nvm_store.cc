@@ -71,6 +71,7 @@ Status NvmStore::Begin() {
   pending_.clear();
   pending_bytes_ = 0;
   freed_.clear();
+  fresh_.clear();
   sensitive_ = false;
   return Status::Ok();
 }
@@ -80,6 +81,41 @@ void NvmStore::Abort() {
   pending_.clear();
   pending_bytes_ = 0;
   freed_.clear();
+  sensitive_ = false;
+  std::vector<uint32_t> fresh = std::move(fresh_);
+  fresh_.clear();
+  // Fresh blocks are durably WIPING and may hold this transaction's bytes: wipe them now (a
+  // cut leaves them WIPING, and the next Mount() finishes the wipe).
+  if (!fresh.empty() && CheckAlive().ok() && !WipeAndRelease(fresh).ok()) dead_ = true;
+}
+
+Savepoint NvmStore::Mark() const {
+  return Savepoint{pending_, pending_bytes_, freed_.size(), fresh_.size(), sensitive_};
+}
+
+void NvmStore::RollbackTo(const Savepoint& point) {
+  pending_ = point.pending;
+  pending_bytes_ = point.pending_bytes;
+  freed_.resize(std::min(point.freed, freed_.size()));
+  // Fresh blocks taken since the mark hold bytes nothing will refer to: wipe them after the
+  // commit, like freed blocks.
+  std::vector<uint32_t> later(
+      fresh_.begin() + static_cast<ptrdiff_t>(std::min(point.fresh, fresh_.size())), fresh_.end());
+  fresh_.resize(std::min(point.fresh, fresh_.size()));
+  const uint8_t wiping = static_cast<uint8_t>(BlockState::kWiping);
+  for (uint32_t b : later) {
+    if (!StageBytes(layout_.table_offset + b, ByteView(&wiping, 1)).ok()) {
+      // No room to stage even the table byte: the block stays WIPING on NVM, and the next
+      // Mount() wipes it.
+      continue;
+    }
+    freed_.push_back(b);
+  }
+}
+
+Status NvmStore::CommitAndContinue() {
+  TESSERA_RETURN_IF_ERROR(Commit());
+  return Begin();
 }
 
 Status NvmStore::Read(uint32_t offset, std::span<uint8_t> out) const {
@@ -115,7 +151,7 @@ void NvmStore::MergeExtent(ExtentMap& extents, uint32_t offset, ByteView data) {
     end = std::max<uint64_t>(end, last->first + last->second.size());
     ++last;
   }
-  Bytes merged(end - start);
+  SecureBytes merged(end - start);
   for (auto it = first; it != last; ++it) {
     std::memcpy(merged.data() + (it->first - start), it->second.data(), it->second.size());
   }
@@ -136,7 +172,7 @@ Status NvmStore::StageBytes(uint32_t offset, ByteView data) {
   const uint32_t ps = layout_.geometry.page_size;
   const uint32_t a_start = offset / ps * ps;
   const uint32_t a_end = static_cast<uint32_t>((uint64_t{offset} + data.size() + ps - 1) / ps * ps);
-  Bytes image(a_end - a_start);
+  SecureBytes image(a_end - a_start);
   TESSERA_RETURN_IF_ERROR(Read(a_start, image));
   std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
   ExtentMap trial = pending_;  // small: one command's writes
@@ -158,7 +194,33 @@ Status NvmStore::Write(uint32_t offset, ByteView data) {
   TESSERA_RETURN_IF_ERROR(CheckDataRange(offset, data.size()));
   if (data.empty()) return Status::Ok();
   TESSERA_RETURN_IF_ERROR(CheckBlocksInUse(offset, data.size()));
-  return StageBytes(offset, data);
+  if (fresh_.empty() || offset + data.size() <= layout_.blocks_offset) {
+    return StageBytes(offset, data);
+  }
+  // Split at block boundaries: fresh blocks are programmed directly (G6).
+  size_t done = 0;
+  if (offset < layout_.blocks_offset) {
+    done = layout_.blocks_offset - offset;
+    TESSERA_RETURN_IF_ERROR(StageBytes(offset, data.first(done)));
+  }
+  const uint32_t bs = layout_.geometry.block_size;
+  while (done < data.size()) {
+    const uint32_t at = offset + static_cast<uint32_t>(done);
+    const size_t n = std::min<size_t>(bs - (at - layout_.blocks_offset) % bs, data.size() - done);
+    TESSERA_RETURN_IF_ERROR(WritePiece(at, data.subspan(done, n)));
+    done += n;
+  }
+  return Status::Ok();
+}
+
+Status NvmStore::WritePiece(uint32_t offset, ByteView data) {
+  const uint32_t block = (offset - layout_.blocks_offset) / layout_.geometry.block_size;
+  if (std::find(fresh_.begin(), fresh_.end(), block) == fresh_.end()) {
+    return StageBytes(offset, data);
+  }
+  Status s = device_.ProgramRange(offset, data);
+  if (!s.ok()) dead_ = true;
+  return s;
 }
 
 Result<BlockState> NvmStore::GetBlockState(uint32_t block) const {
@@ -191,6 +253,54 @@ Result<uint32_t> NvmStore::AllocateBlock() {
   return block;
 }
 
+Result<std::vector<uint32_t>> NvmStore::AllocateFreshBlocks(size_t n) {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  if (!in_tx_) return FailedPrecondition("allocation outside a transaction");
+  // FREE as the transaction sees it is FREE on NVM too (a transaction only turns FREE into
+  // USED and USED into WIPING).
+  Bytes table(layout_.block_count);
+  TESSERA_RETURN_IF_ERROR(Read(layout_.table_offset, table));
+  std::vector<uint32_t> blocks;
+  for (uint32_t b = 0; b < layout_.block_count && blocks.size() < n; ++b) {
+    if (table[b] == static_cast<uint8_t>(BlockState::kFree)) blocks.push_back(b);
+  }
+  if (blocks.size() < n) return Status(ErrorCode::kOutOfSpace, "not enough free NVM blocks");
+  if (blocks.empty()) return blocks;
+  // One early commit makes them WIPING on NVM, with page images taken from NVM (the open
+  // transaction's other writes must not become durable early).
+  const uint32_t ps = layout_.geometry.page_size;
+  ExtentMap early;
+  for (uint32_t b : blocks) {
+    const uint32_t at = layout_.table_offset + b;
+    const uint32_t page_start = at / ps * ps;
+    auto it = early.find(page_start);
+    if (it == early.end()) {
+      SecureBytes page(ps);
+      TESSERA_RETURN_IF_ERROR(device_.Read(page_start, page));
+      it = early.emplace(page_start, std::move(page)).first;
+    }
+    it->second[at - page_start] = static_cast<uint8_t>(BlockState::kWiping);
+  }
+  ExtentMap merged;
+  for (const auto& [offset, page] : early) MergeExtent(merged, offset, page);
+  if (EncodedSize(merged) > commit_capacity()) {
+    return Status(ErrorCode::kCapacityExceeded, "too many fresh blocks for one early commit");
+  }
+  Status s = CommitExtents(merged, false);
+  if (!s.ok()) {
+    dead_ = true;
+    return s;
+  }
+  device_.NoteDurablePoint();
+  // Registered before staging, so that Abort() and RollbackTo() wipe them whatever happens.
+  fresh_.insert(fresh_.end(), blocks.begin(), blocks.end());
+  const uint8_t used = static_cast<uint8_t>(BlockState::kUsed);
+  for (uint32_t b : blocks) {
+    TESSERA_RETURN_IF_ERROR(StageBytes(layout_.table_offset + b, ByteView(&used, 1)));
+  }
+  return blocks;
+}
+
 Status NvmStore::FreeBlock(uint32_t block) {
   TESSERA_RETURN_IF_ERROR(CheckAlive());
   if (!in_tx_) return FailedPrecondition("free outside a transaction");
@@ -204,33 +314,56 @@ Status NvmStore::FreeBlock(uint32_t block) {
   return Status::Ok();
 }
 
-Status NvmStore::WriteIdleHeader() {
-  JournalHeader idle;
-  idle.state = kJournalIdle;
-  idle.sequence = sequence_;
-  return device_.ProgramPage(0, EncodeJournalHeader(idle, layout_.geometry.page_size));
+Status NvmStore::WriteHeader(uint8_t state, uint8_t flags, uint32_t body_length,
+                             uint32_t body_crc) {
+  JournalHeader h;
+  h.state = state;
+  h.flags = flags;
+  h.sequence = sequence_;
+  h.body_length = body_length;
+  h.body_crc = body_crc;
+  return device_.ProgramPage(0, EncodeJournalHeader(h, layout_.geometry.page_size));
 }
 
-Status NvmStore::CommitExtents(const ExtentMap& extents) {
-  const Bytes body = EncodeJournalBody(extents);
+Status NvmStore::WriteIdleHeader() {
+  return WriteHeader(kJournalIdle, 0, 0, 0);
+}
+
+Status NvmStore::ZeroBody(size_t length) {
+  // Pages already zero are skipped by ProgramRange.
+  return device_.ProgramRange(layout_.journal_body_offset,
+                              Bytes(std::min<size_t>(length, commit_capacity()), 0));
+}
+
+Status NvmStore::CommitExtents(const ExtentMap& extents, bool sensitive) {
+  const SecureBytes body = EncodeJournalBody(extents);
   if (body.size() > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "transaction exceeds the commit capacity");
   }
-  // 1. Body, while the header still says IDLE.
+  const uint32_t length = static_cast<uint32_t>(body.size());
+  // 0. A sensitive body is announced before it is written: from here until step 6 a cut
+  //    leaves a header that makes recovery zero it (WIPE, COMMITTED+sensitive, or torn).
+  if (sensitive) TESSERA_RETURN_IF_ERROR(WriteHeader(kJournalWipeBody, 0, length, 0));
+  // 1. Body, while the header says IDLE (or WIPE): nothing to replay yet.
   TESSERA_RETURN_IF_ERROR(device_.ProgramRange(layout_.journal_body_offset, body));
   // 2. The commit point: one page program.
-  JournalHeader h;
-  h.state = kJournalCommitted;
-  h.sequence = sequence_ + 1;
-  h.body_length = static_cast<uint32_t>(body.size());
-  h.body_crc = Crc32(body);
-  TESSERA_RETURN_IF_ERROR(
-      device_.ProgramPage(0, EncodeJournalHeader(h, layout_.geometry.page_size)));
-  sequence_ = h.sequence;
-  // 3. Apply to the home locations; 4. back to IDLE.
+  ++sequence_;
+  Status s =
+      WriteHeader(kJournalCommitted, sensitive ? kJournalFlagSensitive : 0, length, Crc32(body));
+  if (!s.ok()) {
+    --sequence_;
+    return s;
+  }
+  // 3. Apply to the home locations.
   for (const auto& [offset, data] : extents) {
     TESSERA_RETURN_IF_ERROR(device_.ProgramRange(offset, data));
   }
+  // 4-5. A sensitive body is dead now: zero it under a WIPE header.
+  if (sensitive) {
+    TESSERA_RETURN_IF_ERROR(WriteHeader(kJournalWipeBody, 0, length, 0));
+    TESSERA_RETURN_IF_ERROR(ZeroBody(length));
+  }
+  // 6. Back to IDLE.
   return WriteIdleHeader();
 }
 
@@ -247,7 +380,7 @@ Status NvmStore::WipeAndRelease(const std::vector<uint32_t>& blocks) {
     const uint32_t page_start = at / ps * ps;
     auto it = release.find(page_start);
     if (it == release.end()) {
-      Bytes page(ps);
+      SecureBytes page(ps);
       TESSERA_RETURN_IF_ERROR(device_.Read(page_start, page));
       it = release.emplace(page_start, std::move(page)).first;
     }
@@ -256,7 +389,7 @@ Status NvmStore::WipeAndRelease(const std::vector<uint32_t>& blocks) {
   // Pages are disjoint but may be adjacent: merge them into maximal extents.
   ExtentMap merged;
   for (const auto& [offset, page] : release) MergeExtent(merged, offset, page);
-  return CommitExtents(merged);
+  return CommitExtents(merged, false);
 }
 
 Status NvmStore::Commit() {
@@ -269,17 +402,10 @@ Status NvmStore::Commit() {
   pending_.clear();
   pending_bytes_ = 0;
   freed_.clear();
+  fresh_.clear();
   sensitive_ = false;
   if (extents.empty()) return Status::Ok();
-  Status s = CommitExtents(extents);
-  if (s.ok() && sensitive) {
-    // The header is IDLE again, so the body is dead: zero what this transaction used.
-    s = device_.ProgramRange(layout_.journal_body_offset,
-                             Bytes(std::min(EncodedSize(extents), commit_capacity()), 0));
-  }
-  if (sensitive) {
-    for (auto& [offset, data] : extents) Wipe(data.data(), data.size());
-  }
+  Status s = CommitExtents(extents, sensitive);
   if (s.ok()) s = WipeAndRelease(freed);
   if (!s.ok()) {
     dead_ = true;
@@ -299,7 +425,7 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
   const uint32_t ps = layout_.geometry.page_size;
   const uint32_t a_start = offset / ps * ps;
   const uint32_t a_end = static_cast<uint32_t>((uint64_t{offset} + data.size() + ps - 1) / ps * ps);
-  Bytes image(a_end - a_start);
+  SecureBytes image(a_end - a_start);
   TESSERA_RETURN_IF_ERROR(device_.Read(a_start, image));
   std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
   ExtentMap one;
@@ -307,11 +433,9 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
   if (EncodedSize(one) > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "early commit exceeds the commit capacity");
   }
-  const size_t body = EncodedSize(one);
-  Status s = CommitExtents(one);
   // Early commits update counters that sit next to secrets (PINs, keys) in the same page:
-  // zero the journal copy once it is dead (the header is IDLE again).
-  if (s.ok()) s = device_.ProgramRange(layout_.journal_body_offset, Bytes(body, 0));
+  // they are always sensitive.
+  Status s = CommitExtents(one, true);
   if (!s.ok()) {
     dead_ = true;
     return s;
@@ -333,14 +457,26 @@ Status NvmStore::Recover(RecoveryReport& report) {
   TESSERA_RETURN_IF_ERROR(device_.Read(layout_.journal_header_offset, page));
   std::optional<JournalHeader> h = DecodeJournalHeader(page);
   if (!h) {
-    // A cut while the header was programmed: either the commit point (the transaction did not
-    // happen) or the return to IDLE (it was already applied). Both mean: nothing to replay.
+    // A cut while the header was programmed: the commit point (the transaction did not
+    // happen), a WIPE announcement or the return to IDLE (it was already applied). All mean:
+    // nothing to replay. The body may hold a sensitive transaction's secrets, and it is dead:
+    // zero it.
     report.discarded_torn_header = true;
+    report.wiped_journal_body = true;
     sequence_ = 0;
+    TESSERA_RETURN_IF_ERROR(ZeroBody(commit_capacity()));
     TESSERA_RETURN_IF_ERROR(WriteIdleHeader());
   } else {
     sequence_ = h->sequence;
-    if (h->state == kJournalCommitted) {
+    if (h->state == kJournalWipeBody) {
+      if (h->body_length > commit_capacity()) {
+        return Corruption("journal header asks to wipe " + std::to_string(h->body_length) +
+                          " body bytes, more than the capacity");
+      }
+      TESSERA_RETURN_IF_ERROR(ZeroBody(h->body_length));
+      TESSERA_RETURN_IF_ERROR(WriteIdleHeader());
+      report.wiped_journal_body = true;
+    } else if (h->state == kJournalCommitted) {
       if (h->body_length > commit_capacity()) {
         return Corruption("journal header claims a body of " + std::to_string(h->body_length) +
                           " bytes, more than the capacity");
@@ -353,6 +489,11 @@ Status NvmStore::Recover(RecoveryReport& report) {
       TESSERA_ASSIGN_OR_RETURN(auto entries,
                                DecodeJournalBody(body, layout_.table_offset, layout_.end()));
       TESSERA_RETURN_IF_ERROR(ApplyEntries(entries));
+      if (h->flags & kJournalFlagSensitive) {
+        TESSERA_RETURN_IF_ERROR(WriteHeader(kJournalWipeBody, 0, h->body_length, 0));
+        TESSERA_RETURN_IF_ERROR(ZeroBody(h->body_length));
+        report.wiped_journal_body = true;
+      }
       TESSERA_RETURN_IF_ERROR(WriteIdleHeader());
       report.replayed_transaction = true;
     }

@@ -18,8 +18,15 @@
 //     the open transaction (for retry counters: decrement, commit, then compare).
 //  G5 Wiping. A block freed by a committed transaction is overwritten with zeros before it can be
 //     allocated again; a wipe interrupted by a cut is finished by the next Mount().
+//  G6 Copy-on-write. Writes into a block taken with AllocateFreshBlocks() bypass the journal:
+//     they reach NVM at once, and only the allocator change commits with the transaction (the
+//     "pointer switch"). Such a block is durably WIPING until the commit, so a cut before it,
+//     an Abort() or a RollbackTo() leaves it wiped and FREE again: G1 still holds.
+//  G7 Secrets. The journal body of a sensitive transaction (MarkSensitive, and every early
+//     commit) is zeroed after it is applied, and a cut at any point of that is finished by the
+//     next Mount(): the header says WIPE while the body may hold secrets (docs/nvm-format.md §5).
 //
-// INVARIANTS (checked by CheckImage()).
+// INVARIANTS (checked by InspectImage(), image_inspector.h).
 //  I1 When no Mount() is pending, the journal header is IDLE (or torn, which reads as idle).
 //  I2 Every allocator table byte is FREE (00), USED (01) or WIPING (02); WIPING only until the
 //     next Mount() or the end of the committing transaction.
@@ -49,9 +56,19 @@ namespace tessera::nvm {
 
 enum class BlockState : uint8_t { kFree = 0x00, kUsed = 0x01, kWiping = 0x02 };
 
+// A point inside the open transaction (NvmStore::Mark) that RollbackTo returns to.
+struct Savepoint {
+  ExtentMap pending;
+  size_t pending_bytes = 0;
+  size_t freed = 0;
+  size_t fresh = 0;
+  bool sensitive = false;
+};
+
 struct RecoveryReport {
   bool replayed_transaction = false;   // a committed journal was applied
   bool discarded_torn_header = false;  // a torn journal header was reset to IDLE
+  bool wiped_journal_body = false;     // a body that may hold secrets was zeroed
   uint32_t wipes_finished = 0;         // blocks found WIPING and wiped
 };
 
@@ -80,6 +97,10 @@ class NvmStore {
   Status Write(uint32_t offset, ByteView data);
   // Marks a FREE block USED and returns its index; kOutOfSpace when none is free.
   Result<uint32_t> AllocateBlock();
+  // G6: takes `n` FREE blocks for copy-on-write (one early commit marks them WIPING; the
+  // transaction marks them USED). Writes into them go to NVM at once, outside the journal.
+  // kOutOfSpace (nothing taken) when fewer are free.
+  Result<std::vector<uint32_t>> AllocateFreshBlocks(size_t n);
   // Marks a USED block WIPING; after commit it is zeroed, then FREE.
   Status FreeBlock(uint32_t block);
   Result<BlockState> GetBlockState(uint32_t block) const;
@@ -92,8 +113,15 @@ class NvmStore {
   // The open transaction carries secrets (keys): after it commits, the journal body it used is
   // overwritten with zeros so that no copy of its bytes outlives it outside their home.
   void MarkSensitive() { sensitive_ = true; }
-  // Drops the open transaction; nothing reaches NVM.
+  // Drops the open transaction; nothing of it stays on NVM (fresh blocks are wiped and freed).
   void Abort();
+  // The open transaction's state so far, and a return to it: writes, allocations and frees
+  // made after Mark() are undone (fresh blocks taken after it are wiped after the commit).
+  // REQUIRES: a transaction is open, and the savepoint was taken in it.
+  Savepoint Mark() const;
+  void RollbackTo(const Savepoint& point);
+  // Commits everything staged so far (G1, as Commit) and opens a new transaction at once.
+  Status CommitAndContinue();
   // G4. Works with or without an open transaction; an open one then sees the new bytes.
   // Its journal copy is zeroed afterwards, as for a sensitive transaction.
   Status CommitNow(uint32_t offset, ByteView data);
@@ -112,8 +140,13 @@ class NvmStore {
   // Adds bytes to an extent map, merging overlapping and adjacent extents.
   static void MergeExtent(ExtentMap& extents, uint32_t offset, ByteView data);
   static size_t EncodedSize(const ExtentMap& extents);
-  // Journals, commits and applies `extents` (steps 1-4 of docs/nvm-format.md §5).
-  Status CommitExtents(const ExtentMap& extents);
+  // Journals, commits and applies `extents` (steps 1-4 of docs/nvm-format.md §5); a sensitive
+  // commit also zeroes the body it used, under a WIPE header (G7).
+  Status CommitExtents(const ExtentMap& extents, bool sensitive);
+  Status WriteHeader(uint8_t state, uint8_t flags, uint32_t body_length, uint32_t body_crc);
+  Status ZeroBody(size_t length);
+  // Write() of a range inside one block: straight to NVM for a fresh block, else staged.
+  Status WritePiece(uint32_t offset, ByteView data);
   Status ApplyEntries(const std::vector<JournalEntry>& entries);
   Status WriteIdleHeader();
   Status WipeAndRelease(const std::vector<uint32_t>& blocks);
@@ -127,6 +160,7 @@ class NvmStore {
   ExtentMap pending_;
   size_t pending_bytes_ = 0;
   std::vector<uint32_t> freed_;
+  std::vector<uint32_t> fresh_;  // G6 blocks of the open transaction
   bool sensitive_ = false;
 };
 

@@ -10,11 +10,6 @@ namespace {
 using nvm::NvmDevice;
 using nvm::RamNvm;
 
-struct DurablePoint {
-  uint64_t programs;  // program operations completed when the point was reached
-  Bytes state;        // what `observe` returns for it
-};
-
 Status Fail(const TearScenario& s, const TearOptions& o, const std::string& what) {
   return Status(ErrorCode::kFailedPrecondition,
                 "tear scenario '" + s.name + "' (" +
@@ -26,57 +21,69 @@ Status Fail(const TearScenario& s, const TearOptions& o, const std::string& what
 
 Result<TearStats> RunAtEveryCutPoint(const TearScenario& scenario, const TearOptions& options) {
   TearStats stats;
-  // 1. Reference run: record the device at every durable point.
+  // 1. Reference run: the device at every step boundary, and the program count there.
   std::vector<std::unique_ptr<RamNvm>> snapshots;
-  std::vector<uint64_t> snapshot_programs;
+  std::vector<uint64_t> boundary_programs{0};
   {
     auto ref = RamNvm::CopyOf(*scenario.initial);
     NvmDevice& dev = ref->device();
-    dev.set_durable_point_observer([&] {
+    Status s = scenario.run(dev, [&] {
       snapshots.push_back(RamNvm::CopyOf(dev));
-      snapshot_programs.push_back(dev.programs());
+      boundary_programs.push_back(dev.programs());
     });
-    Status s = scenario.run(dev);
     if (!s.ok()) return Fail(scenario, options, "reference run failed: " + s.ToString());
     stats.programs = dev.programs();
-    stats.durable_points = snapshots.size();
-    dev.set_durable_point_observer(nullptr);
-    snapshots.push_back(RamNvm::CopyOf(dev));
-    snapshot_programs.push_back(dev.programs());
+    stats.steps = snapshots.size();
+    if (boundary_programs.back() != stats.programs) {
+      return Fail(scenario, options,
+                  "the scenario programmed NVM after its last step boundary (" +
+                      std::to_string(stats.programs - boundary_programs.back()) +
+                      " programs): every change must belong to a step");
+    }
   }
-  std::vector<DurablePoint> points;
   {
     auto initial = RamNvm::CopyOf(*scenario.initial);
     auto st = scenario.observe(initial->device());
     if (!st.ok())
       return Fail(scenario, options, "initial state unreadable: " + st.status().ToString());
-    points.push_back({0, *st});
+    stats.states.push_back(*st);
   }
-  for (size_t i = 0; i < snapshots.size(); ++i) {
-    auto st = scenario.observe(snapshots[i]->device());
-    if (!st.ok())
-      return Fail(scenario, options, "durable state unreadable: " + st.status().ToString());
-    points.push_back({snapshot_programs[i], *st});
+  for (auto& snap : snapshots) {
+    auto st = scenario.observe(snap->device());
+    if (!st.ok()) {
+      return Fail(scenario, options,
+                  "state at a step boundary unreadable: " + st.status().ToString());
+    }
+    stats.states.push_back(*st);
   }
 
   std::mt19937_64 rng(options.seed);
   for (uint64_t k = 0; k <= stats.programs; ++k) {
-    // Allowed: the last point completed before program k, or the next one.
-    size_t j = 0;
-    while (j + 1 < points.size() && points[j + 1].programs <= k) ++j;
+    // The step the cut falls into: the first one whose boundary lies after program k.
+    size_t step = 0;
+    while (step + 1 < boundary_programs.size() && boundary_programs[step + 1] <= k) ++step;
+    const Bytes& before = stats.states[step];
+    const Bytes* after = step + 1 < stats.states.size() ? &stats.states[step + 1] : nullptr;
+    std::vector<Bytes> extra;
+    if (scenario.also_allowed && after != nullptr) extra = scenario.also_allowed(step, before);
     auto allowed = [&](const Bytes& state) {
-      return state == points[j].state || (j + 1 < points.size() && state == points[j + 1].state);
+      if (state == before || (after != nullptr && state == *after)) return true;
+      for (const Bytes& e : extra) {
+        if (state == e) return true;
+      }
+      return false;
     };
+    const std::string where = "cut at program " + std::to_string(k) + " of " +
+                              std::to_string(stats.programs) + " (step " + std::to_string(step) +
+                              ")";
 
     auto run = RamNvm::CopyOf(*scenario.initial);
     NvmDevice& dev = run->device();
     const uint64_t tear_seed = rng();
     if (k < stats.programs) dev.ScheduleCut(k, options.mode, tear_seed);
-    Status s = scenario.run(dev);
+    Status s = scenario.run(dev, [] {});
     if (k < stats.programs && s.code() != ErrorCode::kPowerLost) {
-      return Fail(scenario, options,
-                  "cut at program " + std::to_string(k) +
-                      " did not surface as power loss: " + s.ToString());
+      return Fail(scenario, options, where + " did not surface as power loss: " + s.ToString());
     }
     dev.CancelCut();
     dev.PowerOn();
@@ -97,8 +104,7 @@ Result<TearStats> RunAtEveryCutPoint(const TearScenario& scenario, const TearOpt
         if (!st.ok() || !allowed(*st)) {
           return Fail(
               scenario, options,
-              "cut at program " + std::to_string(k) + " then at recovery program " +
-                  std::to_string(r) + " left " +
+              where + " then at recovery program " + std::to_string(r) + " left " +
                   (st.ok() ? "a state that is neither old nor new" : st.status().ToString()));
         }
         ++stats.recovery_cut_points;
@@ -106,15 +112,9 @@ Result<TearStats> RunAtEveryCutPoint(const TearScenario& scenario, const TearOpt
     }
 
     auto st = scenario.observe(dev);
-    if (!st.ok()) {
-      return Fail(scenario, options,
-                  "cut at program " + std::to_string(k) + ": " + st.status().ToString());
-    }
-    if (!allowed(*st)) {
-      return Fail(scenario, options,
-                  "cut at program " + std::to_string(k) + " of " + std::to_string(stats.programs) +
-                      " left a state that is neither old nor new");
-    }
+    if (!st.ok()) return Fail(scenario, options, where + ": " + st.status().ToString());
+    if (!allowed(*st))
+      return Fail(scenario, options, where + " left a state that is neither old nor new");
   }
   return stats;
 }

@@ -172,12 +172,36 @@ CardStatus FileSystem::ReadData(const FileNode& node, uint32_t offset,
                       });
 }
 
-CardStatus FileSystem::WriteData(const FileNode& node, uint32_t offset, ByteView data) {
-  return ForEachPiece(node, offset, data.size(),
-                      [&](uint32_t at, size_t n, size_t pos) -> CardStatus {
-                        CARD_TRY_STATUS(store_.Write(at, data.subspan(pos, n)));
-                        return Ok{};
-                      });
+CardStatus FileSystem::WriteData(FileNode& node, uint32_t offset, ByteView data) {
+  auto journaled = [&](uint32_t from, uint32_t to) -> CardStatus {
+    if (to <= from) return Ok{};
+    const ByteView part = data.subspan(from - offset, to - from);
+    return ForEachPiece(node, from, part.size(),
+                        [&](uint32_t at, size_t n, size_t pos) -> CardStatus {
+                          CARD_TRY_STATUS(store_.Write(at, part.subspan(pos, n)));
+                          return Ok{};
+                        });
+  };
+  const uint32_t bs = store_.layout().geometry.block_size;
+  const uint32_t end = offset + static_cast<uint32_t>(data.size());
+  const uint32_t first_whole = (offset + bs - 1) / bs;
+  const uint32_t last_whole = end / bs;  // exclusive
+  if (last_whole < first_whole + kBulkWriteBlocks) return journaled(offset, end);
+  if (last_whole > node.data_blocks.size()) return Error::kMemoryFailure;
+  const size_t n = last_whole - first_whole;
+  auto fresh = store_.AllocateFreshBlocks(n);
+  if (!fresh.ok()) return FromStatus(fresh.status());
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t index = first_whole + static_cast<uint32_t>(i);
+    const uint32_t block = (*fresh)[i];
+    CARD_TRY_STATUS(
+        store_.Write(store_.layout().BlockOffset(block), data.subspan(index * bs - offset, bs)));
+    CARD_TRY_STATUS(store_.FreeBlock(node.data_blocks[index]));
+    node.data_blocks[index] = static_cast<uint16_t>(block);
+  }
+  CARD_TRY(Save(node));
+  CARD_TRY(journaled(offset, first_whole * bs));
+  return journaled(last_whole * bs, end);
 }
 
 CardResult<Bytes> FileSystem::ReadSlot(const FileNode& node, uint32_t slot) const {
@@ -195,7 +219,9 @@ CardStatus FileSystem::WriteSlot(const FileNode& node, uint32_t slot, ByteView r
   Bytes raw(node.slot_size(), 0);
   raw[0] = static_cast<uint8_t>(record.size());
   std::copy(record.begin(), record.end(), raw.begin() + 1);
-  return WriteData(node, slot * node.slot_size(), raw);
+  // A slot (at most 256 bytes) never makes a bulk write: `node` stays as it is.
+  FileNode same = node;
+  return WriteData(same, slot * node.slot_size(), raw);
 }
 
 }  // namespace tessera::card

@@ -13,6 +13,8 @@
 
 namespace tessera::card {
 
+inline constexpr size_t kBulkWriteBlocks = 4;
+
 class FileSystem {
  public:
   explicit FileSystem(nvm::NvmStore& store) : store_(store) {}
@@ -40,7 +42,12 @@ class FileSystem {
 
   // Transparent data. REQUIRES: offset + out.size() <= node.size.
   CardStatus ReadData(const FileNode& node, uint32_t offset, std::span<uint8_t> out) const;
-  CardStatus WriteData(const FileNode& node, uint32_t offset, ByteView data);
+  // A bulk write (one that covers at least kBulkWriteBlocks whole data blocks) goes
+  // copy-on-write for those blocks: fresh blocks receive the new bytes outside the journal, the
+  // node's block list switches to them in the transaction, and the old blocks are freed (wiped
+  // after the commit). `node` is updated and saved then. So a command's bulk data is bounded
+  // by free blocks, not by the commit capacity (docs/card-format.md, "Limits").
+  CardStatus WriteData(FileNode& node, uint32_t offset, ByteView data);
 
   // Record slots (0-based). A slot holds a length byte and up to node.size record bytes.
   CardResult<Bytes> ReadSlot(const FileNode& node, uint32_t slot) const;

@@ -1,0 +1,64 @@
+// Applications as the card OS sees them. Each logical channel has a selected application (or
+// none: the file system). The OS keeps the interindustry commands ISO/IEC 7816-4 gives it
+// (SELECT, MANAGE CHANNEL, GET RESPONSE, and the file, PIN and data-object commands); every
+// command an application declares goes to it while it is selected, so INS codes that ISO and
+// GlobalPlatform share (E2, E4, E6, E8) reach the right handler.
+//
+// Applications are registered from above (src/apps/, src/issuance/): Card::AddApplication.
+// The issuer security domain (isd_application.h) is one of them. An application with the
+// security-domain privilege also offers secure-channel sessions with its own key sets
+// (secure_channel_service.h).
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "card/card_error.h"
+#include "card/key_store.h"
+#include "core/apdu.h"
+#include "nvm/nvm_store.h"
+
+namespace tessera::card {
+
+class Card;
+struct ChannelState;
+struct Response;
+
+// A command handler: the card, the channel the command arrived on (or the internal channel of
+// self-issuance), and the de-chained, unwrapped command.
+using Handler = CardResult<Response> (*)(Card&, ChannelState&, const CommandApdu&);
+
+struct Route {
+  uint8_t ins;
+  Handler handler;
+};
+
+// The security-domain privilege: key sets to open SCP03 sessions with (GP CS 2.3 §10).
+class SecurityDomain {
+ public:
+  virtual ~SecurityDomain() = default;
+  // The domain's own key sets (an empty list: it offers no session).
+  virtual CardResult<std::vector<KeySet>> KeySets(Card& card) = 0;
+  // Writes `set` back (counters, new keys) inside the open transaction. REQUIRES: `set` came
+  // from KeySets() of this domain, or is new (block FFFF) and is added to the domain.
+  virtual CardStatus SaveKeySet(Card& card, KeySet& set) = 0;
+};
+
+class Application {
+ public:
+  virtual ~Application() = default;
+  // The AID the application is registered under.
+  virtual ByteView aid() const = 0;
+  // Whether SELECT by DF name with `name` selects this application (P1 = 04, first
+  // occurrence). Default: the whole AID, or a leading part of at least 5 bytes (the RID).
+  virtual bool Answers(ByteView name) const;
+  // Runs when SELECT picks this application on `ch`: the response data (FCI) and status word.
+  // An error leaves the previous selection in place.
+  virtual CardResult<Response> Select(Card& card, ChannelState& ch, const CommandApdu& cmd) = 0;
+  // The commands the application handles while selected, by INS.
+  virtual std::span<const Route> commands() const = 0;
+  // Non-null when the application has the security-domain privilege.
+  virtual SecurityDomain* security_domain() { return nullptr; }
+};
+
+}  // namespace tessera::card

@@ -1,0 +1,33 @@
+// The issuer security domain (GlobalPlatform Card Specification 2.3): an application like the
+// others, registered by the card itself under A000000151000000 (and selected by an empty SELECT
+// too), with the security-domain privilege over the card's key sets (CardRoot::key_sets).
+//
+// Its commands, one file per concern:
+//  - secure-channel sessions: secure_channel_service.cc (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE)
+//  - card data:   isd_card_data.cc   (GET DATA: CPLC, card data, key information, IIN, CIN...)
+//  - card status: isd_card_status.cc (GET STATUS, SET STATUS, the card life cycle)
+//  - keys:        isd_keys.cc        (PUT KEY, DELETE of a key set)
+// Card content management (INSTALL, LOAD, STORE DATA, DELETE of applications) joins them with
+// the application registry.
+#pragma once
+
+#include <memory>
+
+#include "card/application.h"
+#include "card/card.h"
+
+namespace tessera::card {
+
+std::shared_ptr<Application> MakeIssuerSecurityDomain();
+
+// The handlers (REQUIRES: the issuer security domain is the selected application on `ch`).
+CardResult<Response> HandleIsdGetData(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleGetStatus(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleSetStatus(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandlePutKey(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleDeleteKey(Card&, ChannelState&, const CommandApdu&);
+
+// 6E00 unless the command uses the proprietary class (GlobalPlatform commands: CLA 80/84).
+CardStatus RequireGpClass(const CommandApdu& cmd);
+
+}  // namespace tessera::card
