@@ -28,9 +28,14 @@ struct Response;
 // self-issuance), and the de-chained, unwrapped command.
 using Handler = CardResult<Response> (*)(Card&, ChannelState&, const CommandApdu&);
 
+// Which class bytes a route takes: GlobalPlatform commands use the proprietary class (CLA b8
+// set), so an interindustry command with the same INS (DELETE FILE vs DELETE) passes them by.
+enum class ClassRange : uint8_t { kAny, kProprietary };
+
 struct Route {
   uint8_t ins;
   Handler handler;
+  ClassRange classes = ClassRange::kAny;
 };
 
 // The security-domain privilege: key sets to open SCP03 sessions with (GP CS 2.3 §10).

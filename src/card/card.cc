@@ -208,7 +208,9 @@ ResponseApdu Card::Admit(const CommandApdu& cmd_in) {
     if (in->ne == 0) return ErrorResponse({Error::kWrongLength});
     Bytes pending = std::move(ch.pending_response);
     ch.pending_response.clear();
-    return Finish(*in, ch, Response{std::move(pending)});
+    // The last piece carries the status word of the command that produced the data (a
+    // warning, and the one an R-MAC was computed over).
+    return Finish(*in, ch, Response{std::move(pending), ch.pending_sw}, true);
   }
   ch.pending_response.clear();
   // Anything but EXTERNAL AUTHENTICATE after INITIALIZE UPDATE abandons the half-open session.
@@ -250,7 +252,7 @@ ResponseApdu Card::Admit(const CommandApdu& cmd_in) {
     if (!wrapped.ok()) return ErrorResponse({Error::kNoPreciseDiagnosis});
     r->data = std::move(wrapped->data);
   }
-  return Finish(cmd, ch, std::move(*r));
+  return Finish(cmd, ch, std::move(*r), ch.command_secured && ch.scp != nullptr);
 }
 
 CardResult<Response> Card::Execute(const CommandApdu& cmd, ChannelState& ch,
@@ -311,15 +313,23 @@ CardResult<Response> Card::Dispatch(const CommandApdu& cmd, ChannelState& ch) {
   // SELECT and MANAGE CHANNEL always belong to the OS (GET RESPONSE never gets here).
   if (cmd.ins != ins::kSelect && cmd.ins != ins::kManageChannel && ch.selected_app != nullptr) {
     Application& app = *ch.selected_app;
-    if (SecurityDomain* sd = app.security_domain(); sd != nullptr && (cmd.cla & 0x80) != 0) {
+    if (SecurityDomain* sd = app.security_domain();
+        sd != nullptr &&
+        (cmd.ins == ins::kInitializeUpdate || cmd.ins == ins::kExternalAuthenticate)) {
+      if ((cmd.cla & 0x80) == 0) return Error::kClaNotSupported;  // GP commands: CLA 80/84
       if (cmd.ins == ins::kInitializeUpdate) return HandleInitializeUpdate(*this, ch, *sd, cmd);
-      if (cmd.ins == ins::kExternalAuthenticate) {
-        return HandleExternalAuthenticate(*this, ch, *sd, cmd);
+      return HandleExternalAuthenticate(*this, ch, *sd, cmd);
+    }
+    const bool proprietary = (cmd.cla & 0x80) != 0;
+    for (const Route& route : app.commands()) {
+      if (route.ins == cmd.ins && (proprietary || route.classes == ClassRange::kAny)) {
+        return route.handler(*this, ch, cmd);
       }
     }
-    for (const Route& route : app.commands()) {
-      if (route.ins == cmd.ins) return route.handler(*this, ch, cmd);
-    }
+    // A proprietary-class command is the application's own business (GlobalPlatform's STORE
+    // DATA, INSTALL, LOAD...): it never falls through to an interindustry file command that
+    // happens to share its INS.
+    if (proprietary) return Error::kInsNotSupported;
   }
   for (const Route& route : os_routes_) {
     if (route.ins == cmd.ins) return route.handler(*this, ch, cmd);
@@ -327,11 +337,14 @@ CardResult<Response> Card::Dispatch(const CommandApdu& cmd, ChannelState& ch) {
   return Error::kInsNotSupported;
 }
 
-ResponseApdu Card::Finish(const CommandApdu& cmd, ChannelState& ch, Response r) {
+ResponseApdu Card::Finish(const CommandApdu& cmd, ChannelState& ch, Response r,
+                          bool keep_warning_data) {
   if (r.data.empty()) return ResponseApdu{{}, r.sw};
+  ch.pending_sw = r.sw;
   if (cmd.ne == 0) {
-    // Data without Le: announce it (61xx) and keep it for GET RESPONSE.
-    if (r.sw != sw::kOk) return ResponseApdu{{}, r.sw};
+    // Data without Le: announce it (61xx) and keep it for GET RESPONSE. A plain warning drops
+    // its data (as over T=0); a protected one keeps it, since the data is its R-MAC.
+    if (r.sw != sw::kOk && !keep_warning_data) return ResponseApdu{{}, r.sw};
     ch.pending_response = std::move(r.data);
     return ResponseApdu{{}, BytesRemaining(ch.pending_response.size())};
   }

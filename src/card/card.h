@@ -46,9 +46,10 @@ struct ChannelState {
   bool open = false;
   uint16_t current_df = kNoNode;
   uint16_t current_ef = kNoNode;
-  uint16_t current_record = 0;  // 0 = none
-  uint8_t verified_pins = 0;    // bit i: PIN slot i verified on this channel
-  Bytes pending_response;       // for GET RESPONSE
+  uint16_t current_record = 0;   // 0 = none
+  uint8_t verified_pins = 0;     // bit i: PIN slot i verified on this channel
+  Bytes pending_response;        // for GET RESPONSE
+  uint16_t pending_sw = 0x9000;  // the status word its last piece ends with
   // Command chaining (CLA b5).
   bool chaining = false;
   uint8_t chain_ins = 0, chain_p1 = 0, chain_p2 = 0;
@@ -170,7 +171,10 @@ class Card {
  private:
   ResponseApdu Admit(const CommandApdu& command);
   CardResult<Response> Dispatch(const CommandApdu& command, ChannelState& ch);
-  ResponseApdu Finish(const CommandApdu& command, ChannelState& ch, Response r);
+  // Applies Le: the data, or its first Ne bytes and 61xx (the rest kept for GET RESPONSE), or
+  // 6Cxx. `keep_warning_data`: data with a warning and no Le is kept for GET RESPONSE too.
+  ResponseApdu Finish(const CommandApdu& command, ChannelState& ch, Response r,
+                      bool keep_warning_data = false);
 
   nvm::NvmDevice& device_;
   nvm::Geometry geometry_;

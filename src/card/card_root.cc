@@ -10,7 +10,6 @@ constexpr uint8_t kRootMagic[4] = {'T', 'C', 'O', 'S'};
 constexpr uint8_t kRootVersion = 1;
 constexpr size_t kPinTable = 32;
 constexpr size_t kPinEntry = 24;
-constexpr size_t kRootBytes = kPinTable + kMaxPins * kPinEntry;  // 224
 
 }  // namespace
 

@@ -383,6 +383,74 @@ TEST_F(CardTest, ExternalCommandsRefusedWhileClosedInternalOnesRun) {
   EXPECT_EQ(Tx("00A4000C023F00"), "9000");
 }
 
+TEST_F(CardTest, InternalCommandsHaveTheirOwnChannelAndWholeResponses) {
+  // Channel 0 verifies the user PIN and selects the demo application; the internal channel
+  // sees none of it.
+  Tx(kSelectDemo);
+  Tx(kVerifyUser);
+  card_->ResetInternalChannel();
+  auto internal = [&](const std::string& hex) {
+    return card_->ExecuteInternal(*CommandApdu::Parse(HexOrDie(hex)));
+  };
+  EXPECT_EQ(internal("00B0810010").sw, 0x6A82);  // the MF is current there: no SFI 1
+  EXPECT_EQ(internal(kSelectDemo).sw, 0x9000);
+  EXPECT_EQ(internal("00B0810010").sw, 0x6982);  // the PIN was verified on channel 0 only
+  EXPECT_EQ(internal(kVerifyUser).sw, 0x9000);
+  // A response longer than Le comes back whole, never as 61xx pieces, and leaves nothing
+  // pending on channel 0.
+  auto r = internal("00A4040009F0544553534552411001");  // the FCI, with Le = 1
+  EXPECT_EQ(r.sw, 0x9000);
+  EXPECT_GT(r.data.size(), 1u);
+  EXPECT_EQ(r.data[0], 0x6F);
+  EXPECT_EQ(Sw("00C0000010"), "6985");
+  // Chaining and secure messaging are refused; channel 0 is untouched.
+  EXPECT_EQ(internal("10D6810001AA").sw, 0x6884);
+  EXPECT_EQ(internal("04B0810010").sw, 0x6882);
+  EXPECT_EQ(Tx("00B0810004").size(), 12u);  // channel 0 still has its PIN and selection
+}
+
+TEST_F(CardTest, ExecuteInsideAHandlersTransactionCommitsWithTheStagedWrite) {
+  Tx(kVerifyUser);
+  ASSERT_TRUE(card_->store().Begin().ok());  // the handler's own transaction
+  card_->ResetInternalChannel();
+  int hook_calls = 0;
+  auto hook = [&](const CardResult<Response>& r) -> CardStatus {
+    ++hook_calls;
+    EXPECT_EQ(r.ok(), hook_calls == 1) << hook_calls;  // the SELECT passes, the UPDATE fails
+    return Ok{};
+  };
+  EXPECT_EQ(card_->ExecuteInternal(*CommandApdu::Parse(HexOrDie(kSelectDemo)), hook).sw, 0x9000);
+  // A failing command: its writes are rolled back, the hook still runs, the caller's
+  // transaction is open again afterwards.
+  EXPECT_EQ(card_->ExecuteInternal(*CommandApdu::Parse(HexOrDie("00D6810001AA")), hook).sw, 0x6982);
+  EXPECT_TRUE(card_->store().in_transaction());
+  card_->store().Abort();
+  EXPECT_EQ(hook_calls, 2);
+}
+
+TEST_F(CardTest, BulkUpdateBinaryLargerThanTheJournal) {
+  // A 16 KiB EF (the largest) written whole by one extended UPDATE BINARY, on an 8 KiB journal:
+  // copy-on-write takes the whole blocks around the journal.
+  ASSERT_EQ(geometry_.journal_capacity, 8u * 1024);
+  Tx("00200082083837363534333231");
+  EXPECT_EQ(Tx("00E000000D620B82010183022F2080024000"), "9000");
+  const uint32_t free_before = card_->store().CountBlocks(nvm::BlockState::kFree);
+  Bytes data(16384);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 3);
+  Bytes apdu = HexOrDie(
+      "00D6000000"
+      "4000");
+  Append(apdu, data);
+  EXPECT_EQ(ToHex(card_->Transmit(apdu)), "9000");
+  // The old blocks were wiped and freed: the EF holds as many blocks as before.
+  EXPECT_EQ(card_->store().CountBlocks(nvm::BlockState::kFree), free_before);
+  Reboot();
+  EXPECT_EQ(Tx("00A4000C022F20"), "9000");
+  Bytes read = card_->Transmit(HexOrDie("00B00000000000"));
+  ASSERT_EQ(read.size(), 16386u);
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), read.begin()));
+}
+
 TEST_F(CardTest, TerminateCardUsageIsIrreversible) {
   EXPECT_EQ(Sw("00FE0000"), "6982");
   EXPECT_EQ(Tx("00200082"

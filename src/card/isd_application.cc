@@ -10,9 +10,11 @@ namespace tessera::card {
 namespace {
 
 constexpr Route kIsdCommands[] = {
-    {ins::kGetData, HandleIsdGetData},  {ins::kGetStatus, HandleGetStatus},
-    {ins::kSetStatus, HandleSetStatus}, {ins::kPutKey, HandlePutKey},
-    {ins::kDelete, HandleDeleteKey},
+    {ins::kGetData, HandleIsdGetData},  // GET DATA: any class
+    {ins::kGetStatus, HandleGetStatus, ClassRange::kProprietary},
+    {ins::kSetStatus, HandleSetStatus, ClassRange::kProprietary},
+    {ins::kPutKey, HandlePutKey, ClassRange::kProprietary},
+    {ins::kDelete, HandleDeleteKey, ClassRange::kProprietary},
 };
 
 class IssuerSecurityDomain final : public Application, public SecurityDomain {

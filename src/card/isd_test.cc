@@ -354,6 +354,20 @@ TEST_F(IsdTest, ProtectedResponseLongerThanLeComesThroughGetResponse) {
   EXPECT_EQ(ToHex(ByteView(*r).last(2)), "9000");
 }
 
+TEST_F(IsdTest, ProtectedWarningsKeepTheirRMac) {
+  // A warning (63C2, a wrong PIN) in an R-MAC session: without Le its R-MAC waits for GET
+  // RESPONSE (61xx) and comes back with the warning; with a short Le the last piece of GET
+  // RESPONSE ends with the warning the R-MAC was computed over, not 9000.
+  auto sc = Open(0x13);
+  ASSERT_TRUE(sc);
+  auto r = sc->Transmit(HexOrDie("002000810439393939"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ToHex(*r), "63C2");
+  r = sc->Transmit(HexOrDie("00200081043939393904"));  // Le = 4: shorter than the R-MAC
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(ToHex(*r), "63C1");
+}
+
 TEST_F(IsdTest, DeselectingTheIsdEndsTheSession) {
   auto sc = Open(0x03);
   ASSERT_TRUE(sc);

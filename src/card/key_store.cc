@@ -8,7 +8,9 @@ namespace {
 constexpr size_t kMagic = 0, kKvn = 1, kKeyLen = 2, kMaxFail = 3, kFailLeft = 4, kSeq = 5;
 constexpr size_t kEnc = 8, kMac = 40, kDek = 72, kEnd = 104;
 
-CardResult<KeySet> Decode(const nvm::NvmStore& store, uint16_t block) {
+}  // namespace
+
+CardResult<KeySet> LoadKeySet(const nvm::NvmStore& store, uint16_t block) {
   crypto::SecureBuffer b(kEnd);
   CARD_TRY_STATUS(store.Read(store.layout().BlockOffset(block), b));
   const size_t len = b[kKeyLen];
@@ -25,13 +27,11 @@ CardResult<KeySet> Decode(const nvm::NvmStore& store, uint16_t block) {
   return k;
 }
 
-}  // namespace
-
 CardResult<std::vector<KeySet>> AllKeySets(const nvm::NvmStore& store, const CardRoot& root) {
   std::vector<KeySet> out;
   for (uint16_t block : root.key_sets) {
     if (block == 0xFFFF) continue;
-    CARD_ASSIGN(KeySet k, Decode(store, block));
+    CARD_ASSIGN(KeySet k, LoadKeySet(store, block));
     out.push_back(std::move(k));
   }
   return out;
@@ -40,26 +40,33 @@ CardResult<std::vector<KeySet>> AllKeySets(const nvm::NvmStore& store, const Car
 CardResult<KeySet> FindKeySet(const nvm::NvmStore& store, const CardRoot& root, uint8_t kvn) {
   for (uint16_t block : root.key_sets) {
     if (block == 0xFFFF) continue;
-    CARD_ASSIGN(KeySet k, Decode(store, block));
+    CARD_ASSIGN(KeySet k, LoadKeySet(store, block));
     if (kvn == 0 || k.kvn == kvn) return k;
   }
   return Error::kReferencedDataNotFound;
 }
 
 CardStatus SaveKeySet(nvm::NvmStore& store, CardRoot& root, KeySet& set) {
+  if (set.block == 0xFFFF) {
+    auto slot = std::find(root.key_sets.begin(), root.key_sets.end(), uint16_t{0xFFFF});
+    if (slot == root.key_sets.end()) return Error::kNotEnoughMemory;
+    CARD_TRY(WriteKeySet(store, set));
+    *slot = set.block;
+    return SaveRoot(store, root);
+  }
+  return WriteKeySet(store, set);
+}
+
+CardStatus WriteKeySet(nvm::NvmStore& store, KeySet& set) {
   const size_t len = set.keys.enc.size();
   if ((len != 16 && len != 24 && len != 32) || set.keys.mac.size() != len ||
       set.keys.dek.size() != len) {
     return Error::kWrongData;
   }
   if (set.block == 0xFFFF) {
-    auto slot = std::find(root.key_sets.begin(), root.key_sets.end(), uint16_t{0xFFFF});
-    if (slot == root.key_sets.end()) return Error::kNotEnoughMemory;
     auto b = store.AllocateBlock();
     if (!b.ok()) return FromStatus(b.status());
     set.block = static_cast<uint16_t>(*b);
-    *slot = set.block;
-    CARD_TRY(SaveRoot(store, root));
   }
   crypto::SecureBuffer b(kEnd, 0);
   b[kMagic] = 'K';

@@ -1,5 +1,5 @@
 // SCP03 key sets, one per administrator, identified by key version number (KVN). Each lives in
-// its own NVM block (docs/card-format.md §5): the three keys (ENC, MAC, DEK), the
+// its own NVM block (docs/card-format.md §2a): the three keys (ENC, MAC, DEK), the
 // INITIALIZE UPDATE sequence counter, and a failure counter that EXTERNAL AUTHENTICATE
 // decrements and commits before it checks the host cryptogram, so that a power cut at a wrong
 // guess never gives a free try. At zero the key set is blocked (INITIALIZE UPDATE: 6983).
@@ -29,8 +29,13 @@ struct KeySet {
 // The key set with this KVN; KVN 00 means the first one. kReferencedDataNotFound otherwise.
 CardResult<KeySet> FindKeySet(const nvm::NvmStore& store, const CardRoot& root, uint8_t kvn);
 CardResult<std::vector<KeySet>> AllKeySets(const nvm::NvmStore& store, const CardRoot& root);
-// Writes `set` (allocating a block and registering it in `root` if it is new).
+// Writes `set` (allocating a block and registering it in `root` if it is new): the issuer
+// security domain's key sets.
 CardStatus SaveKeySet(nvm::NvmStore& store, CardRoot& root, KeySet& set);
+// The key set in `block`, and writing one (allocating a block when set.block is FFFF) without
+// registering it anywhere: for security domains that keep their own list of key sets.
+CardResult<KeySet> LoadKeySet(const nvm::NvmStore& store, uint16_t block);
+CardStatus WriteKeySet(nvm::NvmStore& store, KeySet& set);
 // NVM offset of the failure counter, for the early commit.
 uint32_t FailuresLeftOffset(const nvm::NvmStore& store, const KeySet& set);
 

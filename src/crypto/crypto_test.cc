@@ -4,6 +4,10 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include <cstring>
+#include <optional>
+
+#include "core/secure_bytes.h"
 #include "crypto/aes.h"
 #include "crypto/drbg.h"
 #include "crypto/ecdsa.h"
@@ -192,17 +196,110 @@ TEST(Drbg, DeterministicPerSeedAndAdvances) {
   EXPECT_EQ(sys->Generate(big).code(), ErrorCode::kInvalidArgument);
 }
 
+// What the zeroising allocator hands back to the heap, as seen through its test hook
+// (SetZeroedBlockObserver). The observer copies each block into static storage (no allocation
+// inside the hook) and records whether every byte of it was zero at that moment.
+struct ObservedBlock {
+  const void* address;
+  size_t size;
+  bool all_zero;
+};
+constexpr size_t kMaxObservedBlocks = 8;
+constexpr size_t kMaxObservedBytes = 4096;
+ObservedBlock g_observed[kMaxObservedBlocks];
+size_t g_observed_count = 0;
+bool g_observed_overflow = false;
+uint8_t g_observed_copy[kMaxObservedBytes];
+
+void RecordZeroedBlock(const void* p, size_t n) {
+  if (g_observed_count == kMaxObservedBlocks || n > kMaxObservedBytes) {
+    g_observed_overflow = true;
+    return;
+  }
+  std::memcpy(g_observed_copy, p, n);
+  bool all_zero = true;
+  for (size_t i = 0; i < n; ++i) all_zero = all_zero && g_observed_copy[i] == 0;
+  g_observed[g_observed_count++] = {p, n, all_zero};
+}
+
+class ZeroedBlockRecorder {
+ public:
+  ZeroedBlockRecorder() {
+    g_observed_count = 0;
+    g_observed_overflow = false;
+    SetZeroedBlockObserver(&RecordZeroedBlock);
+  }
+  ~ZeroedBlockRecorder() { SetZeroedBlockObserver(nullptr); }
+  ZeroedBlockRecorder(const ZeroedBlockRecorder&) = delete;
+  ZeroedBlockRecorder& operator=(const ZeroedBlockRecorder&) = delete;
+};
+
 TEST(SecureBufferTest, ZeroisesOnDeallocate) {
-  // Observe the allocator directly: the storage must read as zeros right before it is freed.
-  ZeroizingAllocator<uint8_t> alloc;
-  uint8_t* p = alloc.allocate(32);
-  for (int i = 0; i < 32; ++i) p[i] = 0xA5;
-  SecureZero(p, 32);
-  for (int i = 0; i < 32; ++i) EXPECT_EQ(p[i], 0);
-  alloc.deallocate(p, 32);
-  SecureBuffer key = MakeSecure(HexOrDie("404142434445464748494A4B4C4D4E4F"));
-  EXPECT_EQ(key.size(), 16u);
-  EXPECT_EQ(key[0], 0x40);
+  const Bytes key_bytes = HexOrDie("404142434445464748494A4B4C4D4E4F");
+  {
+    ZeroedBlockRecorder recorder;
+
+    // Negative control: a block that still holds key bytes is flagged by the check.
+    uint8_t not_wiped[16];
+    std::memcpy(not_wiped, key_bytes.data(), sizeof not_wiped);
+    NotifyZeroedBlock(not_wiped, sizeof not_wiped);
+    ASSERT_EQ(g_observed_count, 1u);
+    EXPECT_EQ(g_observed[0].address, static_cast<const void*>(not_wiped));
+    EXPECT_EQ(g_observed[0].size, sizeof not_wiped);
+    EXPECT_FALSE(g_observed[0].all_zero);
+    g_observed_count = 0;
+
+    // The allocator on its own: a block filled with 0xA5 reaches the heap as zeros.
+    ZeroizingAllocator<uint8_t> alloc;
+    uint8_t* raw = alloc.allocate(32);
+    std::memset(raw, 0xA5, 32);
+    const void* raw_address = raw;  // compared after the free, never dereferenced
+    alloc.deallocate(raw, 32);
+    ASSERT_EQ(g_observed_count, 1u);
+    EXPECT_EQ(g_observed[0].address, raw_address);
+    EXPECT_EQ(g_observed[0].size, 32u);
+    EXPECT_TRUE(g_observed[0].all_zero);
+    g_observed_count = 0;
+
+    {
+      std::optional<SecureBuffer> holder(std::in_place, key_bytes.begin(), key_bytes.end());
+      SecureBuffer& key = *holder;
+      ASSERT_EQ(key.size(), 16u);
+      EXPECT_EQ(key[0], 0x40);
+      EXPECT_EQ(g_observed_count, 0u);
+
+      // Fill the buffer to capacity with key bytes, then grow it past capacity: the old block
+      // must be reported, exactly as allocated, and zeroed.
+      while (key.size() < key.capacity()) key.push_back(key_bytes[key.size() % key_bytes.size()]);
+      const void* old_data = key.data();
+      const size_t old_capacity = key.capacity();
+      key.push_back(0x99);
+      ASSERT_NE(static_cast<const void*>(key.data()), old_data);
+      ASSERT_EQ(g_observed_count, 1u);
+      EXPECT_EQ(g_observed[0].address, old_data);
+      EXPECT_EQ(g_observed[0].size, old_capacity);
+      EXPECT_TRUE(g_observed[0].all_zero);
+      // The contents moved to the new block intact.
+      EXPECT_EQ(key[0], 0x40);
+      EXPECT_EQ(key[15], 0x4F);
+      EXPECT_EQ(key.back(), 0x99);
+
+      // Destroying the buffer hands its current block back, zeroed.
+      const void* data = key.data();
+      const size_t capacity = key.capacity();
+      holder.reset();
+      ASSERT_EQ(g_observed_count, 2u);
+      EXPECT_EQ(g_observed[1].address, data);
+      EXPECT_EQ(g_observed[1].size, capacity);
+      EXPECT_TRUE(g_observed[1].all_zero);
+    }
+    EXPECT_EQ(g_observed_count, 2u);
+    EXPECT_FALSE(g_observed_overflow);
+  }
+  // The recorder removed the observer: later deallocations are not seen.
+  g_observed_count = 0;
+  { SecureBuffer other = MakeSecure(key_bytes); }
+  EXPECT_EQ(g_observed_count, 0u);
 }
 
 }  // namespace

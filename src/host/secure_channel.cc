@@ -80,9 +80,20 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Open(RawTransmit transmit,
     return InvalidArgument("security level must be 00, 01, 03, 11, 13 or 33");
   }
   const size_t n = o.s16 ? 16 : 8;
-  TESSERA_ASSIGN_OR_RETURN(Bytes select, transmit(HexOrDie("00A4040008A00000015100000000")));
-  if (SwOf(select) != 0x9000 && SwOf(select) != 0x6283) {
-    return StepFailed("SELECT of the issuer security domain", select);
+  Bytes select_cmd = HexOrDie("00A40400");
+  if (o.security_domain.empty()) {
+    Append(select_cmd, HexOrDie("08A00000015100000000"));
+  } else {
+    select_cmd.push_back(static_cast<uint8_t>(o.security_domain.size()));
+    Append(select_cmd, o.security_domain);
+    select_cmd.push_back(0x00);
+  }
+  TESSERA_ASSIGN_OR_RETURN(Bytes select, transmit(select_cmd));
+  if (SwOf(select) != 0x9000 && SwOf(select) != 0x6283 && (SwOf(select) & 0xFF00) != 0x6100) {
+    return StepFailed(o.security_domain.empty()
+                          ? "SELECT of the issuer security domain"
+                          : "SELECT of the security domain " + ToHex(o.security_domain),
+                      select);
   }
   Bytes host_challenge = o.host_challenge;
   if (host_challenge.empty()) {

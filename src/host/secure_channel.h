@@ -1,4 +1,5 @@
-// The host side of SCP03 (`tessera --scp03`): selects the issuer security domain, runs
+// The host side of SCP03 (`tessera --scp03`): selects the issuer security domain (or another
+// security domain), runs
 // INITIALIZE UPDATE and EXTERNAL AUTHENTICATE with the same crypto code the card uses, then
 // wraps every command and unwraps every response. Key bytes never reach logs or errors.
 #pragma once
@@ -18,8 +19,9 @@ struct Scp03Options {
   crypto::scp03::StaticKeys keys;
   uint8_t kvn = 0;  // 00: the card's first key set
   uint8_t level = crypto::scp03::kCMac | crypto::scp03::kCDec;
-  bool s16 = false;      // 16-byte challenges, cryptograms and MACs
-  Bytes host_challenge;  // empty: random
+  bool s16 = false;       // 16-byte challenges, cryptograms and MACs
+  Bytes host_challenge;   // empty: random
+  Bytes security_domain;  // AID of the security domain to open the session with; empty: the ISD
 };
 
 // The well-known test key set 404142..4F.

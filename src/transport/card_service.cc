@@ -7,6 +7,13 @@
 namespace tessera::transport {
 
 std::optional<Bytes> CardService::Handle(const std::string& source, ByteView payload) {
+  // Privileged mode: the card is running stored commands for one source and takes nothing
+  // from outside. Commands get 6985 at once rather than queueing behind the running command.
+  if (payload.size() > 1 && card_.external_closed()) {
+    const Bytes refused{0x69, 0x85};
+    if (trace_) trace_(source, payload, refused);
+    return refused;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (payload.size() == 1) {
     switch (payload[0]) {

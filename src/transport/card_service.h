@@ -1,6 +1,7 @@
 // Serves one card to several transports at once (a dual-interface card): one command at a
 // time, in arrival order. Each transport calls Handle() with a frame payload and sends back
-// what it returns.
+// what it returns. While the card is in privileged mode (Card::external_closed), APDUs get
+// 6985 at once, without waiting for the card; control frames (power, reset) still wait.
 #pragma once
 
 #include <functional>
