@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The floor for PC/SC round trips: a vpcd card that answers 9000 to every APDU, with
-TCP_NODELAY and TCP_QUICKACK re-armed after every receive (reference §6)."""
+TCP_NODELAY and TCP_QUICKACK re-armed after every receive."""
 import socket
 import struct
 import sys

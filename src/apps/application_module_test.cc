@@ -195,6 +195,33 @@ TEST_F(ApplicationModuleTest, ASecurityDomainOpensSessionsWithItsOwnKeySets) {
   EXPECT_EQ(Sw("8030000000"), "6982");
 }
 
+TEST_F(ApplicationModuleTest, AnotherDomainsSessionDoesNotOpenTheIssuersFiles) {
+  // An EF under the MF readable with secure messaging only (8C 01 40: read needs SM).
+  ASSERT_EQ(Sw("00200082083837363534333231"), "9000");
+  ASSERT_EQ(Sw("00E0000014"
+               "6212"
+               "820101"
+               "83020307"
+               "80020010"
+               "880138"
+               "8C020140"),
+            "9000");
+  ASSERT_EQ(Sw("00A4000C020307"), "9000");
+  // The test domain has no DF: selecting it leaves EF 0307 current, but its session is not
+  // the issuer's.
+  auto sc = OpenDomain(0x21, AdminKeys());
+  ASSERT_NE(sc, nullptr);
+  EXPECT_EQ(Sec(*sc, "00B0000010"), "6982");
+  // The issuer's session reads it.
+  host::Scp03Options o;
+  o.keys = host::TestKeys();
+  o.level = scp03::kCMac;
+  auto isd = host::SecureChannel::Open(
+      [this](ByteView c) -> Result<Bytes> { return card_->Transmit(c); }, o);
+  ASSERT_TRUE(isd.ok()) << isd.status().ToString();
+  EXPECT_EQ(Sec(**isd, "00B0870010"), std::string(32, '0') + "9000");
+}
+
 TEST_F(ApplicationModuleTest, WhatEndsASession) {
   auto expect_ended = [&](host::SecureChannel& sc, const char* what) {
     EXPECT_EQ(Sec(sc, "8030000000").substr(0, 4), "6882") << what;

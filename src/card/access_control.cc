@@ -37,9 +37,19 @@ CardStatus CheckAccess(Card& card, const ChannelState& ch, const FileNode& file,
       if ((ch.verified_pins & (1u << i)) && PinSatisfies((*refs)[i], se)) user_ok = true;
     }
   }
-  // Secure messaging: the command arrived in an authenticated SCP03 session with C-MAC.
+  // Secure messaging: the command arrived in an authenticated SCP03 session with C-MAC, of the
+  // issuer security domain, or of the selected domain for the files of its own DF.
   // External authentication (ISO) is not offered: that condition fails.
-  const bool sm_ok = ch.scp && ch.command_secured && (ch.scp->level() & crypto::scp03::kCMac);
+  bool sm_ok = false;
+  if (needs_sm && ch.scp && ch.command_secured && (ch.scp->level() & crypto::scp03::kCMac)) {
+    if (ch.scp_domain == card.issuer_security_domain()) {
+      sm_ok = true;
+    } else if (ch.scp_domain != nullptr && ch.scp_domain == ch.selected_app) {
+      auto inside = card.fs().IsWithin(file, ch.app_df);
+      if (!inside.ok()) return inside.error();
+      sm_ok = *inside;
+    }
+  }
   const bool external_ok = false;
   bool granted;
   if (any) {

@@ -22,11 +22,20 @@ uint16_t BytesRemaining(size_t n) {
 Card::Card(nvm::NvmDevice& device, const nvm::Geometry& geometry, Platform& platform)
     : device_(device), geometry_(geometry), platform_(platform) {
   for (const Route& r : IsoCommands()) os_routes_.push_back(r);
-  AddApplication(MakeIssuerSecurityDomain());
+  auto isd = MakeIssuerSecurityDomain();
+  isd_ = isd.get();
+  AddApplication(std::move(isd));
 }
 
 void Card::AddApplication(std::shared_ptr<Application> app) {
   apps_.push_back(std::move(app));
+}
+
+void Card::EndSessionsOf(uint16_t key_set_block) {
+  for (ChannelState& ch : channels_) {
+    if (ch.scp_key_set_block == key_set_block) ch.CloseSecureChannel();
+    if (ch.scp_pending && ch.scp_pending->key_set_block == key_set_block) ch.scp_pending.reset();
+  }
 }
 
 bool Card::AddCommand(Route route) {
@@ -158,7 +167,10 @@ Bytes Card::Transmit(ByteView command) {
     }
     return ResponseApdu{{}, sw::kWrongLength}.Serialize();
   }
-  return Admit(*parsed).Serialize();
+  Bytes response = Admit(*parsed).Serialize();
+  // Privileged mode lasts at most as long as the external command that entered it.
+  external_closed_.store(false);
+  return response;
 }
 
 ResponseApdu Card::ExecuteInternal(const CommandApdu& command, const StageHook& stage) {
@@ -169,7 +181,11 @@ ResponseApdu Card::ExecuteInternal(const CommandApdu& command, const StageHook& 
   if (cls.secure_messaging != SecureMessaging::kNone) {
     return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
   }
-  if (command.ins == ins::kGetResponse) return ErrorResponse({Error::kInsNotSupported});
+  // GET RESPONSE has nothing to return here, and MANAGE CHANNEL would reach the external
+  // channels.
+  if (command.ins == ins::kGetResponse || command.ins == ins::kManageChannel) {
+    return ErrorResponse({Error::kInsNotSupported});
+  }
   internal_.command_secured = false;
   CardResult<Response> r = Execute(command, internal_, stage);
   if (!r.ok()) return ErrorResponse(r.error());
@@ -303,7 +319,6 @@ CardResult<Response> Card::Execute(const CommandApdu& cmd, ChannelState& ch,
   Status s = own ? store_->Commit() : store_->CommitAndContinue();
   if (!s.ok()) {
     if (s.code() == ErrorCode::kPowerLost) return lost(FromStatus(s));
-    if (own && store_->in_transaction()) store_->Abort();
     return FromStatus(s);
   }
   return r;

@@ -126,7 +126,8 @@ class Card {
   //  - The caller holds one (a handler running stored commands): a failed command's writes
   //    are rolled back to where it started; then everything staged so far, the caller's own
   //    earlier writes included, commits, and a new transaction is open when Execute returns.
-  // A power loss comes back as kPowerLost and leaves the card powered off.
+  // A power loss comes back as kPowerLost and leaves the card powered off: its store and file
+  // system are gone, so a handler that gets kPowerLost must return it at once.
   CardResult<Response> Execute(const CommandApdu& command, ChannelState& ch,
                                const StageHook& stage = nullptr);
   // A command from inside the card (self-issuance): runs through Execute on the internal
@@ -138,7 +139,8 @@ class Card {
   // A fresh internal channel (at the MF, nothing selected or verified), for a new run.
   void ResetInternalChannel();
 
-  // Privileged mode. Power-off (and so reset and power-on) always ends it.
+  // Privileged mode. It ends with the external command that entered it, and power-off (and so
+  // reset and power-on) always ends it.
   void set_external_closed(bool closed) { external_closed_.store(closed); }
   bool external_closed() const { return external_closed_.load(); }
 
@@ -151,6 +153,10 @@ class Card {
   bool AddCommand(Route route);
   // The application that answers SELECT by `name`, or nullptr.
   Application* FindApplication(ByteView name) const;
+  const Application* issuer_security_domain() const { return isd_; }
+  // Ends every session (and half-open one) opened with this key set, on every channel: the key
+  // set is gone.
+  void EndSessionsOf(uint16_t key_set_block);
 
   // --- for handlers ---
   FileSystem& fs() { return *fs_; }
@@ -186,6 +192,7 @@ class Card {
   ChannelState internal_;
   std::atomic<bool> external_closed_{false};
   std::vector<std::shared_ptr<Application>> apps_;
+  const Application* isd_ = nullptr;
   std::vector<Route> os_routes_;
 };
 

@@ -46,6 +46,8 @@ CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
   for (size_t i = 0; i < kMaxKeySets; ++i) PutU16(&b[10 + 2 * i], r.key_sets[i]);
   b[26] = r.gp_life_cycle;
   b[27] = r.admin_level;
+  // The journal holds whole pages, and the root record shares its page with the PIN table.
+  store.MarkSensitive();
   CARD_TRY_STATUS(store.Write(store.layout().root_offset, b));
   return Ok{};
 }
@@ -85,10 +87,13 @@ CardStatus SavePins(nvm::NvmStore& store, const PinTable& t) {
 }
 
 CardResult<std::array<uint8_t, kMaxPins>> LoadPinReferences(const nvm::NvmStore& store) {
+  // Reference bytes only: the values never leave NVM here.
   std::array<uint8_t, kMaxPins> refs{};
-  Bytes table(kMaxPins * kPinEntry);
-  CARD_TRY_STATUS(store.Read(store.layout().root_offset + kPinTable, table));
-  for (size_t i = 0; i < kMaxPins; ++i) refs[i] = table[i * kPinEntry];
+  for (size_t i = 0; i < kMaxPins; ++i) {
+    CARD_TRY_STATUS(
+        store.Read(store.layout().root_offset + static_cast<uint32_t>(kPinTable + i * kPinEntry),
+                   std::span<uint8_t>(&refs[i], 1)));
+  }
   return refs;
 }
 

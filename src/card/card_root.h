@@ -28,7 +28,7 @@ struct PinRecord {
 };
 
 inline constexpr size_t kMaxKeySets = 8;
-// GlobalPlatform card life cycle (reference §1.1).
+// GlobalPlatform card life cycle (GP CS 2.3 §5.1.1, Table 11-16 codings).
 inline constexpr uint8_t kGpOpReady = 0x01;
 inline constexpr uint8_t kGpInitialized = 0x07;
 inline constexpr uint8_t kGpSecured = 0x0F;
@@ -39,7 +39,7 @@ struct CardRoot {
   uint8_t card_state = kCardOperational;
   uint8_t gp_life_cycle = kGpOpReady;
   // The secure-channel level administrative commands need once the card is SECURED.
-  uint8_t admin_level = 0x03;                  // C-MAC + C-DECRYPTION
+  uint8_t admin_level = 0x01;                  // C-MAC (profile.h: kDefaultAdminLevel)
   std::array<uint16_t, kMaxKeySets> key_sets;  // blocks of SCP03 key sets, FFFF = none
   uint16_t mf = 0xFFFF;
   uint16_t data_objects = 0xFFFF;  // block holding PUT DATA objects (a BER-TLV sequence)

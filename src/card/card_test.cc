@@ -28,7 +28,7 @@ TEST_F(CardTest, MalformedAndUnknownCommandsGetStatusWords) {
   EXPECT_EQ(Tx("20A40000"), "6E00");
   EXPECT_EQ(Tx("00FF0000"), "6D00");
   EXPECT_EQ(Tx("01A40000"), "6881");  // channel 1 not open
-  EXPECT_EQ(Tx("0CA40000"), "6882");  // secure messaging: no secure channel yet
+  EXPECT_EQ(Tx("0CA40000"), "6882");  // secure messaging: no SCP03 session on this channel
 }
 
 TEST_F(CardTest, SelectMfByFidPathAndName) {
@@ -449,6 +449,18 @@ TEST_F(CardTest, BulkUpdateBinaryLargerThanTheJournal) {
   Bytes read = card_->Transmit(HexOrDie("00B00000000000"));
   ASSERT_EQ(read.size(), 16386u);
   EXPECT_TRUE(std::equal(data.begin(), data.end(), read.begin()));
+}
+
+CardResult<Response> HandleForgetfulRun(Card& card, ChannelState&, const CommandApdu&) {
+  card.set_external_closed(true);  // enters privileged mode and returns without leaving it
+  return Response{};
+}
+
+TEST_F(CardTest, PrivilegedModeEndsWithTheCommandThatEnteredIt) {
+  ASSERT_TRUE(card_->AddCommand({0x3A, HandleForgetfulRun}));
+  EXPECT_EQ(Tx("003A0000"), "9000");
+  EXPECT_FALSE(card_->external_closed());
+  EXPECT_EQ(Tx("00A4000C023F00"), "9000");
 }
 
 TEST_F(CardTest, TerminateCardUsageIsIrreversible) {

@@ -58,9 +58,4 @@ std::shared_ptr<Application> MakeIssuerSecurityDomain() {
   return std::make_shared<IssuerSecurityDomain>();
 }
 
-CardStatus RequireGpClass(const CommandApdu& cmd) {
-  if ((cmd.cla & 0x80) == 0) return Error::kClaNotSupported;
-  return Ok{};
-}
-
 }  // namespace tessera::card

@@ -27,7 +27,7 @@ CardResult<Response> HandleSetStatus(Card&, ChannelState&, const CommandApdu&);
 CardResult<Response> HandlePutKey(Card&, ChannelState&, const CommandApdu&);
 CardResult<Response> HandleDeleteKey(Card&, ChannelState&, const CommandApdu&);
 
-// 6E00 unless the command uses the proprietary class (GlobalPlatform commands: CLA 80/84).
-CardStatus RequireGpClass(const CommandApdu& cmd);
+// (The GP commands are routed with ClassRange::kProprietary: an interindustry CLA passes them
+// by, to the OS's command with the same INS.)
 
 }  // namespace tessera::card

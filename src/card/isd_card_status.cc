@@ -1,6 +1,6 @@
 // GET STATUS (F2) and SET STATUS (F0) on the issuer security domain: the registry view and the
 // card life cycle OP_READY -> INITIALIZED -> SECURED <-> CARD_LOCKED -> TERMINATED
-// (GP CS 2.3 §5.1.1, §11.4, §11.10; reference §1).
+// (GP CS 2.3 §5.1.1, §11.4, §11.10).
 #include "card/card_root.h"
 #include "card/identifiers.h"
 #include "card/isd_application.h"
@@ -17,7 +17,6 @@ const Bytes kIsd(std::begin(aid::kIssuerSecurityDomain), std::end(aid::kIssuerSe
 }  // namespace
 
 CardResult<Response> HandleGetStatus(Card& card, ChannelState& ch, const CommandApdu& cmd) {
-  CARD_TRY(RequireGpClass(cmd));
   CARD_TRY(RequireAdminSession(card, ch));
   CARD_ASSIGN(CardRoot root, card.root());
   if (cmd.p1 != 0x80 && cmd.p1 != 0x40 && cmd.p1 != 0x20 && cmd.p1 != 0x10) {
@@ -52,7 +51,6 @@ CardResult<Response> HandleGetStatus(Card& card, ChannelState& ch, const Command
 }
 
 CardResult<Response> HandleSetStatus(Card& card, ChannelState& ch, const CommandApdu& cmd) {
-  CARD_TRY(RequireGpClass(cmd));
   CARD_TRY(RequireAdminSession(card, ch));
   CARD_ASSIGN(CardRoot root, card.root());
   if (cmd.p1 != 0x80)

@@ -1,5 +1,5 @@
 // PUT KEY (D8) and DELETE (E4) of a key set on the issuer security domain (GP CS 2.3 §11.8,
-// §11.2; keys wrapped with the session's DEK, reference §2).
+// §11.2; keys wrapped with the session's DEK, GP Amendment D).
 #include "card/card_root.h"
 #include "card/identifiers.h"
 #include "card/isd_application.h"
@@ -14,7 +14,6 @@
 namespace tessera::card {
 
 CardResult<Response> HandlePutKey(Card& card, ChannelState& ch, const CommandApdu& cmd) {
-  CARD_TRY(RequireGpClass(cmd));
   CARD_TRY(RequireAdminSession(card, ch));
   CARD_ASSIGN(CardRoot root, card.root());
   // P1 = KVN to replace (00: add a new key set), P2 = 81: the three keys from key id 1.
@@ -87,7 +86,6 @@ CardResult<Response> HandlePutKey(Card& card, ChannelState& ch, const CommandApd
 }
 
 CardResult<Response> HandleDeleteKey(Card& card, ChannelState& ch, const CommandApdu& cmd) {
-  CARD_TRY(RequireGpClass(cmd));
   CARD_TRY(RequireAdminSession(card, ch));
   if (cmd.p1 != 0x00 || (cmd.p2 != 0x00 && cmd.p2 != 0x80)) return Error::kWrongP1P2;
   // D2 {KVN} (and optionally D0 {key id}): a whole key set; tag 4F (an application) arrives
@@ -121,6 +119,7 @@ CardResult<Response> HandleDeleteKey(Card& card, ChannelState& ch, const Command
   }
   CARD_TRY(SaveRoot(card.store(), root));
   CARD_TRY_STATUS(card.store().FreeBlock(set.block));  // wiped after the commit
+  card.EndSessionsOf(set.block);
   return Response{Bytes{0x00}};
 }
 

@@ -182,13 +182,32 @@ TEST_F(IsdTest, CardLifeCycleWithExactGpCodings) {
   EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "9000");
   sc = Open(0x01);
   ASSERT_TRUE(sc);
-  EXPECT_EQ(Sec(*sc, "80F28002024F0000"), "6982");  // SECURED needs C-MAC + C-DEC
+  // SECURED: C-MAC (level 01) is enough by default, as GlobalPlatform hosts use it.
+  EXPECT_EQ(Sec(*sc, "80F28002024F0000"),
+            "E3134F08A0000001510000009F70010FC5039EFE80"
+            "9000");
   sc = Open(0x03);
   ASSERT_TRUE(sc);
   EXPECT_EQ(Sec(*sc, "80F080FF"), "9000");
   EXPECT_EQ(Sw("00A4040000"), "6A81");  // terminated
   Reboot();
   EXPECT_EQ(Sw("00A4000C023F00"), "6A81");
+}
+
+TEST_F(IsdTest, AStricterMinimumLevelIsAnImageOption) {
+  // An image made with --min-security-level 03: once SECURED, level 01 is refused.
+  card_->PowerOff();
+  ASSERT_TRUE(InstallDefaultProfile(ram_->device(), geometry_, nullptr, 0x03).ok());
+  ASSERT_TRUE(card_->PowerOn().ok());
+  auto sc = Open(0x03);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sec(*sc, "80F08007"), "9000");
+  EXPECT_EQ(Sec(*sc, "80F0800F"), "9000");
+  EXPECT_EQ(Sec(*sc, "80F28002024F0000").substr(0, 4), "E313");
+  sc = Open(0x01);
+  ASSERT_TRUE(sc);
+  EXPECT_EQ(Sec(*sc, "80F28002024F0000"), "6982");
+  EXPECT_FALSE(InstallDefaultProfile(ram_->device(), geometry_, nullptr, 0x02).ok());
 }
 
 Bytes WrapKey(ByteView dek, ByteView key) {

@@ -161,7 +161,11 @@ Bytes PseRecord(ByteView aid, std::string_view label, uint8_t priority) {
 }  // namespace
 
 Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry,
-                             const crypto::scp03::StaticKeys* issuer_keys) {
+                             const crypto::scp03::StaticKeys* issuer_keys, uint8_t admin_level) {
+  if (admin_level != 0x01 && admin_level != 0x03 && admin_level != 0x11 && admin_level != 0x13 &&
+      admin_level != 0x33) {
+    return InvalidArgument("the minimum security level must be 01, 03, 11, 13 or 33");
+  }
   if (geometry.block_size < kNodeSize) {
     return InvalidArgument("the card OS needs a block size of at least 256 bytes");
   }
@@ -170,6 +174,7 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   Builder b(*store);
 
   CardRoot root;
+  root.admin_level = admin_level;
   PinTable pins;
   pins.pins[0] = MakePin(kUserPin, "1234", 3, kPuk);
   pins.pins[1] = MakePin(kAdminPin, "87654321", 3, 0);

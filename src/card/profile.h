@@ -28,9 +28,16 @@ inline constexpr uint8_t kPuk = 0x83;
 // The issuer's SCP03 key set: the well-known test keys 404142..4F (ENC = MAC = DEK).
 inline constexpr uint8_t kTestKeyVersion = 0x30;
 
+// The security level administrative commands need once the card is SECURED, unless the image
+// asks for more (`tessera image init --min-security-level`): C-MAC, as GlobalPlatform hosts
+// use by default.
+inline constexpr uint8_t kDefaultAdminLevel = 0x01;
+
 // Formats the device and writes the default profile. REQUIRES: block size >= 256.
-// `issuer_keys` replaces the test keys of key set 30 when given.
+// `issuer_keys` replaces the test keys of key set 30 when given; `admin_level` is the card's
+// minimum security level for administration once SECURED (01, 03, 11, 13 or 33).
 Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry,
-                             const crypto::scp03::StaticKeys* issuer_keys = nullptr);
+                             const crypto::scp03::StaticKeys* issuer_keys = nullptr,
+                             uint8_t admin_level = kDefaultAdminLevel);
 
 }  // namespace tessera::card

@@ -3,8 +3,8 @@
 // INITIALIZE UPDATE (80 50) and EXTERNAL AUTHENTICATE (84 82) here when the selected
 // application is a security domain; the session it opens belongs to that domain.
 //
-// What ends a session (GP CS 2.3 §10.2.3 "Secure Channel Session termination", and Amendment D
-// §6.2.x for SCP03), each tested in isd_test.cc / secure_channel_service_test.cc:
+// What ends a session (GP CS 2.2/2.3 §10.2.3 "Secure Channel Termination", and Amendment D
+// for SCP03), each tested in card/isd_test.cc and apps/application_module_test.cc:
 //  - a new INITIALIZE UPDATE on the channel (also a failed one);
 //  - any secure-messaging verification failure (6982, or 6988 for a malformed wrapping);
 //  - the domain being deselected: SELECT of another application, or of a file outside the

@@ -1,4 +1,6 @@
 // SELECT (A4), ISO/IEC 7816-4 §11.2.2.
+#include <optional>
+
 #include "card/fs/fcp.h"
 #include "card/handlers.h"
 #include "core/status_words.h"
@@ -65,18 +67,6 @@ CardResult<FileNode> ByName(Card& card, ChannelState& ch, ByteView name, uint8_t
   }
 }
 
-// Whether `file` is `df` or lies below it (false when df is kNoNode).
-CardResult<bool> Within(Card& card, const FileNode& file, uint16_t df) {
-  if (df == kNoNode) return false;
-  uint16_t at = file.id;
-  for (int depth = 0; at != kNoNode && depth < 64; ++depth) {
-    if (at == df) return true;
-    CARD_ASSIGN(FileNode node, card.fs().Load(at));
-    at = node.parent;
-  }
-  return false;
-}
-
 }  // namespace
 
 CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApdu& cmd) {
@@ -90,22 +80,30 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
   // that DF becomes current too.
   if (cmd.p1 == 0x04 && occurrence == 0) {
     if (Application* app = card.FindApplication(cmd.data); app != nullptr) {
-      CARD_ASSIGN(Response r, app->Select(card, ch, cmd));
-      uint16_t app_df = kNoNode;
       CARD_ASSIGN(CardRoot root, card.root());
+      // A locked card answers only its issuer security domain (GP CS: CARD_LOCKED).
+      if (root.gp_life_cycle == kGpCardLocked && app != card.issuer_security_domain()) {
+        return Error::kFunctionNotSupported;
+      }
+      std::optional<FileNode> app_df;
       if (!cmd.data.empty()) {
-        auto dfs = card.fs().DfsByName(root.mf, app->aid());
-        if (dfs.ok()) {
-          for (const FileNode& df : *dfs) {
-            if (Bytes(df.df_name) == Bytes(app->aid().begin(), app->aid().end())) {
-              card.Select(ch, df);
-              app_df = df.id;
-              break;
-            }
+        CARD_ASSIGN(auto dfs, card.fs().DfsByName(root.mf, app->aid()));
+        for (const FileNode& df : dfs) {
+          if (std::equal(df.df_name.begin(), df.df_name.end(), app->aid().begin(),
+                         app->aid().end())) {
+            app_df = df;
+            break;
           }
         }
       }
-      card.SelectApplication(ch, app, app_df);
+      CARD_ASSIGN(Response r, app->Select(card, ch, cmd));
+      if (app_df) {
+        card.Select(ch, *app_df);
+        if (r.sw == sw::kOk && app_df->terminated()) r.sw = sw::kWarningFileTerminated;
+        if (r.sw == sw::kOk && app_df->deactivated()) r.sw = sw::kWarningFileDeactivated;
+      }
+      card.SelectApplication(ch, app, app_df ? app_df->id : kNoNode);
+      ch.last_df_name.assign(cmd.data.begin(), cmd.data.end());
       return r;
     }
   }
@@ -163,7 +161,7 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
   // Selecting a file outside the selected application's own DF deselects the application,
   // which ends its secure-channel session.
   if (ch.selected_app != nullptr) {
-    CARD_ASSIGN(bool inside, Within(card, file, ch.app_df));
+    CARD_ASSIGN(bool inside, card.fs().IsWithin(file, ch.app_df));
     if (!inside) card.SelectApplication(ch, nullptr, kNoNode);
   }
   card.Select(ch, file);

@@ -52,7 +52,7 @@ TEST(Aes, RefusesBadLengths) {
 }
 
 TEST(Aes, GlobalPlatformKeyCheckValue) {
-  // KCV = first 3 bytes of AES-ECB(key, 01 x 16); reference §2.6.
+  // KCV = first 3 bytes of AES-ECB(key, 01 x 16) (GP Amendment D, PUT KEY).
   auto enc = AesEcbEncrypt(HexOrDie("000102030405060708090a0b0c0d0e0f"), Bytes(16, 0x01));
   ASSERT_TRUE(enc.ok());
   EXPECT_EQ(ToHex(ByteView(*enc).first(3)), "C35280");

@@ -38,7 +38,7 @@ void AppendLc(Bytes& out, size_t lc, bool extended) {
   }
 }
 
-// Only successful and warning responses carry R-MAC / R-ENC (reference §2.5).
+// Only successful and warning responses carry R-MAC / R-ENC (GP Amendment D).
 bool Protectable(uint16_t sw) {
   const uint8_t sw1 = static_cast<uint8_t>(sw >> 8);
   return sw == 0x9000 || sw1 == 0x62 || sw1 == 0x63;

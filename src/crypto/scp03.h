@@ -1,7 +1,8 @@
 // GlobalPlatform Secure Channel Protocol 03 (GPC Amendment D): key derivation, cryptograms and
 // the secure-messaging transform of commands and responses. One implementation serves both
 // sides: the card unwraps commands and wraps responses, the host does the opposite.
-// Byte-level facts and test vectors: reference §2; tests reproduce them byte for byte.
+// GlobalPlatform Card Specification Amendment D (SCP03) v1.1; published test vectors (pySim,
+// kaoh/globalplatform, GlobalPlatformPro) are reproduced byte for byte in scp03_test.cc.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 
 namespace tessera::crypto::scp03 {
 
-// KDF derivation constants (reference §2.1).
+// KDF derivation constants (GP Amendment D, SCP03).
 inline constexpr uint8_t kDeriveCardCryptogram = 0x00;
 inline constexpr uint8_t kDeriveHostCryptogram = 0x01;
 inline constexpr uint8_t kDeriveCardChallenge = 0x02;
@@ -34,7 +35,7 @@ inline constexpr uint8_t kIPseudoRandom = 0x10;
 inline constexpr uint8_t kIRMac = 0x20;
 inline constexpr uint8_t kIREnc = 0x40;
 
-// NIST SP 800-108 counter-mode KDF with AES-CMAC (reference §2.1).
+// NIST SP 800-108 counter-mode KDF with AES-CMAC (GP Amendment D, SCP03).
 Result<SecureBuffer> Kdf(ByteView key, uint8_t constant, uint16_t bits, ByteView context);
 
 struct StaticKeys {

@@ -1,4 +1,5 @@
-// SCP03 against the published vectors of reference §2.6, byte for byte, on both sides.
+// SCP03 against published vectors (pySim, kaoh/globalplatform, the default test keys), byte for
+// byte, on both sides.
 #include "crypto/scp03.h"
 
 #include <gtest/gtest.h>

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,13 +60,6 @@ class NvmDevice {
   uint64_t bytes_programmed() const { return programs_ * page_size_; }
   uint32_t wear(uint32_t page) const;
 
-  // A layer above calls this when a transaction has become durable and complete; tests hook it
-  // to learn which states a power cut may legitimately leave.
-  void NoteDurablePoint() {
-    if (on_durable_point_) on_durable_point_();
-  }
-  void set_durable_point_observer(std::function<void()> f) { on_durable_point_ = std::move(f); }
-
   // Direct read-only view, for inspection tools. Ignores power state.
   ByteView cells() const { return cells_; }
 
@@ -85,7 +77,6 @@ class NvmDevice {
   bool powered_ = true;
   uint64_t programs_ = 0;
   std::optional<Cut> cut_;
-  std::function<void()> on_durable_point_;
 };
 
 // An NVM held in RAM (tests, benchmarks, fuzzing). Not movable: the device points into it.

@@ -72,6 +72,8 @@ Status NvmStore::Begin() {
   pending_bytes_ = 0;
   freed_.clear();
   fresh_.clear();
+  orphans_.clear();
+  early_.clear();
   sensitive_ = false;
   return Status::Ok();
 }
@@ -82,15 +84,18 @@ void NvmStore::Abort() {
   pending_bytes_ = 0;
   freed_.clear();
   sensitive_ = false;
+  early_.clear();
   std::vector<uint32_t> fresh = std::move(fresh_);
+  fresh.insert(fresh.end(), orphans_.begin(), orphans_.end());
   fresh_.clear();
+  orphans_.clear();
   // Fresh blocks are durably WIPING and may hold this transaction's bytes: wipe them now (a
   // cut leaves them WIPING, and the next Mount() finishes the wipe).
   if (!fresh.empty() && CheckAlive().ok() && !WipeAndRelease(fresh).ok()) dead_ = true;
 }
 
 Savepoint NvmStore::Mark() const {
-  return Savepoint{pending_, pending_bytes_, freed_.size(), fresh_.size(), sensitive_};
+  return Savepoint{pending_, pending_bytes_, freed_.size(), fresh_.size()};
 }
 
 void NvmStore::RollbackTo(const Savepoint& point) {
@@ -104,13 +109,14 @@ void NvmStore::RollbackTo(const Savepoint& point) {
   fresh_.resize(std::min(point.fresh, fresh_.size()));
   const uint8_t wiping = static_cast<uint8_t>(BlockState::kWiping);
   for (uint32_t b : later) {
-    if (!StageBytes(layout_.table_offset + b, ByteView(&wiping, 1)).ok()) {
-      // No room to stage even the table byte: the block stays WIPING on NVM, and the next
-      // Mount() wipes it.
-      continue;
-    }
-    freed_.push_back(b);
+    // The table must say WIPING for it at the commit, as it does on NVM (else a cut between
+    // the commit and the wipe would leave a FREE block with data). With no room even for
+    // that, nothing else can commit either, and the next Mount() wipes it.
+    (void)StageBytes(layout_.table_offset + b, ByteView(&wiping, 1));
+    orphans_.push_back(b);
   }
+  // Early commits made since the mark are durable: the restored page images must show them.
+  for (const auto& [offset, data] : early_) PatchPending(offset, data);
 }
 
 Status NvmStore::CommitAndContinue() {
@@ -268,21 +274,7 @@ Result<std::vector<uint32_t>> NvmStore::AllocateFreshBlocks(size_t n) {
   if (blocks.empty()) return blocks;
   // One early commit makes them WIPING on NVM, with page images taken from NVM (the open
   // transaction's other writes must not become durable early).
-  const uint32_t ps = layout_.geometry.page_size;
-  ExtentMap early;
-  for (uint32_t b : blocks) {
-    const uint32_t at = layout_.table_offset + b;
-    const uint32_t page_start = at / ps * ps;
-    auto it = early.find(page_start);
-    if (it == early.end()) {
-      SecureBytes page(ps);
-      TESSERA_RETURN_IF_ERROR(device_.Read(page_start, page));
-      it = early.emplace(page_start, std::move(page)).first;
-    }
-    it->second[at - page_start] = static_cast<uint8_t>(BlockState::kWiping);
-  }
-  ExtentMap merged;
-  for (const auto& [offset, page] : early) MergeExtent(merged, offset, page);
+  TESSERA_ASSIGN_OR_RETURN(ExtentMap merged, TablePages(blocks, BlockState::kWiping));
   if (EncodedSize(merged) > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "too many fresh blocks for one early commit");
   }
@@ -291,7 +283,6 @@ Result<std::vector<uint32_t>> NvmStore::AllocateFreshBlocks(size_t n) {
     dead_ = true;
     return s;
   }
-  device_.NoteDurablePoint();
   // Registered before staging, so that Abort() and RollbackTo() wipe them whatever happens.
   fresh_.insert(fresh_.end(), blocks.begin(), blocks.end());
   const uint8_t used = static_cast<uint8_t>(BlockState::kUsed);
@@ -373,23 +364,29 @@ Status NvmStore::WipeAndRelease(const std::vector<uint32_t>& blocks) {
   for (uint32_t b : blocks) {
     TESSERA_RETURN_IF_ERROR(device_.ProgramRange(layout_.BlockOffset(b), zeros));
   }
+  TESSERA_ASSIGN_OR_RETURN(ExtentMap merged, TablePages(blocks, BlockState::kFree));
+  return CommitExtents(merged, false);
+}
+
+Result<ExtentMap> NvmStore::TablePages(const std::vector<uint32_t>& blocks,
+                                       BlockState state) const {
   const uint32_t ps = layout_.geometry.page_size;
-  ExtentMap release;
+  ExtentMap pages;
   for (uint32_t b : blocks) {
     const uint32_t at = layout_.table_offset + b;
     const uint32_t page_start = at / ps * ps;
-    auto it = release.find(page_start);
-    if (it == release.end()) {
+    auto it = pages.find(page_start);
+    if (it == pages.end()) {
       SecureBytes page(ps);
       TESSERA_RETURN_IF_ERROR(device_.Read(page_start, page));
-      it = release.emplace(page_start, std::move(page)).first;
+      it = pages.emplace(page_start, std::move(page)).first;
     }
-    it->second[at - page_start] = static_cast<uint8_t>(BlockState::kFree);
+    it->second[at - page_start] = static_cast<uint8_t>(state);
   }
   // Pages are disjoint but may be adjacent: merge them into maximal extents.
   ExtentMap merged;
-  for (const auto& [offset, page] : release) MergeExtent(merged, offset, page);
-  return CommitExtents(merged, false);
+  for (const auto& [offset, page] : pages) MergeExtent(merged, offset, page);
+  return merged;
 }
 
 Status NvmStore::Commit() {
@@ -398,11 +395,14 @@ Status NvmStore::Commit() {
   in_tx_ = false;
   ExtentMap extents = std::move(pending_);
   std::vector<uint32_t> freed = std::move(freed_);
+  freed.insert(freed.end(), orphans_.begin(), orphans_.end());
   const bool sensitive = sensitive_;
   pending_.clear();
   pending_bytes_ = 0;
   freed_.clear();
   fresh_.clear();
+  orphans_.clear();
+  early_.clear();
   sensitive_ = false;
   if (extents.empty()) return Status::Ok();
   Status s = CommitExtents(extents, sensitive);
@@ -411,7 +411,6 @@ Status NvmStore::Commit() {
     dead_ = true;
     return s;
   }
-  device_.NoteDurablePoint();
   return Status::Ok();
 }
 
@@ -440,15 +439,20 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
     dead_ = true;
     return s;
   }
-  device_.NoteDurablePoint();
-  // The open transaction keeps its writes but must now see (and, on commit, keep) these bytes.
+  // The open transaction keeps its writes but must now see (and, on commit, keep) these bytes,
+  // also after a RollbackTo().
+  PatchPending(offset, data);
+  if (in_tx_) early_.emplace_back(offset, SecureBytes(data.begin(), data.end()));
+  return Status::Ok();
+}
+
+void NvmStore::PatchPending(uint32_t offset, ByteView data) {
   const uint64_t end = uint64_t{offset} + data.size();
   for (auto& [e_start, e_data] : pending_) {
     const uint64_t lo = std::max<uint64_t>(e_start, offset);
     const uint64_t hi = std::min<uint64_t>(e_start + e_data.size(), end);
     if (lo < hi) std::memcpy(e_data.data() + (lo - e_start), data.data() + (lo - offset), hi - lo);
   }
-  return Status::Ok();
 }
 
 Status NvmStore::Recover(RecoveryReport& report) {
@@ -481,7 +485,7 @@ Status NvmStore::Recover(RecoveryReport& report) {
         return Corruption("journal header claims a body of " + std::to_string(h->body_length) +
                           " bytes, more than the capacity");
       }
-      Bytes body(h->body_length);
+      SecureBytes body(h->body_length);
       TESSERA_RETURN_IF_ERROR(device_.Read(layout_.journal_body_offset, body));
       if (Crc32(body) != h->body_crc) {
         return Corruption("committed journal body fails its checksum");

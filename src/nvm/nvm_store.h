@@ -62,7 +62,6 @@ struct Savepoint {
   size_t pending_bytes = 0;
   size_t freed = 0;
   size_t fresh = 0;
-  bool sensitive = false;
 };
 
 struct RecoveryReport {
@@ -116,7 +115,9 @@ class NvmStore {
   // Drops the open transaction; nothing of it stays on NVM (fresh blocks are wiped and freed).
   void Abort();
   // The open transaction's state so far, and a return to it: writes, allocations and frees
-  // made after Mark() are undone (fresh blocks taken after it are wiped after the commit).
+  // made after Mark() are undone; fresh blocks taken after it are wiped after the commit (or
+  // the abort). Early commits stay (they are durable), and so do writes into fresh blocks
+  // taken before the mark (they went to NVM at once).
   // REQUIRES: a transaction is open, and the savepoint was taken in it.
   Savepoint Mark() const;
   void RollbackTo(const Savepoint& point);
@@ -147,6 +148,11 @@ class NvmStore {
   Status ZeroBody(size_t length);
   // Write() of a range inside one block: straight to NVM for a fresh block, else staged.
   Status WritePiece(uint32_t offset, ByteView data);
+  // Page images of the allocator table with `blocks` set to `state`, from NVM (not from the
+  // open transaction), merged into extents.
+  Result<ExtentMap> TablePages(const std::vector<uint32_t>& blocks, BlockState state) const;
+  // Makes the open transaction's pending pages show `data` at `offset` (an early commit).
+  void PatchPending(uint32_t offset, ByteView data);
   Status ApplyEntries(const std::vector<JournalEntry>& entries);
   Status WriteIdleHeader();
   Status WipeAndRelease(const std::vector<uint32_t>& blocks);
@@ -160,7 +166,9 @@ class NvmStore {
   ExtentMap pending_;
   size_t pending_bytes_ = 0;
   std::vector<uint32_t> freed_;
-  std::vector<uint32_t> fresh_;  // G6 blocks of the open transaction
+  std::vector<uint32_t> fresh_;    // G6 blocks of the open transaction
+  std::vector<uint32_t> orphans_;  // fresh blocks given up by RollbackTo: wiped at the end
+  std::vector<std::pair<uint32_t, SecureBytes>> early_;  // early commits of the transaction
   bool sensitive_ = false;
 };
 

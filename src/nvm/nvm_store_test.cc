@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <functional>
 
 #include "nvm/image_inspector.h"
@@ -262,6 +264,117 @@ TEST_F(NvmStoreTest, DamagedJournalOrTableIsCorruptionNotSilentRepair) {
   ASSERT_TRUE(NvmStore::Format(other.device(), g_).ok());
   other.cells()[ComputeLayout(g_)->table_offset + 2] = 0x07;
   EXPECT_EQ(NvmStore::Mount(other.device(), g_).status().code(), ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace tessera::nvm
+
+namespace tessera::nvm {
+namespace {
+
+bool BlockIsZero(NvmDevice& d, const Layout& l, uint32_t b) {
+  ByteView cells = d.cells();
+  auto start = cells.begin() + l.BlockOffset(b);
+  return std::all_of(start, start + l.geometry.block_size, [](uint8_t x) { return x == 0; });
+}
+
+TEST_F(NvmStoreTest, FreshBlocksAreWrittenDirectlyAndSwitchedAtCommit) {
+  ASSERT_TRUE(store_->Begin().ok());
+  auto fresh = store_->AllocateFreshBlocks(2);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  const Bytes data(g_.block_size, 0x5C);
+  ASSERT_TRUE(store_->Write(store_->layout().BlockOffset((*fresh)[0]), data).ok());
+  // Outside the journal: already on NVM, and the transaction's journal use stays small.
+  EXPECT_FALSE(BlockIsZero(ram_.device(), store_->layout(), (*fresh)[0]));
+  EXPECT_LT(store_->pending_journal_bytes(), size_t{g_.block_size});
+  ASSERT_TRUE(store_->Commit().ok());
+  EXPECT_EQ(*store_->GetBlockState((*fresh)[0]), BlockState::kUsed);
+  EXPECT_EQ(*store_->GetBlockState((*fresh)[1]), BlockState::kUsed);
+  EXPECT_EQ(ReadBytes(store_->layout().BlockOffset((*fresh)[0]), g_.block_size), data);
+}
+
+TEST_F(NvmStoreTest, AbortAndRollbackWipeFreshBlocks) {
+  const uint32_t free_before = store_->CountBlocks(BlockState::kFree);
+  // Abort: the fresh blocks are wiped and free again at once.
+  ASSERT_TRUE(store_->Begin().ok());
+  auto a = store_->AllocateFreshBlocks(1);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(store_->Write(store_->layout().BlockOffset((*a)[0]), Bytes(64, 0x11)).ok());
+  store_->Abort();
+  EXPECT_EQ(store_->CountBlocks(BlockState::kFree), free_before);
+  EXPECT_TRUE(BlockIsZero(ram_.device(), store_->layout(), (*a)[0]));
+  EXPECT_TRUE(InspectImage(ram_.device(), store_->layout()).ok());
+  // RollbackTo then Abort (a failed command inside a caller's transaction, then the caller
+  // aborts): wiped too.
+  ASSERT_TRUE(store_->Begin().ok());
+  const Savepoint mark = store_->Mark();
+  auto b = store_->AllocateFreshBlocks(1);
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(store_->Write(store_->layout().BlockOffset((*b)[0]), Bytes(64, 0x22)).ok());
+  store_->RollbackTo(mark);
+  store_->Abort();
+  EXPECT_EQ(store_->CountBlocks(BlockState::kFree), free_before);
+  EXPECT_TRUE(BlockIsZero(ram_.device(), store_->layout(), (*b)[0]));
+  // RollbackTo then Commit of the rest: wiped after the commit.
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(root(), ToBytes("kept")).ok());
+  const Savepoint mark2 = store_->Mark();
+  auto c = store_->AllocateFreshBlocks(1);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(store_->Write(store_->layout().BlockOffset((*c)[0]), Bytes(64, 0x33)).ok());
+  store_->RollbackTo(mark2);
+  ASSERT_TRUE(store_->Commit().ok());
+  EXPECT_EQ(ReadBytes(root(), 4), ToBytes("kept"));
+  EXPECT_EQ(store_->CountBlocks(BlockState::kFree), free_before);
+  EXPECT_TRUE(BlockIsZero(ram_.device(), store_->layout(), (*c)[0]));
+  EXPECT_TRUE(InspectImage(ram_.device(), store_->layout()).ok());
+}
+
+TEST_F(NvmStoreTest, RollbackKeepsAnEarlyCommit) {
+  // A retry counter committed early after the savepoint must survive a rollback of the
+  // transaction's other writes (no free try).
+  ASSERT_TRUE(store_->Begin().ok());
+  ASSERT_TRUE(store_->Write(root(), Bytes{3, 3, 3, 3}).ok());
+  const Savepoint mark = store_->Mark();
+  const uint8_t spent = 2;
+  ASSERT_TRUE(store_->CommitNow(root() + 1, ByteView(&spent, 1)).ok());
+  ASSERT_TRUE(store_->Write(root() + 2, Bytes{9}).ok());
+  store_->RollbackTo(mark);
+  ASSERT_TRUE(store_->Commit().ok());
+  EXPECT_EQ(ReadBytes(root(), 4), (Bytes{3, 2, 3, 3}));
+}
+
+TEST_F(NvmStoreTest, SensitiveBodyIsZeroedAndACutDuringTheWipeIsFinishedByRecovery) {
+  const Bytes secret = ToBytes("SECRET-PIN-8642!");
+  auto fill = [&](NvmStore& s) {
+    ASSERT_TRUE(s.Write(root(), secret).ok());
+    s.MarkSensitive();
+  };
+  auto count = [&] {
+    ByteView cells = ram_.device().cells();
+    size_t n = 0;
+    for (auto it = cells.begin();
+         (it = std::search(it, cells.end(), secret.begin(), secret.end())) != cells.end(); ++it)
+      ++n;
+    return n;
+  };
+  const uint64_t n = CommitPrograms(fill);
+  // Cut at every program after the commit point: recovery must leave the secret at its home
+  // only.
+  for (uint64_t k = 0; k < n; ++k) {
+    ASSERT_TRUE(NvmStore::Format(ram_.device(), g_).ok());
+    Remount();
+    ASSERT_TRUE(store_->Begin().ok());
+    fill(*store_);
+    ram_.device().ScheduleCut(k, TearMode::kNormal, k);
+    EXPECT_EQ(store_->Commit().code(), ErrorCode::kPowerLost);
+    ram_.device().CancelCut();
+    ram_.device().PowerOn();
+    Remount();
+    const size_t found = count();
+    const bool committed = ReadBytes(root(), secret.size()) == secret;
+    EXPECT_EQ(found, committed ? 1u : 0u) << "cut at program " << k << " of " << n;
+  }
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 //
 // The oracle never asks the code under test what it made durable: a regression that split one
 // step into two commits leaves, at a cut between them, a state that is neither before nor
-// after the step, and the harness rejects it (tear_harness_test: the negative control).
+// after the step, and the harness rejects it (card_tear_test.cc, HarnessRejectsACommand...).
 #pragma once
 
 #include <cstdint>

@@ -55,6 +55,17 @@ CardResult<FileNode> FileSystem::ChildBySfi(const FileNode& df, uint8_t sfi) con
       df, [sfi](FileKind k, uint16_t, uint8_t s) { return k == FileKind::kEf && s == sfi; });
 }
 
+CardResult<bool> FileSystem::IsWithin(const FileNode& file, uint16_t df) const {
+  if (df == kNoNode) return false;
+  uint16_t at = file.id;
+  for (uint32_t depth = 0; at != kNoNode && depth <= store_.layout().block_count; ++depth) {
+    if (at == df) return true;
+    CARD_ASSIGN(FileNode node, Load(at));
+    at = node.parent;
+  }
+  return false;
+}
+
 CardResult<std::vector<FileNode>> FileSystem::DfsByName(uint16_t mf, ByteView name) const {
   std::vector<FileNode> found;
   std::vector<uint16_t> stack{mf};
@@ -190,6 +201,10 @@ CardStatus FileSystem::WriteData(FileNode& node, uint32_t offset, ByteView data)
   if (last_whole > node.data_blocks.size()) return Error::kMemoryFailure;
   const size_t n = last_whole - first_whole;
   auto fresh = store_.AllocateFreshBlocks(n);
+  // Without free blocks for the copies, the journal may still hold the write.
+  if (!fresh.ok() && fresh.status().code() == ErrorCode::kOutOfSpace) {
+    return journaled(offset, end);
+  }
   if (!fresh.ok()) return FromStatus(fresh.status());
   for (size_t i = 0; i < n; ++i) {
     const uint32_t index = first_whole + static_cast<uint32_t>(i);

@@ -31,6 +31,8 @@ class FileSystem {
   CardResult<FileNode> ChildByFid(const FileNode& df, uint16_t fid) const;
   // EF child of `df` with this short EF identifier.
   CardResult<FileNode> ChildBySfi(const FileNode& df, uint8_t sfi) const;
+  // Whether `file` is the DF `df` or lies below it (false when df is kNoNode).
+  CardResult<bool> IsWithin(const FileNode& file, uint16_t df) const;
   // Every DF whose name starts with `name`, in tree order (depth first from the MF).
   CardResult<std::vector<FileNode>> DfsByName(uint16_t mf, ByteView name) const;
 
@@ -46,7 +48,8 @@ class FileSystem {
   // copy-on-write for those blocks: fresh blocks receive the new bytes outside the journal, the
   // node's block list switches to them in the transaction, and the old blocks are freed (wiped
   // after the commit). `node` is updated and saved then. So a command's bulk data is bounded
-  // by free blocks, not by the commit capacity (docs/card-format.md, "Limits").
+  // by free blocks, not by the commit capacity (docs/card-format.md, "Limits"); with too few
+  // free blocks the write goes through the journal.
   CardStatus WriteData(FileNode& node, uint32_t offset, ByteView data);
 
   // Record slots (0-based). A slot holds a length byte and up to node.size record bytes.
