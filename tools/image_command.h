@@ -1,4 +1,4 @@
-// `tessera image init|show|check`: create, describe and verify NVM image files.
+// `tessera image init|show|check|ls`: create, describe, verify and list NVM image files.
 #pragma once
 
 #include <string>

@@ -1,4 +1,6 @@
 // A minimal JSON writer for `--json` output: objects, arrays, strings (escaped), numbers, bools.
+// The output is always valid UTF-8: a string's bytes that are not well-formed UTF-8 (a path may
+// hold any bytes) are written as \ufffd, one per byte.
 #pragma once
 
 #include <cstdint>

@@ -1,8 +1,12 @@
 // `tessera-card`: runs one virtual card from an image file and serves it to PC/SC (through
 // pcscd's vpcd driver) and/or to socket clients. Several transports make a dual-interface card;
 // their commands are serialised. Exits cleanly on SIGTERM or SIGINT.
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <string>
@@ -21,13 +25,22 @@ namespace {
 constexpr const char* kUsage =
     "usage: tessera-card --image PATH [--vpcd [HOST:]PORT]... [--listen "
     "unix:PATH|tcp:HOST:PORT]...\n"
-    "                    [--trace]\n"
+    "                    [--session-wait SECONDS] [--ready-fd FD] [--trace] [--version]\n"
     "\n"
     "Runs the card stored in the image file PATH (create one with 'tessera image init').\n"
     "  --vpcd [HOST:]PORT   connect to pcscd's vpcd driver (default 127.0.0.1:35963, reader\n"
     "                       'Virtual PCD 00 00'); reconnects whenever pcscd restarts\n"
-    "  --listen ENDPOINT    serve the same framing on a socket, for 'tessera --connect'\n"
+    "  --listen ENDPOINT    serve the same framing on a socket, for 'tessera --connect';\n"
+    "                       tcp:127.0.0.1:0 picks a free port (printed). Each connection is a\n"
+    "                       card session: it starts on a reset card, owns the card until it\n"
+    "                       closes, and leaves nothing volatile behind\n"
+    "  --session-wait S     how long a connection waits while another one owns the card\n"
+    "                       before it is refused (default 10)\n"
+    "  --ready-fd FD        once every endpoint is reachable, write 'ready ENDPOINT...' and a\n"
+    "                       newline to file descriptor FD and close it (also logged on stderr)\n"
     "  --trace              print every command and response, decoded, on stderr\n"
+    "  --version            print the version and exit\n"
+    "  -h, --help           print this help\n"
     "With no transport, --vpcd 127.0.0.1:35963 is used. SIGTERM or SIGINT stops the card.\n";
 
 std::mutex log_mu;
@@ -43,6 +56,18 @@ int main(int argc, char** argv) {
   std::string image_path;
   std::vector<std::string> vpcd, listen;
   bool trace = false;
+  int ready_fd = -1;
+  int session_wait_s = 10;
+  auto number = [&](const std::string& opt, const std::string& v, int lo, int hi) {
+    char* end = nullptr;
+    const long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < lo || n > hi) {
+      std::fprintf(stderr, "tessera-card: %s needs a number from %d to %d, got '%s'\n", opt.c_str(),
+                   lo, hi, v.c_str());
+      std::exit(2);
+    }
+    return static_cast<int>(n);
+  };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -55,6 +80,9 @@ int main(int argc, char** argv) {
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
+    } else if (a == "--version") {
+      std::puts("tessera-card " TESSERA_VERSION);
+      return 0;
     } else if (a == "--image") {
       image_path = next();
     } else if (a == "--vpcd") {
@@ -63,6 +91,10 @@ int main(int argc, char** argv) {
       listen.push_back(next());
     } else if (a == "--trace") {
       trace = true;
+    } else if (a == "--ready-fd") {
+      ready_fd = number(a, next(), 0, 1 << 20);
+    } else if (a == "--session-wait") {
+      session_wait_s = number(a, next(), 0, 3600);
     } else {
       std::fprintf(stderr, "tessera-card: unknown argument '%s'\n\n%s", a.c_str(), kUsage);
       return 2;
@@ -84,7 +116,7 @@ int main(int argc, char** argv) {
     }
     vpcd_endpoints.push_back(*e);
   }
-  std::vector<std::pair<int, std::string>> listeners;
+  std::vector<tessera::transport::Endpoint> listen_endpoints;
   for (const auto& l : listen) {
     auto e = tessera::transport::ParseEndpoint(l);
     if (!e.ok()) {
@@ -92,12 +124,7 @@ int main(int argc, char** argv) {
                    e.status().message().c_str());
       return 2;
     }
-    auto fd = tessera::transport::Listen(*e);
-    if (!fd.ok()) {
-      std::fprintf(stderr, "tessera-card: %s\n", fd.status().message().c_str());
-      return 1;
-    }
-    listeners.emplace_back(*fd, e->ToString());
+    listen_endpoints.push_back(*e);
   }
 
   // Block the stop signals in every thread; the main thread waits for them.
@@ -122,11 +149,34 @@ int main(int argc, char** argv) {
   }
   Log("card " + image_path + " powered on, ATR " + tessera::ToHex(*atr));
 
+  // Bind only now: the image is open and locked, so a failed start never leaves a socket
+  // behind, and a second card on the same image never touches the first one's sockets.
+  std::vector<std::pair<int, std::string>> listeners;
+  std::vector<std::string> bound_paths;
+  auto unbind = [&] {
+    for (const auto& path : bound_paths) ::unlink(path.c_str());
+    for (const auto& [fd, name] : listeners) ::close(fd);
+  };
+  for (auto& e : listen_endpoints) {
+    auto fd = tessera::transport::Listen(e);
+    if (!fd.ok()) {
+      std::fprintf(stderr, "tessera-card: %s\n", fd.status().message().c_str());
+      unbind();
+      return 1;
+    }
+    if (e.unix_socket) bound_paths.push_back(e.path);
+    listeners.emplace_back(*fd, e.ToString());
+  }
+
+  tessera::transport::CardService::Options service_options;
+  service_options.session_wait = std::chrono::seconds(session_wait_s);
   tessera::transport::CardService service(
-      card, trace ? [](const std::string& source, tessera::ByteView c, tessera::ByteView r) {
+      card,
+      trace ? [](const std::string& source, tessera::ByteView c, tessera::ByteView r) {
         Log("[" + source + "] > " + tessera::host::DescribeCommand(c));
         Log("[" + source + "] < " + tessera::host::DescribeResponse(r));
-      } : std::function<void(const std::string&, tessera::ByteView, tessera::ByteView)>());
+      } : tessera::transport::CardService::Trace(),
+      service_options);
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -138,14 +188,23 @@ int main(int argc, char** argv) {
       tessera::transport::RunSocketServer(fd, name, service, stop, Log);
     });
   }
+  {
+    std::string ready = "ready";
+    for (const auto& [fd, name] : listeners) ready += " " + name;
+    for (const auto& e : vpcd_endpoints) ready += " vpcd:" + e.ToString().substr(4);
+    Log(ready);
+    if (ready_fd >= 0) {
+      ready += "\n";
+      if (::write(ready_fd, ready.data(), ready.size()) < 0) Log("cannot write to --ready-fd");
+      ::close(ready_fd);
+    }
+  }
   int sig = 0;
   sigwait(&stop_signals, &sig);
   Log(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
   stop = true;
   for (auto& t : threads) t.join();
   card.PowerOff();
-  for (const auto& l : listen) {
-    if (l.rfind("unix:", 0) == 0) ::unlink(l.substr(5).c_str());
-  }
+  for (const auto& path : bound_paths) ::unlink(path.c_str());
   return 0;
 }

@@ -1,6 +1,8 @@
 // `tessera`: the host tool. Routes subcommands and turns failures into a message and an exit
-// code (0 success, 1 failure, 2 usage).
+// code (0 success, 1 failure, 2 usage; kUsage below says exactly what each means).
 #include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,128 +10,178 @@
 #include "core/bytes.h"
 #include "image_command.h"
 
+#ifndef TESSERA_VERSION
+#error "TESSERA_VERSION comes from CMakeLists.txt's project(VERSION)"
+#endif
+
 namespace {
 
 constexpr const char* kUsage =
-    "usage: tessera [CARD] [--trace] [--json] <command> [arguments]\n"
+    "usage: tessera [OPTIONS] <command> [arguments]\n"
     "\n"
     "Tessera is a software secure element: a smart-card OS running as a virtual card on an\n"
     "image file, and the host tools that drive it.\n"
     "\n"
-    "CARD, for the commands that talk to a card:\n"
-    "  --image PATH       run the card in this process on an image (the embedded default)\n"
-    "  --connect EP       a 'tessera-card --listen' socket: unix:PATH or tcp:HOST:PORT\n"
-    "  --reader NAME      a PC/SC reader, e.g. 'Virtual PCD 00 00' (pcscd + vpcd)\n"
-    "\n"
     "commands:\n"
     "  image init PATH    create a card image with the default profile\n"
-    "  image show PATH    show geometry, usage, journal state and wear\n"
-    "  image check PATH   verify header, journal and allocator invariants\n"
+    "  image show PATH    show geometry, usage, journal state, wear and the minimum SCP03\n"
+    "                     security level (read-only: works on a served or read-only image)\n"
+    "  image check PATH   verify the NVM invariants (header, journal, allocator) and the\n"
+    "                     card's (file tree, block ownership, sizes, PINs, key sets)\n"
+    "  image ls PATH      the file tree: FIDs, names, types, sizes, life cycle, access\n"
+    "  image help         every image option ('tessera image init --help')\n"
+    "  image ls PATH      list the card's file tree ('tessera image --help': the options)\n"
     "  apdu HEX...        send command APDUs, print responses\n"
-    "  script FILE        run a scriptor-style APDU script\n"
+    "  script FILE        run a scriptor-style APDU script ('-': standard input)\n"
     "  readers            list PC/SC readers\n"
+    "  help [COMMAND]     this text, or a command's own help\n"
     "\n"
-    "  --trace            decode every command and response on stderr\n"
-    "  --json             machine-readable output\n"
-    "  --raw              (apdu) do not follow 61xx/6Cxx automatically\n"
-    "  --scp03 KEYS       open a GlobalPlatform SCP03 session with the issuer security domain\n"
-    "                     first and send every command inside it. KEYS is 'test' (the\n"
-    "                     well-known 404142..4F, with a warning) or a file of enc=, mac=, dek=\n"
-    "                     lines in hex\n"
+    "CARD, for apdu and script (exactly one):\n"
+    "  --image PATH       run the card in this process on an image (the embedded default)\n"
+    "  --connect EP       a 'tessera-card --listen' socket: unix:PATH or tcp:HOST:PORT; the\n"
+    "                     connection is a card session of its own (it starts on a reset card)\n"
+    "  --timeout SECONDS  (--connect) give up connecting, or waiting for an answer, after this\n"
+    "                     long with a clear error (default 30; a busy card says so at once)\n"
+    "  --reader NAME      a PC/SC reader, e.g. 'Virtual PCD 00 00' (pcscd + vpcd)\n"
+    "\n"
+    "OPTIONS, before or after the command (after 'image', only the image command's own\n"
+    "options and --json are accepted):\n"
+    "  --json             machine-readable output on stdout for every command: JSON, always\n"
+    "                     valid UTF-8 (bytes that are not UTF-8, e.g. in a path, become U+FFFD)\n"
+    "  --trace            (apdu, script) decode every command and response on stderr\n"
+    "  --raw              (apdu, script) do not follow 61xx/6Cxx automatically\n"
+    "  --scp03 KEYS       (apdu, script) open a GlobalPlatform SCP03 session with the issuer\n"
+    "                     security domain first and send every command inside it. KEYS is\n"
+    "                     'test' (the well-known 404142..4F, with a warning) or a file of\n"
+    "                     enc=, mac=, dek= lines in hex\n"
     "  --level XX         SCP03 security level: 01 C-MAC, 03 +C-DEC (default), 11/13 +R-MAC,\n"
-    "                     33 +R-ENC\n"
-    "  --kvn XX           key version number (default 00: the card's first key set)\n"
+    "                     33 +R-ENC (00: authentication only)\n"
+    "  --kvn XX           SCP03 key version number (default 00: the card's first key set)\n"
     "  --s16              SCP03 with 16-byte challenges and MACs\n"
+    "  -h, --help         print this help; after a command, that command's help\n"
+    "  --version          print the version and exit\n"
+    "\n"
+    "PIN and key bytes are never printed, in any output mode (plain, --json, --trace, script):\n"
+    "the data of VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER and PUT KEY is shown as\n"
+    "its length. A blocked PIN (6983) comes with a note on how to unblock it.\n"
+    "\n"
+    "exit codes:\n"
+    "  0  success. For apdu and script: every command was exchanged with the card, whatever\n"
+    "     its status word; a status word other than 9000 is the card's answer, printed, not\n"
+    "     a failure of the tool\n"
+    "  1  failure: the card or image cannot be opened, an exchange or the SCP03 session\n"
+    "     fails, an APDU argument or a script line is not a command APDU, a script cannot be\n"
+    "     read (or is a directory), 'image check' finds damage. Responses already received\n"
+    "     are printed first\n"
+    "  2  usage error: unknown command or option, a missing or malformed option value (e.g.\n"
+    "     --level xyz), conflicting card options (more than one of --image, --connect and\n"
+    "     --reader, or one given twice), no card for apdu or script, --level, --kvn or --s16\n"
+    "     without --scp03\n"
     "\n"
     "Run 'tessera COMMAND --help' for a command's options.\n";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "tessera: %s\n\nRun 'tessera --help' for the options.\n", message.c_str());
+  return 2;
+}
+
+int CommandHelp(const std::string& cmd) {
+  const std::vector<std::string> help{"--help"};
+  if (cmd == "image") return tessera::tools::RunImageCommand(help);
+  if (cmd == "apdu") return tessera::tools::RunApdu({}, help);
+  if (cmd == "script") return tessera::tools::RunScript({}, help);
+  if (cmd == "readers") return tessera::tools::RunReaders({}, help);
+  return UsageError("unknown command '" + cmd + "'");
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   tessera::tools::LinkOptions link;
-  std::vector<std::string> rest;
+  std::string cmd;
+  std::vector<std::string> cmd_args;  // the command's operands, or all of image's arguments
+  bool help = false;
+  std::set<std::string> seen;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    auto value = [&](std::string& out) -> bool {
-      if (i + 1 >= args.size()) return false;
-      out = args[++i];
-      return true;
-    };
-    if (!rest.empty()) {
-      rest.push_back(a);
-    } else if (a == "--image") {
-      if (!value(link.image)) {
-        std::fprintf(stderr, "tessera: --image needs a PATH\n");
-        return 2;
-      }
+    if (cmd == "image") {  // image parses its own options (tools/image_command.cc)
+      cmd_args.push_back(a);
+      continue;
+    }
+    const bool takes_value = a == "--image" || a == "--connect" || a == "--reader" ||
+                             a == "--scp03" || a == "--level" || a == "--kvn" || a == "--timeout";
+    std::string v;
+    if (takes_value) {
+      if (i + 1 >= args.size()) return UsageError(a + " needs a value");
+      v = args[++i];
+      if (!seen.insert(a).second) return UsageError(a + " given twice");
+    }
+    if (a == "--image") {
+      link.image = v;
     } else if (a == "--connect") {
-      if (!value(link.connect)) {
-        std::fprintf(stderr, "tessera: --connect needs an endpoint\n");
-        return 2;
-      }
+      link.connect = v;
     } else if (a == "--reader") {
-      if (!value(link.reader)) {
-        std::fprintf(stderr, "tessera: --reader needs a NAME\n");
-        return 2;
+      link.reader = v;
+    } else if (a == "--timeout") {
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 3600) {
+        return UsageError("--timeout '" + v + "': give whole seconds from 1 to 3600");
       }
+      link.timeout_s = static_cast<int>(n);
+    } else if (a == "--scp03") {
+      link.scp03 = v;
+    } else if (a == "--level" || a == "--kvn") {
+      auto parsed = tessera::FromHex(v);
+      if (!parsed.ok() || parsed->size() != 1) {
+        return UsageError(a + " '" + v + "': give one hex byte (e.g. 03)");
+      }
+      (a == "--level" ? link.scp03_level : link.scp03_kvn) = (*parsed)[0];
+      link.scp03_tuned = true;
+    } else if (a == "--s16") {
+      link.scp03_s16 = true;
+      link.scp03_tuned = true;
     } else if (a == "--trace") {
       link.trace = true;
     } else if (a == "--json") {
       link.json = true;
     } else if (a == "--raw") {
       link.raw = true;
-    } else if (a == "--scp03") {
-      if (!value(link.scp03)) {
-        std::fprintf(stderr, "tessera: --scp03 needs 'test' or a key file\n");
-        return 2;
-      }
-    } else if (a == "--level" || a == "--kvn") {
-      std::string v;
-      auto parsed = value(v) ? tessera::FromHex(v)
-                             : tessera::Result<tessera::Bytes>(tessera::InvalidArgument(""));
-      if (!parsed.ok() || parsed->size() != 1) {
-        std::fprintf(stderr, "tessera: %s needs one hex byte (e.g. 03)\n", a.c_str());
-        return 2;
-      }
-      (a == "--level" ? link.scp03_level : link.scp03_kvn) = (*parsed)[0];
-    } else if (a == "--s16") {
-      link.scp03_s16 = true;
-    } else if (a == "--help" || a == "-h" || a == "help") {
-      std::fputs(kUsage, stdout);
-      return 0;
+    } else if (a == "--help" || a == "-h") {
+      help = true;
     } else if (a == "--version") {
-      std::puts("tessera 0.2.0");
+      std::puts("tessera " TESSERA_VERSION);
       return 0;
-    } else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "tessera: unknown option '%s'\n\n%s", a.c_str(), kUsage);
-      return 2;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return UsageError((cmd.empty() ? "" : cmd + ": ") + "unknown option '" + a + "'");
+    } else if (cmd.empty() && a == "help") {
+      help = true;
+    } else if (cmd.empty()) {
+      cmd = a;
     } else {
-      rest.push_back(a);
+      cmd_args.push_back(a);
     }
   }
-  if (rest.empty()) {
+  if (help) {
+    if (cmd.empty()) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    return CommandHelp(cmd);
+  }
+  if (cmd.empty()) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  const std::string cmd = rest[0];
-  std::vector<std::string> cmd_args(rest.begin() + 1, rest.end());
-  // Options after the command name are the command's own (--json, --trace are accepted there too).
-  std::vector<std::string> filtered;
-  for (const auto& a : cmd_args) {
-    if (a == "--json" && cmd != "image")
-      link.json = true;
-    else if (a == "--trace")
-      link.trace = true;
-    else if (a == "--raw")
-      link.raw = true;
-    else
-      filtered.push_back(a);
+  if (cmd == "image") {
+    // The global --json reaches the image commands as their own --json, right after the verb
+    // (where no option can take it for its value).
+    if (link.json && !cmd_args.empty()) cmd_args.insert(cmd_args.begin() + 1, "--json");
+    return tessera::tools::RunImageCommand(cmd_args);
   }
-  if (cmd == "image") return tessera::tools::RunImageCommand(cmd_args);
-  if (cmd == "apdu") return tessera::tools::RunApdu(link, filtered);
-  if (cmd == "script") return tessera::tools::RunScript(link, filtered);
-  if (cmd == "readers") return tessera::tools::RunReaders(link, filtered);
-  std::fprintf(stderr, "tessera: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
-  return 2;
+  if (cmd == "apdu") return tessera::tools::RunApdu(link, cmd_args);
+  if (cmd == "script") return tessera::tools::RunScript(link, cmd_args);
+  if (cmd == "readers") return tessera::tools::RunReaders(link, cmd_args);
+  return UsageError("unknown command '" + cmd + "'");
 }

@@ -363,12 +363,15 @@ ResponseApdu Card::Finish(const CommandApdu& cmd, ChannelState& ch, Response r,
     ch.pending_response = std::move(r.data);
     return ResponseApdu{{}, BytesRemaining(ch.pending_response.size())};
   }
-  if (r.data.size() <= cmd.ne) return ResponseApdu{std::move(r.data), r.sw};
+  // A response APDU never exceeds 65,535 bytes, the transports' frame limit (vpcd's too): an
+  // extended Le of 65,536 gets 65,533 bytes and 61xx for the rest.
+  const size_t ne = std::min<size_t>(cmd.ne, kMaxResponseData);
+  if (r.data.size() <= ne) return ResponseApdu{std::move(r.data), r.sw};
   if (r.exact_length && cmd.ne < kMaxShortNe && r.data.size() <= kMaxShortNe) {
     return ResponseApdu{{}, static_cast<uint16_t>(sw::kWrongLe | (r.data.size() & 0xFF))};
   }
-  ResponseApdu out{Bytes(r.data.begin(), r.data.begin() + cmd.ne), 0};
-  ch.pending_response.assign(r.data.begin() + cmd.ne, r.data.end());
+  ResponseApdu out{Bytes(r.data.begin(), r.data.begin() + static_cast<ptrdiff_t>(ne)), 0};
+  ch.pending_response.assign(r.data.begin() + static_cast<ptrdiff_t>(ne), r.data.end());
   out.sw = BytesRemaining(ch.pending_response.size());
   return out;
 }

@@ -41,6 +41,8 @@
 namespace tessera::card {
 
 inline constexpr uint8_t kMaxChannels = 20;
+// Response data in one response APDU, so that data + SW fit a 65,535-byte transport frame.
+inline constexpr size_t kMaxResponseData = 65533;
 
 struct ChannelState {
   bool open = false;

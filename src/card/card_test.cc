@@ -283,7 +283,7 @@ TEST_F(CardTest, DeactivateActivateTerminate) {
                ToHex(ToBytes("87654321"))),
             "9000");
   EXPECT_EQ(Tx("00A4000C022F01"), "9000");
-  EXPECT_EQ(Tx("00040000"), "9000");  // no condition for deactivate on this EF
+  EXPECT_EQ(Tx("00040000"), "9000");  // the administrator may deactivate it
   EXPECT_EQ(Sw("00A40004022F0100"), "6283");
   EXPECT_EQ(Sw("00B0000004"), "6985");
   EXPECT_EQ(Tx("00440000"), "9000");
@@ -473,6 +473,53 @@ TEST_F(CardTest, TerminateCardUsageIsIrreversible) {
   EXPECT_EQ(Sw("00A4000C023F00"), "6A81");
   Reboot();
   EXPECT_EQ(Sw("00A4000C023F00"), "6A81");
+}
+
+}  // namespace
+}  // namespace tessera::card
+
+namespace tessera::card {
+namespace {
+
+TEST_F(CardTest, LifeCycleOfTheDefaultFilesNeedsTheAdministrator) {
+  // Without the administrator PIN nobody deactivates, activates or terminates the MF or the
+  // demo files (one unauthenticated APDU used to make SELECT MF answer 6283 for good).
+  EXPECT_EQ(Sw("00040000"), "6982");  // DEACTIVATE the MF
+  EXPECT_EQ(Sw("00E60000"), "6982");  // TERMINATE DF (the MF)
+  EXPECT_EQ(Sw("00A4000C022F01"), "9000");
+  EXPECT_EQ(Sw("00040000"), "6982");  // DEACTIVATE EF 2F01
+  EXPECT_EQ(Sw("00E80000"), "6982");  // TERMINATE EF 2F01
+  EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "9000");
+  EXPECT_EQ(Sw("00040000"), "6982");                    // DEACTIVATE the demo DF
+  EXPECT_EQ(Sw("00E80000021001"), "6982");              // TERMINATE EF 1001
+  EXPECT_EQ(Sw("00E20010050102030405"), "6982");        // APPEND RECORD to EF 1002 (SFI 2)
+  EXPECT_EQ(Sw("00DC0118080102030405060708"), "6982");  // UPDATE RECORD in the cyclic EF
+  EXPECT_EQ(Tx("002000810431323334"), "9000");          // the user PIN is not enough
+  EXPECT_EQ(Sw("00E80000021001"), "6982");
+  EXPECT_EQ(Tx("00A4000C023F00"), "9000");              // the MF is still operational
+  EXPECT_EQ(Tx("00200082083837363534333231"), "9000");  // the administrator may
+  EXPECT_EQ(Tx("00A4000C022F01"), "9000");
+  EXPECT_EQ(Tx("00040000"), "9000");
+  EXPECT_EQ(Tx("00A4000C022F01"), "6283");
+  EXPECT_EQ(Tx("00440000"), "9000");
+}
+
+}  // namespace
+}  // namespace tessera::card
+
+namespace tessera::card {
+namespace {
+
+TEST_F(CardTest, ResponsesNeverExceedOneFrame) {
+  // GET CHALLENGE with an extended Le of 65,536: 65,533 bytes and 6103, then the rest.
+  Bytes r = card_->Transmit(HexOrDie("00840000000000"));
+  ASSERT_EQ(r.size(), 65535u);
+  EXPECT_EQ(ToHex(ByteView(r).last(2)), "6103");
+  EXPECT_EQ(Tx("00C0000003").size(), 2u * 5);
+  // A 65,533-byte Le fits exactly.
+  r = card_->Transmit(HexOrDie("0084000000FFFD"));
+  ASSERT_EQ(r.size(), 65535u);
+  EXPECT_EQ(ToHex(ByteView(r).last(2)), "9000");
 }
 
 }  // namespace

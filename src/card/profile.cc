@@ -13,12 +13,23 @@ const Bytes kPseName = ToBytes("1PAY.SYS.DDF01");
 const Bytes kDemoAid = HexOrDie("F05445535345524110");
 const std::string kDemoLabel = "TESSERA DEMO";
 
-// 8C values: AM byte, then SC bytes from b7 down to b1.
-const Bytes kMfSecurity = HexOrDie("67FF12121212");  // delete self never; the rest: admin PIN
-const Bytes kAdminUpdate = HexOrDie("061212");       // write/append and update: admin PIN
-const Bytes kUserReadUpdate = HexOrDie("031111");    // update and read: user PIN
-const Bytes kUserReadAppend = HexOrDie("051111");    // append and read: user PIN
-const Bytes kUserUpdate = HexOrDie("061111");        // append and update: user PIN
+// 8C values (ISO/IEC 7816-4 §5.3.3.2, compact format): AM byte, then one SC byte for each AM
+// bit set, from b7 down to b1. SC 12 = the administrator PIN (82), 11 = the user PIN (81),
+// FF = never; an access mode whose AM bit is clear is always allowed, so every DF and EF of
+// the profile names its life-cycle modes (deactivate, activate, terminate, delete self)
+// explicitly: nobody changes a file's life cycle without the administrator.
+// DFs: AM 7F: delete self never; terminate, activate, deactivate, create DF, create EF and
+// delete child: administrator.
+const Bytes kMfSecurity = HexOrDie("7FFF121212121212");
+// EFs: AM 7E (read: always): delete self, terminate, activate, deactivate, write/append and
+// update: administrator.
+const Bytes kAdminUpdate = HexOrDie("7E121212121212");
+// AM 7F: life cycle administrator; write/append, update/erase and read: user (no mode of the
+// user's files is left open, whatever commands their structure takes).
+const Bytes kUserReadUpdate = HexOrDie("7F12121212111111");
+const Bytes kUserReadAppend = kUserReadUpdate;
+// AM 7E (read: always): life cycle administrator; write/append and update: user.
+const Bytes kUserUpdate = HexOrDie("7E121212121111");
 
 Status Fail(const char* what) {
   return Corruption(std::string("default profile: ") + what);

@@ -33,12 +33,13 @@ class EmbeddedLink : public CardLink {
 
 class SocketLink : public CardLink {
  public:
-  SocketLink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  SocketLink(int fd, std::string name, int timeout_ms)
+      : fd_(fd), name_(std::move(name)), timeout_ms_(timeout_ms) {}
   ~SocketLink() override { ::close(fd_); }
   Result<Bytes> Transmit(ByteView command) override {
     if (command.size() < 4) return InvalidArgument("a command APDU has at least 4 bytes");
-    TESSERA_RETURN_IF_ERROR(transport::WriteFrame(fd_, command));
-    return transport::ReadFrame(fd_);
+    TESSERA_RETURN_IF_ERROR(Explain(transport::WriteFrame(fd_, command)));
+    return Receive();
   }
   Result<Bytes> Reset() override {
     const uint8_t reset = transport::kCtrlReset;
@@ -47,14 +48,34 @@ class SocketLink : public CardLink {
   }
   Result<Bytes> Atr() override {
     const uint8_t get = transport::kCtrlGetAtr;
-    TESSERA_RETURN_IF_ERROR(transport::WriteFrame(fd_, ByteView(&get, 1)));
-    return transport::ReadFrame(fd_);
+    TESSERA_RETURN_IF_ERROR(Explain(transport::WriteFrame(fd_, ByteView(&get, 1))));
+    return Receive();
   }
   std::string Describe() const override { return "socket " + name_; }
 
  private:
+  Result<Bytes> Receive() {
+    auto frame = transport::ReadFrame(fd_);
+    if (!frame.ok()) return Explain(frame.status());
+    if (frame->size() == 1 && (*frame)[0] == transport::kCtrlBusy) {
+      return Status(ErrorCode::kBusy, "the card at " + name_ +
+                                          " is busy: another client has held it for longer "
+                                          "than the card's session wait; try again later");
+    }
+    return frame;
+  }
+  Status Explain(const Status& s) const {
+    if (s.ok()) return s;
+    if (s.message().find("timed out") != std::string::npos) {
+      return IOError("no answer from the card at " + name_ + " within " +
+                     std::to_string(timeout_ms_ / 1000) + " s (--timeout)");
+    }
+    return IOError("connection to the card at " + name_ + " failed: " + s.message());
+  }
+
   int fd_;
   std::string name_;
+  int timeout_ms_;
 };
 
 }  // namespace
@@ -66,10 +87,11 @@ Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path
   return std::unique_ptr<CardLink>(std::move(link));
 }
 
-Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint) {
+Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint, int timeout_ms) {
   TESSERA_ASSIGN_OR_RETURN(auto e, transport::ParseEndpoint(endpoint));
-  TESSERA_ASSIGN_OR_RETURN(int fd, transport::Connect(e));
-  return std::unique_ptr<CardLink>(std::make_unique<SocketLink>(fd, e.ToString()));
+  if (e.port == 0 && !e.unix_socket) return InvalidArgument("port 0 names no card: " + endpoint);
+  TESSERA_ASSIGN_OR_RETURN(int fd, transport::Connect(e, timeout_ms));
+  return std::unique_ptr<CardLink>(std::make_unique<SocketLink>(fd, e.ToString(), timeout_ms));
 }
 
 Bytes GetResponseCommand(uint8_t cla, uint8_t le) {

@@ -23,8 +23,11 @@ class CardLink {
 
 // Opens the image, powers the card on in this process (NVM recovery runs).
 Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path);
-// unix:PATH or tcp:HOST:PORT of a `tessera-card --listen`.
-Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint);
+// unix:PATH or tcp:HOST:PORT of a `tessera-card --listen`. `timeout_ms` bounds the connection
+// attempt and every exchange (a card that stays busy longer gives up with a clear error).
+inline constexpr int kDefaultSocketTimeoutMs = 30000;
+Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint,
+                                                 int timeout_ms = kDefaultSocketTimeoutMs);
 // A PC/SC reader by name (or by unique prefix).
 Result<std::unique_ptr<CardLink>> OpenPcscLink(const std::string& reader);
 Result<std::vector<std::string>> ListPcscReaders();

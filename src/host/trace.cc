@@ -59,9 +59,9 @@ std::string InstructionName(uint8_t cla, uint8_t ins) {
 std::string DescribeCommand(ByteView command) {
   auto parsed = CommandApdu::Parse(command);
   if (!parsed.ok()) {
-    // Never echo the body of a PIN command, even a malformed one.
-    const bool secret =
-        command.size() >= 2 && (command[1] == 0x20 || command[1] == 0x24 || command[1] == 0x2C);
+    // Never echo the body of a PIN command or of PUT KEY, even a malformed one.
+    const bool secret = command.size() >= 2 && (command[1] == 0x20 || command[1] == 0x24 ||
+                                                command[1] == 0x2C || command[1] == 0xD8);
     return "malformed command (" + parsed.status().message() + "): " +
            (secret ? ToHex(command.first(std::min<size_t>(4, command.size()))) + " <body hidden>"
                    : ToHex(command));

@@ -1,14 +1,21 @@
 #include "nvm/image_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <utility>
 
 #include "core/crc32.h"
 #include "nvm/nvm_store.h"
@@ -37,6 +44,137 @@ Bytes EncodeHeader(const Geometry& g, uint64_t created) {
   return h;
 }
 
+// Closes a file descriptor when it goes out of scope (releasing its lock).
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() { Reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int Release() { return std::exchange(fd_, -1); }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// The process holding an exclusive flock on the file open as `fd`, from /proc/locks (lines
+// like "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"; "->" marks a waiter).
+std::optional<long> LockHolderPid(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream in(line);
+    std::string id, type, mode, access, device;
+    long pid = 0;
+    if (!(in >> id >> type) || type == "->") continue;
+    if (!(in >> mode >> access >> pid >> device)) continue;
+    if (type != "FLOCK" || access != "WRITE") continue;
+    unsigned major_dev = 0, minor_dev = 0;
+    unsigned long long inode = 0;
+    if (std::sscanf(device.c_str(), "%x:%x:%llu", &major_dev, &minor_dev, &inode) != 3) continue;
+    if (major_dev == major(st.st_dev) && minor_dev == minor(st.st_dev) && inode == st.st_ino) {
+      // The lock belongs to an open file, and names the process that took it: that one may
+      // have passed the file on and exited (flock(1) does), or be outside this PID namespace.
+      if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) break;
+      return pid;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string HolderText(std::optional<long> pid) {
+  return pid ? "(pid " + std::to_string(*pid) + ")" : "(pid unknown)";
+}
+
+struct HeaderInfo {
+  Geometry geometry;
+  uint64_t created = 0;
+};
+
+// Validates the header and the file size of the image open as `fd` (docs/nvm-format.md §2).
+Result<HeaderInfo> ReadHeader(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return IOError(Errno("cannot stat image", path));
+  if (!S_ISREG(st.st_mode)) return Malformed(path + " is not a regular file");
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  uint8_t header[kHeaderBytes] = {};
+  const ssize_t n = ::pread(fd, header, kHeaderBytes, 0);
+  if (n < 0) return IOError(Errno("cannot read image", path));
+  if (static_cast<size_t>(n) >= 8 && std::memcmp(header, kImageMagic, 8) != 0) {
+    return Malformed(path + " is not a Tessera image (wrong magic number)");
+  }
+  if (static_cast<size_t>(n) < kHeaderBytes) {
+    return Corruption(path + " is truncated: " + std::to_string(file_size) +
+                      " bytes, too short for an image header");
+  }
+  const uint16_t version = GetU16(&header[8]);
+  if (GetU32(&header[60]) != Crc32(ByteView(header, 60))) {
+    return Corruption(path + " has a damaged header (checksum mismatch)");
+  }
+  if (version != kImageFormatVersion) {
+    return Status(ErrorCode::kUnsupported, path + " uses image format version " +
+                                               std::to_string(version) + "; this build reads " +
+                                               std::to_string(kImageFormatVersion));
+  }
+  HeaderInfo h;
+  Geometry& g = h.geometry;
+  g.page_size = GetU32(&header[12]);
+  g.nvm_size = GetU32(&header[16]);
+  g.journal_capacity = GetU32(&header[20]);
+  g.block_size = GetU32(&header[24]);
+  g.root_size = GetU32(&header[28]);
+  auto layout = ComputeLayout(g);
+  if (!layout.ok()) {
+    return Corruption(path + " has an impossible geometry: " + layout.status().message());
+  }
+  const uint64_t expected = ImageFile::FileSizeFor(g);
+  if (file_size != expected) {
+    return Corruption(path + " is " + (file_size < expected ? "truncated" : "oversized") + ": " +
+                      std::to_string(file_size) + " bytes, its geometry needs " +
+                      std::to_string(expected));
+  }
+  h.created = GetU64(&header[32]);
+  return h;
+}
+
+Status ReadFully(int fd, uint64_t offset, std::span<uint8_t> out, const std::string& path) {
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IOError(Errno("cannot read image", path));
+    if (n == 0) return IOError("image " + path + " became shorter while it was read");
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Takes the lock of the existing file at `path` (the one a running card holds), so that it can
+// be replaced: an Fd holding it (-1 when there is no file), or kBusy.
+Result<int> LockForReplacement(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) {
+    if (errno == ENOENT) return -1;
+    return IOError(Errno("cannot check whether a card is using", path));
+  }
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return Status(ErrorCode::kBusy, "image " + path + " is in use by a running card " +
+                                          HolderText(LockHolderPid(fd.get())) + "; stop it first");
+    }
+    return IOError(Errno("cannot lock", path));
+  }
+  return fd.Release();
+}
+
 }  // namespace
 
 uint64_t ImageFile::FileSizeFor(const Geometry& g) {
@@ -50,6 +188,15 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
   if (!overwrite && ::stat(path.c_str(), &st) == 0) {
     return FailedPrecondition(path + " already exists (use --force to overwrite it)");
   }
+  // The file being replaced stays locked until the new one is in its place: a card cannot
+  // start on it meanwhile, and one that serves it now makes this call fail up front.
+  int locked = -1;
+  if (overwrite) {
+    auto lock = LockForReplacement(path);
+    if (!lock.ok()) return lock.status();
+    locked = *lock;
+  }
+  const Fd old(locked);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return IOError(Errno("cannot create", tmp));
@@ -82,59 +229,37 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
 Result<std::unique_ptr<ImageFile>> ImageFile::Open(const std::string& path) {
   std::unique_ptr<ImageFile> img(new ImageFile());
   img->path_ = path;
-  img->fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (img->fd_ < 0) return IOError(Errno("cannot open image", path));
-  if (::flock(img->fd_, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return Status(ErrorCode::kBusy, "image " + path + " is in use by another process");
+  for (int attempt = 0;; ++attempt) {
+    img->fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (img->fd_ < 0) return IOError(Errno("cannot open image", path));
+    if (::flock(img->fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return Status(ErrorCode::kBusy, "image " + path + " is in use by another process " +
+                                            HolderText(LockHolderPid(img->fd_)));
+      }
+      return IOError(Errno("cannot lock image", path));
     }
-    return IOError(Errno("cannot lock image", path));
+    // `image init --force` may have replaced the file between open and lock: the lock must be
+    // on the file that is at `path` now.
+    struct stat locked, now;
+    if (::fstat(img->fd_, &locked) != 0) return IOError(Errno("cannot stat image", path));
+    if (::stat(path.c_str(), &now) == 0 && now.st_dev == locked.st_dev &&
+        now.st_ino == locked.st_ino) {
+      break;
+    }
+    ::close(img->fd_);
+    img->fd_ = -1;
+    if (attempt == 3) return IOError("image " + path + " keeps being replaced while it is opened");
   }
-  struct stat st;
-  if (::fstat(img->fd_, &st) != 0) return IOError(Errno("cannot stat image", path));
-  if (!S_ISREG(st.st_mode)) return Malformed(path + " is not a regular file");
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  uint8_t header[kHeaderBytes] = {};
-  const ssize_t n = ::pread(img->fd_, header, kHeaderBytes, 0);
-  if (n < 0) return IOError(Errno("cannot read image", path));
-  if (static_cast<size_t>(n) >= 8 && std::memcmp(header, kImageMagic, 8) != 0) {
-    return Malformed(path + " is not a Tessera image (wrong magic number)");
-  }
-  if (static_cast<size_t>(n) < kHeaderBytes) {
-    return Corruption(path + " is truncated: " + std::to_string(file_size) +
-                      " bytes, too short for an image header");
-  }
-  const uint16_t version = GetU16(&header[8]);
-  if (GetU32(&header[60]) != Crc32(ByteView(header, 60))) {
-    return Corruption(path + " has a damaged header (checksum mismatch)");
-  }
-  if (version != kImageFormatVersion) {
-    return Status(ErrorCode::kUnsupported, path + " uses image format version " +
-                                               std::to_string(version) + "; this build reads " +
-                                               std::to_string(kImageFormatVersion));
-  }
-  Geometry g;
-  g.page_size = GetU32(&header[12]);
-  g.nvm_size = GetU32(&header[16]);
-  g.journal_capacity = GetU32(&header[20]);
-  g.block_size = GetU32(&header[24]);
-  g.root_size = GetU32(&header[28]);
-  auto layout = ComputeLayout(g);
-  if (!layout.ok()) {
-    return Corruption(path + " has an impossible geometry: " + layout.status().message());
-  }
+  TESSERA_ASSIGN_OR_RETURN(HeaderInfo h, ReadHeader(img->fd_, path));
+  const Geometry& g = h.geometry;
   const uint64_t expected = FileSizeFor(g);
-  if (file_size != expected) {
-    return Corruption(path + " is " + (file_size < expected ? "truncated" : "oversized") + ": " +
-                      std::to_string(file_size) + " bytes, its geometry needs " +
-                      std::to_string(expected));
-  }
   void* m = ::mmap(nullptr, expected, PROT_READ | PROT_WRITE, MAP_SHARED, img->fd_, 0);
   if (m == MAP_FAILED) return IOError(Errno("cannot map image", path));
   img->map_ = static_cast<uint8_t*>(m);
   img->map_size_ = expected;
   img->geometry_ = g;
-  img->created_ = GetU64(&header[32]);
+  img->created_ = h.created;
   img->device_ =
       std::make_unique<NvmDevice>(std::span<uint8_t>(img->map_ + kImageHeaderRegion, g.nvm_size),
                                   std::span<uint8_t>(img->map_ + kImageHeaderRegion + g.nvm_size,
@@ -148,6 +273,50 @@ Status ImageFile::Sync() {
     return IOError(Errno("cannot sync image", path_));
   }
   return Status::Ok();
+}
+
+Result<std::unique_ptr<ImageSnapshot>> ImageSnapshot::Read(const std::string& path) {
+  std::unique_ptr<ImageSnapshot> snap(new ImageSnapshot());
+  snap->path_ = path;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) return IOError(Errno("cannot open image", path));
+  TESSERA_ASSIGN_OR_RETURN(HeaderInfo h, ReadHeader(fd.get(), path));
+  snap->geometry_ = h.geometry;
+  snap->created_ = h.created;
+  // Whether a card holds the image: a shared lock is granted at once unless someone holds the
+  // exclusive one. It is given back at once, so that a card starting now is not kept out.
+  if (::flock(fd.get(), LOCK_SH | LOCK_NB) == 0) {
+    ::flock(fd.get(), LOCK_UN);
+  } else if (errno == EWOULDBLOCK) {
+    snap->served_ = true;
+    snap->holder_pid_ = LockHolderPid(fd.get());
+  }
+  const Geometry& g = h.geometry;
+  const uint32_t pages = g.nvm_size / g.page_size;
+  const uint64_t wear_offset = kImageHeaderRegion + uint64_t{g.nvm_size};
+  snap->cells_.assign(g.nvm_size, 0);
+  snap->wear_.assign(4ull * pages, 0);
+  Bytes wear_before(snap->wear_.size());
+  constexpr uint32_t kMaxReads = 200;
+  for (uint32_t attempt = 1;; ++attempt) {
+    TESSERA_RETURN_IF_ERROR(ReadFully(fd.get(), wear_offset, wear_before, path));
+    TESSERA_RETURN_IF_ERROR(ReadFully(fd.get(), kImageHeaderRegion, snap->cells_, path));
+    TESSERA_RETURN_IF_ERROR(ReadFully(fd.get(), wear_offset, snap->wear_, path));
+    if (wear_before == snap->wear_) {
+      snap->reads_ = attempt;
+      break;
+    }
+    if (attempt == kMaxReads) {
+      return Status(ErrorCode::kBusy,
+                    "image " + path + " is in use by a running card " +
+                        HolderText(LockHolderPid(fd.get())) +
+                        " that kept writing while it was read (" + std::to_string(kMaxReads) +
+                        " tries); try again, or stop the card for a consistent view");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 10 ? 1 : 5));
+  }
+  snap->device_ = std::make_unique<NvmDevice>(snap->cells_, snap->wear_, g.page_size);
+  return snap;
 }
 
 ImageFile::~ImageFile() {

@@ -3,7 +3,7 @@
 // programmed). An exclusive lock keeps a second process out. Format: docs/nvm-format.md §2.
 //
 // Errors say what is wrong with the file and leave it untouched:
-//   kBusy        another process holds the image
+//   kBusy        another process (a running card) holds the image
 //   kCorruption  truncated, damaged (header checksum) or impossible geometry
 //   kMalformed   not a Tessera image at all (foreign file)
 //   kUnsupported a newer format version
@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/status.h"
@@ -29,13 +30,15 @@ class ImageFile {
  public:
   // Creates a new image (formatted store inside) at `path`; kFailedPrecondition if the path
   // exists and !overwrite. The file appears complete or not at all (written beside, then
-  // renamed).
+  // renamed). Replacing an existing file (overwrite) is refused with kBusy while a process
+  // holds its lock (a running card would go on writing to the replaced file, and the writes
+  // of both would be lost); the old file stays locked by this call until the rename is done.
   // `initialize`, if given, fills the new device (e.g. a card profile) instead of a plain
   // format, before the file appears under `path`.
   static Status Create(
       const std::string& path, const Geometry& geometry, bool overwrite,
       const std::function<Status(NvmDevice&, const Geometry&)>& initialize = nullptr);
-  // Opens, validates and locks an existing image.
+  // Opens, validates and locks an existing image (read-write: the card's way in).
   static Result<std::unique_ptr<ImageFile>> Open(const std::string& path);
   ~ImageFile();
   ImageFile(const ImageFile&) = delete;
@@ -59,6 +62,48 @@ class ImageFile {
   size_t map_size_ = 0;
   Geometry geometry_;
   uint64_t created_ = 0;
+  std::unique_ptr<NvmDevice> device_;
+};
+
+// A copy of an image read into memory without taking its lock: `tessera image show`, `check`
+// and `ls` work on it, so they need only read permission and work while a card serves the
+// image. Never writes to the file.
+//
+// Consistency: the wear table counts every page program, and a program increments its page's
+// count before it writes the page. The file is read as wear table, cells, wear table again;
+// when both wear tables are equal, no page program started while the cells were read, so the
+// copy holds the NVM as it was at one instant (at most one page program was under way and may
+// be seen half done): exactly the state a power cut at that instant would leave, which
+// recovery and the inspectors handle (a command in progress shows as pending recovery work).
+// A copy that changed while being read is read again; kBusy when the card kept writing.
+class ImageSnapshot {
+ public:
+  static Result<std::unique_ptr<ImageSnapshot>> Read(const std::string& path);
+  ImageSnapshot(const ImageSnapshot&) = delete;
+  ImageSnapshot& operator=(const ImageSnapshot&) = delete;
+
+  const Geometry& geometry() const { return geometry_; }
+  uint64_t created_unix() const { return created_; }
+  const NvmDevice& device() const { return *device_; }
+  const std::string& path() const { return path_; }
+  // A process (a running card) held the image's lock when it was read.
+  bool served() const { return served_; }
+  // That process, when the system says (/proc/locks).
+  std::optional<long> holder_pid() const { return holder_pid_; }
+  // How many times the file was read before a consistent copy was taken.
+  uint32_t reads() const { return reads_; }
+
+ private:
+  ImageSnapshot() = default;
+
+  std::string path_;
+  Geometry geometry_;
+  uint64_t created_ = 0;
+  bool served_ = false;
+  std::optional<long> holder_pid_;
+  uint32_t reads_ = 0;
+  Bytes cells_;
+  Bytes wear_;
   std::unique_ptr<NvmDevice> device_;
 };
 

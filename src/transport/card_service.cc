@@ -5,16 +5,71 @@
 #include "transport/frame_io.h"
 
 namespace tessera::transport {
+namespace {
 
-std::optional<Bytes> CardService::Handle(const std::string& source, ByteView payload) {
-  // Privileged mode: the card is running stored commands for one source and takes nothing
-  // from outside. Commands get 6985 at once rather than queueing behind the running command.
-  if (payload.size() > 1 && card_.external_closed()) {
-    const Bytes refused{0x69, 0x85};
-    if (trace_) trace_(source, payload, refused);
-    return refused;
+const Bytes kRefused{0x69, 0x85};  // conditions of use not satisfied: privileged mode or busy
+
+}  // namespace
+
+bool CardService::WaitForCard(std::unique_lock<std::mutex>& lock, uint64_t session) {
+  return free_.wait_for(lock, options_.session_wait, [&] {
+    return !exchanging_ && (owner_ == 0 || (session != 0 && owner_ == session));
+  });
+}
+
+std::optional<uint64_t> CardService::BeginSession(const std::string& source) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!WaitForCard(lock, 0)) return std::nullopt;
+  const uint64_t id = next_session_++;
+  owner_ = id;
+  // A fresh card for every session: power-on runs recovery and clears everything volatile.
+  auto atr = card_.Reset();
+  if (!atr.ok()) {
+    std::fprintf(stderr, "tessera-card: reset for %s failed: %s\n", source.c_str(),
+                 atr.status().ToString().c_str());
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  return id;
+}
+
+void CardService::EndSession(uint64_t session) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (owner_ != session) return;
+  // Nothing volatile outlives the session. The card is powered again for the next client.
+  card_.PowerOff();
+  owner_ = 0;
+  lock.unlock();
+  free_.notify_all();
+}
+
+std::optional<Bytes> CardService::Handle(const std::string& source, ByteView payload,
+                                         uint64_t session) {
+  // Privileged mode: the card is running stored commands and takes nothing from outside; the
+  // answer comes at once rather than after the run.
+  if (payload.size() > 1 && card_.external_closed()) {
+    if (trace_) trace_(source, payload, kRefused);
+    return kRefused;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  if (session != 0) {
+    if (owner_ != session) return kRefused;  // not (or no longer) this session's card
+    return HandleLocked(source, payload);
+  }
+  // A sessionless source takes the card for this exchange only.
+  if (!WaitForCard(lock, 0)) {
+    if (payload.size() == 1)
+      return payload[0] == kCtrlGetAtr ? std::optional<Bytes>(card::Card::Atr()) : std::nullopt;
+    if (trace_) trace_(source, payload, kRefused);
+    return kRefused;
+  }
+  exchanging_ = true;
+  std::optional<Bytes> reply = HandleLocked(source, payload);
+  exchanging_ = false;
+  lock.unlock();
+  free_.notify_all();
+  return reply;
+}
+
+std::optional<Bytes> CardService::HandleLocked(const std::string& source, ByteView payload) {
   if (payload.size() == 1) {
     switch (payload[0]) {
       case kCtrlPowerOff:
@@ -45,6 +100,10 @@ std::optional<Bytes> CardService::Handle(const std::string& source, ByteView pay
     if (!atr.ok()) return Bytes{0x6F, 0x00};
   }
   Bytes response = card_.Transmit(payload);
+  if (response.size() > kMaxFramePayload) {
+    // The card OS keeps responses within a frame (Card::Finish); never drop a connection.
+    response = {0x6F, 0x00};
+  }
   if (trace_) trace_(source, payload, response);
   return response;
 }

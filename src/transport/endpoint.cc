@@ -1,9 +1,13 @@
 #include "transport/endpoint.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -22,7 +26,7 @@ Result<uint16_t> ParsePort(const std::string& s) {
     if (c < '0' || c > '9') return InvalidArgument("bad port '" + s + "'");
     v = v * 10 + static_cast<uint32_t>(c - '0');
   }
-  if (v == 0 || v > 65535) return InvalidArgument("port out of range: " + s);
+  if (v > 65535) return InvalidArgument("port out of range: " + s);
   return static_cast<uint16_t>(v);
 }
 
@@ -76,6 +80,10 @@ Result<Endpoint> ParseEndpoint(const std::string& text) {
 
 Result<Endpoint> ParseVpcdEndpoint(const std::string& text) {
   Endpoint e;
+  auto nonzero = [&](uint16_t port) -> Result<uint16_t> {
+    if (port == 0) return InvalidArgument("port out of range: 0");
+    return port;
+  };
   const size_t colon = text.rfind(':');
   if (colon != std::string::npos) {
     e.host = text.substr(0, colon);
@@ -83,44 +91,100 @@ Result<Endpoint> ParseVpcdEndpoint(const std::string& text) {
   } else {
     TESSERA_ASSIGN_OR_RETURN(e.port, ParsePort(text));
   }
+  TESSERA_ASSIGN_OR_RETURN(e.port, nonzero(e.port));
   return e;
 }
 
-Result<int> Connect(const Endpoint& e) {
+namespace {
+
+void SetTimeouts(int fd, int timeout_ms) {
+  if (timeout_ms <= 0) return;
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+// connect() bounded by `timeout_ms` (0: blocking, the system's own timeout).
+Status ConnectWithin(int fd, const sockaddr* a, socklen_t len, int timeout_ms, const Endpoint& e) {
+  if (timeout_ms <= 0) {
+    if (::connect(fd, a, len) != 0) return IOError(Err("cannot connect to", e));
+    return Status::Ok();
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  if (::connect(fd, a, len) != 0) {
+    if (errno != EINPROGRESS && errno != EAGAIN) return IOError(Err("cannot connect to", e));
+    pollfd p{fd, POLLOUT, 0};
+    const int r = ::poll(&p, 1, timeout_ms);
+    if (r == 0) {
+      return IOError("cannot connect to " + e.ToString() + ": no answer within " +
+                     std::to_string(timeout_ms / 1000) + " s");
+    }
+    int err = 0;
+    socklen_t err_len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len);
+    if (r < 0 || err != 0) {
+      errno = err != 0 ? err : errno;
+      return IOError(Err("cannot connect to", e));
+    }
+  }
+  ::fcntl(fd, F_SETFL, flags);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<int> Connect(const Endpoint& e, int timeout_ms) {
   if (e.unix_socket) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return IOError(Err("socket for", e));
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     std::strncpy(a.sun_path, e.path.c_str(), sizeof a.sun_path - 1);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      Status s = IOError(Err("cannot connect to", e));
+    if (Status s = ConnectWithin(fd, reinterpret_cast<sockaddr*>(&a), sizeof a, timeout_ms, e);
+        !s.ok()) {
       ::close(fd);
       return s;
     }
+    SetTimeouts(fd, timeout_ms);
     return fd;
   }
   TESSERA_ASSIGN_OR_RETURN(sockaddr_in a, Resolve(e));
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return IOError(Err("socket for", e));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    Status s = IOError(Err("cannot connect to", e));
+  if (Status s = ConnectWithin(fd, reinterpret_cast<sockaddr*>(&a), sizeof a, timeout_ms, e);
+      !s.ok()) {
     ::close(fd);
     return s;
   }
+  SetTimeouts(fd, timeout_ms);
   SetNoDelay(fd);
   return fd;
 }
 
-Result<int> Listen(const Endpoint& e) {
+Result<int> Listen(Endpoint& e) {
   int fd;
   if (e.unix_socket) {
+    struct stat st {};
+    if (::lstat(e.path.c_str(), &st) == 0) {
+      if (!S_ISSOCK(st.st_mode)) {
+        return Status(ErrorCode::kBusy, e.path + " exists and is not a socket; not replacing it");
+      }
+      // Someone accepting on it: another card serves this path. Refuse, never take it over.
+      auto probe = Connect(e, 1000);
+      if (probe.ok()) {
+        ::close(*probe);
+        return Status(ErrorCode::kBusy, e.ToString() +
+                                            " is already served by another process (another "
+                                            "tessera-card?); stop it or choose another path");
+      }
+      ::unlink(e.path.c_str());  // a stale socket file: nobody listens on it
+    }
     fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return IOError(Err("socket for", e));
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     std::strncpy(a.sun_path, e.path.c_str(), sizeof a.sun_path - 1);
-    ::unlink(e.path.c_str());
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       Status s = IOError(Err("cannot bind", e));
       ::close(fd);
@@ -137,10 +201,16 @@ Result<int> Listen(const Endpoint& e) {
       ::close(fd);
       return s;
     }
+    sockaddr_in bound{};
+    socklen_t len = sizeof bound;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
+      e.port = ntohs(bound.sin_port);
+    }
   }
-  if (::listen(fd, 8) != 0) {
+  if (::listen(fd, 64) != 0) {
     Status s = IOError(Err("cannot listen on", e));
     ::close(fd);
+    if (e.unix_socket) ::unlink(e.path.c_str());
     return s;
   }
   return fd;

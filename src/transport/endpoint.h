@@ -21,9 +21,12 @@ struct Endpoint {
 Result<Endpoint> ParseEndpoint(const std::string& text);      // unix:PATH | tcp:HOST:PORT
 Result<Endpoint> ParseVpcdEndpoint(const std::string& text);  // [HOST:]PORT
 
-// A connected client socket, or an error naming the endpoint.
-Result<int> Connect(const Endpoint& e);
-// A listening socket (unix sockets replace a stale socket file).
-Result<int> Listen(const Endpoint& e);
+// A connected client socket, or an error naming the endpoint. `timeout_ms` bounds the
+// connection attempt (0: the system's own) and becomes the socket's send and receive timeout.
+Result<int> Connect(const Endpoint& e, int timeout_ms = 0);
+// A listening socket. A unix socket path that another process serves is refused (kBusy); a
+// stale socket file (nobody accepts on it) is replaced; a path that is not a socket is refused.
+// tcp port 0 picks a free port: `e.port` is updated to the one bound.
+Result<int> Listen(Endpoint& e);
 
 }  // namespace tessera::transport

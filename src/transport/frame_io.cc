@@ -19,6 +19,8 @@ Status ReadExactly(int fd, uint8_t* out, size_t n, const std::atomic<bool>* stop
     // frame that has arrived costs no extra system call.
     ssize_t got = ::recv(fd, out + done, n - done, stop != nullptr ? MSG_DONTWAIT : 0);
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Without `stop` the socket is blocking: EAGAIN means its receive timeout expired.
+      if (stop == nullptr) return IOError("timed out waiting for an answer");
       pollfd p{fd, POLLIN, 0};
       int r = ::poll(&p, 1, 200);
       if (r < 0 && errno != EINTR) return IOError(std::string("poll: ") + std::strerror(errno));

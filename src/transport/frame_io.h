@@ -1,4 +1,4 @@
-// Length-prefixed frames on a stream socket, as vpcd uses them (reference §6): a 2-byte
+// Length-prefixed frames on a stream socket, as vpcd uses them (vsmartcard's vpcd.c): a 2-byte
 // big-endian length, then the payload (at most 65535 bytes). A 1-byte payload is a control
 // message: 00 power off, 01 power on, 02 reset, 04 get ATR.
 #pragma once
@@ -16,13 +16,19 @@ inline constexpr uint8_t kCtrlPowerOff = 0x00;
 inline constexpr uint8_t kCtrlPowerOn = 0x01;
 inline constexpr uint8_t kCtrlReset = 0x02;
 inline constexpr uint8_t kCtrlGetAtr = 0x04;
+// Tessera's socket framing only (never vpcd's): the card's one-byte answer to a connection that
+// could not get the card because another client held it for too long. The connection closes
+// after it.
+inline constexpr uint8_t kCtrlBusy = 0xFF;
+inline constexpr size_t kMaxFramePayload = 0xFFFF;
 
-// Reads one frame. Returns nullopt-like errors: kIOError when the peer closed or failed,
-// kFailedPrecondition when `stop` became true while waiting. Polls `stop` every 200 ms.
+// Reads one frame. Returns nullopt-like errors: kIOError when the peer closed or failed (or,
+// on a socket with a receive timeout, when it expired: "timed out"), kFailedPrecondition when
+// `stop` became true while waiting. Polls `stop` every 200 ms.
 Result<Bytes> ReadFrame(int fd, const std::atomic<bool>* stop = nullptr);
 Status WriteFrame(int fd, ByteView payload);
 // After every receive on a TCP socket: disable delayed ACKs again (Linux resets QUICKACK), so
-// that vpcd's two-write frames are not held up by Nagle + delayed ACK (reference §6).
+// that vpcd's two-write frames are not held up by Nagle + delayed ACK.
 void RearmQuickAck(int fd);
 void SetNoDelay(int fd);
 
