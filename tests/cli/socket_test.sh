@@ -50,7 +50,14 @@ echo "$out"
 rss1=$(sed -n 's/^after 1000: rss_kb=\([0-9]*\).*/\1/p' <<<"$out")
 rss2=$(sed -n 's/^after 100000: rss_kb=\([0-9]*\).*/\1/p' <<<"$out")
 thr2=$(sed -n 's/^after 100000: .*threads=\([0-9]*\)/\1/p' <<<"$out")
-check "100,000 connections: memory flat (${rss1} -> ${rss2} kB)" test "$rss2" -le $((rss1 + 2048))
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  # AddressSanitizer keeps freed memory in quarantine (up to 256 MiB) and per-thread records:
+  # RSS says nothing about leaks there (LeakSanitizer checks those at exit). The GCC build
+  # asserts it.
+  echo "note: memory growth not asserted under AddressSanitizer (${rss1} -> ${rss2} kB)"
+else
+  check "100,000 connections: memory flat (${rss1} -> ${rss2} kB)" test "$rss2" -le $((rss1 + 2048))
+fi
 check "100,000 connections: threads bounded (${thr2})" test "$thr2" -le 24
 # A second card on the same socket path is refused, and the first one keeps serving.
 "$T" image init "$dir/other.img" >/dev/null 2>&1
