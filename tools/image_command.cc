@@ -129,16 +129,6 @@ std::string FormatTime(uint64_t unix_time) {
   return buf;
 }
 
-std::string Hex2(uint8_t b) {
-  char s[3];
-  std::snprintf(s, sizeof s, "%02X", b);
-  return s;
-}
-std::string Hex4(uint16_t v) {
-  char s[5];
-  std::snprintf(s, sizeof s, "%04X", v);
-  return s;
-}
 std::string Printable(ByteView b) {
   std::string s;
   for (uint8_t c : b) s += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '.';
@@ -203,7 +193,7 @@ Inspection Inspect(const ImageSnapshot& snap) {
 std::string CardStateName(uint8_t s) {
   if (s == card::kCardOperational) return "operational";
   if (s == card::kCardTerminated) return "terminated";
-  return "unknown (" + Hex2(s) + ")";
+  return "unknown (" + HexByte(s) + ")";
 }
 
 void CardJson(JsonWriter& w, const CardReport& c) {
@@ -211,25 +201,25 @@ void CardJson(JsonWriter& w, const CardReport& c) {
   if (c.root) {
     const card::CardRoot& r = *c.root;
     w.String("state", CardStateName(r.card_state))
-        .String("life_cycle", Hex2(r.gp_life_cycle))
+        .String("life_cycle", HexByte(r.gp_life_cycle))
         .String("life_cycle_name", card::GpLifeCycleName(r.gp_life_cycle))
-        .String("min_security_level", Hex2(r.admin_level))
+        .String("min_security_level", HexByte(r.admin_level))
         .String("min_security_level_name", card::SecurityLevelName(r.admin_level));
   }
   w.Number("files", c.files.size());
   w.BeginArray("pins");
   for (const auto& p : c.pins) {
     w.BeginObject()
-        .String("reference", Hex2(p.reference))
+        .String("reference", HexByte(p.reference))
         .Number("max_tries", p.max_tries)
         .Number("tries_left", p.tries_left);
-    if (p.puk_reference != 0) w.String("puk", Hex2(p.puk_reference));
+    if (p.puk_reference != 0) w.String("puk", HexByte(p.puk_reference));
     w.EndObject();
   }
   w.EndArray().BeginArray("key_sets");
   for (const auto& k : c.key_sets) {
     w.BeginObject()
-        .String("kvn", Hex2(k.kvn))
+        .String("kvn", HexByte(k.kvn))
         .Number("key_length", k.key_length)
         .Number("failures_left", k.failures_left)
         .Number("max_failures", k.max_failures)
@@ -335,16 +325,16 @@ void PrintCardText(const CardReport& c) {
   const card::CardRoot& r = *c.root;
   std::printf("card      %s; GlobalPlatform life cycle %s (%s)\n",
               CardStateName(r.card_state).c_str(), card::GpLifeCycleName(r.gp_life_cycle).c_str(),
-              Hex2(r.gp_life_cycle).c_str());
+              HexByte(r.gp_life_cycle).c_str());
   std::printf("          minimum security level %s (%s) for administration once SECURED\n",
-              Hex2(r.admin_level).c_str(), card::SecurityLevelName(r.admin_level).c_str());
+              HexByte(r.admin_level).c_str(), card::SecurityLevelName(r.admin_level).c_str());
   std::string pins, keys;
   for (const auto& p : c.pins) {
-    pins += (pins.empty() ? "" : ", ") + Hex2(p.reference) + " (" + std::to_string(p.tries_left) +
-            "/" + std::to_string(p.max_tries) + " tries)";
+    pins += (pins.empty() ? "" : ", ") + HexByte(p.reference) + " (" +
+            std::to_string(p.tries_left) + "/" + std::to_string(p.max_tries) + " tries)";
   }
   for (const auto& k : c.key_sets) {
-    keys += (keys.empty() ? "KVN " : ", KVN ") + Hex2(k.kvn) + " (AES-" +
+    keys += (keys.empty() ? "KVN " : ", KVN ") + HexByte(k.kvn) + " (AES-" +
             std::to_string(k.key_length * 8) + ")";
   }
   std::printf("          %zu files ('tessera image ls' lists them), %u PUT DATA object(s)\n",
@@ -462,7 +452,7 @@ int Init(Options o) {
     std::printf("created %s: %u bytes of NVM, %u blocks of %u bytes, commit capacity %u bytes\n",
                 o.path.c_str(), g.nvm_size, layout->block_count, g.block_size, g.journal_capacity);
     if (!o.blank) {
-      std::printf("card: default profile, minimum security level %s (%s)\n", Hex2(level).c_str(),
+      std::printf("card: default profile, minimum security level %s (%s)\n", HexByte(level).c_str(),
                   card::SecurityLevelName(level).c_str());
     }
   }
@@ -506,13 +496,13 @@ void PrintLsJson(const Inspection& in, const std::string& path, uint32_t block_s
     const card::FileNode& n = e.node;
     w.BeginObject()
         .String("path", e.path)
-        .String("fid", Hex4(n.fid))
+        .String("fid", HexU16(n.fid))
         .Number("depth", static_cast<uint64_t>(e.depth))
         .String("kind", n.is_df() ? (e.depth == 0 ? "MF" : "DF") : "EF")
         .String("type", card::FileTypeName(n))
-        .String("fdb", Hex2(n.fdb))
+        .String("fdb", HexByte(n.fdb))
         .String("lcs", card::LifeCycleName(n.lcs))
-        .String("lcs_byte", Hex2(n.lcs));
+        .String("lcs_byte", HexByte(n.lcs));
     if (n.is_df()) {
       w.String("df_name_hex", ToHex(n.df_name)).String("df_name_text", Printable(n.df_name));
       if (!n.fci_proprietary.empty()) w.String("fci_proprietary", ToHex(n.fci_proprietary));
@@ -563,7 +553,8 @@ int ReadOnlyCommand(const Options& o) {
       for (const auto& n : in.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
       for (const auto& e : in.card.files) {
         const std::string indent(2 * static_cast<size_t>(e.depth), ' ');
-        std::printf("%s%s  %s\n", indent.c_str(), Hex4(e.node.fid).c_str(), FileSummary(e).c_str());
+        std::printf("%s%s  %s\n", indent.c_str(), HexU16(e.node.fid).c_str(),
+                    FileSummary(e).c_str());
         std::printf("%s      access: %s\n", indent.c_str(), card::DescribeAccess(e.node).c_str());
       }
     }

@@ -12,16 +12,6 @@
 namespace tessera::card {
 namespace {
 
-std::string Hex2(uint8_t v) {
-  char s[3];
-  std::snprintf(s, sizeof s, "%02X", v);
-  return s;
-}
-std::string Hex4(uint16_t v) {
-  char s[5];
-  std::snprintf(s, sizeof s, "%04X", v);
-  return s;
-}
 std::string Block(uint32_t b) {
   return "block " + std::to_string(b);
 }
@@ -123,7 +113,7 @@ class Inspector {
                    ", not 54434F53 (\"TCOS\"): the card cannot power on");
       } else {
         Damage("root record", "version", base + root_field::kVersion,
-               "is " + Hex2(raw[root_field::kVersion]) + ", not 01: the card cannot power on");
+               "is " + HexByte(raw[root_field::kVersion]) + ", not 01: the card cannot power on");
       }
       return false;
     }
@@ -132,22 +122,22 @@ class Inspector {
     const CardRoot& rt = *root;
     if (rt.card_state != kCardOperational && rt.card_state != kCardTerminated) {
       Damage("root record", "card state", base + root_field::kCardState,
-             "is " + Hex2(rt.card_state) + ": neither 05 (operational) nor 0C (terminated)");
+             "is " + HexByte(rt.card_state) + ": neither 05 (operational) nor 0C (terminated)");
     } else if (rt.card_state == kCardTerminated) {
       r_.notes.push_back("the card is terminated (TERMINATE CARD USAGE): it answers 6A81");
     }
     if (!ValidGpLifeCycle(rt.gp_life_cycle)) {
       Damage("root record", "GlobalPlatform life cycle", base + root_field::kLifeCycle,
-             "is " + Hex2(rt.gp_life_cycle) + ": not one of 01, 07, 0F, 7F, FF");
+             "is " + HexByte(rt.gp_life_cycle) + ": not one of 01, 07, 0F, 7F, FF");
     }
     if (!ValidAdminLevel(rt.admin_level)) {
       Damage("root record", "minimum security level", base + root_field::kAdminLevel,
-             "is " + Hex2(rt.admin_level) + ": not one of 01, 03, 11, 13, 33");
+             "is " + HexByte(rt.admin_level) + ": not one of 01, 03, 11, 13, 33");
     }
     for (uint32_t i = root_field::kReserved; i < root_field::kPins; ++i) {
       if (raw[i] != 0) {
         Damage("root record", "reserved bytes", base + i,
-               "byte " + std::to_string(i) + " is " + Hex2(raw[i]) + ", not 00");
+               "byte " + std::to_string(i) + " is " + HexByte(raw[i]) + ", not 00");
         break;
       }
     }
@@ -164,7 +154,7 @@ class Inspector {
       const uint32_t at = base + static_cast<uint32_t>(i * root_field::kPinEntry);
       const uint8_t ref = e[root_field::kPinReference];
       if (ref == 0) continue;
-      const std::string where = "PIN " + Hex2(ref);
+      const std::string where = "PIN " + HexByte(ref);
       if (!slot_of.emplace(ref, i).second) {
         Damage(where, "reference", at + root_field::kPinReference,
                "slot " + std::to_string(i) + " repeats the reference of slot " +
@@ -187,10 +177,10 @@ class Inspector {
     for (size_t i = 0; i < r_.pins.size(); ++i) {
       const PinSummary& p = r_.pins[i];
       if (p.puk_reference != 0 && !slot_of.count(p.puk_reference)) {
-        Damage("PIN " + Hex2(p.reference), "PUK reference",
+        Damage("PIN " + HexByte(p.reference), "PUK reference",
                base + static_cast<uint32_t>(slot_of[p.reference] * root_field::kPinEntry +
                                             root_field::kPinPuk),
-               "names PIN " + Hex2(p.puk_reference) + ", which the PIN table does not hold");
+               "names PIN " + HexByte(p.puk_reference) + ", which the PIN table does not hold");
       }
     }
   }
@@ -212,14 +202,14 @@ class Inspector {
         const std::string where = "key set in " + Block(b);
         if (head[key_field::kMagic] != 'K') {
           Damage(where, "magic", at + key_field::kMagic,
-                 "is " + Hex2(head[key_field::kMagic]) + ", not 4B ('K'): not a key set");
+                 "is " + HexByte(head[key_field::kMagic]) + ", not 4B ('K'): not a key set");
         } else {
           Damage(where, "key length", at + key_field::kKeyLength,
                  "is " + std::to_string(head[key_field::kKeyLength]) + ": not 16, 24 or 32");
         }
         continue;
       }
-      const std::string where = "key set " + Hex2(set->kvn);
+      const std::string where = "key set " + HexByte(set->kvn);
       owner_[b] = where;
       auto [it, fresh] = block_of_kvn.emplace(set->kvn, b);
       if (!fresh) {
@@ -264,10 +254,11 @@ class Inspector {
   static NodeFault Diagnose(ByteView raw) {
     namespace f = node_field;
     if (raw[f::kMagic] != 'N') {
-      return {"magic", f::kMagic, "is " + Hex2(raw[f::kMagic]) + ", not 4E ('N'): not a file node"};
+      return {"magic", f::kMagic,
+              "is " + HexByte(raw[f::kMagic]) + ", not 4E ('N'): not a file node"};
     }
     if (raw[f::kKind] != 1 && raw[f::kKind] != 2) {
-      return {"kind", f::kKind, "is " + Hex2(raw[f::kKind]) + ": neither 1 (DF) nor 2 (EF)"};
+      return {"kind", f::kKind, "is " + HexByte(raw[f::kKind]) + ": neither 1 (DF) nor 2 (EF)"};
     }
     if (raw[f::kSecurityLength] > kMaxSecurityBytes) {
       return {"security attributes length", f::kSecurityLength,
@@ -305,7 +296,8 @@ class Inspector {
     if (node.ok()) return *node;
     std::string where;
     if (raw[node_field::kMagic] == 'N') {
-      where = (parent_path.empty() ? "" : parent_path + "/") + Hex4(GetU16(&raw[node_field::kFid]));
+      where =
+          (parent_path.empty() ? "" : parent_path + "/") + HexU16(GetU16(&raw[node_field::kFid]));
     } else {
       where = parent_path.empty() ? "MF" : parent_path + "/? (linked by " + link_where + ")";
     }
@@ -342,7 +334,7 @@ class Inspector {
       return;
     }
     r_.mountable = true;
-    const std::string mf_path = Hex4(mf->fid);
+    const std::string mf_path = HexU16(mf->fid);
     Claim(mf_block, "the node of " + mf_path, "root record", "MF pointer", mf_ptr);
     const uint32_t mf_at = BlockOffset(mf_block);
     if (!mf->is_df()) {
@@ -353,7 +345,7 @@ class Inspector {
     }
     if (mf->parent != kNoNode) {
       Damage(mf_path, "parent", mf_at + node_field::kParent,
-             "is " + Hex4(mf->parent) + ": the MF has no parent (FFFF)");
+             "is " + HexU16(mf->parent) + ": the MF has no parent (FFFF)");
     }
     node_path_[mf_block] = mf_path;
     std::vector<FileEntry> stack{{mf_path, 0, *mf}};
@@ -412,7 +404,7 @@ class Inspector {
           node_path_[id] = df.path + "/? (" + Block(id) + ")";
           break;
         }
-        const std::string path = df.path + "/" + Hex4(GetU16(&raw[f::kFid]));
+        const std::string path = df.path + "/" + HexU16(GetU16(&raw[f::kFid]));
         node_path_[id] = path;
         if (raw[f::kKind] == 2 && raw[f::kBlockCount] <= kMaxDataBlocks) {
           for (uint32_t i = 0; i < raw[f::kBlockCount]; ++i) {
@@ -427,7 +419,7 @@ class Inspector {
         id = GetU16(&raw[f::kNextSibling]);
         continue;
       }
-      const std::string path = df.path + "/" + Hex4(node->fid);
+      const std::string path = df.path + "/" + HexU16(node->fid);
       const uint32_t at = BlockOffset(id);
       Claim(id, "the node of " + path, link_where, link_field, link_at);
       node_path_[id] = path;
@@ -440,11 +432,11 @@ class Inspector {
       if (node->fid == kMfFid || node->fid == 0xFFFF || node->fid == 0x3FFF ||
           node->fid == df.node.fid) {
         Damage(path, "FID", at + f::kFid,
-               Hex4(node->fid) + " is reserved (3F00, 3FFF, FFFF) or the FID of its DF");
+               HexU16(node->fid) + " is reserved (3F00, 3FFF, FFFF) or the FID of its DF");
       }
       if (auto [it, fresh] = fids.emplace(node->fid, path); !fresh) {
         Damage(path, "FID", at + f::kFid,
-               "another file in " + df.path + " has FID " + Hex4(node->fid) +
+               "another file in " + df.path + " has FID " + HexU16(node->fid) +
                    " (FIDs are unique among siblings)");
       }
       if (node->is_ef() && node->sfi != 0) {
@@ -480,11 +472,11 @@ class Inspector {
     const uint32_t bs = layout_.geometry.block_size;
     if (!ValidLcs(n.lcs)) {
       Damage(e.path, "life cycle status", at + f::kLcs,
-             "is " + Hex2(n.lcs) + ": not an ISO/IEC 7816-4 life cycle status");
+             "is " + HexByte(n.lcs) + ": not an ISO/IEC 7816-4 life cycle status");
     }
     if (n.is_df()) {
       if (n.fdb != 0x38) {
-        Damage(e.path, "FDB", at + f::kFdb, "is " + Hex2(n.fdb) + ": a DF's is 38");
+        Damage(e.path, "FDB", at + f::kFdb, "is " + HexByte(n.fdb) + ": a DF's is 38");
       }
       if (!n.data_blocks.empty()) {
         Damage(e.path, "data block count", at + f::kBlockCount,
@@ -495,14 +487,14 @@ class Inspector {
     const uint8_t s = n.fdb & 0x07;
     if ((n.fdb & 0xB8) != 0 || (s != 1 && s != 2 && s != 4 && s != 6)) {
       Damage(e.path, "FDB", at + f::kFdb,
-             "is " + Hex2(n.fdb) +
+             "is " + HexByte(n.fdb) +
                  ": not an EF structure (01 transparent, 02 linear fixed, 04 linear variable, "
                  "06 cyclic)");
       return;
     }
     if (n.first_child != kNoNode) {
       Damage(e.path, "first child", at + f::kFirstChild,
-             "is " + Hex4(n.first_child) + ": an EF has no children (FFFF)");
+             "is " + HexU16(n.first_child) + ": an EF has no children (FFFF)");
     }
     bool blocks_ok = true;
     for (size_t i = 0; i < n.data_blocks.size(); ++i) {
@@ -571,7 +563,7 @@ class Inspector {
       const Bytes raw = Read(BlockOffset(b), kNodeSize);
       std::string hint;
       if (auto node = DecodeNode(raw, static_cast<uint16_t>(b)); node.ok()) {
-        hint = "; it holds the node of a file with FID " + Hex4(node->fid) +
+        hint = "; it holds the node of a file with FID " + HexU16(node->fid) +
                " that is not reachable from the MF";
       } else if (raw[key_field::kMagic] == 'K') {
         hint = "; it looks like a key set that the root record does not name";
@@ -650,7 +642,7 @@ std::string LifeCycleName(uint8_t lcs) {
   if (lcs == 0x05 || lcs == 0x07) return "activated";
   if (lcs == 0x04 || lcs == 0x06) return "deactivated";
   if (lcs >= 0x0C && lcs <= 0x0F) return "terminated";
-  return "unknown (" + Hex2(lcs) + ")";
+  return "unknown (" + HexByte(lcs) + ")";
 }
 
 std::string DescribeCondition(uint8_t sc) {
@@ -659,7 +651,8 @@ std::string DescribeCondition(uint8_t sc) {
   std::vector<std::string> parts;
   if (sc & 0x40) parts.push_back("secure messaging");
   if (sc & 0x20) parts.push_back("external authentication (not offered)");
-  if (sc & 0x10) parts.push_back((sc & 0x0F) == 0 ? "any PIN" : "PIN " + Hex2(0x80 | (sc & 0x0F)));
+  if (sc & 0x10)
+    parts.push_back((sc & 0x0F) == 0 ? "any PIN" : "PIN " + HexByte(0x80 | (sc & 0x0F)));
   if (parts.empty()) return "never";
   std::string out = parts[0];
   for (size_t i = 1; i < parts.size(); ++i) out += ((sc & 0x80) ? " or " : " and ") + parts[i];

@@ -60,6 +60,15 @@ Bytes HexOrDie(std::string_view text) {
   return std::move(r).value();
 }
 
+std::string HexByte(uint8_t v) {
+  return ToHex(ByteView(&v, 1));
+}
+
+std::string HexU16(uint16_t v) {
+  const uint8_t b[2] = {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+  return ToHex(b);
+}
+
 void Wipe(void* p, size_t n) {
   volatile uint8_t* v = static_cast<volatile uint8_t*>(p);
   for (size_t i = 0; i < n; ++i) v[i] = 0;

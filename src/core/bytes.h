@@ -23,6 +23,9 @@ std::string ToHex(ByteView bytes);
 Result<Bytes> FromHex(std::string_view text);
 // For tests and constants known to be valid. REQUIRES: text is valid hex.
 Bytes HexOrDie(std::string_view text);
+// "0A" and "0A1B": one byte, a big-endian 16-bit value.
+std::string HexByte(uint8_t v);
+std::string HexU16(uint16_t v);
 
 inline Bytes ToBytes(std::string_view s) {
   return Bytes(s.begin(), s.end());

@@ -10,12 +10,6 @@
 namespace tessera::host {
 namespace {
 
-std::string Hex2(uint8_t b) {
-  char s[3];
-  std::snprintf(s, sizeof s, "%02X", b);
-  return s;
-}
-
 std::string SelectDetail(uint8_t p1, uint8_t p2) {
   std::string how;
   switch (p1) {
@@ -41,7 +35,7 @@ std::string SelectDetail(uint8_t p1, uint8_t p2) {
       how = "path from current DF";
       break;
     default:
-      how = "P1=" + Hex2(p1) + "?";
+      how = "P1=" + HexByte(p1) + "?";
       break;
   }
   static const char* kReturn[] = {"return FCI", "return FCP", "return FMD", "no data"};
@@ -53,7 +47,7 @@ std::string SelectDetail(uint8_t p1, uint8_t p2) {
 
 std::string InstructionName(uint8_t cla, uint8_t ins) {
   const std::string_view name = card::InstructionName(cla, ins);
-  return name.empty() ? "INS " + Hex2(ins) : std::string(name);
+  return name.empty() ? "INS " + HexByte(ins) : std::string(name);
 }
 
 std::string DescribeCommand(ByteView command) {
@@ -69,7 +63,7 @@ std::string DescribeCommand(ByteView command) {
   const CommandApdu& c = *parsed;
   const ClassByte cls = DecodeClass(c.cla);
   std::string s = InstructionName(c.cla, c.ins);
-  s += "  CLA=" + Hex2(c.cla);
+  s += "  CLA=" + HexByte(c.cla);
   if (!cls.valid) {
     s += " (invalid class)";
   } else {
@@ -79,7 +73,7 @@ std::string DescribeCommand(ByteView command) {
     if (cls.proprietary) s += ", proprietary";
     s += ")";
   }
-  s += " P1=" + Hex2(c.p1) + " P2=" + Hex2(c.p2);
+  s += " P1=" + HexByte(c.p1) + " P2=" + HexByte(c.p2);
   if (c.ins == 0xA4) s += " [" + SelectDetail(c.p1, c.p2) + "]";
   if ((c.ins == 0xB0 || c.ins == 0xD6 || c.ins == 0x0E) && (c.p1 & 0x80)) {
     s += " [SFI " + std::to_string(c.p1 & 0x1F) + ", offset " + std::to_string(c.p2) + "]";
@@ -95,7 +89,7 @@ std::string DescribeCommand(ByteView command) {
     return s + " Lc=" + std::to_string(c.data.size()) + " data=<key material hidden>";
   }
   if (c.ins == 0x20 || c.ins == 0x24 || c.ins == 0x2C) {
-    s += " [reference " + Hex2(c.p2) + "]";
+    s += " [reference " + HexByte(c.p2) + "]";
     if (!c.data.empty()) {
       // Reference data is secret: show its length only.
       return s + " Lc=" + std::to_string(c.data.size()) + " data=<" +
