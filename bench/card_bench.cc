@@ -2,6 +2,7 @@
 // runs on Debian's Python emulator (SELECT EF 2F01, READ BINARY 16 bytes, UPDATE RECORD of 16
 // bytes), on a RAM NVM with the default profile. Results: docs/performance.md.
 #include <benchmark/benchmark.h>
+#include "apps/builtin_modules.h"
 
 #include "card/card.h"
 #include "card/profile.h"
@@ -15,6 +16,7 @@ struct Fixture {
     (void)InstallDefaultProfile(ram.device(), geometry);
     platform = DrbgPlatform::FromSeed(Bytes(48, 9));
     card = std::make_unique<Card>(ram.device(), geometry, *platform);
+    tessera::apps::RegisterBuiltInModules(*card);
     (void)card->PowerOn();
   }
   nvm::Geometry geometry;

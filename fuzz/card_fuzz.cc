@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include "apps/builtin_modules.h"
 
 #include "card/card.h"
 #include "card/profile.h"
@@ -89,6 +90,7 @@ class Harness {
     ram_.cells() = ProfileCells();
     platform_ = card::DrbgPlatform::FromSeed(Bytes(48, 1), 1700000000);
     card_ = std::make_unique<card::Card>(ram_.device(), g_, *platform_);
+    apps::RegisterBuiltInModules(*card_);
     if (!card_->PowerOn().ok()) std::abort();
   }
 
@@ -103,6 +105,7 @@ class Harness {
       ram_.device().CancelCut();
       ram_.device().PowerOn();
       card_ = std::make_unique<card::Card>(ram_.device(), g_, *platform_);
+      apps::RegisterBuiltInModules(*card_);
       if (!card_->PowerOn().ok()) std::abort();  // recovery must succeed after any cut
       if (!nvm::InspectImage(ram_.device(), card_->store().layout()).ok()) std::abort();
       session_.reset();

@@ -2,6 +2,7 @@
 // pcscd's vpcd driver) and/or to socket clients. Several transports make a dual-interface card;
 // their commands are serialised. Exits cleanly on SIGTERM or SIGINT.
 #include <unistd.h>
+#include "apps/builtin_modules.h"
 
 #include <chrono>
 #include <csignal>
@@ -142,6 +143,7 @@ int main(int argc, char** argv) {
   }
   auto platform = tessera::card::DrbgPlatform::FromSystem();
   tessera::card::Card card((*image)->device(), (*image)->geometry(), *platform);
+  tessera::apps::RegisterBuiltInModules(card);
   auto atr = card.PowerOn();
   if (!atr.ok()) {
     std::fprintf(stderr, "tessera-card: %s\n", atr.status().ToString().c_str());

@@ -160,10 +160,10 @@ TEST_F(ApplicationModuleTest, SharedInstructionCodesReachWhatIsSelected) {
   EXPECT_EQ(Sw("00A4040000"), "9000");
   EXPECT_EQ(Sw("80E4000003D20131"), "6982");  // DELETE: no session
   EXPECT_EQ(Sw("00E40000021000"), "6982");    // DELETE FILE: the admin PIN is missing
-  // E6/E8 in the proprietary class go to the ISD, which has no INSTALL/LOAD yet: never to
-  // TERMINATE DF/EF.
-  EXPECT_EQ(Sw("80E60000021000"), "6D00");
-  EXPECT_EQ(Sw("80E80000022F01"), "6D00");
+  // E6/E8 in the proprietary class go to the ISD's INSTALL and LOAD (which need the
+  // session): never to TERMINATE DF/EF.
+  EXPECT_EQ(Sw("80E60000021000"), "6982");
+  EXPECT_EQ(Sw("80E80000022F01"), "6982");
   EXPECT_EQ(Tx("00A4000C022F01"), "9000");
   EXPECT_EQ(Tx("00A4040000").substr(0, 4), "6F10");
   host::Scp03Options o;
@@ -273,10 +273,10 @@ TEST_F(ApplicationModuleTest, ADomainWithItsOwnDfKeepsItsSessionInsideIt) {
   ASSERT_EQ(Sw("00E0000017"
                "6215"
                "820138"
-               "83024100"
+               "83024200"
                "8407F0544553545344"
                "8C03031212"),
-            "9000");  // DF 4100
+            "9000");  // DF 4200
   ASSERT_EQ(Sw("00A4040C07F0544553545344"), "9000");
   ASSERT_EQ(Sw("00E000000D"
                "620B"

@@ -49,6 +49,12 @@ class SecurityDomain {
   virtual CardStatus SaveKeySet(Card& card, KeySet& set) = 0;
 };
 
+// What the selected application's state lets a command reach (docs/applications.md §2).
+enum class AppAccess : uint8_t {
+  kCode,    // the application's commands, then the OS's
+  kOsOnly,  // only the OS's (a terminated application's data, read through the OS)
+};
+
 class Application {
  public:
   virtual ~Application() = default;
@@ -57,9 +63,19 @@ class Application {
   // Whether SELECT by DF name with `name` selects this application (P1 = 04, first
   // occurrence). Default: the whole AID, or a leading part of at least 5 bytes (the RID).
   virtual bool Answers(ByteView name) const;
+  // Whether SELECT may pick the application now: the status word it answers with (9000, or a
+  // warning such as 6283), or the error (6A82: not selectable). Default: 9000.
+  virtual CardResult<uint16_t> Selectable(Card& card);
   // Runs when SELECT picks this application on `ch`: the response data (FCI) and status word.
   // An error leaves the previous selection in place.
   virtual CardResult<Response> Select(Card& card, ChannelState& ch, const CommandApdu& cmd) = 0;
+  // Before every command (but SELECT and MANAGE CHANNEL) while the application is selected:
+  // what the command may reach, or the error it gets. Default: everything.
+  virtual CardResult<AppAccess> Admit(Card& card, ChannelState& ch, const CommandApdu& cmd);
+  // The application is no longer selected on `ch` (another one is, or none).
+  virtual void Deselect(ChannelState& ch) { (void)ch; }
+  // An instance of a module in the OS registry (installed_application.h).
+  virtual bool installed() const { return false; }
   // The commands the application handles while selected, by INS.
   virtual std::span<const Route> commands() const = 0;
   // Non-null when the application has the security-domain privilege.

@@ -2,7 +2,9 @@
 
 #include "card/handlers.h"
 #include "card/identifiers.h"
+#include "card/installed_application.h"
 #include "card/isd_application.h"
+#include "card/module.h"
 #include "card/secure_channel_service.h"
 #include "core/status_words.h"
 
@@ -46,15 +48,101 @@ bool Card::AddCommand(Route route) {
   return true;
 }
 
-Application* Card::FindApplication(ByteView name) const {
+Application* Card::FindApplication(ByteView name) {
   for (const auto& app : apps_) {
     if (app->Answers(name)) return app.get();
+  }
+  if (!powered() || name.size() < 5) return nullptr;
+  auto root = LoadRoot(*store_);
+  if (!root.ok()) return nullptr;
+  auto registry = LoadRegistry(*store_, *root);
+  if (!registry.ok()) return nullptr;
+  // An exact AID first, then the first application whose AID starts with `name`.
+  Application* partial = nullptr;
+  for (uint16_t block : registry->entries) {
+    auto entry = LoadEntry(*store_, block);
+    if (!entry.ok()) continue;
+    Application* app = InstanceFor(*entry);
+    if (app == nullptr) continue;
+    if (std::equal(name.begin(), name.end(), entry->aid.begin(), entry->aid.end())) return app;
+    if (partial == nullptr && app->Answers(name)) partial = app;
+  }
+  return partial;
+}
+
+bool Card::AddModule(std::shared_ptr<Module> module) {
+  if (FindModule(module->aid()) != nullptr) return false;
+  modules_.push_back(std::move(module));
+  return true;
+}
+
+Module* Card::FindModule(ByteView module_aid) const {
+  for (const auto& m : modules_) {
+    ByteView a = m->aid();
+    if (std::equal(a.begin(), a.end(), module_aid.begin(), module_aid.end())) return m.get();
   }
   return nullptr;
 }
 
+Application* Card::InstanceFor(const RegistryEntry& entry) {
+  for (const auto& inst : instances_) {
+    if (inst->entry_block() != entry.block) continue;
+    ByteView a = inst->aid();
+    if (std::equal(a.begin(), a.end(), entry.aid.begin(), entry.aid.end())) return inst.get();
+  }
+  if (entry.code_format != kCodeBuiltIn) return nullptr;
+  for (const auto& m : modules_) {
+    ByteView a = m->aid();
+    if (!std::equal(a.begin(), a.end(), entry.module_aid.begin(), entry.module_aid.end())) continue;
+    // A block reused by a later entry: the old object retires.
+    ForgetApplication(entry.block);
+    instances_.push_back(std::make_shared<InstalledApplication>(entry.block, entry.aid, m));
+    return instances_.back().get();
+  }
+  return nullptr;
+}
+
+CardResult<Card::Owner> Card::ApplicationOwning(const FileNode& file) {
+  CARD_ASSIGN(CardRoot root, LoadRoot(*store_));
+  CARD_ASSIGN(Registry registry, LoadRegistry(*store_, root));
+  for (uint16_t block : registry.entries) {
+    CARD_ASSIGN(RegistryEntry entry, LoadEntry(*store_, block));
+    CARD_ASSIGN(bool inside, fs_->IsWithin(file, entry.df));
+    if (inside) return Owner{InstanceFor(entry), entry.df};
+  }
+  return Owner{};
+}
+
+void Card::ForgetApplication(uint16_t entry_block) {
+  for (auto it = instances_.begin(); it != instances_.end();) {
+    if ((*it)->entry_block() != entry_block) {
+      ++it;
+      continue;
+    }
+    InstalledApplication* gone = it->get();
+    auto drop = [&](ChannelState& ch) {
+      if (ch.selected_app == gone) {
+        SelectApplication(ch, nullptr, kNoNode);
+        ch.current_df = mf_;
+        ch.current_ef = kNoNode;
+        ch.current_record = 0;
+      }
+      if (ch.scp_domain == gone) ch.CloseSecureChannel();
+    };
+    for (ChannelState& ch : channels_) drop(ch);
+    drop(internal_);
+    retired_.push_back(*it);
+    it = instances_.erase(it);
+  }
+}
+
 void Card::SelectApplication(ChannelState& ch, Application* app, uint16_t app_df) {
-  if (ch.selected_app != app) ch.CloseSecureChannel();
+  if (ch.selected_app != app) {
+    if (ch.selected_app != nullptr) ch.selected_app->Deselect(ch);
+    ch.CloseSecureChannel();
+    ch.app_security = 0;
+    ch.ResetContent();
+  }
   ch.selected_app = app;
   ch.app_df = app == nullptr ? kNoNode : app_df;
 }
@@ -82,6 +170,10 @@ Bytes Card::Atr() {
 
 Result<Bytes> Card::PowerOn() {
   PowerOff();
+  // Installed applications' objects outlive a power loss inside a handler (the handler may
+  // still be on the stack); a fresh power-on is where they go.
+  instances_.clear();
+  retired_.clear();
   if (!device_.powered()) device_.PowerOn();
   TESSERA_ASSIGN_OR_RETURN(store_, nvm::NvmStore::Mount(device_, geometry_));
   auto root = LoadRoot(*store_);
@@ -328,23 +420,28 @@ CardResult<Response> Card::Dispatch(const CommandApdu& cmd, ChannelState& ch) {
   // SELECT and MANAGE CHANNEL always belong to the OS (GET RESPONSE never gets here).
   if (cmd.ins != ins::kSelect && cmd.ins != ins::kManageChannel && ch.selected_app != nullptr) {
     Application& app = *ch.selected_app;
-    if (SecurityDomain* sd = app.security_domain();
-        sd != nullptr &&
-        (cmd.ins == ins::kInitializeUpdate || cmd.ins == ins::kExternalAuthenticate)) {
-      if ((cmd.cla & 0x80) == 0) return Error::kClaNotSupported;  // GP commands: CLA 80/84
-      if (cmd.ins == ins::kInitializeUpdate) return HandleInitializeUpdate(*this, ch, *sd, cmd);
-      return HandleExternalAuthenticate(*this, ch, *sd, cmd);
-    }
-    const bool proprietary = (cmd.cla & 0x80) != 0;
-    for (const Route& route : app.commands()) {
-      if (route.ins == cmd.ins && (proprietary || route.classes == ClassRange::kAny)) {
-        return route.handler(*this, ch, cmd);
+    // The application's state decides what the command may reach (a locked application:
+    // nothing; a terminated one: the OS's reads of its data).
+    CARD_ASSIGN(AppAccess access, app.Admit(*this, ch, cmd));
+    if (access == AppAccess::kCode) {
+      if (SecurityDomain* sd = app.security_domain();
+          sd != nullptr &&
+          (cmd.ins == ins::kInitializeUpdate || cmd.ins == ins::kExternalAuthenticate)) {
+        if ((cmd.cla & 0x80) == 0) return Error::kClaNotSupported;  // GP commands: CLA 80/84
+        if (cmd.ins == ins::kInitializeUpdate) return HandleInitializeUpdate(*this, ch, *sd, cmd);
+        return HandleExternalAuthenticate(*this, ch, *sd, cmd);
       }
+      const bool proprietary = (cmd.cla & 0x80) != 0;
+      for (const Route& route : app.commands()) {
+        if (route.ins == cmd.ins && (proprietary || route.classes == ClassRange::kAny)) {
+          return route.handler(*this, ch, cmd);
+        }
+      }
+      // A proprietary-class command is the application's own business (GlobalPlatform's STORE
+      // DATA, INSTALL, LOAD...): it never falls through to an interindustry file command that
+      // happens to share its INS.
+      if (proprietary) return Error::kInsNotSupported;
     }
-    // A proprietary-class command is the application's own business (GlobalPlatform's STORE
-    // DATA, INSTALL, LOAD...): it never falls through to an interindustry file command that
-    // happens to share its INS.
-    if (proprietary) return Error::kInsNotSupported;
   }
   for (const Route& route : os_routes_) {
     if (route.ins == cmd.ins) return route.handler(*this, ch, cmd);

@@ -28,6 +28,7 @@
 #include <optional>
 #include <vector>
 
+#include "card/app_registry.h"
 #include "card/application.h"
 #include "card/card_error.h"
 #include "card/card_root.h"
@@ -76,7 +77,22 @@ struct ChannelState {
   Application* scp_domain = nullptr;
   // The command being processed arrived wrapped in the session's secure messaging.
   bool command_secured = false;
+  // The selected application's volatile security state (e.g. its PIN verified); cleared
+  // whenever the selected application changes.
+  uint32_t app_security = 0;
+  // Card content management on the issuer security domain (isd_content.cc): a STORE DATA
+  // upload being joined, the application INSTALL [for personalization] named, and the
+  // GET STATUS query a 6310 continues.
+  struct Content {
+    bool uploading = false;
+    uint8_t next_block = 0;
+    Bytes upload;
+    Bytes personalize_aid;   // empty: none
+    Bytes status_query;      // P1 || search data of the last GET STATUS with more to come
+    size_t status_next = 0;  // index of the next entry
+  } content;
 
+  void ResetContent() { content = Content{}; }
   void CloseSecureChannel() {
     scp.reset();
     scp_pending.reset();
@@ -97,6 +113,9 @@ struct Response {
   // not match its length gets 6Cxx instead of 61xx.
   bool exact_length = false;
 };
+
+class Module;
+class InstalledApplication;
 
 class Card {
  public:
@@ -153,8 +172,27 @@ class Card {
   // Adds an OS-level command (reached whatever is selected, unless the selected application
   // declares the same INS). False when the OS already has one with this INS.
   bool AddCommand(Route route);
-  // The application that answers SELECT by `name`, or nullptr.
-  Application* FindApplication(ByteView name) const;
+  // The application that answers SELECT by `name`, or nullptr: the registered ones first, then
+  // the installed ones of the OS registry (their state is the Application's business).
+  Application* FindApplication(ByteView name);
+  // Adds a module (the code installed applications name by AID). False when one with this AID
+  // exists.
+  bool AddModule(std::shared_ptr<Module> module);
+  Module* FindModule(ByteView module_aid) const;
+  const std::vector<std::shared_ptr<Module>>& modules() const { return modules_; }
+  // The Application of an installed application (made on first use, kept until power-off).
+  // nullptr when the entry's module is not on this card.
+  Application* InstanceFor(const RegistryEntry& entry);
+  // The installed application whose DF holds `file` (or is it), and that DF; {nullptr, FFFF}
+  // when none.
+  struct Owner {
+    Application* app = nullptr;
+    uint16_t df = kNoNode;
+  };
+  CardResult<Owner> ApplicationOwning(const FileNode& file);
+  // After an application is deleted: its Application is dropped from the cache (kept alive
+  // until power-off) and every channel that had it selected falls back to the MF.
+  void ForgetApplication(uint16_t entry_block);
   const Application* issuer_security_domain() const { return isd_; }
   // Ends every session (and half-open one) opened with this key set, on every channel: the key
   // set is gone.
@@ -194,6 +232,11 @@ class Card {
   ChannelState internal_;
   std::atomic<bool> external_closed_{false};
   std::vector<std::shared_ptr<Application>> apps_;
+  std::vector<std::shared_ptr<Module>> modules_;
+  // Installed applications by entry block; those of deleted entries wait in retired_ until
+  // power-off, so that no pointer a channel held can dangle.
+  std::vector<std::shared_ptr<InstalledApplication>> instances_;
+  std::vector<std::shared_ptr<InstalledApplication>> retired_;
   const Application* isd_ = nullptr;
   std::vector<Route> os_routes_;
 };

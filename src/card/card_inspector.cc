@@ -1,5 +1,8 @@
 #include "card/card_inspector.h"
 
+#include "card/admin_registry.h"
+#include "card/app_registry.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -41,6 +44,8 @@ class Inspector {
     CheckPins();
     CheckKeySets();
     CheckDataObjects();
+    CheckRegistry();
+    CheckAdministrators();
     WalkTree();
     CheckLeaks();
     return std::move(r_);
@@ -113,7 +118,8 @@ class Inspector {
                    ", not 54434F53 (\"TCOS\"): the card cannot power on");
       } else {
         Damage("root record", "version", base + root_field::kVersion,
-               "is " + HexByte(raw[root_field::kVersion]) + ", not 01: the card cannot power on");
+               "is " + HexByte(raw[root_field::kVersion]) +
+                   ", not 01 or 02: the card cannot power on");
       }
       return false;
     }
@@ -224,6 +230,59 @@ class Inspector {
       }
       r_.key_sets.push_back(
           {b, set->kvn, head[key_field::kKeyLength], set->max_failures, set->failures_left});
+    }
+  }
+
+  // The application registry (docs/applications.md §3): its block and its entries' blocks.
+  void CheckRegistry() {
+    const uint16_t b = r_.root->registry;
+    if (b == kNoNode) return;
+    if (!Claim(b, "the application registry", "root record", "registry pointer",
+               layout_.root_offset + root_field::kRegistry)) {
+      return;
+    }
+    auto registry = LoadRegistry(store_, *r_.root);
+    if (!registry.ok()) {
+      Damage("application registry", "content", BlockOffset(b),
+             "is not a registry block (magic 52 'R', version 01, at most 16 entries)");
+      return;
+    }
+    for (size_t i = 0; i < registry->entries.size(); ++i) {
+      const uint16_t e = registry->entries[i];
+      const std::string slot = "entry " + std::to_string(i);
+      if (!Claim(e, "registry " + slot, "application registry", slot,
+                 BlockOffset(b) + 6 + static_cast<uint32_t>(2 * i))) {
+        continue;
+      }
+      if (!LoadEntry(store_, e).ok()) {
+        Damage("registry " + slot, "content", BlockOffset(e),
+               "is not an application entry (magic 41 'A', version 01, state 00..03)");
+      }
+    }
+  }
+
+  // The administrators (docs/applications.md §3): list block, entries, their key sets.
+  void CheckAdministrators() {
+    const uint16_t b = r_.root->administrators;
+    if (b == kNoNode) return;
+    if (!Claim(b, "the administrator list", "root record", "administrator pointer",
+               layout_.root_offset + root_field::kAdministrators)) {
+      return;
+    }
+    auto admins = LoadAdministrators(store_, *r_.root);
+    if (!admins.ok()) {
+      Damage("administrator list", "content", BlockOffset(b),
+             "is not an administrator list (magic 44 'D', version 01, at most 8 entries)");
+      return;
+    }
+    for (const Administrator& a : *admins) {
+      const std::string who = "administrator " + HexByte(a.id);
+      Claim(a.block, who, "administrator list", who, BlockOffset(b));
+      if (a.key_set == kNoNode) continue;
+      if (Claim(a.key_set, who + "'s key set", who, "key set", BlockOffset(a.block) + 101) &&
+          !LoadKeySet(store_, a.key_set).ok()) {
+        Damage(who + "'s key set", "content", BlockOffset(a.key_set), "is not a key set");
+      }
     }
   }
 

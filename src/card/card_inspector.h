@@ -125,7 +125,8 @@ inline constexpr uint32_t kFailuresLeft = 4;
 }  // namespace key_field
 namespace root_field {
 inline constexpr uint32_t kMagic = 0, kVersion = 4, kCardState = 5, kMf = 6, kDataObjects = 8;
-inline constexpr uint32_t kKeySets = 10, kLifeCycle = 26, kAdminLevel = 27, kReserved = 28;
+inline constexpr uint32_t kKeySets = 10, kLifeCycle = 26, kAdminLevel = 27, kRegistry = 28;
+inline constexpr uint32_t kAdministrators = 30, kReserved = 32;
 inline constexpr uint32_t kPins = 32, kPinEntry = 24;
 // Inside a PIN entry.
 inline constexpr uint32_t kPinReference = 0, kPinMaxTries = 1, kPinTriesLeft = 2;

@@ -1,4 +1,5 @@
 #include "card/card_inspector.h"
+#include "apps/builtin_modules.h"
 
 #include <gtest/gtest.h>
 
@@ -199,6 +200,8 @@ TEST_F(CardInspectorTest, FieldOffsetsAreTheEncodersOffsets) {
   root.card_state = 0x0C;
   root.gp_life_cycle = 0x0F;
   root.admin_level = 0x13;
+  root.registry = 0x1112;
+  root.administrators = 0x1314;
   root.mf = 0x0A0B;
   root.data_objects = 0x0C0D;
   root.key_sets[1] = 0x0E0F;
@@ -214,13 +217,15 @@ TEST_F(CardInspectorTest, FieldOffsetsAreTheEncodersOffsets) {
   });
   const uint8_t* r = Cells(layout_.root_offset);
   EXPECT_EQ(std::string(r + root_field::kMagic, r + root_field::kMagic + 4), "TCOS");
-  EXPECT_EQ(r[root_field::kVersion], 1);
+  EXPECT_EQ(r[root_field::kVersion], 2);
   EXPECT_EQ(r[root_field::kCardState], 0x0C);
   EXPECT_EQ(GetU16(r + root_field::kMf), 0x0A0B);
   EXPECT_EQ(GetU16(r + root_field::kDataObjects), 0x0C0D);
   EXPECT_EQ(GetU16(r + root_field::kKeySets + 2), 0x0E0F);
   EXPECT_EQ(r[root_field::kLifeCycle], 0x0F);
   EXPECT_EQ(r[root_field::kAdminLevel], 0x13);
+  EXPECT_EQ(GetU16(r + root_field::kRegistry), 0x1112);
+  EXPECT_EQ(GetU16(r + root_field::kAdministrators), 0x1314);
   const uint8_t* p = Cells(PinEntry(1));
   EXPECT_EQ(p[root_field::kPinReference], 0x82);
   EXPECT_EQ(p[root_field::kPinMaxTries], 9);
@@ -324,15 +329,16 @@ TEST_F(CardInspectorTest, AUsedBlockNothingOwnsIsALeak) {
 }
 
 TEST_F(CardInspectorTest, AnUnreachableSubtreeLeaksItsBlocks) {
-  // The MF's first child (DF 1000) is skipped: the MF points at its next sibling.
+  // The MF's first child (DF 4100, the management application) is skipped: the MF points at its
+  // next sibling.
   const FileNode& mf = File("3F00");
-  ASSERT_EQ(mf.first_child, File("3F00/1000").id);
-  PutU16(Cells(NodeAt("3F00") + nf::kFirstChild), File("3F00/1000").next_sibling);
+  ASSERT_EQ(mf.first_child, File("3F00/4100").id);
+  PutU16(Cells(NodeAt("3F00") + nf::kFirstChild), File("3F00/4100").next_sibling);
   const CardReport r = Inspect();
-  const std::string where = "block " + std::to_string(File("3F00/1000").id);
-  EXPECT_TRUE(Names(r, where, "allocator", TableByte(File("3F00/1000").id), "FID 1000"));
+  const std::string where = "block " + std::to_string(File("3F00/4100").id);
+  EXPECT_TRUE(Names(r, where, "allocator", TableByte(File("3F00/4100").id), "FID 4100"));
   EXPECT_TRUE(
-      Names(r, "block " + std::to_string(File("3F00/1000/1001").data_blocks[0]), "allocator"));
+      Names(r, "block " + std::to_string(File("3F00/4100/0101").data_blocks[0]), "allocator"));
 }
 
 TEST_F(CardInspectorTest, RecordCountAboveTheMaximumIsNamed) {
@@ -532,6 +538,7 @@ TEST_F(CardInspectorTest, AnImageTheCardCannotPowerOnIsNeverOk) {
       *Cells(at) ^= flip;
       auto copy = nvm::RamNvm::CopyOf(ram_->device());
       Card card(copy->device(), g_, *platform);
+      apps::RegisterBuiltInModules(card);
       const bool powers_on = card.PowerOn().ok();
       const CardReport r = Inspect();
       if (!powers_on) {

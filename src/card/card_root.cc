@@ -7,7 +7,8 @@ namespace tessera::card {
 namespace {
 
 constexpr uint8_t kRootMagic[4] = {'T', 'C', 'O', 'S'};
-constexpr uint8_t kRootVersion = 1;
+// Version 2 added the registry and administrator blocks (bytes 28-31; zero in version 1).
+constexpr uint8_t kRootVersion = 2;
 constexpr size_t kPinTable = 32;
 constexpr size_t kPinEntry = 24;
 
@@ -23,7 +24,7 @@ int PinTable::Find(uint8_t reference) const {
 CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store) {
   Bytes b(kPinTable);
   CARD_TRY_STATUS(store.Read(store.layout().root_offset, b));
-  if (std::memcmp(b.data(), kRootMagic, 4) != 0 || b[4] != kRootVersion) {
+  if (std::memcmp(b.data(), kRootMagic, 4) != 0 || (b[4] != 1 && b[4] != kRootVersion)) {
     return Error::kMemoryFailure;
   }
   CardRoot r;
@@ -33,6 +34,10 @@ CardResult<CardRoot> LoadRoot(const nvm::NvmStore& store) {
   for (size_t i = 0; i < kMaxKeySets; ++i) r.key_sets[i] = GetU16(&b[10 + 2 * i]);
   r.gp_life_cycle = b[26];
   r.admin_level = b[27];
+  if (b[4] >= 2) {
+    r.registry = GetU16(&b[28]);
+    r.administrators = GetU16(&b[30]);
+  }
   return r;
 }
 
@@ -46,6 +51,8 @@ CardStatus SaveRoot(nvm::NvmStore& store, const CardRoot& r) {
   for (size_t i = 0; i < kMaxKeySets; ++i) PutU16(&b[10 + 2 * i], r.key_sets[i]);
   b[26] = r.gp_life_cycle;
   b[27] = r.admin_level;
+  PutU16(&b[28], r.registry);
+  PutU16(&b[30], r.administrators);
   // The journal holds whole pages, and the root record shares its page with the PIN table.
   store.MarkSensitive();
   CARD_TRY_STATUS(store.Write(store.layout().root_offset, b));

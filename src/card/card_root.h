@@ -42,7 +42,9 @@ struct CardRoot {
   uint8_t admin_level = 0x01;                  // C-MAC (profile.h: kDefaultAdminLevel)
   std::array<uint16_t, kMaxKeySets> key_sets;  // blocks of SCP03 key sets, FFFF = none
   uint16_t mf = 0xFFFF;
-  uint16_t data_objects = 0xFFFF;  // block holding PUT DATA objects (a BER-TLV sequence)
+  uint16_t data_objects = 0xFFFF;    // block holding PUT DATA objects (a BER-TLV sequence)
+  uint16_t registry = 0xFFFF;        // the application registry block (app_registry.h)
+  uint16_t administrators = 0xFFFF;  // the administrator registry block (admin_registry.h)
 
   CardRoot() { key_sets.fill(0xFFFF); }
 };

@@ -52,9 +52,11 @@ TEST_F(CardTest, SelectByNameReturnsFciAndSupportsNextOccurrence) {
   std::string r = Tx(kSelectDemo + "00");
   EXPECT_EQ(r.substr(0, 4), "6F0B");
   EXPECT_EQ(r.substr(r.size() - 4), "9000");
-  // Partial name: both the demo DF ("F0544553...10") match "F054"; no other.
+  // Partial name: the demo DF ("F0544553...10") and the management application's DF
+  // ("F0544553...01") match "F054"; no other.
   EXPECT_EQ(Sw("00A4040002F05400"), "9000");
-  EXPECT_EQ(Sw("00A4040202F05400"), "6A82");  // next occurrence: none
+  EXPECT_EQ(Sw("00A4040202F05400"), "9000");  // next occurrence: the other one
+  EXPECT_EQ(Sw("00A4040202F05400"), "6A82");  // and then none
   EXPECT_EQ(Sw("00A4040002AABB00"), "6A82");
 }
 

@@ -76,6 +76,18 @@ inline constexpr uint8_t kManagementApplication[] = {0xF0, 0x54, 0x45, 0x53, 0x5
                                                      0x45, 0x52, 0x41, 0x01};
 inline constexpr uint8_t kIssuanceApplication[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
                                                    0x45, 0x52, 0x41, 0x02};
+// The built-in modules (executable load files in the GlobalPlatform view): "F0 'TESSERA' 'M' nn".
+inline constexpr uint8_t kManagementModule[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
+                                                0x45, 0x52, 0x41, 0x4D, 0x00};
+inline constexpr uint8_t kDataStoreModule[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
+                                               0x45, 0x52, 0x41, 0x4D, 0x01};
+inline constexpr uint8_t kPurseModule[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
+                                           0x45, 0x52, 0x41, 0x4D, 0x02};
+inline constexpr uint8_t kFilesModule[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
+                                           0x45, 0x52, 0x41, 0x4D, 0x03};
+// The EMV payment system environment's DDF name, "1PAY.SYS.DDF01".
+inline constexpr uint8_t kPse[] = {'1', 'P', 'A', 'Y', '.', 'S', 'Y',
+                                   'S', '.', 'D', 'D', 'F', '0', '1'};
 // The default profile's demo application DF.
 inline constexpr uint8_t kDemoApplication[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
                                                0x45, 0x52, 0x41, 0x10};
@@ -90,6 +102,10 @@ inline constexpr uint16_t kSequenceCounter = 0x00C1;
 inline constexpr uint16_t kKeyDiversificationData = 0x00CF;
 inline constexpr uint16_t kKeyInformation = 0x00E0;
 inline constexpr uint16_t kCplc = 0x9F7F;
+// Tessera's objects (docs/applications.md §5): STORE DATA objects and GET DATA tags.
+inline constexpr uint16_t kInstallationFile = 0xFF70;
+inline constexpr uint16_t kAdministrator = 0xFF71;
+inline constexpr uint16_t kTrustedDate = 0xDF72;
 }  // namespace tag
 
 }  // namespace tessera::card

@@ -14,7 +14,10 @@ constexpr Route kIsdCommands[] = {
     {ins::kGetStatus, HandleGetStatus, ClassRange::kProprietary},
     {ins::kSetStatus, HandleSetStatus, ClassRange::kProprietary},
     {ins::kPutKey, HandlePutKey, ClassRange::kProprietary},
-    {ins::kDelete, HandleDeleteKey, ClassRange::kProprietary},
+    {ins::kDelete, HandleDelete, ClassRange::kProprietary},
+    {ins::kInstall, HandleInstall, ClassRange::kProprietary},
+    {ins::kLoad, HandleLoad, ClassRange::kProprietary},
+    {ins::kStoreData, HandleStoreData, ClassRange::kProprietary},
 };
 
 class IssuerSecurityDomain final : public Application, public SecurityDomain {
@@ -52,6 +55,18 @@ bool Application::Answers(ByteView name) const {
   const ByteView id = aid();
   return name.size() >= 5 && name.size() <= id.size() &&
          std::equal(name.begin(), name.end(), id.begin());
+}
+
+CardResult<uint16_t> Application::Selectable(Card& card) {
+  (void)card;
+  return sw::kOk;
+}
+
+CardResult<AppAccess> Application::Admit(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+  (void)card;
+  (void)ch;
+  (void)cmd;
+  return AppAccess::kCode;
 }
 
 std::shared_ptr<Application> MakeIssuerSecurityDomain() {

@@ -26,6 +26,24 @@ CardResult<Response> HandleGetStatus(Card&, ChannelState&, const CommandApdu&);
 CardResult<Response> HandleSetStatus(Card&, ChannelState&, const CommandApdu&);
 CardResult<Response> HandlePutKey(Card&, ChannelState&, const CommandApdu&);
 CardResult<Response> HandleDeleteKey(Card&, ChannelState&, const CommandApdu&);
+// isd_content.cc: card content management (docs/applications.md §5, §7).
+CardResult<Response> HandleDelete(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleInstall(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleLoad(Card&, ChannelState&, const CommandApdu&);
+CardResult<Response> HandleStoreData(Card&, ChannelState&, const CommandApdu&);
+
+// Three PUT KEY key components (88 L {key length, key wrapped with `dek`} 03 KCV), checked;
+// their KCVs are appended to `kcvs`. 9485 for a wrong KCV, 6A80 for anything malformed.
+CardResult<crypto::scp03::StaticKeys> UnwrapKeyComponents(ByteView data,
+                                                          const crypto::SecureBuffer& dek,
+                                                          Bytes& kcvs);
+// The static DEK of the issuer key set the channel's session was opened with.
+CardResult<crypto::SecureBuffer> SessionDek(Card& card, const ChannelState& ch);
+// The success answer of a content-management command: the receipt byte 00 when Le asked for
+// data, nothing otherwise (GP hosts send DELETE and INSTALL without Le and want exactly 9000).
+inline Response GpReceipt(const CommandApdu& cmd) {
+  return cmd.ne > 0 ? Response{Bytes{0x00}} : Response{};
+}
 
 // (The GP commands are routed with ClassRange::kProprietary: an interindustry CLA passes them
 // by, to the OS's command with the same INS.)

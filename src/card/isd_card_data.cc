@@ -1,5 +1,7 @@
 // GET DATA (CA) on the issuer security domain: CPLC, card data, key information template, IIN,
 // CIN, key diversification data and the SCP03 sequence counter (GP CS 2.3 §11.3).
+#include "card/admin_registry.h"
+#include "card/app_registry.h"
 #include "card/card_root.h"
 #include "card/identifiers.h"
 #include "card/isd_application.h"
@@ -76,6 +78,30 @@ CardResult<Response> HandleIsdGetData(Card& card, ChannelState&, const CommandAp
     case tag::kKeyDiversificationData:
       r.data = EncodeTlv(0xCF, Bytes(10, 0x00));
       break;  // key diversification data
+    case tag::kAdministrator: {
+      // The administrators and their public keys (docs/applications.md §5.3): public.
+      CARD_ASSIGN(auto admins, LoadAdministrators(card.store(), root));
+      TlvBuilder b;
+      b.Open(tag::kAdministrator);
+      for (const Administrator& a : admins) {
+        b.Open(0xE2).AddByte(0xC1, a.id).Add(0xC0, ToBytes(a.name));
+        if (!a.public_key.empty()) b.Add(0x86, a.public_key);
+        if (a.key_set != 0xFFFF) {
+          CARD_ASSIGN(KeySet set, LoadKeySet(card.store(), a.key_set));
+          b.AddByte(0xD2, set.kvn);
+        }
+        b.Close();
+      }
+      b.Close();
+      r.data = b.Take();
+      break;
+    }
+    case tag::kTrustedDate: {
+      CARD_ASSIGN(Registry registry, LoadRegistry(card.store(), root));
+      if (registry.trusted_date == Bytes(3, 0)) return Error::kReferencedDataNotFound;
+      r.data = EncodeTlv(tag::kTrustedDate, registry.trusted_date);
+      break;
+    }
     case tag::kSequenceCounter: {
       CARD_ASSIGN(KeySet set, FindKeySet(card.store(), root, 0));
       r.data = EncodeTlv(

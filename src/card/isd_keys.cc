@@ -13,37 +13,11 @@
 
 namespace tessera::card {
 
-CardResult<Response> HandlePutKey(Card& card, ChannelState& ch, const CommandApdu& cmd) {
-  CARD_TRY(RequireAdminSession(card, ch));
-  CARD_ASSIGN(CardRoot root, card.root());
-  // P1 = KVN to replace (00: add a new key set), P2 = 81: the three keys from key id 1.
-  if (cmd.p2 != 0x81 || (cmd.p1 & 0x80)) return Error::kWrongP1P2;
-  ByteView d = cmd.data;
-  if (d.size() < 1) return Error::kWrongData;
-  const uint8_t new_kvn = d[0];
-  if (new_kvn == 0 || new_kvn > 0x7F) return Error::kWrongData;
-  size_t pos = 1;
-  KeySet target;
-  if (cmd.p1 != 0) {
-    CARD_ASSIGN(target, FindKeySet(card.store(), root, cmd.p1));
-  }
-  // KVNs stay unique: adding one that exists, or renaming a replaced set onto another
-  // set's KVN, is refused.
-  if (new_kvn != cmd.p1 && FindKeySet(card.store(), root, new_kvn).ok()) {
-    return Error::kConditionsNotSatisfied;
-  }
-  // The DEK that wraps the new keys: the one of the key set this session was opened with.
-  crypto::SecureBuffer dek;
-  {
-    CARD_ASSIGN(auto sets, AllKeySets(card.store(), root));
-    for (auto& k : sets) {
-      if (k.block == ch.scp_key_set_block) dek = k.keys.dek;
-    }
-    if (dek.empty()) return Error::kReferencedDataNotFound;
-  }
+CardResult<crypto::scp03::StaticKeys> UnwrapKeyComponents(ByteView d,
+                                                          const crypto::SecureBuffer& dek,
+                                                          Bytes& kcvs) {
   std::vector<crypto::SecureBuffer> keys;
-  Response r;
-  r.data.push_back(new_kvn);
+  size_t pos = 0;
   for (int i = 0; i < 3; ++i) {
     // 88 L { key length, encrypted key } KCV length, KCV.
     if (d.size() < pos + 3 || d[pos] != 0x88) return Error::kWrongData;
@@ -68,16 +42,54 @@ CardResult<Response> HandlePutKey(Card& card, ChannelState& ch, const CommandApd
     if (!check.ok() || !ConstantTimeEqual(*check, kcv)) {
       return Error::kInvalidKeyCheckValue;
     }
-    Append(r.data, *check);
+    Append(kcvs, *check);
     keys.push_back(std::move(key));
   }
   if (pos != d.size()) return Error::kWrongData;
   if (keys[0].size() != keys[1].size() || keys[1].size() != keys[2].size())
     return Error::kWrongData;
+  crypto::scp03::StaticKeys out;
+  out.enc = std::move(keys[0]);
+  out.mac = std::move(keys[1]);
+  out.dek = std::move(keys[2]);
+  return out;
+}
+
+CardResult<crypto::SecureBuffer> SessionDek(Card& card, const ChannelState& ch) {
+  CARD_ASSIGN(CardRoot root, card.root());
+  CARD_ASSIGN(auto sets, AllKeySets(card.store(), root));
+  for (auto& k : sets) {
+    if (k.block == ch.scp_key_set_block) return std::move(k.keys.dek);
+  }
+  return Error::kReferencedDataNotFound;
+}
+
+CardResult<Response> HandlePutKey(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+  CARD_TRY(RequireAdminSession(card, ch));
+  CARD_ASSIGN(CardRoot root, card.root());
+  // P1 = KVN to replace (00: add a new key set), P2 = 81: the three keys from key id 1.
+  if (cmd.p2 != 0x81 || (cmd.p1 & 0x80)) return Error::kWrongP1P2;
+  ByteView d = cmd.data;
+  if (d.size() < 1) return Error::kWrongData;
+  const uint8_t new_kvn = d[0];
+  if (new_kvn == 0 || new_kvn > 0x7F) return Error::kWrongData;
+  size_t pos = 1;
+  KeySet target;
+  if (cmd.p1 != 0) {
+    CARD_ASSIGN(target, FindKeySet(card.store(), root, cmd.p1));
+  }
+  // KVNs stay unique: adding one that exists, or renaming a replaced set onto another
+  // set's KVN, is refused.
+  if (new_kvn != cmd.p1 && FindKeySet(card.store(), root, new_kvn).ok()) {
+    return Error::kConditionsNotSatisfied;
+  }
+  // The DEK that wraps the new keys: the one of the key set this session was opened with.
+  CARD_ASSIGN(crypto::SecureBuffer dek, SessionDek(card, ch));
+  Response r;
+  r.data.push_back(new_kvn);
+  CARD_ASSIGN(crypto::scp03::StaticKeys keys, UnwrapKeyComponents(d.subspan(pos), dek, r.data));
   target.kvn = new_kvn;
-  target.keys.enc = std::move(keys[0]);
-  target.keys.mac = std::move(keys[1]);
-  target.keys.dek = std::move(keys[2]);
+  target.keys = std::move(keys);
   target.failures_left = target.max_failures;
   target.sequence = 0;
   CARD_TRY(SaveKeySet(card.store(), root, target));
@@ -120,7 +132,7 @@ CardResult<Response> HandleDeleteKey(Card& card, ChannelState& ch, const Command
   CARD_TRY(SaveRoot(card.store(), root));
   CARD_TRY_STATUS(card.store().FreeBlock(set.block));  // wiped after the commit
   card.EndSessionsOf(set.block);
-  return Response{Bytes{0x00}};
+  return GpReceipt(cmd);
 }
 
 }  // namespace tessera::card

@@ -1,7 +1,11 @@
 #include "card/profile.h"
 
+#include "card/app_lifecycle.h"
+#include "card/app_registry.h"
+#include "card/application_list.h"
 #include "card/card_root.h"
 #include "card/fs/file_system.h"
+#include "card/identifiers.h"
 #include "card/key_store.h"
 #include "core/tlv.h"
 #include "nvm/nvm_store.h"
@@ -125,6 +129,29 @@ class Builder {
     return store_.Commit();
   }
 
+  // One transaction per entry, then the registry: each fits the smallest journal a geometry
+  // with 4 KiB pages allows.
+  Status Registry(std::vector<RegistryEntry*> entries) {
+    card::Registry registry;
+    for (RegistryEntry* e : entries) {
+      TESSERA_RETURN_IF_ERROR(store_.Begin());
+      if (!SaveEntry(store_, *e).ok()) {
+        store_.Abort();
+        return Fail("cannot write the application registry");
+      }
+      TESSERA_RETURN_IF_ERROR(store_.Commit());
+      registry.entries.push_back(e->block);
+    }
+    TESSERA_RETURN_IF_ERROR(store_.Begin());
+    auto root = LoadRoot(store_);
+    if (!root.ok()) return Fail("no root");
+    if (!SaveRegistry(store_, *root, registry).ok()) {
+      store_.Abort();
+      return Fail("cannot write the application registry");
+    }
+    return store_.Commit();
+  }
+
   Result<FileNode> CreateMf(const CardRoot& root_template, const PinTable& pins) {
     TESSERA_RETURN_IF_ERROR(store_.Begin());
     TESSERA_ASSIGN_OR_RETURN(uint32_t block, store_.AllocateBlock());
@@ -194,7 +221,7 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   TESSERA_RETURN_IF_ERROR(b.IssuerKeys(issuer_keys));
 
   TESSERA_ASSIGN_OR_RETURN(FileNode dir, b.Create(mf, Ef(0x2F00, 30, EfStructure::kLinearVariable,
-                                                         64, 8, kAdminUpdate)));
+                                                         64, kMaxApplications, kAdminUpdate)));
   TESSERA_RETURN_IF_ERROR(b.Records(dir, {DirRecord(kDemoAid, kDemoLabel)}));
 
   TESSERA_ASSIGN_OR_RETURN(
@@ -205,9 +232,9 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   fci.AddByte(0x88, 0x01).Add(0x5F2D, ToBytes("en"));
   TESSERA_ASSIGN_OR_RETURN(FileNode pse,
                            b.Create(mf, Df(0x5000, kPseName, kMfSecurity, fci.Take())));
-  TESSERA_ASSIGN_OR_RETURN(
-      FileNode pse_dir,
-      b.Create(pse, Ef(0x5001, 1, EfStructure::kLinearVariable, 128, 4, kAdminUpdate)));
+  TESSERA_ASSIGN_OR_RETURN(FileNode pse_dir,
+                           b.Create(pse, Ef(0x5001, 1, EfStructure::kLinearVariable, 128,
+                                            kMaxApplications, kAdminUpdate)));
   TESSERA_RETURN_IF_ERROR(b.Records(pse_dir, {PseRecord(kDemoAid, kDemoLabel, 1)}));
 
   TESSERA_ASSIGN_OR_RETURN(FileNode demo, b.Create(mf, Df(0x1000, kDemoAid, kMfSecurity)));
@@ -229,6 +256,38 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   TESSERA_ASSIGN_OR_RETURN(FileNode var, b.Create(demo, Ef(0x1004, 4, EfStructure::kLinearVariable,
                                                            64, 10, kUserUpdate)));
   TESSERA_RETURN_IF_ERROR(b.Records(var, {ToBytes("first record"), ToBytes("second record")}));
+
+  // The management application, as its module's installation makes it (its list EF), and the
+  // registry: the demo application (a plain file application) and the management application,
+  // with the demo's record, unsigned (docs/applications.md §1).
+  TESSERA_ASSIGN_OR_RETURN(FileNode mgmt_df,
+                           b.Create(mf, Df(0x4100,
+                                           Bytes(std::begin(aid::kManagementApplication),
+                                                 std::end(aid::kManagementApplication)),
+                                           kApplicationDfSecurity)));
+  TESSERA_ASSIGN_OR_RETURN(
+      FileNode list, b.Create(mgmt_df, Ef(kApplicationListFid, kApplicationListSfi,
+                                          EfStructure::kLinearVariable, kApplicationListRecordSize,
+                                          kMaxApplications, kApplicationListSecurity)));
+  AppRecord demo_record;
+  demo_record.aid = kDemoAid;
+  demo_record.name = kDemoLabel;
+  demo_record.admin_name = "ISSUER";
+  TESSERA_RETURN_IF_ERROR(b.Records(list, {EncodeRecord(demo_record)}));
+  RegistryEntry demo_entry;
+  demo_entry.aid = kDemoAid;
+  demo_entry.module_aid.assign(std::begin(aid::kFilesModule), std::end(aid::kFilesModule));
+  demo_entry.df = demo.id;
+  demo_entry.name = kDemoLabel;
+  RegistryEntry mgmt_entry;
+  mgmt_entry.aid.assign(std::begin(aid::kManagementApplication),
+                        std::end(aid::kManagementApplication));
+  mgmt_entry.module_aid.assign(std::begin(aid::kManagementModule),
+                               std::end(aid::kManagementModule));
+  mgmt_entry.privileges = Bytes{0x80, 0x00, 0x00};
+  mgmt_entry.df = mgmt_df.id;
+  mgmt_entry.name = "MANAGEMENT";
+  TESSERA_RETURN_IF_ERROR(b.Registry({&demo_entry, &mgmt_entry}));
   return Status::Ok();
 }
 

@@ -164,6 +164,16 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
     CARD_ASSIGN(bool inside, card.fs().IsWithin(file, ch.app_df));
     if (!inside) card.SelectApplication(ch, nullptr, kNoNode);
   }
+  // A file inside an installed application's DF is reached only through the application,
+  // under its state (docs/applications.md §2): no back door to its files by FID or path.
+  uint16_t app_status = sw::kOk;
+  CARD_ASSIGN(Card::Owner owner, card.ApplicationOwning(file));
+  if (owner.app != nullptr && owner.app != ch.selected_app) {
+    CARD_ASSIGN(CardRoot root, card.root());
+    if (root.gp_life_cycle == kGpCardLocked) return Error::kFunctionNotSupported;
+    CARD_ASSIGN(app_status, owner.app->Selectable(card));
+    card.SelectApplication(ch, owner.app, owner.df);
+  }
   card.Select(ch, file);
   if (cmd.p1 == 0x04) ch.last_df_name.assign(cmd.data.begin(), cmd.data.end());
 
@@ -185,6 +195,7 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
     r.sw = sw::kWarningFileTerminated;
   else if (file.deactivated())
     r.sw = sw::kWarningFileDeactivated;
+  if (app_status != sw::kOk) r.sw = app_status;
   return r;
 }
 

@@ -1,4 +1,5 @@
 #include "host/card_link.h"
+#include "apps/builtin_modules.h"
 
 #include <unistd.h>
 
@@ -17,7 +18,9 @@ class EmbeddedLink : public CardLink {
       : image_(std::move(image)),
         platform_(card::DrbgPlatform::FromSystem()),
         card_(image_->device(), image_->geometry(), *platform_),
-        path_(std::move(path)) {}
+        path_(std::move(path)) {
+    apps::RegisterBuiltInModules(card_);
+  }
   Status PowerOn() { return card_.PowerOn().status(); }
   Result<Bytes> Transmit(ByteView command) override { return card_.Transmit(command); }
   Result<Bytes> Reset() override { return card_.Reset(); }

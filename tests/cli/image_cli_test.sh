@@ -311,7 +311,7 @@ out=$("$T" --image "$img" apdu 00A4000C023F00 00200082083837363534333231 \
 check "the session's commands succeed" test "$(grep -c '^9000$' <<<"$out")" -eq 25
 out=$("$T" image check "$img" 2>&1); rc=$?
 check "check is OK after the session" test $rc -eq 0
-check "check counts the new files" grep -q "12 files" <<<"$out"
+check "check counts the new files" grep -q "14 files" <<<"$out"
 json=$("$T" image ls "$img" --json)
 check "ls sees the new DF and EF" jtest "$json" '"3F00/2000/2001" in [f["path"] for f in d["files"]] and "3F00/1005" not in [f["path"] for f in d["files"]]'
 check "ls sees the cyclic EF full" jtest "$json" '[f for f in d["files"] if f["path"] == "3F00/1000/1003"][0]["record_count"] == [f for f in d["files"] if f["path"] == "3F00/1000/1003"][0]["max_records"]'
@@ -331,7 +331,7 @@ check "ls shows record counts" grep -q "1002  linear fixed EF, 5 of 5 records, u
 check "ls shows the cyclic EF" grep -q "1003  cyclic EF" <<<"$out"
 check "ls shows the linear variable EF" grep -q "1004  linear variable EF" <<<"$out"
 json=$("$T" --json image ls "$img")
-check "ls --json" jtest "$json" 'd["ok"] and len(d["files"]) == 10 and any("read" in r["modes"] and r["condition"] == "PIN 81" for r in [f for f in d["files"] if f["path"] == "3F00/1000/1001"][0]["access"])'
+check "ls --json" jtest "$json" 'd["ok"] and len(d["files"]) == 12 and any("read" in r["modes"] and r["condition"] == "PIN 81" for r in [f for f in d["files"] if f["path"] == "3F00/1000/1001"][0]["access"])'
 
 # --min-security-level: in the root record, shown by show (text and JSON).
 "$T" image init "$img" --size 256K --force --min-security-level 33 >/dev/null 2>&1

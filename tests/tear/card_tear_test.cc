@@ -4,6 +4,7 @@
 // and key checks, the state with the retry counter spent), the NVM invariants must hold, the
 // card must power on, and no old PIN or key may be left anywhere in the raw image.
 #include <gtest/gtest.h>
+#include "apps/builtin_modules.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -71,6 +72,7 @@ std::vector<Secret> DefaultSecrets();
 
 Result<Bytes> ObserveData(nvm::NvmDevice& device, const std::vector<Secret>& secrets) {
   Card card(device, Geometry(), TestPlatform());
+  apps::RegisterBuiltInModules(card);
   auto atr = card.PowerOn();
   if (!atr.ok()) return atr.status();
   const nvm::Layout& l = card.store().layout();
@@ -109,6 +111,7 @@ std::function<Status(nvm::NvmDevice&, const std::function<void()>&)> RunSteps(
     std::vector<Step> steps, CardSetup setup = nullptr) {
   return [steps, setup](nvm::NvmDevice& device, const std::function<void()>& step_done) -> Status {
     Card card(device, Geometry(), TestPlatform());
+    apps::RegisterBuiltInModules(card);
     if (setup) setup(card);
     TESSERA_RETURN_IF_ERROR(card.PowerOn().status());
     for (const Step& s : steps) {
@@ -449,6 +452,7 @@ class RunStoredApplication final : public Application {
 Result<Bytes> ObserveWithJournal(nvm::NvmDevice& device) {
   TESSERA_ASSIGN_OR_RETURN(Bytes state, ObserveCard(device));
   Card card(device, Geometry(), TestPlatform());
+  apps::RegisterBuiltInModules(card);
   TESSERA_RETURN_IF_ERROR(card.PowerOn().status());
   auto root = card.root();
   auto mf = card.fs().Load(root->mf);
@@ -470,6 +474,7 @@ TEST(CardTear, StoredCommandsExecutedInsideAHandlerAreEachOldOrNew) {
   {
     auto ram = nvm::RamNvm::CopyOf(ProfileImage());
     Card card(ram->device(), Geometry(), TestPlatform());
+    apps::RegisterBuiltInModules(card);
     ASSERT_TRUE(card.PowerOn().ok());
     auto snapshot = [&] {
       auto copy = nvm::RamNvm::CopyOf(ram->device());
@@ -486,6 +491,7 @@ TEST(CardTear, StoredCommandsExecutedInsideAHandlerAreEachOldOrNew) {
   // Steps: the SELECT, the stored commands (marked by the handler), then the outer APDU.
   auto run = [setup](nvm::NvmDevice& device, const std::function<void()>& step_done) -> Status {
     Card card(device, Geometry(), TestPlatform());
+    apps::RegisterBuiltInModules(card);
     setup(card);
     TESSERA_RETURN_IF_ERROR(card.PowerOn().status());
     for (const char* apdu : {"00A4040C08F05445535452554E", "801A0000"}) {
@@ -532,6 +538,7 @@ TEST(CardTear, StoredCommandsExecutedInsideAHandlerAreEachOldOrNew) {
 TEST(CardTear, PrivilegedModeNeverSurvivesAPowerCut) {
   auto ram = nvm::RamNvm::CopyOf(ProfileImage());
   Card card(ram->device(), Geometry(), TestPlatform());
+  apps::RegisterBuiltInModules(card);
   card.AddApplication(std::make_shared<RunStoredApplication>());
   ASSERT_TRUE(card.PowerOn().ok());
   ASSERT_EQ(ToHex(card.Transmit(HexOrDie("00A4040C08F05445535452554E"))), "9000");

@@ -1,0 +1,20 @@
+// The modules compiled into the card (docs/applications.md §1): the code installed
+// applications name by module AID. Every place that makes a card registers them.
+#pragma once
+
+#include <memory>
+
+#include "card/card.h"
+#include "card/module.h"
+
+namespace tessera::apps {
+
+std::shared_ptr<card::Module> MakeManagementModule();
+std::shared_ptr<card::Module> MakeDataStoreModule();
+std::shared_ptr<card::Module> MakePurseModule();
+std::shared_ptr<card::Module> MakeFilesModule();
+
+// Adds every built-in module to `card`.
+void RegisterBuiltInModules(card::Card& card);
+
+}  // namespace tessera::apps

@@ -1,0 +1,60 @@
+// The application list (docs/applications.md §4, seed JP6426411B2 FIG. 5): the records the
+// management application keeps in its EF SFI 1, one per installed application. The OS reads and
+// writes it here, so that every door onto the registry (records, GlobalPlatform, installation)
+// keeps record and application in step in the same transaction.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "card/app_registry.h"
+#include "card/card_error.h"
+#include "card/fs/file_node.h"
+
+namespace tessera::card {
+
+class Card;
+
+// The list EF in the management application's DF: FID 0101, SFI 1, linear variable, one record
+// of up to 255 bytes per application; anyone reads it (the acquisition command), nobody writes
+// it through the OS's record commands.
+inline constexpr uint16_t kApplicationListFid = 0x0101;
+inline constexpr uint8_t kApplicationListSfi = 1;
+inline constexpr uint16_t kApplicationListRecordSize = 255;
+inline const Bytes kApplicationListSecurity = HexOrDie("7FFFFFFFFFFFFF00");
+
+struct AppRecord {
+  Bytes aid;
+  std::string name;
+  std::string admin_name;
+  uint8_t admin_id = 0;
+  Bytes use_start = Bytes(3, 0);
+  Bytes expiration = Bytes(3, 0);
+  AppState status = AppState::kActive;
+  Bytes signature;  // 64 bytes, or empty: unsigned
+};
+
+// Parses an E1 record (the fields in the documented order; 6A80 otherwise).
+CardResult<AppRecord> ParseRecord(ByteView record);
+Bytes EncodeRecord(const AppRecord& record);
+// What the signature covers: the encodings of 4F 50 C0 C1 5F25 5F24.
+Bytes SignedPart(const AppRecord& record);
+
+enum class SignatureState : uint8_t { kValid, kUnsigned, kInvalid };
+// Checks the record's signature with its administrator's public key (none registered: invalid).
+CardResult<SignatureState> CheckSignature(Card& card, const AppRecord& record);
+
+// The list EF of the installed management application, or nullopt when there is none.
+CardResult<std::optional<FileNode>> ApplicationListFile(Card& card);
+// Record slot index (0-based) of the record for `aid`, or nullopt.
+CardResult<std::optional<uint16_t>> FindRecordSlot(Card& card, const FileNode& list, ByteView aid);
+CardResult<AppRecord> ReadListRecord(Card& card, const FileNode& list, uint16_t slot);
+CardStatus WriteListRecord(Card& card, const FileNode& list, uint16_t slot,
+                           const AppRecord& record);
+// Appends a record (6A84 when the list is full).
+CardStatus AppendListRecord(Card& card, FileNode& list, const AppRecord& record);
+// Removes record `slot`; later records move down one.
+CardStatus RemoveListRecord(Card& card, FileNode& list, uint16_t slot);
+
+}  // namespace tessera::card
