@@ -16,6 +16,7 @@ constexpr uint8_t kModulePinReference = 0x80;
 }  // namespace
 
 CardResult<card::FileNode> AppFile(card::AppContext& app, uint16_t fid) {
+  CARD_ASSIGN(app.df, app.card->fs().Load(app.df.id));  // creating a file relinks the DF
   auto f = app.card->fs().ChildByFid(app.df, fid);
   if (!f.ok()) return Error::kFileNotFound;
   return f;
@@ -33,7 +34,10 @@ CardResult<card::FileNode> CreateAppFile(card::AppContext& app, uint16_t fid, ui
   n.max_records = records;
   n.security = security;
   CARD_ASSIGN(card::CardRoot root, app.card->root());
-  return app.card->fs().Create(app.df, n, root.mf);
+  CARD_ASSIGN(app.df, app.card->fs().Load(app.df.id));  // the DF as it is now
+  CARD_ASSIGN(card::FileNode f, app.card->fs().Create(app.df, n, root.mf));
+  CARD_ASSIGN(app.df, app.card->fs().Load(app.df.id));
+  return f;
 }
 
 CardStatus CreatePinFile(card::AppContext& app, uint16_t fid, ByteView pin, uint8_t tries) {

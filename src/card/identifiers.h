@@ -103,8 +103,8 @@ inline constexpr uint16_t kKeyDiversificationData = 0x00CF;
 inline constexpr uint16_t kKeyInformation = 0x00E0;
 inline constexpr uint16_t kCplc = 0x9F7F;
 // Tessera's objects (docs/applications.md §5): STORE DATA objects and GET DATA tags.
-inline constexpr uint16_t kInstallationFile = 0xFF70;
-inline constexpr uint16_t kAdministrator = 0xFF71;
+inline constexpr uint16_t kInstallationFile = 0xBF70;
+inline constexpr uint16_t kAdministrator = 0xBF71;
 inline constexpr uint16_t kTrustedDate = 0xDF72;
 }  // namespace tag
 

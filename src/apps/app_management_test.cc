@@ -1,0 +1,466 @@
+// Record-driven application management end to end on one card (docs/applications.md): the
+// installation file, the record door (UPDATE/ERASE RECORD in a session with the management
+// application), the GlobalPlatform door, the state table, the directories, collection and the
+// validity window.
+#include <algorithm>
+
+#include "apps/app_management_test_support.h"
+
+namespace tessera::apps {
+namespace {
+
+const std::string kApp = "F05445535345524120";
+const std::string kApp2 = "F05445535345524121";
+
+std::string SelectCmd(const std::string& aid) { return "00A40400" + Lc(aid.size() / 2) + aid + "00"; }
+
+TEST_F(AppManagementTest, TheDefaultCardListsItsApplicationsThroughBothDoors) {
+  // The record view: the demo application, unsigned, active.
+  auto list = List();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_NE(ToHex(list[0]).find("4F09F05445535345524110"), std::string::npos);
+  EXPECT_EQ(ToHex(list[0]).find("9E40"), std::string::npos);  // unsigned
+  // The GlobalPlatform view: demo and management application, SELECTABLE.
+  auto isd = Issuer();
+  ASSERT_NE(isd, nullptr);
+  std::string apps = Sec(*isd, "80F24002024F0000");
+  EXPECT_EQ(apps.substr(apps.size() - 4), "9000");
+  EXPECT_NE(apps.find("4F09F05445535345524110" "9F700107C503000000C40AF0544553534552414D03"),
+            std::string::npos)
+      << apps;
+  EXPECT_NE(apps.find("4F09F05445535345524101" "9F700107C503800000"), std::string::npos) << apps;
+  std::string elfs = Sec(*isd, "80F21002024F0000");
+  EXPECT_NE(elfs.find("E31C4F0AF0544553534552414D019F700101840AF0544553534552414D01"),
+            std::string::npos)
+      << elfs;
+  EXPECT_EQ(SecSw(*isd, "80F22002024F00"), "9000");
+  // A search that matches nothing.
+  EXPECT_EQ(SecSw(*isd, "80F24002054F03AABBCC00"), "6A88");
+  // The tag list keeps only the tags asked for.
+  std::string only = Sec(*isd, "80F24002074F005C034F9F7000");
+  EXPECT_EQ(only.substr(0, 32), "E30F4F09F05445535345524110" "9F7001");
+  EXPECT_EQ(Pse(), std::vector<std::string>{"F05445535345524110"});
+}
+
+TEST_F(AppManagementTest, AnInstallationFileInstallsCodeDataAndRecordTogether) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp, "hello"), "9000");
+  // The record, signed by ACME, active; the GP view; the PSE; the application itself.
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  EXPECT_NE(ToHex(List()[RecordOf(kApp) - 1]).find("9E40"), std::string::npos);
+  auto isd = Issuer();
+  EXPECT_NE(Sec(*isd, "80F24002" + Lc(2 + kApp.size() / 2) + "4F" + Lc(kApp.size() / 2) + kApp +
+                          "00")
+                .find("9F700107"),
+            std::string::npos);
+  EXPECT_EQ(Pse(), (std::vector<std::string>{"F05445535345524110", kApp}));
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  EXPECT_EQ(Sw("00B0000005"), "6982");  // the module's PIN first
+  EXPECT_EQ(Sw("002000800431313131"), "63C2");
+  EXPECT_EQ(Sw("002000800431323334"), "9000");
+  EXPECT_EQ(Tx("00B0000005"), "68656C6C6F9000");
+  EXPECT_EQ(Sw("00D600000401020304"), "9000");
+  EXPECT_EQ(Tx("00B0000004"), "010203049000");
+}
+
+TEST_F(AppManagementTest, InstallationRefusals) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp), "9000");
+  auto isd = Issuer();
+  Fields f;
+  f.aid = kApp;
+  // Duplicate AID.
+  EXPECT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kDataStoreModuleAid, {})), "6A89");
+  f.aid = kApp2;
+  // Unknown module.
+  EXPECT_EQ(Upload(*isd, InstallFile(f, &admin_key_, "F0544553534552414D7F", {})), "6A88");
+  // Signed by someone else, or not at all.
+  EXPECT_EQ(Upload(*isd, InstallFile(f, &other_key_, kDataStoreModuleAid, {})), "6982");
+  EXPECT_EQ(Upload(*isd, InstallFile(f, nullptr, kDataStoreModuleAid, {})), "6982");
+  // The signature covers the AID: a file whose AID was changed after signing.
+  {
+    Fields signed_for = f;
+    signed_for.aid = "F05445535345524199";
+    auto sig = crypto::EcdsaP256Sign(admin_key_.private_key, SignedPart(signed_for));
+    Bytes rec = SignedPart(f);
+    Append(rec, HexOrDie("C20100"));
+    Append(rec, EncodeTlv(0x9E, *sig));
+    Bytes file = EncodeTlv(0xE1, rec);
+    Append(file, EncodeTlv(0xC4, HexOrDie(kDataStoreModuleAid)));
+    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, file)), "6982");
+  }
+  // An administrator the card does not know.
+  Fields stranger = f;
+  stranger.admin_id = 7;
+  EXPECT_EQ(Upload(*isd, InstallFile(stranger, &admin_key_, kDataStoreModuleAid, {})), "6A88");
+  // Code bytes: no format runs here.
+  {
+    Bytes file = Record(f, &admin_key_);
+    Append(file, EncodeTlv(0xC7, HexOrDie("01AABBCC")));
+    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, file)), "6A81");
+  }
+  // Bad module parameters, a reserved AID.
+  EXPECT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kDataStoreModuleAid, HexOrDie("810112"))),
+            "6A80");
+  Fields reserved = f;
+  reserved.aid = "F0544553534552414D01";
+  EXPECT_EQ(Upload(*isd, InstallFile(reserved, &admin_key_, kDataStoreModuleAid, {})), "6A80");
+  // Blocks out of sequence: the upload is dropped.
+  const Bytes file = InstallFile(f, &admin_key_, kDataStoreModuleAid, {});
+  EXPECT_EQ(SecSw(*isd, "80E21000" + Lc(10) + ToHex(ByteView(file).first(10))), "9000");
+  EXPECT_EQ(SecSw(*isd, "80E29002" + Lc(file.size() - 10) + ToHex(ByteView(file).subspan(10))),
+            "6A86");
+  EXPECT_EQ(SecSw(*isd, "80E29001" + Lc(file.size() - 10) + ToHex(ByteView(file).subspan(10))),
+            "6A86");  // nothing to continue
+  // No session: refused.
+  EXPECT_EQ(Sw("00A4040000"), "9000");
+  EXPECT_EQ(Sw("80E290000401020304"), "6982");
+  // Nothing of the refused files exists.
+  EXPECT_EQ(RecordOf(kApp2), 0);
+  EXPECT_EQ(Sw(SelectCmd(kApp2)), "6A82");
+  EXPECT_EQ(List().size(), 2u);
+}
+
+TEST_F(AppManagementTest, RecordStatusChangesDriveTheApplication) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp, "kept"), "9000");
+  Fields f;
+  f.aid = kApp;
+  f.name = "STORE 20";
+  auto sc = Manager(0x21, AdminKeys());
+  ASSERT_NE(sc, nullptr);
+  // Lock: SELECT warns, every command is refused, the PSE drops it, GP shows LOCKED.
+  f.status = 1;
+  EXPECT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 1);
+  EXPECT_EQ(Pse(), std::vector<std::string>{"F05445535345524110"});
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6283");
+  EXPECT_EQ(Sw("002000800431323334"), "6985");
+  EXPECT_EQ(Sw("00B0000004"), "6985");
+  {
+    auto isd = Issuer();
+    EXPECT_NE(Sec(*isd, "80F24002" + Lc(11) + "4F09" + kApp + "00").find("9F700183"),
+              std::string::npos);
+  }
+  // Unlock.
+  sc = Manager(0x21, AdminKeys());
+  f.status = 0;
+  EXPECT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  EXPECT_EQ(Sw("002000800431323334"), "9000");
+  // Terminate: the data reads through the OS, the code never runs again.
+  sc = Manager(0x21, AdminKeys());
+  f.status = 2;
+  EXPECT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6285");
+  EXPECT_EQ(Tx("00B0810004"), "6B6570749000");  // "kept", no PIN: the OS reads it
+  EXPECT_EQ(Sw("002000800431323334"), "6985");
+  // The module's PIN file is nobody's through the OS.
+  EXPECT_EQ(Sw("00A4000C0201FF"), "9000");
+  EXPECT_EQ(Sw("00B0000001"), "6982");
+  EXPECT_EQ(Sw("00D600000401020304"), "6985");
+  // Terminated is final.
+  sc = Manager(0x21, AdminKeys());
+  for (uint8_t to : {uint8_t{0}, uint8_t{1}, uint8_t{3}}) {
+    f.status = to;
+    EXPECT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "6985");
+  }
+  EXPECT_EQ(RecordStatus(kApp), 2);
+}
+
+TEST_F(AppManagementTest, EraseHidesAndRestoreBringsBack) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp, "kept"), "9000");
+  Fields f;
+  f.aid = kApp;
+  f.name = "STORE 20";
+  auto sc = Manager(0x21, AdminKeys());
+  f.status = 3;
+  EXPECT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");
+  // Not even by FID: no back door to an erased application's files.
+  EXPECT_EQ(Sw("00A4000C024101"), "6A82");
+  {
+    auto isd = Issuer();
+    EXPECT_EQ(SecSw(*isd, "80F24002" + Lc(11) + "4F09" + kApp + "00"), "6A88");
+    EXPECT_EQ(SecSw(*isd, "80F04080" + Lc(9) + kApp), "6A88");
+  }
+  EXPECT_EQ(RecordStatus(kApp), 3);  // the record is still readable
+  sc = Manager(0x21, AdminKeys());
+  f.status = 0;
+  EXPECT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  EXPECT_EQ(Sw("002000800431323334"), "9000");
+  EXPECT_EQ(Tx("00B0000004"), "6B6570749000");
+}
+
+TEST_F(AppManagementTest, WhoMayChangeARecord) {
+  AddAdmin();
+  {
+    // A second administrator with its own keys (KVN 22).
+    auto isd = Issuer();
+    scp03::StaticKeys keys = AdminKeys();
+    keys.enc = crypto::MakeSecure(HexOrDie("D1D2D3D4D5D6D7D8D9DADBDCDDDEDFD0"));
+    ASSERT_EQ(Upload(*isd, AdminObject(2, "OTHER", other_key_.public_key, 0x22, &keys)), "9000");
+  }
+  ASSERT_EQ(InstallDataStore(kApp), "9000");
+  Fields f;
+  f.aid = kApp;
+  f.name = "STORE 20";
+  f.status = 1;
+  const Bytes lock = Record(f, &admin_key_);
+  // Unauthenticated.
+  ASSERT_EQ(Sw(SelectCmd(kMgmtAid)), "9000");
+  EXPECT_EQ(Sw("00DC010C" + Lc(lock.size()) + ToHex(lock)), "6982");
+  EXPECT_EQ(Sw("000C010C"), "6982");
+  // Another administrator.
+  scp03::StaticKeys other = AdminKeys();
+  other.enc = crypto::MakeSecure(HexOrDie("D1D2D3D4D5D6D7D8D9DADBDCDDDEDFD0"));
+  auto sc = Manager(0x22, other);
+  ASSERT_NE(sc, nullptr);
+  EXPECT_EQ(Update(*sc, kApp, lock), "6982");
+  EXPECT_EQ(SecSw(*sc, "840C" + std::string(RecordOf(kApp) == 2 ? "02" : "01") + "0C"), "6982");
+  // Its own administrator, but with a broken signature, a changed AID, or none.
+  sc = Manager(0x21, AdminKeys());
+  Bytes bad = lock;
+  bad[bad.size() - 1] ^= 1;
+  EXPECT_EQ(Update(*sc, kApp, bad), "6982");
+  EXPECT_EQ(Update(*sc, kApp, Record(f, nullptr)), "6982");
+  Fields moved = f;
+  moved.aid = kApp2;
+  EXPECT_EQ(Update(*sc, kApp, Record(moved, &admin_key_)), "6A80");
+  Fields taken = f;
+  taken.admin_id = 2;
+  EXPECT_EQ(Update(*sc, kApp, Record(taken, &other_key_)), "6982");
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  // The issuer may act on every record.
+  auto issuer = Manager(0x30, host::TestKeys());
+  ASSERT_NE(issuer, nullptr);
+  EXPECT_EQ(Update(*issuer, kApp, lock), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 1);
+}
+
+TEST_F(AppManagementTest, ErasingARecordDeletesAndWipesTheApplication) {
+  AddAdmin();
+  const std::string secret = "WIPE-ME-0123456789-ABCDEFGHIJ";
+  ASSERT_EQ(InstallDataStore(kApp, secret), "9000");
+  ASSERT_EQ(Sw(SelectCmd(kApp)), "9000");
+  ASSERT_EQ(Sw("002000800431323334"), "9000");
+  const std::string more = "SECOND-SECRET-abcdefghijklmnop";
+  ASSERT_EQ(Sw("00D60040" + Lc(more.size()) + ToHex(ToBytes(more))), "9000");
+  auto count = [&](const std::string& s) {
+    const Bytes& image = ram_->cells();
+    const Bytes needle = ToBytes(s);
+    size_t n = 0;
+    for (auto it = image.begin(); (it = std::search(it, image.end(), needle.begin(),
+                                                     needle.end())) != image.end();
+         ++it) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_GE(count(secret), 1u);
+  auto sc = Manager(0x21, AdminKeys());
+  const int n = RecordOf(kApp);
+  char cmd[16];
+  std::snprintf(cmd, sizeof cmd, "840C%02X0C", n);
+  EXPECT_EQ(SecSw(*sc, cmd), "9000");
+  EXPECT_EQ(RecordOf(kApp), 0);
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");
+  EXPECT_EQ(count(secret), 0u);
+  EXPECT_EQ(count(more), 0u);
+  auto isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80F24002" + Lc(11) + "4F09" + kApp + "00"), "6A88");
+  EXPECT_EQ(Pse(), std::vector<std::string>{"F05445535345524110"});
+}
+
+TEST_F(AppManagementTest, TheGlobalPlatformDoorActsOnTheSameRegistry) {
+  auto isd = Issuer();
+  ASSERT_NE(isd, nullptr);
+  // INSTALL [for install and make selectable] of a DATA STORE, as GP hosts send it (no Le).
+  const std::string install = "80E60C00" + Lc(38) + "0A" + kDataStoreModuleAid + "0A" +
+                              kDataStoreModuleAid + "09" + kApp + "0100" + "02C900" + "00";
+  EXPECT_EQ(Sec(*isd, install), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 0);  // the record view sees it (unsigned)
+  isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80F04080" + Lc(9) + kApp), "9000");  // lock
+  EXPECT_EQ(RecordStatus(kApp), 1);
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6283");
+  isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80F04000" + Lc(9) + kApp), "9000");  // unlock
+  EXPECT_EQ(SecSw(*isd, "80F04000" + Lc(9) + kApp), "9000");  // unlocking again: no change
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  isd = Issuer();
+  // Personalization: STORE DATA goes to the application.
+  EXPECT_EQ(Sec(*isd, "80E62000" + Lc(3 + 9 + 3) + "0000" + "09" + kApp + "000000"), "9000");
+  EXPECT_EQ(SecSw(*isd, "80E28000" + Lc(11) + "8104353637388003414243"), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  EXPECT_EQ(Sw("002000800435363738"), "9000");
+  EXPECT_EQ(Tx("00B0000003"), "4142439000");
+  // DELETE: record and application go.
+  isd = Issuer();
+  EXPECT_EQ(Sec(*isd, "80E40000" + Lc(11) + "4F09" + kApp), "9000");
+  EXPECT_EQ(RecordOf(kApp), 0);
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");
+  isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80E40000" + Lc(11) + "4F09" + kApp), "6A88");
+  // Built-in code and the ISD stay; LOAD has nothing to load.
+  EXPECT_EQ(SecSw(*isd, "80E40080" + Lc(12) + "4F0A" + kDataStoreModuleAid), "6985");
+  EXPECT_EQ(SecSw(*isd, "80E40000" + Lc(10) + "4F08A000000151000000"), "6985");
+  EXPECT_EQ(SecSw(*isd, "80E60200" + Lc(14) + "0A" + kDataStoreModuleAid + "000000"), "6A81");
+  EXPECT_EQ(SecSw(*isd, "80E8800001AA"), "6A81");
+}
+
+TEST_F(AppManagementTest, GetStatusContinuesWith6310) {
+  auto isd = Issuer();
+  std::vector<std::string> aids;
+  for (int i = 0; i < 8; ++i) {
+    char aid[40];
+    std::snprintf(aid, sizeof aid, "F054455353455241303132333435%02X", i);
+    aids.push_back(aid);
+    const std::string a = aid;
+    EXPECT_EQ(Sec(*isd, "80E60C00" + Lc(11 + 11 + 16 + 2 + 3 + 1) + "0A" + kDataStoreModuleAid +
+                            "0A" + kDataStoreModuleAid + Lc(a.size() / 2) + a + "0100" +
+                            "02C900" + "00"),
+              "9000");
+  }
+  std::string first = Sec(*isd, "80F24002024F0000");
+  ASSERT_EQ(first.substr(first.size() - 4), "6310");
+  EXPECT_LE(first.size() / 2 - 2, 240u);
+  std::string all = first.substr(0, first.size() - 4);
+  for (int i = 0; i < 5; ++i) {
+    std::string next = Sec(*isd, "80F24003024F0000");
+    all += next.substr(0, next.size() - 4);
+    if (next.substr(next.size() - 4) == "9000") break;
+    ASSERT_EQ(next.substr(next.size() - 4), "6310");
+  }
+  for (const std::string& a : aids) {
+    const std::string tag = "4F" + Lc(a.size() / 2) + a;
+    EXPECT_NE(all.find(tag), std::string::npos) << a;
+    EXPECT_EQ(all.find(tag), all.rfind(tag)) << a << " listed twice";
+  }
+  // A continuation without a pending query.
+  EXPECT_EQ(SecSw(*isd, "80F24003024F0000"), "6A88");
+  // 16 applications at most.
+  EXPECT_EQ(Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 2 + 3 + 1) + "0A" + kDataStoreModuleAid +
+                          "0A" + kDataStoreModuleAid + "09F05445535345524177" + "0100" +
+                          "02C900" + "00"),
+            "9000");
+}
+
+TEST_F(AppManagementTest, PurseCreditsUnderTheAdministratorsChannelAndDebitsUnderPin) {
+  AddAdmin();
+  auto isd = Issuer();
+  Fields f;
+  f.aid = kApp2;
+  f.name = "PURSE";
+  TlvBuilder p;
+  p.Add(0x80, HexOrDie("00000064")).Add(0x81, ToBytes("9999"));
+  ASSERT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kPurseModuleAid, p.Take())), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp2)), "9000");
+  EXPECT_EQ(Tx("805C000004"), "000000649000");
+  EXPECT_EQ(Sw("8052000004000000C8"), "6982");  // credit: no channel
+  EXPECT_EQ(Sw("8054000004000000C8"), "6982");  // debit: no PIN
+  auto purse = Open(kApp2, 0x21, AdminKeys());
+  ASSERT_NE(purse, nullptr);
+  EXPECT_EQ(SecSw(*purse, "8052000004000000C8"), "9000");  // +200
+  EXPECT_EQ(Tx("805C000004"), "0000012C9000");
+  EXPECT_EQ(Sw("002000800439393939"), "9000");
+  EXPECT_EQ(Sw("8054000004000001F4"), "6A80");  // more than the balance
+  EXPECT_EQ(Sw("805400000400000032"), "9000");  // -50
+  EXPECT_EQ(Tx("805C000004"), "000000FA9000");
+  // The log: newest first.
+  EXPECT_EQ(Tx("00B2011400").substr(0, 18), "0200000032000000FA");
+  EXPECT_EQ(Tx("00B2021400").substr(0, 18), "01000000C80000012C");
+  // Terminated: the balance and the log still read through the OS; the code is gone.
+  auto sc = Manager(0x21, AdminKeys());
+  f.status = 2;
+  EXPECT_EQ(Update(*sc, kApp2, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp2)), "6285");
+  EXPECT_EQ(Sw("805C000004"), "6985");
+  EXPECT_EQ(Tx("00B0810004"), "000000FA9000");
+  EXPECT_EQ(Tx("00B2011400").substr(0, 2), "02");
+}
+
+TEST_F(AppManagementTest, TheValidityWindowFollowsTheTrustedDate) {
+  AddAdmin();
+  auto isd = Issuer();
+  Fields f;
+  f.aid = kApp;
+  f.name = "WINDOW";
+  f.start = "270101";
+  f.expiry = "271231";
+  TlvBuilder p;
+  p.Add(0x81, ToBytes("1234"));
+  ASSERT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kDataStoreModuleAid, p.Take())), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");  // no trusted date yet
+  isd = Issuer();
+  EXPECT_EQ(Upload(*isd, HexOrDie("DF7203261201")), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");  // before its start
+  EXPECT_EQ(RecordStatus(kApp), 0);        // its record still reads
+  EXPECT_EQ(Pse(), std::vector<std::string>{"F05445535345524110"});
+  isd = Issuer();
+  EXPECT_EQ(Upload(*isd, HexOrDie("DF7203270615")), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  EXPECT_EQ(Pse(), (std::vector<std::string>{"F05445535345524110", kApp}));
+  isd = Issuer();
+  EXPECT_EQ(Upload(*isd, HexOrDie("DF7203261231")), "6985");  // never backwards
+  EXPECT_EQ(Sec(*isd, "80CADF7200"), "DF72032706159000");
+  EXPECT_EQ(Upload(*isd, HexOrDie("DF7203280101")), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");  // expired
+  EXPECT_EQ(Upload(*isd, HexOrDie("DF7203281301")), "6A80");  // month 13
+}
+
+TEST_F(AppManagementTest, InstallingTheManagementApplicationCollectsRecords) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp), "9000");
+  auto isd = Issuer();
+  // Without the management application there is no list.
+  EXPECT_EQ(Sec(*isd, "80E40000" + Lc(11) + "4F09" + kMgmtAid), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kMgmtAid)), "6A82");
+  isd = Issuer();
+  // The demo's label and the data store's name come from the PSE; administrators from the
+  // registry; nobody signed them here.
+  EXPECT_EQ(Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 4 + 3 + 1) + "0A" +
+                          "F0544553534552414D00" + "0A" + "F0544553534552414D00" + "09" +
+                          kMgmtAid + "03800000" + "02C900" + "00"),
+            "9000");
+  auto list = List();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_NE(ToHex(list[0]).find(ToHex(ToBytes("TESSERA DEMO"))), std::string::npos);
+  EXPECT_NE(ToHex(list[1]).find("C0" + Lc(4) + ToHex(ToBytes("ACME"))), std::string::npos);
+  EXPECT_EQ(ToHex(list[1]).find("9E40"), std::string::npos);
+  // Unsigned until the administrator signs it: a status change needs the signature.
+  auto sc = Manager(0x21, AdminKeys());
+  Fields f;
+  f.aid = kApp;
+  f.name = "STORE 20";
+  f.status = 1;
+  EXPECT_EQ(Update(*sc, kApp, Record(f, nullptr)), "6982");
+  EXPECT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_NE(ToHex(List()[1]).find("9E40"), std::string::npos);
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6283");
+}
+
+TEST_F(AppManagementTest, AdministratorsAreListedAndUnique) {
+  AddAdmin();
+  auto isd = Issuer();
+  std::string admins = Sec(*isd, "80CABF7100");
+  EXPECT_NE(admins.find("C10101C004" + ToHex(ToBytes("ACME")) + "8641" +
+                        ToHex(admin_key_.public_key) + "D20121"),
+            std::string::npos)
+      << admins;
+  scp03::StaticKeys keys = AdminKeys();
+  EXPECT_EQ(Upload(*isd, AdminObject(1, "AGAIN", admin_key_.public_key, 0x23, &keys)), "6A89");
+  EXPECT_EQ(Upload(*isd, AdminObject(3, "KVN", admin_key_.public_key, 0x30, &keys)), "6985");
+  EXPECT_EQ(Upload(*isd, AdminObject(4, "KVN", admin_key_.public_key, 0x21, &keys)), "6985");
+  Bytes bad_kcv = AdminObject(5, "KCV", admin_key_.public_key, 0x25, &keys);
+  bad_kcv[bad_kcv.size() - 1] ^= 1;
+  EXPECT_EQ(Upload(*isd, bad_kcv), "9485");
+  EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0x26, &keys)), "6A80");
+  EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0, nullptr)), "9000");
+}
+
+}  // namespace
+}  // namespace tessera::apps
