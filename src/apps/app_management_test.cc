@@ -12,7 +12,9 @@ namespace {
 const std::string kApp = "F05445535345524120";
 const std::string kApp2 = "F05445535345524121";
 
-std::string SelectCmd(const std::string& aid) { return "00A40400" + Lc(aid.size() / 2) + aid + "00"; }
+std::string SelectCmd(const std::string& aid) {
+  return "00A40400" + Lc(aid.size() / 2) + aid + "00";
+}
 
 TEST_F(AppManagementTest, TheDefaultCardListsItsApplicationsThroughBothDoors) {
   // The record view: the demo application, unsigned, active.
@@ -25,10 +27,14 @@ TEST_F(AppManagementTest, TheDefaultCardListsItsApplicationsThroughBothDoors) {
   ASSERT_NE(isd, nullptr);
   std::string apps = Sec(*isd, "80F24002024F0000");
   EXPECT_EQ(apps.substr(apps.size() - 4), "9000");
-  EXPECT_NE(apps.find("4F09F05445535345524110" "9F700107C503000000C40AF0544553534552414D03"),
+  EXPECT_NE(apps.find("4F09F05445535345524110"
+                      "9F700107C503000000C40AF0544553534552414D03"),
             std::string::npos)
       << apps;
-  EXPECT_NE(apps.find("4F09F05445535345524101" "9F700107C503800000"), std::string::npos) << apps;
+  EXPECT_NE(apps.find("4F09F05445535345524101"
+                      "9F700107C503800000"),
+            std::string::npos)
+      << apps;
   std::string elfs = Sec(*isd, "80F21002024F0000");
   EXPECT_NE(elfs.find("E31C4F0AF0544553534552414D019F700101840AF0544553534552414D01"),
             std::string::npos)
@@ -38,7 +44,9 @@ TEST_F(AppManagementTest, TheDefaultCardListsItsApplicationsThroughBothDoors) {
   EXPECT_EQ(SecSw(*isd, "80F24002054F03AABBCC00"), "6A88");
   // The tag list keeps only the tags asked for.
   std::string only = Sec(*isd, "80F24002074F005C034F9F7000");
-  EXPECT_EQ(only.substr(0, 32), "E30F4F09F05445535345524110" "9F7001");
+  EXPECT_EQ(only.substr(0, 32),
+            "E30F4F09F05445535345524110"
+            "9F7001");
   EXPECT_EQ(Pse(), std::vector<std::string>{"F05445535345524110"});
 }
 
@@ -49,10 +57,10 @@ TEST_F(AppManagementTest, AnInstallationFileInstallsCodeDataAndRecordTogether) {
   EXPECT_EQ(RecordStatus(kApp), 0);
   EXPECT_NE(ToHex(List()[RecordOf(kApp) - 1]).find("9E40"), std::string::npos);
   auto isd = Issuer();
-  EXPECT_NE(Sec(*isd, "80F24002" + Lc(2 + kApp.size() / 2) + "4F" + Lc(kApp.size() / 2) + kApp +
-                          "00")
-                .find("9F700107"),
-            std::string::npos);
+  EXPECT_NE(
+      Sec(*isd, "80F24002" + Lc(2 + kApp.size() / 2) + "4F" + Lc(kApp.size() / 2) + kApp + "00")
+          .find("9F700107"),
+      std::string::npos);
   EXPECT_EQ(Pse(), (std::vector<std::string>{"F05445535345524110", kApp}));
   EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
   EXPECT_EQ(Sw("00B0000005"), "6982");  // the module's PIN first
@@ -253,9 +261,8 @@ TEST_F(AppManagementTest, ErasingARecordDeletesAndWipesTheApplication) {
     const Bytes& image = ram_->cells();
     const Bytes needle = ToBytes(s);
     size_t n = 0;
-    for (auto it = image.begin(); (it = std::search(it, image.end(), needle.begin(),
-                                                     needle.end())) != image.end();
-         ++it) {
+    for (auto it = image.begin();
+         (it = std::search(it, image.end(), needle.begin(), needle.end())) != image.end(); ++it) {
       ++n;
     }
     return n;
@@ -320,10 +327,10 @@ TEST_F(AppManagementTest, GetStatusContinuesWith6310) {
     std::snprintf(aid, sizeof aid, "F054455353455241303132333435%02X", i);
     aids.push_back(aid);
     const std::string a = aid;
-    EXPECT_EQ(Sec(*isd, "80E60C00" + Lc(11 + 11 + 16 + 2 + 3 + 1) + "0A" + kDataStoreModuleAid +
-                            "0A" + kDataStoreModuleAid + Lc(a.size() / 2) + a + "0100" +
-                            "02C900" + "00"),
-              "9000");
+    EXPECT_EQ(
+        Sec(*isd, "80E60C00" + Lc(11 + 11 + 16 + 2 + 3 + 1) + "0A" + kDataStoreModuleAid + "0A" +
+                      kDataStoreModuleAid + Lc(a.size() / 2) + a + "0100" + "02C900" + "00"),
+        "9000");
   }
   std::string first = Sec(*isd, "80F24002024F0000");
   ASSERT_EQ(first.substr(first.size() - 4), "6310");
@@ -343,10 +350,10 @@ TEST_F(AppManagementTest, GetStatusContinuesWith6310) {
   // A continuation without a pending query.
   EXPECT_EQ(SecSw(*isd, "80F24003024F0000"), "6A88");
   // 16 applications at most.
-  EXPECT_EQ(Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 2 + 3 + 1) + "0A" + kDataStoreModuleAid +
-                          "0A" + kDataStoreModuleAid + "09F05445535345524177" + "0100" +
-                          "02C900" + "00"),
-            "9000");
+  EXPECT_EQ(
+      Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 2 + 3 + 1) + "0A" + kDataStoreModuleAid + "0A" +
+                    kDataStoreModuleAid + "09F05445535345524177" + "0100" + "02C900" + "00"),
+      "9000");
 }
 
 TEST_F(AppManagementTest, PurseCreditsUnderTheAdministratorsChannelAndDebitsUnderPin) {
@@ -408,7 +415,7 @@ TEST_F(AppManagementTest, TheValidityWindowFollowsTheTrustedDate) {
   EXPECT_EQ(Upload(*isd, HexOrDie("DF7203261231")), "6985");  // never backwards
   EXPECT_EQ(Sec(*isd, "80CADF7200"), "DF72032706159000");
   EXPECT_EQ(Upload(*isd, HexOrDie("DF7203280101")), "9000");
-  EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");  // expired
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");                     // expired
   EXPECT_EQ(Upload(*isd, HexOrDie("DF7203281301")), "6A80");  // month 13
 }
 
@@ -422,10 +429,10 @@ TEST_F(AppManagementTest, InstallingTheManagementApplicationCollectsRecords) {
   isd = Issuer();
   // The demo's label and the data store's name come from the PSE; administrators from the
   // registry; nobody signed them here.
-  EXPECT_EQ(Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 4 + 3 + 1) + "0A" +
-                          "F0544553534552414D00" + "0A" + "F0544553534552414D00" + "09" +
-                          kMgmtAid + "03800000" + "02C900" + "00"),
-            "9000");
+  EXPECT_EQ(
+      Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 4 + 3 + 1) + "0A" + "F0544553534552414D00" + "0A" +
+                    "F0544553534552414D00" + "09" + kMgmtAid + "03800000" + "02C900" + "00"),
+      "9000");
   auto list = List();
   ASSERT_EQ(list.size(), 2u);
   EXPECT_NE(ToHex(list[0]).find(ToHex(ToBytes("TESSERA DEMO"))), std::string::npos);

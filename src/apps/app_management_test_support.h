@@ -20,8 +20,12 @@ namespace tessera::apps {
 namespace scp03 = crypto::scp03;
 
 inline const std::string kMgmtAid = "F05445535345524101";
-inline const std::string kDataStoreModuleAid = "F054455353455241" "4D01";
-inline const std::string kPurseModuleAid = "F054455353455241" "4D02";
+inline const std::string kDataStoreModuleAid =
+    "F054455353455241"
+    "4D01";
+inline const std::string kPurseModuleAid =
+    "F054455353455241"
+    "4D02";
 
 inline scp03::StaticKeys AdminKeys() {
   scp03::StaticKeys k;
