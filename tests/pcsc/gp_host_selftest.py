@@ -355,7 +355,7 @@ ok("bulk AIDs: 16 bytes, distinct, not under the main test AID")
 # 0001020304050607, card challenge 86C8BD65FA1044EE, level 01.
 
 if importlib.util.find_spec("Cryptodome") is None:
-    print("skipped: the SCP03 vector (no pycryptodome)")
+    print("skipped: the SCP03 vector and the scenario dry run (no pycryptodome)")
 else:
     if importlib.util.find_spec("smartcard") is None:  # scp03_host imports it; a stub does offline
         sys.modules["smartcard"] = types.ModuleType("smartcard")
