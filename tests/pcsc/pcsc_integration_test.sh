@@ -77,6 +77,10 @@ check "scriptor runs a script" grep -q "64 65 6D 6F 90 00" <<<"$out"
 out=$(timeout 20 "$PY" "$HERE/emv_and_channels.py" "$READER" 2>&1)
 check "pyscard: EMV PSE, two channels, extended length" grep -q "1 passed, 0 failed" <<<"$out" || echo "$out"
 
+out=$(timeout 120 "$PY" "$HERE/gp_host.py" --reader "$READER" --scenario lifecycle 2>&1)
+check "an independent GP host (Python, from the spec): GET STATUS, INSTALL, SET STATUS, DELETE, 6310" \
+  grep -q '"failed": 0, "aborted": null' <<<"$out" || echo "$out" | grep -v '"ok": true' | tail -20
+
 out=$(timeout 10 "$T" readers 2>&1)
 check "tessera readers lists the vpcd reader" grep -q "$READER" <<<"$out"
 out=$(timeout 10 "$T" --reader "$READER" apdu 00A4000C022F01 00B0000007 2>&1)
