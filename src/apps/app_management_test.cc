@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "apps/app_management_test_support.h"
+#include "card/app_registry.h"
+#include "card/card_inspector.h"
 
 namespace tessera::apps {
 namespace {
@@ -467,6 +469,33 @@ TEST_F(AppManagementTest, AdministratorsAreListedAndUnique) {
   EXPECT_EQ(Upload(*isd, bad_kcv), "9485");
   EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0x26, &keys)), "6A80");
   EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0, nullptr)), "9000");
+}
+
+TEST_F(AppManagementTest, TheCardCheckerSeesRecordsAndApplicationsDisagree) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp), "9000");
+  auto inspect = [&] { return card::InspectCard(card_->store()); };
+  ASSERT_TRUE(inspect().ok()) << inspect().damage.front().message;
+  auto root = card::LoadRoot(card_->store());
+  auto registry = card::LoadRegistry(card_->store(), *root);
+  const uint16_t entry = registry->entries.back();
+  const uint32_t state = card_->store().layout().BlockOffset(entry) + 2;
+  // The entry says locked, the record active.
+  ram_->cells()[state] = 0x01;
+  auto r = inspect();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.damage.front().message.find("the application's state 01"), std::string::npos)
+      << r.damage.front().message;
+  ram_->cells()[state] = 0x00;
+  // An application the registry forgot: its record is an orphan.
+  const uint32_t count = card_->store().layout().BlockOffset(registry->block) + 5;
+  ram_->cells()[count] = static_cast<uint8_t>(registry->entries.size() - 1);
+  r = inspect();
+  ASSERT_FALSE(r.ok());
+  bool orphan = false;
+  for (const auto& d : r.damage)
+    orphan = orphan || d.message.find("orphan record") != std::string::npos;
+  EXPECT_TRUE(orphan);
 }
 
 }  // namespace

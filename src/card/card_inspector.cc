@@ -1,7 +1,11 @@
 #include "card/card_inspector.h"
 
+#include <set>
+
 #include "card/admin_registry.h"
 #include "card/app_registry.h"
+#include "card/application_list.h"
+#include "card/identifiers.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -47,6 +51,7 @@ class Inspector {
     CheckRegistry();
     CheckAdministrators();
     WalkTree();
+    CheckApplications();
     CheckLeaks();
     return std::move(r_);
   }
@@ -257,6 +262,89 @@ class Inspector {
       if (!LoadEntry(store_, e).ok()) {
         Damage("registry " + slot, "content", BlockOffset(e),
                "is not an application entry (magic 41 'A', version 01, state 00..03)");
+      }
+    }
+  }
+
+  // Bytes of an EF's data (the blocks in the node's list, in order).
+  Bytes ReadEf(const FileNode& node, uint32_t offset, uint32_t n) {
+    Bytes out(n, 0);
+    const uint32_t bs = layout_.geometry.block_size;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t at = offset + i, block = at / bs;
+      if (block >= node.data_blocks.size()) break;
+      out[i] = Read(BlockOffset(node.data_blocks[block]) + at % bs, 1)[0];
+    }
+    return out;
+  }
+
+  // Registry, file tree and application list agree (docs/applications.md §1): each entry's DF
+  // is a DF under the MF named by its AID, AIDs are unique, and with the management
+  // application installed every other application has exactly one record, whose status is its
+  // state.
+  void CheckApplications() {
+    if (!r_.root || r_.root->registry == kNoNode) return;
+    auto registry = LoadRegistry(store_, *r_.root);
+    if (!registry.ok()) return;  // reported by CheckRegistry
+    std::map<std::string, RegistryEntry> by_aid;
+    const RegistryEntry* mgmt = nullptr;
+    for (uint16_t b : registry->entries) {
+      auto e = LoadEntry(store_, b);
+      if (!e.ok()) continue;
+      const std::string aid = ToHex(e->aid);
+      const std::string where = "application " + aid;
+      if (!by_aid.emplace(aid, *e).second) {
+        Damage(where, "AID", BlockOffset(b) + 8, "is registered twice");
+        continue;
+      }
+      auto file = std::find_if(r_.files.begin(), r_.files.end(),
+                               [&](const FileEntry& f) { return f.node.id == e->df; });
+      if (file == r_.files.end() || !file->node.is_df() || file->depth != 1 ||
+          file->node.df_name != e->aid) {
+        Damage(where, "DF", BlockOffset(b) + 43,
+               "names " + Block(e->df) + ", which is not a DF under the MF named by the AID");
+      }
+      if (e->aid ==
+          Bytes(std::begin(aid::kManagementApplication), std::end(aid::kManagementApplication))) {
+        mgmt = &by_aid.at(aid);
+      }
+    }
+    if (mgmt == nullptr) return;
+    auto list = std::find_if(r_.files.begin(), r_.files.end(), [&](const FileEntry& f) {
+      return f.node.parent == mgmt->df && f.node.sfi == kApplicationListSfi &&
+             f.node.is_record_ef();
+    });
+    if (list == r_.files.end()) {
+      Damage("management application", "application list", BlockOffset(mgmt->df),
+             "its DF holds no record EF with SFI 1");
+      return;
+    }
+    std::set<std::string> recorded;
+    for (uint16_t i = 0; i < list->node.record_count; ++i) {
+      const Bytes slot = ReadEf(list->node, i * list->node.slot_size(), list->node.slot_size());
+      auto rec = ParseRecord(ByteView(slot).subspan(1, std::min<size_t>(slot[0], slot.size() - 1)));
+      const std::string where = "application list record " + std::to_string(i + 1);
+      if (!rec.ok()) {
+        Damage(where, "content", BlockOffset(list->node.id), "is not an E1 record");
+        continue;
+      }
+      const std::string aid = ToHex(rec->aid);
+      auto it = by_aid.find(aid);
+      if (it == by_aid.end()) {
+        Damage(where, "AID", BlockOffset(list->node.id),
+               aid + " has a record but no application (an orphan record)");
+      } else if (!recorded.insert(aid).second) {
+        Damage(where, "AID", BlockOffset(list->node.id), aid + " has two records");
+      } else if (rec->status != it->second.state) {
+        Damage(where, "status", BlockOffset(list->node.id),
+               "is " + HexByte(static_cast<uint8_t>(rec->status)) + ", the application's state " +
+                   HexByte(static_cast<uint8_t>(it->second.state)));
+      }
+    }
+    for (const auto& [aid, e] : by_aid) {
+      if (&e != mgmt && !recorded.count(aid)) {
+        Damage("application " + aid, "record", BlockOffset(e.block),
+               "has no record in the application list (an orphan application)");
       }
     }
   }
