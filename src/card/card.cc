@@ -103,12 +103,23 @@ Application* Card::InstanceFor(const RegistryEntry& entry) {
 }
 
 CardResult<Card::Owner> Card::ApplicationOwning(const FileNode& file) {
+  // Applications' DFs are children of the MF named by their AIDs: find the file's ancestor
+  // among the MF's children first, so that files elsewhere never touch the registry.
+  if (file.parent == kNoNode) return Owner{};  // the MF
+  const FileNode* at = &file;
+  FileNode up;
+  while (at->parent != mf_) {
+    CARD_ASSIGN(up, fs_->Load(at->parent));
+    if (up.parent == kNoNode) return Owner{};
+    at = &up;
+  }
+  const FileNode& top = *at;
+  if (!top.is_df() || top.df_name.size() < 5) return Owner{};
   CARD_ASSIGN(CardRoot root, LoadRoot(*store_));
   CARD_ASSIGN(Registry registry, LoadRegistry(*store_, root));
   for (uint16_t block : registry.entries) {
     CARD_ASSIGN(RegistryEntry entry, LoadEntry(*store_, block));
-    CARD_ASSIGN(bool inside, fs_->IsWithin(file, entry.df));
-    if (inside) return Owner{InstanceFor(entry), entry.df};
+    if (entry.df == top.id) return Owner{InstanceFor(entry), entry.df};
   }
   return Owner{};
 }
