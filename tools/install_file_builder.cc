@@ -25,9 +25,10 @@ struct Value {
   bool boolean = false;
   bool too_big = false;  // an integer beyond int64
   int year = 0, month = 0, day = 0;
-  std::vector<std::pair<std::string, Value>> table;
-  int line = 0;      // 0: unknown (JSON)
-  std::string type;  // for kOther: "an array", ...
+  std::string key;           // as a member of a table
+  std::vector<Value> table;  // kTable: the members, each with its key
+  int line = 0;              // 0: unknown (JSON)
+  std::string type;          // for kOther: "an array", ...
 };
 
 std::string TypeName(const Value& v) {
@@ -62,7 +63,10 @@ Value FromToml(const toml::node& n) {
     v.boolean = b->get();
   } else if (auto t = n.as_table()) {
     v.kind = Value::Kind::kTable;
-    for (auto&& [key, child] : *t) v.table.emplace_back(std::string(key.str()), FromToml(child));
+    for (auto&& [key, child] : *t) {
+      v.table.push_back(FromToml(child));
+      v.table.back().key = std::string(key.str());
+    }
   } else if (auto d = n.as_date()) {
     v.kind = Value::Kind::kDate;
     v.year = d->get().year;
@@ -96,7 +100,10 @@ Value FromJson(const nlohmann::json& j) {
     v.boolean = j.get<bool>();
   } else if (j.is_object()) {
     v.kind = Value::Kind::kTable;
-    for (auto it = j.begin(); it != j.end(); ++it) v.table.emplace_back(it.key(), FromJson(*it));
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      v.table.push_back(FromJson(*it));
+      v.table.back().key = it.key();
+    }
   } else if (j.is_array()) {
     v.type = "an array";
   } else if (j.is_number_float()) {
@@ -114,8 +121,8 @@ class Fields {
       : source_(source), table_(table), prefix_(std::move(prefix)) {}
 
   const Value* Find(std::string_view key) const {
-    for (const auto& [k, v] : table_.table) {
-      if (k == key) return &v;
+    for (const Value& v : table_.table) {
+      if (v.key == key) return &v;
     }
     return nullptr;
   }
@@ -130,13 +137,13 @@ class Fields {
   }
   // Every field must be one of `known`.
   Status OnlyKnown(std::initializer_list<std::string_view> known, const std::string& hint) const {
-    for (const auto& [k, v] : table_.table) {
+    for (const Value& v : table_.table) {
       bool ok = false;
-      for (auto n : known) ok = ok || n == k;
+      for (auto n : known) ok = ok || n == v.key;
       if (!ok) {
         std::string list;
         for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
-        return Error(k, &v, "unknown field (known: " + list + ")" + hint);
+        return Error(v.key, &v, "unknown field (known: " + list + ")" + hint);
       }
     }
     return Status::Ok();
