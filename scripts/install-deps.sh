@@ -7,6 +7,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   clang libclang-rt-dev          # libFuzzer and the sanitizer runtimes
   libssl-dev                     # OpenSSL 3
+  libtomlplusplus-dev nlohmann-json3-dev   # installation-file descriptions (tessera apps)
+  openssl                        # the CLI tests check signatures with openssl alone
   libgtest-dev libgmock-dev      # unit tests
   libbenchmark-dev               # bench/
   libpcsclite-dev                # the PC/SC host link

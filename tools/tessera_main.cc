@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "apps_commands.h"
 #include "card_commands.h"
 #include "core/bytes.h"
 #include "image_command.h"
@@ -31,12 +32,22 @@ constexpr const char* kUsage =
     "  image ls PATH      the file tree: FIDs, names, types, sizes, life cycle, access\n"
     "  image help         every image option ('tessera image init --help')\n"
     "  image ls PATH      list the card's file tree ('tessera image --help': the options)\n"
+    "  apps make-install-file DESC --key PEM -o OUT\n"
+    "                     build a signed installation file from a TOML or JSON description\n"
+    "  apps list          the application list: records, administrators, dates, status, the\n"
+    "                     signatures checked, and the GP life cycle with --scp03\n"
+    "  apps install FILE  install an application from an installation file (--scp03)\n"
+    "  apps set-status AID lock|unlock|terminate|erase|restore\n"
+    "                     change an application's status (--scp03)\n"
+    "  apps delete AID    delete an application and wipe its data (asks; --scp03)\n"
+    "  admin add|list     register an administrator (--scp03), or list them\n"
+    "  card set-date YYMMDD  set the card's trusted date (--scp03); 'card date' shows it\n"
     "  apdu HEX...        send command APDUs, print responses\n"
     "  script FILE        run a scriptor-style APDU script ('-': standard input)\n"
     "  readers            list PC/SC readers\n"
     "  help [COMMAND]     this text, or a command's own help\n"
     "\n"
-    "CARD, for apdu and script (exactly one):\n"
+    "CARD, for apdu, script, apps, admin and card (exactly one):\n"
     "  --image PATH       run the card in this process on an image (the embedded default)\n"
     "  --connect EP       a 'tessera-card --listen' socket: unix:PATH or tcp:HOST:PORT; the\n"
     "                     connection is a card session of its own (it starts on a reset card)\n"
@@ -48,12 +59,14 @@ constexpr const char* kUsage =
     "options and --json are accepted):\n"
     "  --json             machine-readable output on stdout for every command: JSON, always\n"
     "                     valid UTF-8 (bytes that are not UTF-8, e.g. in a path, become U+FFFD)\n"
-    "  --trace            (apdu, script) decode every command and response on stderr\n"
+    "  --trace            (apdu, script, apps, admin, card) decode every command and\n"
+    "                     response on stderr\n"
     "  --raw              (apdu, script) do not follow 61xx/6Cxx automatically\n"
     "  --scp03 KEYS       (apdu, script) open a GlobalPlatform SCP03 session with the issuer\n"
     "                     security domain first and send every command inside it. KEYS is\n"
     "                     'test' (the well-known 404142..4F, with a warning) or a file of\n"
-    "                     enc=, mac=, dek= lines in hex\n"
+    "                     enc=, mac=, dek= lines in hex. (apps, admin, card) the keys of the\n"
+    "                     sessions they open, with the ISD or the management application\n"
     "  --level XX         SCP03 security level: 01 C-MAC, 03 +C-DEC (default), 11/13 +R-MAC,\n"
     "                     33 +R-ENC (00: authentication only)\n"
     "  --kvn XX           SCP03 key version number (default 00: the card's first key set)\n"
@@ -72,13 +85,20 @@ constexpr const char* kUsage =
     "  1  failure: the card or image cannot be opened, an exchange or the SCP03 session\n"
     "     fails, an APDU argument or a script line is not a command APDU, a script cannot be\n"
     "     read (or is a directory), 'image check' finds damage. Responses already received\n"
-    "     are printed first\n"
+    "     are printed first; for apps, admin and card also: the card refused (its status\n"
+    "     word and what it means are printed)\n"
     "  2  usage error: unknown command or option, a missing or malformed option value (e.g.\n"
     "     --level xyz), conflicting card options (more than one of --image, --connect and\n"
-    "     --reader, or one given twice), no card for apdu or script, --level, --kvn or --s16\n"
-    "     without --scp03\n"
+    "     --reader, or one given twice), no card for a command that needs one, --level,\n"
+    "     --kvn or --s16 without --scp03, apps/admin/card commands that need --scp03 without\n"
+    "     it, 'apps delete' without --yes and no terminal to ask on\n"
     "\n"
     "Run 'tessera COMMAND --help' for a command's options.\n";
+
+// Application management: `apps`, `admin` and `card` (tools/apps_commands.h).
+bool IsManagement(const std::string& cmd) {
+  return cmd == "apps" || cmd == "admin" || cmd == "card";
+}
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "tessera: %s\n\nRun 'tessera --help' for the options.\n", message.c_str());
@@ -108,6 +128,19 @@ int main(int argc, char** argv) {
     if (cmd == "image") {  // image parses its own options (tools/image_command.cc)
       cmd_args.push_back(a);
       continue;
+    }
+    // The application-management commands' own options go to them (tools/apps_commands.cc);
+    // the global ones (card, SCP03, --json, --trace) stay here.
+    if (IsManagement(cmd)) {
+      const int arity = tessera::tools::ManagementOptionArity(a);
+      if (arity >= 0) {
+        cmd_args.push_back(a);
+        if (arity == 1) {
+          if (i + 1 >= args.size()) return UsageError(a + " needs a value");
+          cmd_args.push_back(args[++i]);
+        }
+        continue;
+      }
     }
     const bool takes_value = a == "--image" || a == "--connect" || a == "--reader" ||
                              a == "--scp03" || a == "--level" || a == "--kvn" || a == "--timeout";
@@ -168,6 +201,10 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
+    if (IsManagement(cmd)) {
+      cmd_args.push_back("--help");
+      return tessera::tools::RunManagement(cmd, link, cmd_args);
+    }
     return CommandHelp(cmd);
   }
   if (cmd.empty()) {
@@ -183,5 +220,6 @@ int main(int argc, char** argv) {
   if (cmd == "apdu") return tessera::tools::RunApdu(link, cmd_args);
   if (cmd == "script") return tessera::tools::RunScript(link, cmd_args);
   if (cmd == "readers") return tessera::tools::RunReaders(link, cmd_args);
+  if (IsManagement(cmd)) return tessera::tools::RunManagement(cmd, link, cmd_args);
   return UsageError("unknown command '" + cmd + "'");
 }

@@ -1,0 +1,195 @@
+#include "card_session.h"
+
+#include <cstdio>
+
+#include "core/status_words.h"
+#include "host/trace.h"
+#include "json_writer.h"
+
+namespace tessera::tools {
+namespace {
+
+// A command for a trace: STORE DATA (and anything else with INS E2) may carry a PIN or wrapped
+// keys, so its body is shown as its length, wrapped or not.
+std::string TraceCommand(ByteView c) {
+  if (c.size() > 5 && c[1] == 0xE2) {
+    auto parsed = CommandApdu::Parse(c);
+    if (!parsed.ok()) return ToHex(c.first(4)) + " <body hidden>";
+    const CommandApdu& a = *parsed;
+    std::string s = host::InstructionName(a.cla, a.ins) + "  CLA=" + HexByte(a.cla) +
+                    " P1=" + HexByte(a.p1) + " P2=" + HexByte(a.p2);
+    if (a.cla & 0x80) {
+      s += " [block " + std::to_string(a.p2) + ((a.p1 & 0x80) ? ", the last]" : ", more follow]");
+    }
+    s += " Lc=" + std::to_string(a.data.size()) + " data=<" + std::to_string(a.data.size()) +
+         " bytes hidden>";
+    if (a.ne != 0) s += " Le=" + std::to_string(a.ne);
+    return s;
+  }
+  return host::DescribeCommand(c);
+}
+
+Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
+  if (!o.connect.empty()) return host::OpenSocketLink(o.connect, o.timeout_s * 1000);
+  if (!o.reader.empty()) return host::OpenPcscLink(o.reader);
+  return host::OpenEmbeddedLink(o.image);
+}
+
+}  // namespace
+
+std::string Meaning(uint16_t sw, const std::vector<SwMeaning>& known) {
+  for (const auto& k : known) {
+    if (k.sw == sw) return k.meaning;
+  }
+  return std::string(sw::Lookup(sw).meaning);
+}
+
+int Reporter::Usage(const std::string& message) const {
+  std::fprintf(stderr, "tessera %s: %s\nRun 'tessera %s --help' for its usage.\n", command_.c_str(),
+               message.c_str(), command_.c_str());
+  return 2;
+}
+
+int Reporter::Fail(const Status& s) const {
+  const std::string message = s.message().empty() ? s.ToString() : s.message();
+  return Print(message, last_ && last_->message == message ? &*last_ : nullptr);
+}
+
+int Reporter::Fail(const std::string& message) const {
+  return Print(message, nullptr);
+}
+
+int Reporter::Print(const std::string& message, const Refusal* refusal) const {
+  if (json_) {
+    JsonWriter w;
+    w.BeginObject().Bool("ok", false).String("error", message);
+    if (refusal) w.String("sw", HexU16(refusal->sw)).String("meaning", refusal->meaning);
+    w.EndObject();
+    std::printf("%s\n", w.Take().c_str());
+  }
+  std::fprintf(stderr, "tessera %s: %s\n", command_.c_str(), message.c_str());
+  return 1;
+}
+
+Status Reporter::Refused(const std::string& what, uint16_t sw,
+                         const std::vector<SwMeaning>& known) const {
+  const std::string meaning = Meaning(sw, known);
+  last_ = Refusal{what + ": the card answered " + HexU16(sw) + ": " + meaning, sw, meaning};
+  return FailedPrecondition(last_->message);
+}
+
+int Reporter::CardFail(const std::string& what, uint16_t sw,
+                       const std::vector<SwMeaning>& known) const {
+  return Fail(Refused(what, sw, known));
+}
+
+void Reporter::Warn(const std::string& message) const {
+  std::fprintf(stderr, "tessera %s: warning: %s\n", command_.c_str(), message.c_str());
+}
+
+Result<crypto::scp03::StaticKeys> LoadScp03Keys(const std::string& spec, bool warn) {
+  crypto::scp03::StaticKeys keys;
+  if (spec == "test") {
+    keys = host::TestKeys();
+  } else {
+    TESSERA_ASSIGN_OR_RETURN(keys, host::LoadKeyFile(spec));
+  }
+  if (warn && host::IsTestKeys(keys)) {
+    std::fprintf(stderr,
+                 "tessera: warning: using the well-known test keys 404142..4F; anyone can open "
+                 "a secure channel to this card\n");
+  }
+  return keys;
+}
+
+Result<std::unique_ptr<CardSession>> CardSession::Open(const LinkOptions& o) {
+  TESSERA_ASSIGN_OR_RETURN(auto link, OpenLink(o));
+  return std::unique_ptr<CardSession>(new CardSession(o, std::move(link)));
+}
+
+void CardSession::TraceOut(const char* arrow, ByteView command) const {
+  if (o_.trace) std::fprintf(stderr, "%s %s\n", arrow, TraceCommand(command).c_str());
+}
+
+void CardSession::TraceIn(const char* arrow, ByteView response) const {
+  if (o_.trace) std::fprintf(stderr, "%s %s\n", arrow, host::DescribeResponse(response).c_str());
+}
+
+Result<ResponseApdu> CardSession::Plain(const CommandApdu& c) {
+  const Bytes bytes = c.Serialize();
+  TraceOut(">", bytes);
+  TESSERA_ASSIGN_OR_RETURN(Bytes r, host::TransmitFollowing(*link_, bytes));
+  TraceIn("<", r);
+  return ResponseApdu::Parse(r);
+}
+
+Result<ResponseApdu> CardSession::Select(ByteView aid) {
+  return Plain(CommandApdu{0x00, 0xA4, 0x04, 0x00, Bytes(aid.begin(), aid.end()), 256, false});
+}
+
+Status CardSession::OpenScp03(ByteView sd_aid) {
+  if (!keys_loaded_) {
+    TESSERA_ASSIGN_OR_RETURN(keys_, LoadScp03Keys(o_.scp03, true));
+    keys_loaded_ = true;
+  }
+  channel_.reset();
+  host::Scp03Options so;
+  so.keys = keys_;
+  so.level = o_.scp03_level;
+  so.kvn = o_.scp03_kvn;
+  so.s16 = o_.scp03_s16;
+  so.security_domain.assign(sd_aid.begin(), sd_aid.end());
+  host::CardLink* raw = link_.get();
+  const CardSession* self = this;
+  auto channel = host::SecureChannel::Open(
+      [raw, self](ByteView c) -> Result<Bytes> {
+        self->TraceOut(">>", c);
+        auto r = raw->Transmit(c);
+        if (r.ok()) self->TraceIn("<<", *r);
+        return r;
+      },
+      so);
+  if (!channel.ok()) {
+    return Status(channel.status().code(),
+                  "SCP03 with " +
+                      (sd_aid.empty() ? std::string("the issuer security domain")
+                                      : "the security domain " + ToHex(sd_aid)) +
+                      ": " + channel.status().message());
+  }
+  channel_ = std::move(*channel);
+  return Status::Ok();
+}
+
+Result<ResponseApdu> CardSession::Secure(const CommandApdu& c) {
+  if (!channel_) return FailedPrecondition("no SCP03 session is open");
+  const Bytes bytes = c.Serialize();
+  TraceOut(">", bytes);
+  TESSERA_ASSIGN_OR_RETURN(Bytes r, channel_->Transmit(bytes));
+  TraceIn("<", r);
+  return ResponseApdu::Parse(r);
+}
+
+Result<CardSession::Upload> CardSession::StoreData(ByteView data) {
+  Upload u;
+  u.blocks = data.empty() ? 1 : (data.size() + kStoreDataBlock - 1) / kStoreDataBlock;
+  if (u.blocks > 256) return InvalidArgument("more than 256 STORE DATA blocks");
+  for (size_t i = 0; i < u.blocks; ++i) {
+    const bool last = i + 1 == u.blocks;
+    const size_t at = i * kStoreDataBlock;
+    const ByteView chunk = data.subspan(at, std::min(kStoreDataBlock, data.size() - at));
+    CommandApdu c{0x80,
+                  0xE2,
+                  static_cast<uint8_t>(last ? 0x90 : 0x10),
+                  static_cast<uint8_t>(i),
+                  Bytes(chunk.begin(), chunk.end()),
+                  0,
+                  false};
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, Secure(c));
+    u.sw = r.sw;
+    u.block = i;
+    if (r.sw != 0x9000) return u;
+  }
+  return u;
+}
+
+}  // namespace tessera::tools

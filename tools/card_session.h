@@ -1,0 +1,107 @@
+// What the application-management commands (`tessera apps|admin|card ...`) share: one link to
+// the card (--image, --connect, --reader), plain commands, SCP03 sessions with the issuer
+// security domain or another security domain (the management application), STORE DATA
+// uploads, and reporting (plain text or --json; exit 1 for a card or I/O failure, 2 for a usage
+// error). Nothing secret is traced: STORE DATA bodies (which may carry a PIN or wrapped keys)
+// are shown as their length.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "card_commands.h"
+#include "core/apdu.h"
+#include "core/bytes.h"
+#include "core/status.h"
+#include "crypto/scp03.h"
+#include "host/card_link.h"
+#include "host/secure_channel.h"
+
+namespace tessera::tools {
+
+// What a status word means for one command (docs/applications.md), before the generic meaning.
+struct SwMeaning {
+  uint16_t sw;
+  std::string meaning;
+};
+std::string Meaning(uint16_t sw, const std::vector<SwMeaning>& known = {});
+
+// Prints failures as the CLI documents them: "tessera COMMAND: message" on stderr and, with
+// --json, {"ok": false, "error": ..., ["sw", "meaning"]} on stdout.
+class Reporter {
+ public:
+  Reporter(std::string command, bool json) : command_(std::move(command)), json_(json) {}
+  const std::string& command() const { return command_; }
+  bool json() const { return json_; }
+  int Usage(const std::string& message) const;  // exit 2
+  int Fail(const Status& s) const;              // exit 1
+  int Fail(const std::string& message) const;   // exit 1
+  // "WHAT: the card answered 6A89: an application with this AID exists" (exit 1).
+  int CardFail(const std::string& what, uint16_t sw,
+               const std::vector<SwMeaning>& known = {}) const;
+  // A refusal as a Status for helpers that return one ("WHAT: the card answered ..."); Fail()
+  // of that Status prints the status word and its meaning in --json too.
+  Status Refused(const std::string& what, uint16_t sw,
+                 const std::vector<SwMeaning>& known = {}) const;
+  void Warn(const std::string& message) const;
+
+ private:
+  struct Refusal {
+    std::string message;
+    uint16_t sw;
+    std::string meaning;
+  };
+  int Print(const std::string& message, const Refusal* refusal) const;
+  std::string command_;
+  bool json_;
+  mutable std::optional<Refusal> last_;
+};
+
+// "test" (with a warning) or a key file of enc=, mac=, dek= lines.
+Result<crypto::scp03::StaticKeys> LoadScp03Keys(const std::string& spec, bool warn);
+
+class CardSession {
+ public:
+  // REQUIRES: CardUsageError(o) is empty.
+  static Result<std::unique_ptr<CardSession>> Open(const LinkOptions& o);
+
+  // A command outside any secure channel, following 61xx / 6Cxx.
+  Result<ResponseApdu> Plain(const CommandApdu& c);
+  // SELECT by AID (00 A4 04 00), plain.
+  Result<ResponseApdu> Select(ByteView aid);
+  // Opens an SCP03 session with the security domain `sd_aid` (empty: the ISD) with the
+  // --scp03 keys, --kvn, --level and --s16; a session already open ends. REQUIRES: --scp03.
+  Status OpenScp03(ByteView sd_aid);
+  // A command inside the open session (CLA 80 goes out as 84).
+  Result<ResponseApdu> Secure(const CommandApdu& c);
+  // The static keys of the open session (the DEK wraps keys sent to the card).
+  const crypto::scp03::StaticKeys& keys() const { return keys_; }
+
+  // STORE DATA (80 E2, P1 10 / 90 last, P2 = block number from 00) of `data` in blocks of at
+  // most 200 bytes, inside the open session. Stops at the first block the card refuses.
+  struct Upload {
+    uint16_t sw = 0x9000;  // the last block's, or the refused block's
+    size_t block = 0;      // the refused block (0-based)
+    size_t blocks = 0;
+  };
+  Result<Upload> StoreData(ByteView data);
+
+ private:
+  CardSession(const LinkOptions& o, std::unique_ptr<host::CardLink> link)
+      : o_(o), link_(std::move(link)) {}
+  void TraceOut(const char* arrow, ByteView command) const;
+  void TraceIn(const char* arrow, ByteView response) const;
+
+  const LinkOptions o_;
+  std::unique_ptr<host::CardLink> link_;
+  std::unique_ptr<host::SecureChannel> channel_;
+  crypto::scp03::StaticKeys keys_;
+  bool keys_loaded_ = false;
+};
+
+inline constexpr size_t kStoreDataBlock = 200;
+
+}  // namespace tessera::tools

@@ -1,0 +1,476 @@
+#include "install_file_builder.h"
+
+#include <toml++/toml.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "core/tlv.h"
+
+namespace tessera::tools {
+namespace {
+
+// A description's values, whichever format they came in.
+struct Value {
+  enum class Kind { kString, kInteger, kBool, kTable, kDate, kOther };
+  Kind kind = Kind::kOther;
+  std::string text;
+  int64_t integer = 0;
+  bool boolean = false;
+  bool too_big = false;  // an integer beyond int64
+  int year = 0, month = 0, day = 0;
+  std::string key;           // as a member of a table
+  std::vector<Value> table;  // kTable: the members, each with its key
+  int line = 0;              // 0: unknown (JSON)
+  std::string type;          // for kOther: "an array", ...
+};
+
+std::string TypeName(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kString:
+      return "a string";
+    case Value::Kind::kInteger:
+      return "an integer";
+    case Value::Kind::kBool:
+      return "a boolean";
+    case Value::Kind::kTable:
+      return "a table";
+    case Value::Kind::kDate:
+      return "a date";
+    case Value::Kind::kOther:
+      break;
+  }
+  return v.type;
+}
+
+Value FromToml(const toml::node& n) {
+  Value v;
+  v.line = static_cast<int>(n.source().begin.line);
+  if (auto s = n.as_string()) {
+    v.kind = Value::Kind::kString;
+    v.text = s->get();
+  } else if (auto i = n.as_integer()) {
+    v.kind = Value::Kind::kInteger;
+    v.integer = i->get();
+  } else if (auto b = n.as_boolean()) {
+    v.kind = Value::Kind::kBool;
+    v.boolean = b->get();
+  } else if (auto t = n.as_table()) {
+    v.kind = Value::Kind::kTable;
+    for (auto&& [key, child] : *t) {
+      v.table.push_back(FromToml(child));
+      v.table.back().key = std::string(key.str());
+    }
+  } else if (auto d = n.as_date()) {
+    v.kind = Value::Kind::kDate;
+    v.year = d->get().year;
+    v.month = d->get().month;
+    v.day = d->get().day;
+  } else if (n.is_array()) {
+    v.type = "an array";
+  } else if (n.is_floating_point()) {
+    v.type = "a number with a fraction";
+  } else {
+    v.type = "a time or date-time";
+  }
+  return v;
+}
+
+Value FromJson(const nlohmann::json& j) {
+  Value v;
+  if (j.is_string()) {
+    v.kind = Value::Kind::kString;
+    v.text = j.get<std::string>();
+  } else if (j.is_number_unsigned()) {
+    v.kind = Value::Kind::kInteger;
+    const auto u = j.get<uint64_t>();
+    v.too_big = u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    v.integer = v.too_big ? 0 : static_cast<int64_t>(u);
+  } else if (j.is_number_integer()) {
+    v.kind = Value::Kind::kInteger;
+    v.integer = j.get<int64_t>();
+  } else if (j.is_boolean()) {
+    v.kind = Value::Kind::kBool;
+    v.boolean = j.get<bool>();
+  } else if (j.is_object()) {
+    v.kind = Value::Kind::kTable;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      v.table.push_back(FromJson(*it));
+      v.table.back().key = it.key();
+    }
+  } else if (j.is_array()) {
+    v.type = "an array";
+  } else if (j.is_number_float()) {
+    v.type = "a number with a fraction";
+  } else {
+    v.type = "null";
+  }
+  return v;
+}
+
+// Reads one table's fields and names the field (and the line) in every error.
+class Fields {
+ public:
+  Fields(const std::string& source, const Value& table, std::string prefix)
+      : source_(source), table_(table), prefix_(std::move(prefix)) {}
+
+  const Value* Find(std::string_view key) const {
+    for (const Value& v : table_.table) {
+      if (v.key == key) return &v;
+    }
+    return nullptr;
+  }
+  Status Error(std::string_view key, const Value* v, const std::string& message) const {
+    const int line = v ? v->line : table_.line;
+    return InvalidArgument(source_ + (line > 0 ? ":" + std::to_string(line) : "") + ": field '" +
+                           prefix_ + std::string(key) + "': " + message);
+  }
+  Status Missing(std::string_view key, const std::string& what) const {
+    return InvalidArgument(source_ + ": field '" + prefix_ + std::string(key) + "' is missing (" +
+                           what + ")");
+  }
+  // Every field must be one of `known`.
+  Status OnlyKnown(std::initializer_list<std::string_view> known, const std::string& hint) const {
+    for (const Value& v : table_.table) {
+      bool ok = false;
+      for (auto n : known) ok = ok || n == v.key;
+      if (!ok) {
+        std::string list;
+        for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+        return Error(v.key, &v, "unknown field (known: " + list + ")" + hint);
+      }
+    }
+    return Status::Ok();
+  }
+
+  // A string field; nullopt when absent and not required.
+  Result<std::optional<std::string>> String(std::string_view key, bool required,
+                                            const std::string& what) const {
+    const Value* v = Find(key);
+    if (!v) {
+      if (required) return Missing(key, what);
+      return std::optional<std::string>();
+    }
+    if (v->kind != Value::Kind::kString) {
+      return Error(key, v, "must be a string (" + what + "), not " + TypeName(*v));
+    }
+    return std::optional<std::string>(v->text);
+  }
+  Result<std::optional<Bytes>> Hex(std::string_view key, bool required, const std::string& what,
+                                   size_t min, size_t max) const {
+    TESSERA_ASSIGN_OR_RETURN(auto s, String(key, required, what));
+    if (!s) return std::optional<Bytes>();
+    auto b = FromHex(*s);
+    if (!b.ok()) {
+      // Short values are repeated to show what is wrong; long ones (parameters that may hold a
+      // PIN) are not.
+      const std::string shown = s->size() <= 40 && key != "params_hex" ? "\"" + *s + "\" " : "";
+      return Error(key, Find(key), shown + "is not hex (" + what + ")");
+    }
+    if (b->size() < min || b->size() > max) {
+      return Error(key, Find(key),
+                   std::to_string(b->size()) + " bytes; give " +
+                       (min == max ? std::to_string(min)
+                                   : std::to_string(min) + ".." + std::to_string(max)) +
+                       " (" + what + ")");
+    }
+    return std::optional<Bytes>(std::move(*b));
+  }
+  // Text of 1..32 bytes of UTF-8 (a name).
+  Result<std::string> Name(std::string_view key) const {
+    TESSERA_ASSIGN_OR_RETURN(auto s, String(key, true, "UTF-8 text, 1..32 bytes"));
+    if (s->empty() || s->size() > 32) {
+      return Error(key, Find(key),
+                   std::to_string(s->size()) + " bytes; give 1..32 bytes of UTF-8 text");
+    }
+    if (!IsPrintableUtf8(*s)) return Error(key, Find(key), "control characters are not allowed");
+    return *s;
+  }
+  Result<std::optional<int64_t>> Integer(std::string_view key, bool required, int64_t min,
+                                         int64_t max) const {
+    const std::string range = std::to_string(min) + ".." + std::to_string(max);
+    const Value* v = Find(key);
+    if (!v) {
+      if (required) return Missing(key, "an integer, " + range);
+      return std::optional<int64_t>();
+    }
+    if (v->kind != Value::Kind::kInteger) {
+      return Error(key, v, "must be an integer (" + range + "), not " + TypeName(*v));
+    }
+    if (v->too_big || v->integer < min || v->integer > max) {
+      return Error(key, v, "out of range: give " + range);
+    }
+    return std::optional<int64_t>(v->integer);
+  }
+  // "YYMMDD" (or a TOML date); 000000 when absent.
+  Result<Bytes> Date(std::string_view key) const {
+    const Value* v = Find(key);
+    if (!v) return Bytes(3, 0);
+    std::string text;
+    if (v->kind == Value::Kind::kDate) {
+      if (v->year < 2000 || v->year > 2099) {
+        return Error(key, v, "the year must be 2000..2099 (dates are YYMMDD on the card)");
+      }
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%02d%02d%02d", v->year % 100, v->month, v->day);
+      text = buf;
+    } else if (v->kind == Value::Kind::kString) {
+      text = v->text;
+    } else {
+      return Error(key, v, "must be a \"YYMMDD\" string, not " + TypeName(*v));
+    }
+    auto bcd = ParseYymmdd(text);
+    if (!bcd.ok()) return Error(key, v, "\"" + text + "\": " + bcd.status().message());
+    return *bcd;
+  }
+
+ private:
+  const std::string& source_;
+  const Value& table_;
+  std::string prefix_;
+};
+
+// The C9 content of the DATA STORE (§6.1): 80 data, 81 PIN, 82 tries.
+Result<Bytes> DataStoreParams(const Fields& p, bool* holds_pin) {
+  TESSERA_RETURN_IF_ERROR(p.OnlyKnown({"pin", "tries", "data", "data_hex"}, ""));
+  Bytes out;
+  TESSERA_ASSIGN_OR_RETURN(auto text, p.String("data", false, "the initial data as text"));
+  TESSERA_ASSIGN_OR_RETURN(auto hex, p.Hex("data_hex", false, "the initial data in hex", 0, 512));
+  if (text && hex) {
+    return p.Error("data_hex", p.Find("data_hex"), "give data or data_hex, not both");
+  }
+  if (text && text->size() > 512) {
+    return p.Error("data", p.Find("data"),
+                   std::to_string(text->size()) + " bytes; the data store holds at most 512");
+  }
+  if (text) AppendTlv(out, 0x80, ToBytes(*text));
+  if (hex) AppendTlv(out, 0x80, *hex);
+  TESSERA_ASSIGN_OR_RETURN(auto pin, p.String("pin", false, "the PIN as text, 4..16 bytes"));
+  if (pin) {
+    // Never repeat the PIN in an error.
+    if (pin->size() < 4 || pin->size() > 16) {
+      return p.Error("pin", p.Find("pin"),
+                     std::to_string(pin->size()) + " bytes; a PIN has 4..16 bytes");
+    }
+    AppendTlv(out, 0x81, ToBytes(*pin));
+    *holds_pin = true;
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto tries, p.Integer("tries", false, 1, 15));
+  if (tries) AppendTlv(out, 0x82, Bytes{static_cast<uint8_t>(*tries)});
+  return out;
+}
+
+// The C9 content of the PURSE (§6.2): 80 04 balance, 81 PIN, 83 04 limit.
+Result<Bytes> PurseParams(const Fields& p, bool* holds_pin) {
+  TESSERA_RETURN_IF_ERROR(p.OnlyKnown({"balance", "pin", "limit"}, ""));
+  constexpr int64_t kMax = 0xFFFFFFFF, kDefaultLimit = 100000000;
+  Bytes out;
+  TESSERA_ASSIGN_OR_RETURN(auto balance, p.Integer("balance", false, 0, kMax));
+  TESSERA_ASSIGN_OR_RETURN(auto limit, p.Integer("limit", false, 0, kMax));
+  if (balance && *balance > limit.value_or(kDefaultLimit)) {
+    return p.Error("balance", p.Find("balance"),
+                   "over the balance limit (" + std::to_string(limit.value_or(kDefaultLimit)) +
+                       (limit ? ")" : ", the default)"));
+  }
+  auto u32 = [](int64_t v) {
+    Bytes b;
+    AppendU32(b, static_cast<uint32_t>(v));
+    return b;
+  };
+  if (balance) AppendTlv(out, 0x80, u32(*balance));
+  TESSERA_ASSIGN_OR_RETURN(auto pin, p.String("pin", false, "the PIN as text, 4..16 bytes"));
+  if (pin) {
+    if (pin->size() < 4 || pin->size() > 16) {
+      return p.Error("pin", p.Find("pin"),
+                     std::to_string(pin->size()) + " bytes; a PIN has 4..16 bytes");
+    }
+    AppendTlv(out, 0x81, ToBytes(*pin));
+    *holds_pin = true;
+  }
+  if (limit) AppendTlv(out, 0x83, u32(*limit));
+  return out;
+}
+
+Result<InstallDescription> FromValue(const Value& root, const std::string& source) {
+  if (root.kind != Value::Kind::kTable) {
+    return InvalidArgument(source + ": the description must be a table of fields, not " +
+                           TypeName(root));
+  }
+  const Fields f(source, root, "");
+  TESSERA_RETURN_IF_ERROR(
+      f.OnlyKnown({"aid", "name", "admin_name", "admin_id", "use_start", "expiration", "status",
+                   "module", "privileges", "params", "params_hex"},
+                  "; module parameters go in the params table"));
+  InstallDescription d;
+  AppRecord& r = d.record;
+  TESSERA_ASSIGN_OR_RETURN(auto aid,
+                           f.Hex("aid", true, "the application's AID, 5..16 bytes in hex", 5, 16));
+  r.aid = std::move(*aid);
+  if (auto why = ReservedAidReason(r.aid); !why.empty()) {
+    d.warnings.push_back("aid " + ToHex(r.aid) + ": the card refuses it (6A80): " + why);
+  }
+  TESSERA_ASSIGN_OR_RETURN(r.name, f.Name("name"));
+  TESSERA_ASSIGN_OR_RETURN(r.admin_name, f.Name("admin_name"));
+  TESSERA_ASSIGN_OR_RETURN(auto admin_id, f.Integer("admin_id", true, 0, 127));
+  r.admin_id = static_cast<uint8_t>(*admin_id);
+  TESSERA_ASSIGN_OR_RETURN(r.use_start, f.Date("use_start"));
+  TESSERA_ASSIGN_OR_RETURN(r.expiration, f.Date("expiration"));
+  const Bytes none(3, 0);
+  if (r.use_start != none && r.expiration != none && r.expiration < r.use_start) {
+    return f.Error("expiration", f.Find("expiration"),
+                   "before use_start (" + DateDisplay(r.use_start) + ")");
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto status, f.String("status", false, "\"active\" or \"locked\""));
+  if (status && *status != "active" && *status != "locked") {
+    return f.Error("status", f.Find("status"),
+                   "\"" + *status + "\": give \"active\" or \"locked\" (the initial status)");
+  }
+  r.status = status && *status == "locked" ? kStatusLocked : kStatusActive;
+
+  const std::string module_what =
+      "\"data-store\", \"purse\", \"files\", \"management\" or a module AID in hex";
+  TESSERA_ASSIGN_OR_RETURN(auto module, f.String("module", true, module_what));
+  std::string module_name;
+  if (auto known = ModuleAidByName(*module)) {
+    d.module_aid = *known;
+    module_name = *module;
+  } else {
+    auto hex = FromHex(*module);
+    if (!hex.ok() || hex->size() < 5 || hex->size() > 16) {
+      return f.Error("module", f.Find("module"),
+                     "\"" + *module + "\" is no module: give " + module_what + " (5..16 bytes)");
+    }
+    d.module_aid = *hex;
+    module_name = ModuleNameByAid(d.module_aid);
+  }
+  TESSERA_ASSIGN_OR_RETURN(d.privileges, f.Hex("privileges", false,
+                                               "3 bytes of GP privileges (C5 coding), e.g. "
+                                               "\"000000\"",
+                                               3, 3));
+
+  const Value* params = f.Find("params");
+  const Value* params_hex = f.Find("params_hex");
+  if (params && params_hex) return f.Error("params_hex", params_hex, "give params or params_hex");
+  if (params_hex) {
+    TESSERA_ASSIGN_OR_RETURN(
+        auto raw, f.Hex("params_hex", false, "the C9 content (module parameters) in hex", 0, 4096));
+    if (!raw->empty()) {
+      // A PIN (81) among the parameters keeps the file's bytes out of every output.
+      auto items = ParseTlvSequence(*raw);
+      if (items.ok()) {
+        for (const auto& t : *items) d.params_hold_pin |= t.tag == 0x81;
+      } else {
+        d.params_hold_pin = true;
+      }
+      d.params = std::move(*raw);
+    }
+  } else if (params) {
+    if (params->kind != Value::Kind::kTable) {
+      return f.Error("params", params,
+                     "must be a table of module parameters, not " + TypeName(*params));
+    }
+    const Fields p(source, *params, "params.");
+    Bytes c9;
+    if (module_name == "data-store") {
+      TESSERA_ASSIGN_OR_RETURN(c9, DataStoreParams(p, &d.params_hold_pin));
+    } else if (module_name == "purse") {
+      TESSERA_ASSIGN_OR_RETURN(c9, PurseParams(p, &d.params_hold_pin));
+    } else if (!params->table.empty()) {
+      return f.Error("params", params,
+                     "module " + (module_name.empty() ? ToHex(d.module_aid) : module_name) +
+                         " has no parameters Tessera knows; give params_hex for raw C9 content");
+    }
+    if (!c9.empty()) d.params = std::move(c9);
+  }
+  return d;
+}
+
+std::string StripJsonPrefix(std::string m) {
+  // "[json.exception.parse_error.101] parse error at line 2, column 3: ...; last read: '...'"
+  if (auto p = m.find("] "); m.rfind("[json.exception.", 0) == 0 && p != std::string::npos) {
+    m.erase(0, p + 2);
+  }
+  // What the lexer read last may be part of a PIN: never repeat it.
+  if (auto p = m.find("; last read:"); p != std::string::npos) m.resize(p);
+  return m;
+}
+
+}  // namespace
+
+Result<InstallDescription> ParseInstallDescriptionToml(std::string_view text,
+                                                       const std::string& source) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(source + ":" + std::to_string(e.source().begin.line) +
+                           ": not TOML: " + std::string(e.description()));
+  }
+  Value root = FromToml(table);
+  root.line = 0;
+  return FromValue(root, source);
+}
+
+Result<InstallDescription> ParseInstallDescriptionJson(std::string_view text,
+                                                       const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(source + ": not JSON: " + StripJsonPrefix(e.what()));
+  }
+  return FromValue(FromJson(j), source);
+}
+
+Result<InstallDescription> LoadInstallDescription(const std::string& path) {
+  auto ends = [&](std::string_view ext) {
+    return path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
+  };
+  const bool toml = ends(".toml"), json = ends(".json");
+  if (!toml && !json) {
+    return InvalidArgument(path + ": a description ends in .toml or .json (its format)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IOError("cannot open " + path + ": " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return IOError("cannot read " + path);
+  auto d = toml ? ParseInstallDescriptionToml(text, path) : ParseInstallDescriptionJson(text, path);
+  Wipe(text.data(), text.size());  // it may hold a PIN
+  return d;
+}
+
+Bytes BuildInstallFile(const InstallDescription& d, ByteView signature) {
+  AppRecord r = d.record;
+  r.signature.assign(signature.begin(), signature.end());
+  Bytes content = EncodeRecord(r);
+  AppendTlv(content, 0xC4, d.module_aid);
+  if (d.privileges) AppendTlv(content, 0xC5, *d.privileges);
+  if (d.params) AppendTlv(content, 0xC9, *d.params);
+  return EncodeTlv(0xFF70, content);
+}
+
+Result<AppRecord> CheckInstallFile(ByteView file) {
+  if (file.size() > 16 * 1024) {
+    return InvalidArgument("installation file of " + std::to_string(file.size()) +
+                           " bytes: the card takes at most 16 KiB per upload");
+  }
+  TESSERA_ASSIGN_OR_RETURN(ByteView content, UnwrapFfObject(file, 0x70));
+  auto items = ParseTlvSequence(content);
+  if (!items.ok()) return Malformed("FF70: " + items.status().message());
+  if (items->empty() || (*items)[0].tag != 0xE1) {
+    return Malformed("FF70: the first object is not the E1 record");
+  }
+  bool code = false;
+  for (const auto& t : *items) code |= t.tag == 0xC4 || t.tag == 0xC7;
+  if (!code) return Malformed("FF70: no code (C4 module AID or C7 code bytes)");
+  const TlvView& e1 = (*items)[0];
+  return ParseRecord(content.subspan(0, e1.encoded_size));
+}
+
+}  // namespace tessera::tools

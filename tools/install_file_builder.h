@@ -1,0 +1,56 @@
+// Installation files (docs/applications.md §5.2): FF70 { E1 record, C4 module AID, [C5 03
+// privileges], [C9 module parameters] }, built from a description in TOML or JSON.
+//
+// The description (the same keys in both formats):
+//   aid          hex, 5..16 bytes                       (required)
+//   name         UTF-8, 1..32 bytes                     (required)
+//   admin_name   UTF-8, 1..32 bytes                     (required)
+//   admin_id     integer 0..127 (0 = the card issuer)   (required)
+//   use_start    "YYMMDD" (TOML: also a date)           (default "000000": none)
+//   expiration   "YYMMDD" (TOML: also a date)           (default "000000": none)
+//   status       "active" | "locked"                    (default "active")
+//   module       "data-store" | "purse" | "files" | "management" | a module AID in hex
+//   privileges   hex, 3 bytes (GP C5 coding)            (default: no C5, the card's 000000)
+//   params       a table of the module's parameters (§6), encoded as the C9 content:
+//                  data-store: pin (text, 4..16 bytes), tries (1..15), data (text) or
+//                              data_hex (hex), at most 512 bytes
+//                  purse:      balance, limit (0..4294967295), pin (text, 4..16 bytes)
+//   params_hex   the C9 content as hex, instead of params
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "app_record.h"
+#include "core/bytes.h"
+#include "core/status.h"
+
+namespace tessera::tools {
+
+struct InstallDescription {
+  AppRecord record;  // no signature yet
+  Bytes module_aid;
+  std::optional<Bytes> privileges;  // 3 bytes
+  std::optional<Bytes> params;      // the C9 content
+  bool params_hold_pin = false;     // params carry a PIN (never print them)
+  std::vector<std::string> warnings;
+};
+
+// Errors are kInvalidArgument "FILE:LINE: field 'aid': ..." (the line when the format keeps
+// it: TOML does, JSON does not); values of secret fields (pin) are never repeated.
+Result<InstallDescription> ParseInstallDescriptionToml(std::string_view text,
+                                                       const std::string& source);
+Result<InstallDescription> ParseInstallDescriptionJson(std::string_view text,
+                                                       const std::string& source);
+// By extension: .toml or .json.
+Result<InstallDescription> LoadInstallDescription(const std::string& path);
+
+// FF70 L { E1 (with 9E = signature unless it is empty), C4, [C5], [C9] }.
+Bytes BuildInstallFile(const InstallDescription& d, ByteView signature);
+
+// What `tessera apps install` checks before uploading: one FF70 object holding a record that
+// parses. Returns the record.
+Result<AppRecord> CheckInstallFile(ByteView file);
+
+}  // namespace tessera::tools
