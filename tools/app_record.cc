@@ -282,25 +282,16 @@ size_t DisplayWidth(std::string_view s) {
   return w;
 }
 
-Result<ByteView> UnwrapFfObject(ByteView b, uint8_t second) {
-  const std::string tag = "FF" + HexByte(second);
-  if (b.size() < 3 || b[0] != 0xFF || b[1] != second) return Malformed("not an " + tag + " object");
-  size_t pos = 2, len = 0;
-  const uint8_t l0 = b[pos++];
-  if (l0 < 0x80) {
-    len = l0;
-  } else if (l0 == 0x81 || l0 == 0x82) {
-    const size_t n = l0 & 0x7F;
-    if (b.size() < pos + n) return Malformed(tag + ": truncated length");
-    for (size_t i = 0; i < n; ++i) len = (len << 8) | b[pos++];
-  } else {
-    return Malformed(tag + ": bad length byte " + HexByte(l0));
+Result<ByteView> UnwrapObject(ByteView b, uint32_t tag) {
+  const std::string name = TlvTagToHex(tag);
+  auto t = ParseTlv(b);
+  if (!t.ok()) return Malformed(name + ": " + t.status().message());
+  if (t->tag != tag) return Malformed("not an " + name + " object");
+  if (t->encoded_size != b.size()) {
+    return Malformed(name + ": " + std::to_string(b.size() - t->encoded_size) +
+                     " bytes after the object");
   }
-  if (b.size() - pos != len) {
-    return Malformed(tag + ": length " + std::to_string(len) + " but " +
-                     std::to_string(b.size() - pos) + " bytes follow");
-  }
-  return b.subspan(pos);
+  return t->value;
 }
 
 }  // namespace tessera::tools

@@ -68,8 +68,7 @@ std::string Printable(std::string_view s);
 // Display width of printable UTF-8 (one column per code point).
 size_t DisplayWidth(std::string_view s);
 
-// The value of an object whose tag is FF xx (FF70, FF71): core's TLV parser refuses FF as a
-// first tag byte, so the outer header is read here. `bytes` must be exactly that one object.
-Result<ByteView> UnwrapFfObject(ByteView bytes, uint8_t second_tag_byte);
+// The value of the one object `bytes` holds, whose tag must be `tag` (BF70, BF71).
+Result<ByteView> UnwrapObject(ByteView bytes, uint32_t tag);
 
 }  // namespace tessera::tools

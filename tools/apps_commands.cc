@@ -40,7 +40,7 @@ constexpr const char* kAppsHelp =
     "Application management (docs/applications.md). An application is a registry entry, its\n"
     "DF and its record in the application list of the management application\n"
     "(F054455353455241 01). 'tessera apps SUBCOMMAND --help' explains each subcommand.\n"
-    "  make-install-file  build an installation file (FF70) from a TOML or JSON description,\n"
+    "  make-install-file  build an installation file (BF70) from a TOML or JSON description,\n"
     "                     signed with the administrator's EC P-256 key (no card needed)\n"
     "  list               the application list: AID, name, administrator, dates, status, the\n"
     "                     record's signature checked on the host, and with --scp03 the GP\n"
@@ -58,7 +58,7 @@ constexpr const char* kAppsHelp =
 constexpr const char* kMakeHelp =
     "usage: tessera apps make-install-file DESC --key PEM -o OUT [--unsigned] [--json]\n"
     "\n"
-    "Builds an installation file, FF70 { E1 record, C4 module AID, [C5 privileges],\n"
+    "Builds an installation file, BF70 { E1 record, C4 module AID, [C5 privileges],\n"
     "[C9 module parameters] } (docs/applications.md §5.2), from DESC (TOML if it ends in .toml,\n"
     "JSON if .json) and writes its bytes to OUT. The record is signed (9E) with --key: an EC\n"
     "P-256 private key in PEM ('openssl genpkey -algorithm EC -pkeyopt\n"
@@ -92,7 +92,7 @@ constexpr const char* kListHelp =
     "usage: tessera CARD apps list [--scp03 KEYS [--kvn XX]] [--json]\n"
     "\n"
     "Reads the application list (SELECT F054455353455241 01, READ RECORD 1, 2, ... until\n"
-    "6A83) and the administrators' signing keys (GET DATA FF71 on the issuer security domain),\n"
+    "6A83) and the administrators' signing keys (GET DATA BF71 on the issuer security domain),\n"
     "and checks each record's signature on the host: valid, invalid, unsigned, or no-key (its\n"
     "administrator has no signing key on the card). With --scp03 it also reads the GP life\n"
     "cycle of every application (GET STATUS P1 40 in an SCP03 session with the issuer\n"
@@ -159,14 +159,14 @@ constexpr const char* kAdminHelp =
     "         [--keys KEYFILE --key-kvn XX] [--json]\n"
     "       tessera CARD admin list [--json]\n"
     "\n"
-    "add registers an administrator (STORE DATA FF71 to the issuer security domain in an\n"
+    "add registers an administrator (STORE DATA BF71 to the issuer security domain in an\n"
     "SCP03 session, docs/applications.md §5.3): id N (1..127; 0 is the card issuer, who may\n"
     "register a signing key but no key set), NAME (1..32 bytes), the signing public key from\n"
     "PEM (a public key, or the private key whose public half is taken) and, with --keys, a key\n"
     "set: KEYFILE holds enc=, mac=, dek= lines in hex (as --scp03), sent as version --key-kvn\n"
     "(01..7F), each key encrypted with the session's static DEK and with its check value.\n"
     "Key bytes are never printed.\n"
-    "list shows the administrators (GET DATA FF71, no session needed): id, name, signing key,\n"
+    "list shows the administrators (GET DATA BF71, no session needed): id, name, signing key,\n"
     "key set version; --json an array of objects (id, name, public_key, kvn).\n"
     "Exit codes: 0 done; 1 the card refused (e.g. 6A89: the id exists; 6985: the KVN is in\n"
     "use; 9485: bad key check value) or failed; 2 usage error.\n";
@@ -310,22 +310,22 @@ Result<std::vector<Administrator>> ReadAdministrators(CardSession& s, const Repo
     return rep.Refused("SELECT of the issuer security domain", sel.sw);
   }
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
-                           s.Plain(CommandApdu{0x80, 0xCA, 0xFF, 0x71, {}, 256, false}));
+                           s.Plain(CommandApdu{0x80, 0xCA, 0xBF, 0x71, {}, 256, false}));
   std::vector<Administrator> out;
   if (r.sw == 0x6A88 || (r.sw == 0x9000 && r.data.empty())) return out;
   if (r.sw != 0x9000) {
     return rep.Refused(
-        "GET DATA FF71 (administrators)", r.sw,
+        "GET DATA BF71 (administrators)", r.sw,
         {{0x6A88, "no administrators"}, {0x6D00, "the card knows no administrators"}});
   }
-  auto content = UnwrapFfObject(r.data, 0x71);
-  if (!content.ok()) return Malformed("GET DATA FF71: " + content.status().message());
+  auto content = UnwrapObject(r.data, 0xBF71);
+  if (!content.ok()) return Malformed("GET DATA BF71: " + content.status().message());
   auto entries = ParseTlvSequence(*content);
-  if (!entries.ok()) return Malformed("GET DATA FF71: " + entries.status().message());
+  if (!entries.ok()) return Malformed("GET DATA BF71: " + entries.status().message());
   for (const TlvView& e : *entries) {
     if (e.tag != 0xE2) continue;
     auto fields = ParseTlvSequence(e.value);
-    if (!fields.ok()) return Malformed("GET DATA FF71: " + fields.status().message());
+    if (!fields.ok()) return Malformed("GET DATA BF71: " + fields.status().message());
     Administrator a;
     for (const TlvView& f : *fields) {
       if (f.tag == 0xC1 && f.value.size() == 1) a.id = f.value[0];
@@ -671,11 +671,11 @@ int Install(const LinkOptions& o, const Args& a) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return rep.Fail(IOError("cannot open " + path + ": " + std::strerror(errno)));
   Bytes file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!file.empty() && file[0] != 0xFF) {
+  if (!file.empty() && file[0] != 0xBF) {
     // Hex text, as 'make-install-file --json' prints it.
     auto hex = FromHex(std::string_view(reinterpret_cast<const char*>(file.data()), file.size()));
     if (!hex.ok()) {
-      return rep.Fail(path + " is neither an installation file (FF70 ...) nor its hex");
+      return rep.Fail(path + " is neither an installation file (BF70 ...) nor its hex");
     }
     Wipe(file.data(), file.size());
     file = std::move(*hex);
@@ -819,9 +819,14 @@ int SetStatus(const LinkOptions& o, const Args& a) {
     }
     return 0;
   };
-  // Already so: nothing to send. A restore always goes to the card, which decides whether the
-  // application is erased (restoring anything else is refused there, 6985).
-  if (rec.status == target && !sign_key && action != "restore") return done(false);
+  // Only an erased application can be restored: the record of any other already says what a
+  // restore would write, so the card could not tell the two apart.
+  if (action == "restore" && rec.status != kStatusErased) {
+    return rep.Fail(FailedPrecondition(ToHex(rec.aid) + " is " + StatusName(rec.status) +
+                                       ", not erased: only an erased application is restored"));
+  }
+  // Already so: nothing to send.
+  if (rec.status == target && !sign_key) return done(false);
 
   std::optional<Bytes> signature;
   if (sign_key) {
@@ -1100,7 +1105,7 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
     }
     AppendTlv(content, 0xD8, set);
   }
-  const Bytes object = EncodeTlv(0xFF71, content);
+  const Bytes object = EncodeTlv(0xBF71, content);
   auto up = s.StoreData(object);
   if (!up.ok()) return rep.Fail(up.status());
   if (up->sw != 0x9000) {

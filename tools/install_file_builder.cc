@@ -311,7 +311,7 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
   AppRecord& r = d.record;
   TESSERA_ASSIGN_OR_RETURN(auto aid,
                            f.Hex("aid", true, "the application's AID, 5..16 bytes in hex", 5, 16));
-  r.aid = std::move(*aid);
+  r.aid = aid.value_or(Bytes{});
   if (auto why = ReservedAidReason(r.aid); !why.empty()) {
     d.warnings.push_back("aid " + ToHex(r.aid) + ": the card refuses it (6A80): " + why);
   }
@@ -360,15 +360,16 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
   if (params_hex) {
     TESSERA_ASSIGN_OR_RETURN(
         auto raw, f.Hex("params_hex", false, "the C9 content (module parameters) in hex", 0, 4096));
-    if (!raw->empty()) {
+    const Bytes params_bytes = raw.value_or(Bytes{});
+    if (!params_bytes.empty()) {
       // A PIN (81) among the parameters keeps the file's bytes out of every output.
-      auto items = ParseTlvSequence(*raw);
+      auto items = ParseTlvSequence(params_bytes);
       if (items.ok()) {
         for (const auto& t : *items) d.params_hold_pin |= t.tag == 0x81;
       } else {
         d.params_hold_pin = true;
       }
-      d.params = std::move(*raw);
+      d.params = params_bytes;
     }
   } else if (params) {
     if (params->kind != Value::Kind::kTable) {
@@ -452,7 +453,7 @@ Bytes BuildInstallFile(const InstallDescription& d, ByteView signature) {
   AppendTlv(content, 0xC4, d.module_aid);
   if (d.privileges) AppendTlv(content, 0xC5, *d.privileges);
   if (d.params) AppendTlv(content, 0xC9, *d.params);
-  return EncodeTlv(0xFF70, content);
+  return EncodeTlv(0xBF70, content);
 }
 
 Result<AppRecord> CheckInstallFile(ByteView file) {
@@ -460,15 +461,15 @@ Result<AppRecord> CheckInstallFile(ByteView file) {
     return InvalidArgument("installation file of " + std::to_string(file.size()) +
                            " bytes: the card takes at most 16 KiB per upload");
   }
-  TESSERA_ASSIGN_OR_RETURN(ByteView content, UnwrapFfObject(file, 0x70));
+  TESSERA_ASSIGN_OR_RETURN(ByteView content, UnwrapObject(file, 0xBF70));
   auto items = ParseTlvSequence(content);
-  if (!items.ok()) return Malformed("FF70: " + items.status().message());
+  if (!items.ok()) return Malformed("BF70: " + items.status().message());
   if (items->empty() || (*items)[0].tag != 0xE1) {
-    return Malformed("FF70: the first object is not the E1 record");
+    return Malformed("BF70: the first object is not the E1 record");
   }
   bool code = false;
   for (const auto& t : *items) code |= t.tag == 0xC4 || t.tag == 0xC7;
-  if (!code) return Malformed("FF70: no code (C4 module AID or C7 code bytes)");
+  if (!code) return Malformed("BF70: no code (C4 module AID or C7 code bytes)");
   const TlvView& e1 = (*items)[0];
   return ParseRecord(content.subspan(0, e1.encoded_size));
 }

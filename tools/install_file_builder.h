@@ -1,4 +1,4 @@
-// Installation files (docs/applications.md §5.2): FF70 { E1 record, C4 module AID, [C5 03
+// Installation files (docs/applications.md §5.2): BF70 { E1 record, C4 module AID, [C5 03
 // privileges], [C9 module parameters] }, built from a description in TOML or JSON.
 //
 // The description (the same keys in both formats):
@@ -46,10 +46,10 @@ Result<InstallDescription> ParseInstallDescriptionJson(std::string_view text,
 // By extension: .toml or .json.
 Result<InstallDescription> LoadInstallDescription(const std::string& path);
 
-// FF70 L { E1 (with 9E = signature unless it is empty), C4, [C5], [C9] }.
+// BF70 L { E1 (with 9E = signature unless it is empty), C4, [C5], [C9] }.
 Bytes BuildInstallFile(const InstallDescription& d, ByteView signature);
 
-// What `tessera apps install` checks before uploading: one FF70 object holding a record that
+// What `tessera apps install` checks before uploading: one BF70 object holding a record that
 // parses. Returns the record.
 Result<AppRecord> CheckInstallFile(ByteView file);
 
