@@ -37,6 +37,62 @@ echo "== a GlobalPlatform SCP03 session with the issuer security domain (level 3
 echo "   C-DECRYPTION, R-MAC, R-ENCRYPTION), then GET STATUS and the key information template"
 $T --image "$image" --scp03 test --level 33 --trace apdu 80F28002024F0000 80CA00E000
 echo
+echo "== record-driven application management (JP6426411B2): an administrator, two applications"
+echo "   installed from signed installation files, then each record status change and deletion"
+A=(--image "$image" --scp03 test)
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out var/acme.pem 2>/dev/null
+printf 'enc=A1A2A3A4A5A6A7A8A9AAABACADAEAFA0\nmac=B1B2B3B4B5B6B7B8B9BABBBCBDBEBFB0\ndek=C1C2C3C4C5C6C7C8C9CACBCCCDCECFC0\n' >var/acme.keys
+$T "${A[@]}" admin add --id 1 --name ACME --public-key var/acme.pem --keys var/acme.keys --key-kvn 21 2>/dev/null
+cat >var/store.toml <<'D'
+aid = "F05445535345524120"
+name = "ACME NOTES"
+admin_name = "ACME"
+admin_id = 1
+use_start = "260101"
+expiration = "301231"
+module = "data-store"
+[params]
+pin = "2468"
+data = "meeting at noon"
+D
+cat >var/purse.json <<'D'
+{"aid": "F05445535345524121", "name": "ACME PURSE", "admin_name": "ACME", "admin_id": 1,
+ "module": "purse", "params": {"balance": 1500, "pin": "1357"}}
+D
+$T apps make-install-file var/store.toml --key var/acme.pem -o var/store.bin
+$T apps make-install-file var/purse.json --key var/acme.pem -o var/purse.bin
+$T "${A[@]}" apps install var/store.bin 2>/dev/null
+$T "${A[@]}" apps install var/purse.bin 2>/dev/null
+$T "${A[@]}" apps list 2>/dev/null
+M=(--image "$image" --scp03 var/acme.keys --kvn 21)
+show() { echo "-- $1"; $T "${A[@]}" apps list 2>/dev/null; }
+echo; echo "-- lock the notes: SELECT warns 6283 and every command is refused"
+$T "${M[@]}" apps set-status F05445535345524120 lock
+$T --image "$image" apdu 00A4040009F0544553534552412000 00200080043234363800
+show "the list"
+$T "${M[@]}" apps set-status F05445535345524120 unlock
+$T --image "$image" apdu 00A4040C09F05445535345524120 00200080043234363800 00B000000F
+echo; echo "-- terminate the purse: its balance still reads through the OS, its code does not run"
+$T "${M[@]}" apps set-status F05445535345524121 terminate
+$T --image "$image" apdu 00A4040C09F05445535345524121 00B0810004 805C000004
+show "the list"
+echo; echo "-- erase the notes (not selectable, data kept), then restore them"
+$T "${M[@]}" apps set-status F05445535345524120 erase
+$T --image "$image" apdu 00A4040C09F05445535345524120
+show "the list"
+$T "${M[@]}" apps set-status F05445535345524120 restore
+$T --image "$image" apdu 00A4040C09F05445535345524120 00200080043234363800 00B000000F
+echo; echo "-- the PSE an EMV terminal reads: exactly the selectable applications"
+$T --image "$image" apdu 00A404000E315041592E5359532E444446303100 00B2010C00 00B2020C00 00B2030C00
+echo; echo "-- delete the notes: record and application go, their bytes are wiped"
+$T "${M[@]}" apps delete F05445535345524120 --yes
+$T --image "$image" apdu 00A4040C09F05445535345524120
+if grep -c "meeting at noon" "$image" >/dev/null; then echo "the notes are still in the image!"; exit 1; fi
+echo "(no byte of \"meeting at noon\" is left in $image)"
+show "the list"
+echo "-- the same registry through the GlobalPlatform door (GET STATUS P1 40)"
+$T "${A[@]}" apdu 80F24002024F0000 2>/dev/null
+echo
 echo "== tessera image show $image"
 $T image show "$image"
 echo
