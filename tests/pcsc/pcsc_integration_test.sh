@@ -95,6 +95,42 @@ check "tessera warns about the test keys" grep -q "well-known test keys" <<<"$ou
 out=$(timeout 10 "$T" --reader "$READER" --scp03 test --level 13 --s16 apdu 80F28002024F0000 2>&1)
 check "SCP03 S16 through pcscd" grep -q "^E3134F08A000000151" <<<"$out"
 
+# Record-driven application management through pcscd with `tessera --reader`, and after each
+# step the PSE as an EMV-style terminal (written separately, from the specification) sees it.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/acme.pem" 2>/dev/null
+printf 'enc=A1A2A3A4A5A6A7A8A9AAABACADAEAFA0\nmac=B1B2B3B4B5B6B7B8B9BABBBCBDBEBFB0\ndek=C1C2C3C4C5C6C7C8C9CACBCCCDCECFC0\n' >"$dir/acme.keys"
+cat >"$dir/app.json" <<'D'
+{"aid": "F05445535345524130", "name": "PCSC STORE", "admin_name": "ACME", "admin_id": 1,
+ "module": "data-store", "params": {"pin": "2468", "data": "through pcscd"}}
+D
+R=(--reader "$READER" --scp03 test)
+M=(--reader "$READER" --scp03 "$dir/acme.keys" --kvn 21)
+app=F05445535345524130; demo=F05445535345524110
+pse() { timeout 30 "$PY" "$HERE/emv_terminal.py" "$READER" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
+status() { timeout 20 "$T" --reader "$READER" --scp03 test --json apps list 2>/dev/null |
+  "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([a for a in d if a["aid"]==sys.argv[1]][0]["status"] if any(a["aid"]==sys.argv[1] for a in d) else "none")' "$1"; }
+check "apps: admin add through pcscd" timeout 20 "$T" "${R[@]}" admin add --id 1 --name ACME --public-key "$dir/acme.pem" --keys "$dir/acme.keys" --key-kvn 21
+"$T" apps make-install-file "$dir/app.json" --key "$dir/acme.pem" -o "$dir/app.bin" >/dev/null
+check "apps: install through pcscd" timeout 20 "$T" "${R[@]}" apps install "$dir/app.bin"
+check "apps: list shows it active" test "$(status $app)" = active
+check "apps: the PSE lists it" test "$(pse)" = "$demo $app"
+for step in "lock:locked:$demo" "unlock:active:$demo $app" "erase:erased:$demo" "restore:active:$demo $app" "terminate:terminated:$demo"; do
+  IFS=: read -r action state expected <<<"$step"
+  check "apps: $action through pcscd" timeout 20 "$T" "${M[@]}" apps set-status $app "$action"
+  check "apps: ... the record says $state" test "$(status $app)" = "$state"
+  check "apps: ... the PSE a terminal reads: $expected" test "$(pse)" = "$expected"
+done
+out=$(timeout 20 "$T" --reader "$READER" apdu 00A4040C09$app 00B0810005 2>&1)
+check "apps: a terminated application's data reads through the OS" grep -q "7468726F759000" <<<"$out"
+check "apps: delete through pcscd" timeout 20 "$T" "${M[@]}" apps delete $app --yes
+check "apps: ... gone from the list" test "$(status $app)" = none
+check "apps: ... SELECT 6A82" grep -q "6A82" <<<"$(timeout 10 "$T" --reader "$READER" apdu 00A4040C09$app 2>&1)"
+check "apps: ... the PSE: the demo alone" test "$(pse)" = "$demo"
+out=$(timeout 20 "$T" "${R[@]}" apdu 80F24002024F0000 2>/dev/null)
+check "apps: GET STATUS lists the demo" grep -q "4F09$demo" <<<"$out"
+check "apps: ... and the management application" grep -q "4F09F05445535345524101" <<<"$out"
+check "apps: ... and not the deleted one" test "$(grep -c "4F09$app" <<<"$out")" -eq 0
+
 out=$(timeout 30 "$PY" "$HERE/scp03_host.py" "$READER" 2>&1)
 check "an independent SCP03 host (Python, from the spec) opens sessions at every level, S8 and S16" \
   grep -q "10 passed, 0 failed" <<<"$out" || echo "$out"
