@@ -3,6 +3,7 @@
 // application), the GlobalPlatform door, the state table, the directories, collection and the
 // validity window.
 #include <algorithm>
+#include <map>
 
 #include "apps/app_management_test_support.h"
 #include "card/app_registry.h"
@@ -166,7 +167,7 @@ TEST_F(AppManagementTest, RecordStatusChangesDriveTheApplication) {
   EXPECT_EQ(Tx("00B0810004"), "6B6570749000");  // "kept", no PIN: the OS reads it
   EXPECT_EQ(Sw("002000800431323334"), "6985");
   // The module's PIN file is nobody's through the OS.
-  EXPECT_EQ(Sw("00A4000C0201FF"), "9000");
+  EXPECT_EQ(Sw("00A4000C0201FF"), "6285");
   EXPECT_EQ(Sw("00B0000001"), "6982");
   EXPECT_EQ(Sw("00D600000401020304"), "6985");
   // Terminated is final.
@@ -469,6 +470,93 @@ TEST_F(AppManagementTest, AdministratorsAreListedAndUnique) {
   EXPECT_EQ(Upload(*isd, bad_kcv), "9485");
   EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0x26, &keys)), "6A80");
   EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0, nullptr)), "9000");
+}
+
+// The state table of docs/applications.md §2, cell by cell: for each state, what each class of
+// command gets from a PURSE (it has interindustry and proprietary commands of its own, takes
+// SCP03 sessions, and keeps readable data).
+TEST_F(AppManagementTest, EveryStateAgainstEveryCommandClass) {
+  AddAdmin();
+  auto isd = Issuer();
+  Fields f;
+  f.aid = kApp2;
+  f.name = "PURSE";
+  TlvBuilder p;
+  p.Add(0x80, HexOrDie("00000064")).Add(0x81, ToBytes("9999"));
+  ASSERT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kPurseModuleAid, p.Take())), "9000");
+  struct Row {
+    const char* what;
+    std::string apdu;
+    std::string active, locked, terminated, erased;
+  };
+  const std::vector<Row> rows = {
+      // Erased: SELECT fails and the card stays at the MF, so the other commands never reach
+      // the application: "MF" = what the same command gets at the MF with nothing selected.
+      {"SELECT by AID", SelectCmd(kApp2), "9000", "6283", "6285", "6A82"},
+      {"SELECT of its EF by FID", "00A4000C020201", "9000", "6283", "6285", "6A82"},
+      {"its interindustry command (VERIFY)", "002000800439393939", "9000", "6985", "6985", "MF"},
+      {"its proprietary command (GET BALANCE)", "805C000004", "9000", "6985", "6985", "MF"},
+      {"OS read of its data (READ BINARY by SFI)", "00B0810004", "9000", "6985", "9000", "MF"},
+      {"OS read of its log (READ RECORD by SFI)", "00B2011400", "6A83", "6985", "6A83", "MF"},
+      {"OS write (UPDATE BINARY by SFI)", "00D6810001FF", "6982", "6985", "6985", "MF"},
+      {"a proprietary command it does not know", "80AA000000", "6D00", "6985", "6985", "MF"},
+      {"INITIALIZE UPDATE (its sessions)", "8050210008000102030405060700", "9000", "6985", "6985",
+       "MF"},
+  };
+  std::map<std::string, std::string> at_mf;
+  for (const Row& row : rows) {
+    (void)Tx("00A4000C023F00");
+    at_mf[row.what] = Sw(row.apdu);
+  }
+  EXPECT_EQ(at_mf["its proprietary command (GET BALANCE)"], "6D00");
+  // active, locked, erased (from locked), then terminated (after a restore: termination is
+  // final, so it comes last).
+  for (int state : {0, 1, 3, 2}) {
+    auto set = [&](int to) {
+      auto sc = Manager(0x21, AdminKeys());
+      f.status = static_cast<uint8_t>(to);
+      ASSERT_EQ(Update(*sc, kApp2, Record(f, &admin_key_)), "9000") << to;
+    };
+    if (state == 2) set(0);
+    if (state > 0) set(state);
+    for (const Row& row : rows) {
+      std::string want = state == 0   ? row.active
+                         : state == 1 ? row.locked
+                         : state == 2 ? row.terminated
+                                      : row.erased;
+      if (want == "MF") want = at_mf[row.what];
+      // Every command starts from the MF and the application selected (as far as its state
+      // allows).
+      (void)Tx("00A4000C023F00");
+      (void)Tx(SelectCmd(kApp2));
+      EXPECT_EQ(Sw(row.apdu), want) << row.what << " in state " << state;
+    }
+  }
+}
+
+TEST_F(AppManagementTest, SearchRecordFindsAnApplicationsRecord) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp), "9000");
+  ASSERT_EQ(Sw(SelectCmd(kMgmtAid)), "9000");
+  EXPECT_EQ(Tx("00A2010C0B4F09" + kApp + "00"), "029000");
+  EXPECT_EQ(Sw("00A2010C054F03AABBCC00"), "6A83");
+  // Nobody writes the list through the OS's commands.
+  EXPECT_EQ(Sw("00E2000803E10100"), "6982");
+}
+
+TEST_F(AppManagementTest, AFullRegistryIsOutOfMemory) {
+  auto isd = Issuer();
+  // The default card holds two applications; 14 more fill the registry.
+  for (int i = 0; i < 15; ++i) {
+    char aid[32];
+    std::snprintf(aid, sizeof aid, "F0544553534552415A%02X", i);
+    const std::string a = aid;
+    const std::string sw =
+        SecSw(*isd, "80E60C00" + Lc(11 + 11 + 11 + 2 + 3 + 1) + "0A" + kDataStoreModuleAid + "0A" +
+                        kDataStoreModuleAid + Lc(a.size() / 2) + a + "0100" + "02C900" + "00");
+    EXPECT_EQ(sw, i < 14 ? "9000" : "6A84") << i;
+  }
+  EXPECT_EQ(List().size(), 15u);  // the demo's and 14 records
 }
 
 TEST_F(AppManagementTest, TheCardCheckerSeesRecordsAndApplicationsDisagree) {

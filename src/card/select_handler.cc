@@ -166,13 +166,14 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
   }
   // A file inside an installed application's DF is reached only through the application,
   // under its state (docs/applications.md §2): no back door to its files by FID or path.
+  // Inside the application already selected, SELECT still answers with its state's warning.
   uint16_t app_status = sw::kOk;
   CARD_ASSIGN(Card::Owner owner, card.ApplicationOwning(file));
-  if (owner.app != nullptr && owner.app != ch.selected_app) {
+  if (owner.app != nullptr) {
     CARD_ASSIGN(CardRoot root, card.root());
     if (root.gp_life_cycle == kGpCardLocked) return Error::kFunctionNotSupported;
     CARD_ASSIGN(app_status, owner.app->Selectable(card));
-    card.SelectApplication(ch, owner.app, owner.df);
+    if (owner.app != ch.selected_app) card.SelectApplication(ch, owner.app, owner.df);
   }
   card.Select(ch, file);
   if (cmd.p1 == 0x04) ch.last_df_name.assign(cmd.data.begin(), cmd.data.end());
