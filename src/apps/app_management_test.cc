@@ -6,6 +6,7 @@
 #include <map>
 
 #include "apps/app_management_test_support.h"
+#include "card/admin_registry.h"
 #include "card/app_registry.h"
 #include "card/card_inspector.h"
 
@@ -229,6 +230,8 @@ TEST_F(AppManagementTest, WhoMayChangeARecord) {
   other.enc = crypto::MakeSecure(HexOrDie("D1D2D3D4D5D6D7D8D9DADBDCDDDEDFD0"));
   auto sc = Manager(0x22, other);
   ASSERT_NE(sc, nullptr);
+  // From here every refusal must leave NVM exactly as it was (sessions are open already).
+  const Bytes unchanged = ram_->cells();
   EXPECT_EQ(Update(*sc, kApp, lock), "6982");
   EXPECT_EQ(SecSw(*sc, "840C" + std::string(RecordOf(kApp) == 2 ? "02" : "01") + "0C"), "6982");
   // Its own administrator, but with a broken signature, a changed AID, or none.
@@ -243,6 +246,39 @@ TEST_F(AppManagementTest, WhoMayChangeARecord) {
   Fields taken = f;
   taken.admin_id = 2;
   EXPECT_EQ(Update(*sc, kApp, Record(taken, &other_key_)), "6982");
+  // (The second session's INITIALIZE UPDATE moved its key set's sequence counter: compare
+  // everything but that key set's block.)
+  {
+    auto root = card::LoadRoot(card_->store());
+    auto admin = card::FindAdministrator(card_->store(), *root, 1);
+    const uint32_t at = card_->store().layout().BlockOffset((*admin)->key_set);
+    // The journal's own pages change with every commit: compare the data area (allocator
+    // table, root, blocks), as the tear tests do.
+    const uint32_t from = card_->store().layout().table_offset;
+    Bytes now(ram_->cells().begin() + from, ram_->cells().end());
+    Bytes before(unchanged.begin() + from, unchanged.end());
+    std::fill(now.begin() + (at - from), now.begin() + (at - from) + 256, 0);
+    std::fill(before.begin() + (at - from), before.begin() + (at - from) + 256, 0);
+    EXPECT_TRUE(now == before) << "a refused command changed NVM";
+  }
+  // An illegal transition changes nothing either.
+  {
+    Fields erased = f;
+    erased.status = 3;
+    ASSERT_EQ(Update(*sc, kApp, Record(erased, &admin_key_)), "9000");
+    sc = Manager(0x21, AdminKeys());
+    const uint32_t from = card_->store().layout().table_offset;
+    const Bytes before(ram_->cells().begin() + from, ram_->cells().end());
+    Fields terminated = f;
+    terminated.status = 2;
+    EXPECT_EQ(Update(*sc, kApp, Record(terminated, &admin_key_)), "6985");
+    EXPECT_TRUE(Bytes(ram_->cells().begin() + from, ram_->cells().end()) == before)
+        << "a refused transition changed NVM";
+    Fields restored = f;
+    restored.status = 0;
+    ASSERT_EQ(Update(*sc, kApp, Record(restored, &admin_key_)), "9000");
+    sc = Manager(0x21, AdminKeys());
+  }
   EXPECT_EQ(RecordStatus(kApp), 0);
   EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
   // The issuer may act on every record.
