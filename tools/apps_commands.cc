@@ -819,6 +819,12 @@ int SetStatus(const LinkOptions& o, const Args& a) {
     }
     return 0;
   };
+  // An erased application comes back only by restore: a lock or unlock would send the status
+  // a restore sends, and the card could not tell them apart.
+  if ((action == "lock" || action == "unlock") && rec.status == kStatusErased) {
+    return rep.Fail(FailedPrecondition(ToHex(rec.aid) + " is erased: restore it (restore, or "
+                                                        "restore --restore-to locked)"));
+  }
   // Only an erased application can be restored: the record of any other already says what a
   // restore would write, so the card could not tell the two apart.
   if (action == "restore" && rec.status != kStatusErased) {

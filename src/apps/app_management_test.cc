@@ -595,6 +595,87 @@ TEST_F(AppManagementTest, AFullRegistryIsOutOfMemory) {
   EXPECT_EQ(List().size(), 15u);  // the demo's and 14 records
 }
 
+// No way around an application's state gate to its files: not by selecting the ISD (which has
+// no DF) after it, not by a channel opened from its channel, not by file commands.
+TEST_F(AppManagementTest, NoBackDoorToAnApplicationsFiles) {
+  AddAdmin();
+  ASSERT_EQ(InstallDataStore(kApp, "no back door"), "9000");
+  // The ISD after the application: the MF is current, the application's EF unreachable.
+  ASSERT_EQ(Sw(SelectCmd(kApp)), "9000");
+  ASSERT_EQ(Sw("00A4040000"), "9000");
+  EXPECT_NE(Tx("00B0810010").substr(0, 8), ToHex(ToBytes("no b")));
+  EXPECT_EQ(Sw("00B0000010"), "6986");  // nothing current
+  // A channel opened from the application's channel inherits the application, and so its
+  // rules (its PIN is not verified there).
+  ASSERT_EQ(Sw("0070000101"), "9000");
+  ASSERT_EQ(Sw("01A40400" + Lc(9) + kApp + "00"), "9000");
+  ASSERT_EQ(Tx("0170000001"), "029000");
+  EXPECT_EQ(Sw("02B0810010"), "6982");
+  EXPECT_EQ(Sw("02B0000010"), "6982");
+  // Locked: nothing at all, whichever way the file is named.
+  auto sc = Manager(0x21, AdminKeys());
+  Fields f;
+  f.aid = kApp;
+  f.name = "STORE 20";
+  f.status = 1;
+  ASSERT_EQ(Update(*sc, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(Sw("02B0810010"), "6985");
+  EXPECT_EQ(Sw("00A4080C0441010101"), "6283");  // by path: the application, locked
+  EXPECT_EQ(Sw("00B0000010"), "6985");
+  // File life-cycle commands never act on an application's DF, even for the administrator.
+  ASSERT_EQ(Sw("00A4000C023F00"), "9000");
+  ASSERT_EQ(Sw("00200082083837363534333231"), "9000");
+  EXPECT_EQ(Sw("00E40000024101"), "6985");  // DELETE FILE
+  EXPECT_EQ(Sw("00040000024101"), "6985");  // DEACTIVATE
+  EXPECT_EQ(Sw("00E60000024101"), "6985");  // TERMINATE DF
+  EXPECT_EQ(Sw("00E40000024100"), "6985");  // the management application's DF
+  EXPECT_EQ(RecordStatus(kApp), 1);
+}
+
+TEST_F(AppManagementTest, KeyVersionsAreUniqueAcrossIssuerAndAdministrators) {
+  AddAdmin();  // KVN 21
+  auto isd = Issuer();
+  // PUT KEY of an issuer key set with the administrator's KVN.
+  Bytes put{0x21};
+  const auto dek = HexOrDie("404142434445464748494A4B4C4D4E4F");
+  for (int i = 0; i < 3; ++i) {
+    const Bytes key(16, static_cast<uint8_t>(0x30 + i));
+    Append(put, Bytes{0x88, 0x11, 0x10});
+    Append(put, *crypto::AesCbcEncrypt(dek, Bytes(16, 0), key));
+    put.push_back(0x03);
+    Append(put, *scp03::KeyCheckValue(key));
+  }
+  EXPECT_EQ(SecSw(*isd, "80D80081" + Lc(put.size()) + ToHex(put) + "00"), "6985");
+}
+
+TEST_F(AppManagementTest, PrivilegesAndNamesAreChecked) {
+  AddAdmin();
+  auto isd = Issuer();
+  Fields f;
+  f.aid = kApp;
+  // DAP verification, mandated DAP, and the third byte's RFU bits: GP hosts refuse them.
+  for (const char* privs : {"C00000", "C10000", "000001"}) {
+    Bytes file = Record(f, &admin_key_);
+    Append(file, EncodeTlv(0xC4, HexOrDie(kDataStoreModuleAid)));
+    Append(file, EncodeTlv(0xC5, HexOrDie(privs)));
+    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, file)), "6A80") << privs;
+  }
+  EXPECT_EQ(SecSw(*isd, "80E60C00" + Lc(38) + "0A" + kDataStoreModuleAid + "0A" +
+                            kDataStoreModuleAid + "09" + kApp + "01C1" + "02C900" + "00"),
+            "6A80");
+  // A record that names another administrator than its id's.
+  Fields impostor = f;
+  impostor.admin_name = "ISSUER";
+  EXPECT_EQ(Upload(*isd, InstallFile(impostor, &admin_key_, kDataStoreModuleAid, {})), "6A80");
+  // AIDs that a partial SELECT would confuse with the ISD or a module.
+  Fields prefix = f;
+  prefix.aid = "A000000151";
+  EXPECT_EQ(Upload(*isd, InstallFile(prefix, &admin_key_, kDataStoreModuleAid, {})), "6A80");
+  prefix.aid = "F0544553534552414D01FF";
+  EXPECT_EQ(Upload(*isd, InstallFile(prefix, &admin_key_, kDataStoreModuleAid, {})), "6A80");
+  EXPECT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kDataStoreModuleAid, {})), "9000");
+}
+
 TEST_F(AppManagementTest, TheCardCheckerSeesRecordsAndApplicationsDisagree) {
   AddAdmin();
   ASSERT_EQ(InstallDataStore(kApp), "9000");

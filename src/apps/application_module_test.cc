@@ -159,7 +159,8 @@ TEST_F(ApplicationModuleTest, SharedInstructionCodesReachWhatIsSelected) {
   // DELETE (of a key set; it needs the session), an interindustry one stays DELETE FILE.
   EXPECT_EQ(Sw("00A4040000"), "9000");
   EXPECT_EQ(Sw("80E4000003D20131"), "6982");  // DELETE: no session
-  EXPECT_EQ(Sw("00E40000021000"), "6982");    // DELETE FILE: the admin PIN is missing
+  EXPECT_EQ(Sw("00E40000021000"), "6985");    // DELETE FILE: never of an application's DF
+  EXPECT_EQ(Sw("00E40000022F01"), "6982");    // DELETE FILE: the admin PIN is missing
   // E6/E8 in the proprietary class go to the ISD's INSTALL and LOAD (which need the
   // session): never to TERMINATE DF/EF.
   EXPECT_EQ(Sw("80E60000021000"), "6982");
@@ -207,11 +208,11 @@ TEST_F(ApplicationModuleTest, AnotherDomainsSessionDoesNotOpenTheIssuersFiles) {
                "8C020140"),
             "9000");
   ASSERT_EQ(Sw("00A4000C020307"), "9000");
-  // The test domain has no DF: selecting it leaves EF 0307 current, but its session is not
-  // the issuer's.
+  // The test domain has no DF (selecting it makes the MF current): its session is not the
+  // issuer's, so EF 0307 (SFI 7) stays shut.
   auto sc = OpenDomain(0x21, AdminKeys());
   ASSERT_NE(sc, nullptr);
-  EXPECT_EQ(Sec(*sc, "00B0000010"), "6982");
+  EXPECT_EQ(Sec(*sc, "00B0870010"), "6982");
   // The issuer's session reads it.
   host::Scp03Options o;
   o.keys = host::TestKeys();

@@ -7,6 +7,7 @@
 #include "card/app_registry.h"
 #include "card/card.h"
 #include "card/identifiers.h"
+#include "card/secure_channel_service.h"
 #include "core/tlv.h"
 
 namespace tessera::apps {
@@ -105,7 +106,7 @@ CardResult<Response> HandleGetBalance(card::Card& c, card::ChannelState& ch,
 CardResult<Response> HandleCredit(card::Card& c, card::ChannelState& ch, const CommandApdu& cmd) {
   CARD_ASSIGN(AppContext app, card::CurrentApp(c, ch));
   // Value is loaded only by the purse's administrator (or the issuer), in a session with it.
-  if (!ch.SecuredBy(ch.selected_app)) return Error::kSecurityNotSatisfied;
+  CARD_TRY(card::RequireAdminSession(c, ch));
   CARD_ASSIGN(uint32_t amount, Amount(cmd));
   CARD_ASSIGN(State s, LoadState(app));
   if (uint64_t{s.balance} + amount > s.limit) return Error::kWrongData;

@@ -63,10 +63,18 @@ CardStatus RewriteRecords(Card& card, FileNode ef, const std::vector<Bytes>& rec
 }  // namespace
 
 bool IsReservedAid(ByteView aid, ByteView module_aid) {
-  if (Same(aid, aid::kIssuerSecurityDomain) || Same(aid, aid::kPse)) return true;
-  for (ByteView m : {ByteView(aid::kManagementModule), ByteView(aid::kDataStoreModule),
+  // One a prefix of the other: SELECT by a partial name could reach the wrong one.
+  auto overlaps = [&](ByteView r) {
+    const size_t n = std::min(aid.size(), r.size());
+    return std::equal(aid.begin(), aid.begin() + static_cast<ptrdiff_t>(n), r.begin());
+  };
+  for (ByteView r : {ByteView(aid::kIssuerSecurityDomain), ByteView(aid::kPse),
+                     ByteView(aid::kManagementModule), ByteView(aid::kDataStoreModule),
                      ByteView(aid::kPurseModule), ByteView(aid::kFilesModule)}) {
-    if (Same(aid, m)) return true;
+    if (overlaps(r)) return true;
+  }
+  if (overlaps(aid::kManagementApplication) && !Same(aid, aid::kManagementApplication)) {
+    return true;
   }
   // The management application's AID belongs to the management module, and it to that AID.
   return Same(aid, aid::kManagementApplication) != Same(module_aid, aid::kManagementModule);

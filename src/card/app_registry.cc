@@ -153,7 +153,9 @@ CardResult<std::optional<RegistryEntry>> FindEntry(const nvm::NvmStore& store, c
 }
 
 bool IsAllowedTransition(AppState from, AppState to) {
-  if (from == to) return from != AppState::kErased;  // restoring needs an explicit target
+  // Staying erased or terminated is no change either: an erased application is restored to a
+  // state, a terminated one changes no more (not even its record's name or dates).
+  if (from == to) return from != AppState::kErased && from != AppState::kTerminated;
   switch (from) {
     case AppState::kActive:
     case AppState::kLocked:

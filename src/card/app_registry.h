@@ -69,7 +69,8 @@ CardResult<std::optional<RegistryEntry>> FindEntry(const nvm::NvmStore& store, c
                                                    ByteView aid);
 
 // The record door's transitions (DESIGN §5): active <-> locked; active or locked ->
-// terminated or erased; erased -> active or locked (restore). Staying in a state is allowed.
+// terminated or erased; erased -> active or locked (restore). Staying active or locked is
+// allowed (a record update that changes its name or dates); terminated is final.
 bool IsAllowedTransition(AppState from, AppState to);
 // GP CS 2.3 life cycle of an application in each state (erased: not listed, 00).
 uint8_t GpLifeCycle(AppState state);

@@ -49,22 +49,27 @@ bool Card::AddCommand(Route route) {
 }
 
 Application* Card::FindApplication(ByteView name) {
-  for (const auto& app : apps_) {
-    if (app->Answers(name)) return app.get();
-  }
-  if (!powered() || name.size() < 5) return nullptr;
-  auto root = LoadRoot(*store_);
-  if (!root.ok()) return nullptr;
-  auto registry = LoadRegistry(*store_, *root);
-  if (!registry.ok()) return nullptr;
-  // An exact AID first, then the first application whose AID starts with `name`.
+  // An exact AID first (the registered applications', then the installed ones'), then the
+  // first whose AID starts with `name` in the same order.
+  auto exact = [&](ByteView aid) {
+    return std::equal(name.begin(), name.end(), aid.begin(), aid.end());
+  };
   Application* partial = nullptr;
+  for (const auto& app : apps_) {
+    if (!name.empty() && exact(app->aid())) return app.get();
+    if (partial == nullptr && app->Answers(name)) partial = app.get();
+  }
+  if (!powered() || name.size() < 5) return partial;
+  auto root = LoadRoot(*store_);
+  if (!root.ok()) return partial;
+  auto registry = LoadRegistry(*store_, *root);
+  if (!registry.ok()) return partial;
   for (uint16_t block : registry->entries) {
     auto entry = LoadEntry(*store_, block);
     if (!entry.ok()) continue;
     Application* app = InstanceFor(*entry);
     if (app == nullptr) continue;
-    if (std::equal(name.begin(), name.end(), entry->aid.begin(), entry->aid.end())) return app;
+    if (exact(entry->aid)) return app;
     if (partial == nullptr && app->Answers(name)) partial = app;
   }
   return partial;
@@ -156,6 +161,19 @@ void Card::SelectApplication(ChannelState& ch, Application* app, uint16_t app_df
   }
   ch.selected_app = app;
   ch.app_df = app == nullptr ? kNoNode : app_df;
+  // An application without a DF of its own (the ISD) leaves nothing of another application's
+  // DF current: the file commands that pass it by must not reach that application's files.
+  if (app != nullptr && app_df == kNoNode) {
+    ch.current_df = mf_;
+    ch.current_ef = kNoNode;
+    ch.current_record = 0;
+  }
+}
+
+CardStatus Card::CheckReachable(const ChannelState& ch, const FileNode& file) {
+  CARD_ASSIGN(Owner owner, ApplicationOwning(file));
+  if (owner.app != nullptr && owner.app != ch.selected_app) return Error::kSecurityNotSatisfied;
+  return Ok{};
 }
 
 void Card::ResetInternalChannel() {

@@ -190,6 +190,9 @@ class Card {
     uint16_t df = kNoNode;
   };
   CardResult<Owner> ApplicationOwning(const FileNode& file);
+  // A file of an installed application is reached only while that application is selected on
+  // the channel (its state table then applies): 6982 otherwise.
+  CardStatus CheckReachable(const ChannelState& ch, const FileNode& file);
   // After an application is deleted: its Application is dropped from the cache (kept alive
   // until power-off) and every channel that had it selected falls back to the MF.
   void ForgetApplication(uint16_t entry_block);

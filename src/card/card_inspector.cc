@@ -322,6 +322,7 @@ class Inspector {
     std::set<std::string> recorded;
     for (uint16_t i = 0; i < list->node.record_count; ++i) {
       const Bytes slot = ReadEf(list->node, i * list->node.slot_size(), list->node.slot_size());
+      if (slot.empty()) break;
       auto rec = ParseRecord(ByteView(slot).subspan(1, std::min<size_t>(slot[0], slot.size() - 1)));
       const std::string where = "application list record " + std::to_string(i + 1);
       if (!rec.ok()) {

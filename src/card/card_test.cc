@@ -492,8 +492,9 @@ TEST_F(CardTest, LifeCycleOfTheDefaultFilesNeedsTheAdministrator) {
   EXPECT_EQ(Sw("00040000"), "6982");  // DEACTIVATE EF 2F01
   EXPECT_EQ(Sw("00E80000"), "6982");  // TERMINATE EF 2F01
   EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "9000");
-  EXPECT_EQ(Sw("00040000"), "6982");                    // DEACTIVATE the demo DF
-  EXPECT_EQ(Sw("00E80000021001"), "6982");              // TERMINATE EF 1001
+  EXPECT_EQ(Sw("00040000"), "6985");        // DEACTIVATE the demo DF: an application's life cycle
+                                            // is its state in the registry, not the DF's
+  EXPECT_EQ(Sw("00E80000021001"), "6982");  // TERMINATE EF 1001
   EXPECT_EQ(Sw("00E20010050102030405"), "6982");        // APPEND RECORD to EF 1002 (SFI 2)
   EXPECT_EQ(Sw("00DC0118080102030405060708"), "6982");  // UPDATE RECORD in the cyclic EF
   EXPECT_EQ(Tx("002000810431323334"), "9000");          // the user PIN is not enough

@@ -22,6 +22,12 @@ CardResult<Response> HandleManageChannel(Card& card, ChannelState& ch, const Com
     fresh.open = true;
     CARD_ASSIGN(CardRoot root, card.root());
     fresh.current_df = &ch == &card.channel(0) ? root.mf : ch.current_df;
+    // Opened from another channel, it starts at that channel's DF, and so with its selected
+    // application (whose state table then applies; no session and nothing verified).
+    if (&ch != &card.channel(0)) {
+      fresh.selected_app = ch.selected_app;
+      fresh.app_df = ch.app_df;
+    }
     card.channel(n) = std::move(fresh);
     Response r;
     if (cmd.p2 == 0) r.data = Bytes{n};

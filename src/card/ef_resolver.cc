@@ -12,6 +12,7 @@ CardResult<FileNode> ResolveEf(Card& card, ChannelState& ch, uint8_t sfi) {
     if (current.ok() && current->is_ef() && current->sfi == sfi &&
         current->parent == ch.current_df) {
       CARD_TRY(CheckOperational(*current));
+      CARD_TRY(card.CheckReachable(ch, *current));
       return current;
     }
   }
@@ -31,6 +32,7 @@ CardResult<FileNode> ResolveEf(Card& card, ChannelState& ch, uint8_t sfi) {
     ef = std::move(*loaded);
   }
   CARD_TRY(CheckOperational(ef));
+  CARD_TRY(card.CheckReachable(ch, ef));
   return ef;
 }
 

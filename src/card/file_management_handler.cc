@@ -7,9 +7,22 @@
 namespace tessera::card {
 namespace {
 
+CardResult<FileNode> Addressed(Card& card, ChannelState& ch, const CommandApdu& cmd);
+
 // The file a life-cycle command addresses: P1 = 00 with a FID in the data (a child of the
 // current DF, or the current DF itself), or no data: the current EF, else the current DF.
+// An installed application's DF is never one (its life cycle is the application's state, in
+// the registry), nor is any file of an application that is not selected.
 CardResult<FileNode> AddressedFile(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+  CARD_ASSIGN(FileNode file, Addressed(card, ch, cmd));
+  CARD_ASSIGN(Card::Owner owner, card.ApplicationOwning(file));
+  if (owner.app != nullptr && (owner.app != ch.selected_app || owner.df == file.id)) {
+    return Error::kConditionsNotSatisfied;
+  }
+  return file;
+}
+
+CardResult<FileNode> Addressed(Card& card, ChannelState& ch, const CommandApdu& cmd) {
   if (cmd.p1 != 0 || cmd.p2 != 0) return Error::kWrongP1P2;
   CARD_ASSIGN(FileNode df, card.CurrentDf(ch));
   if (cmd.data.empty()) {

@@ -37,6 +37,9 @@ CardResult<Response> HandleStoreData(Card&, ChannelState&, const CommandApdu&);
 CardResult<crypto::scp03::StaticKeys> UnwrapKeyComponents(ByteView data,
                                                           const crypto::SecureBuffer& dek,
                                                           Bytes& kcvs);
+// Whether an SCP03 key set with this KVN exists: the issuer's, or an administrator's (KVNs are
+// unique across both, so that a session on the management application finds one key set).
+CardResult<bool> KvnInUse(Card& card, const CardRoot& root, uint8_t kvn);
 // The static DEK of the issuer key set the channel's session was opened with.
 CardResult<crypto::SecureBuffer> SessionDek(Card& card, const ChannelState& ch);
 // The success answer of a content-management command: the receipt byte 00 when Le asked for

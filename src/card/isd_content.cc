@@ -24,6 +24,13 @@ bool Same(ByteView a, ByteView b) {
 }
 
 // A one-byte-length field of INSTALL's data.
+// Privileges an application may have here (GP CS 2.3 Table 6-1; standards.md §7.7): no DAP
+// or mandated-DAP verification (nothing is loaded), none of the third byte's RFU bits.
+CardStatus CheckPrivileges(ByteView p) {
+  if ((p[0] & 0x41) != 0 || (p[2] & 0x0F) != 0) return Error::kWrongData;
+  return Ok{};
+}
+
 CardResult<ByteView> TakeLv(ByteView& d) {
   if (d.empty() || d.size() < 1u + d[0]) return Error::kWrongData;
   ByteView v = d.subspan(1, d[0]);
@@ -58,6 +65,7 @@ CardStatus InstallFromFile(Card& card, ByteView file) {
       case 0xC5:
         if (f.value.size() != 3) return Error::kWrongData;
         in.entry.privileges.assign(f.value.begin(), f.value.end());
+        CARD_TRY(CheckPrivileges(in.entry.privileges));
         break;
       case 0xC9:
         in.params.assign(f.value.begin(), f.value.end());
@@ -70,6 +78,7 @@ CardStatus InstallFromFile(Card& card, ByteView file) {
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_ASSIGN(auto admin, FindAdministrator(card.store(), root, record->admin_id));
   if (!admin) return Error::kReferencedDataNotFound;
+  if (record->admin_name != admin->name) return Error::kWrongData;  // C0 names its administrator
   CARD_ASSIGN(SignatureState sig, CheckSignature(card, *record));
   if (sig != SignatureState::kValid) return Error::kSecurityNotSatisfied;
   if (record->status != AppState::kActive && record->status != AppState::kLocked) {
@@ -87,7 +96,8 @@ CardStatus InstallFromFile(Card& card, ByteView file) {
   return Ok{};
 }
 
-// Whether an SCP03 key set with this KVN exists (the issuer's or an administrator's).
+}  // namespace
+
 CardResult<bool> KvnInUse(Card& card, const CardRoot& root, uint8_t kvn) {
   if (FindKeySet(card.store(), root, kvn).ok()) return true;
   CARD_ASSIGN(auto admins, LoadAdministrators(card.store(), root));
@@ -98,6 +108,8 @@ CardResult<bool> KvnInUse(Card& card, const CardRoot& root, uint8_t kvn) {
   }
   return false;
 }
+
+namespace {
 
 CardStatus AddAdministratorFrom(Card& card, ChannelState& ch, ByteView value) {
   auto fields = ParseTlvSequence(value);
@@ -240,6 +252,11 @@ CardResult<Response> HandleInstall(Card& card, ChannelState& ch, const CommandAp
       CARD_ASSIGN(ByteView token, TakeLv(d));
       if (!d.empty() || !token.empty()) return Error::kWrongData;
       if (privileges.size() != 1 && privileges.size() != 3) return Error::kWrongData;
+      {
+        Bytes p(3, 0);
+        std::copy(privileges.begin(), privileges.end(), p.begin());
+        CARD_TRY(CheckPrivileges(p));
+      }
       Module* module = card.FindModule(module_aid);
       if (module == nullptr || !Same(elf, module_aid)) return Error::kReferencedDataNotFound;
       Installation in;

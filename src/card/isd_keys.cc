@@ -80,8 +80,9 @@ CardResult<Response> HandlePutKey(Card& card, ChannelState& ch, const CommandApd
   }
   // KVNs stay unique: adding one that exists, or renaming a replaced set onto another
   // set's KVN, is refused.
-  if (new_kvn != cmd.p1 && FindKeySet(card.store(), root, new_kvn).ok()) {
-    return Error::kConditionsNotSatisfied;
+  if (new_kvn != cmd.p1) {
+    CARD_ASSIGN(bool used, KvnInUse(card, root, new_kvn));
+    if (used) return Error::kConditionsNotSatisfied;
   }
   // The DEK that wraps the new keys: the one of the key set this session was opened with.
   CARD_ASSIGN(crypto::SecureBuffer dek, SessionDek(card, ch));
