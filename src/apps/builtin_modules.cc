@@ -38,6 +38,7 @@ void RegisterBuiltInModules(card::Card& card) {
   card.AddModule(MakeDataStoreModule());
   card.AddModule(MakePurseModule());
   card.AddModule(MakeFilesModule());
+  card.AddModule(MakeIssuanceModule());
 }
 
 }  // namespace tessera::apps

@@ -13,6 +13,8 @@ std::shared_ptr<card::Module> MakeManagementModule();
 std::shared_ptr<card::Module> MakeDataStoreModule();
 std::shared_ptr<card::Module> MakePurseModule();
 std::shared_ptr<card::Module> MakeFilesModule();
+// src/issuance/issuance_module.cc: self-issuance (docs/self-issuance.md).
+std::shared_ptr<card::Module> MakeIssuanceModule();
 
 // Adds every built-in module to `card`.
 void RegisterBuiltInModules(card::Card& card);

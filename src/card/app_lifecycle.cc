@@ -70,7 +70,8 @@ bool IsReservedAid(ByteView aid, ByteView module_aid) {
   };
   for (ByteView r : {ByteView(aid::kIssuerSecurityDomain), ByteView(aid::kPse),
                      ByteView(aid::kManagementModule), ByteView(aid::kDataStoreModule),
-                     ByteView(aid::kPurseModule), ByteView(aid::kFilesModule)}) {
+                     ByteView(aid::kPurseModule), ByteView(aid::kFilesModule),
+                     ByteView(aid::kIssuanceModule)}) {
     if (overlaps(r)) return true;
   }
   if (overlaps(aid::kManagementApplication) && !Same(aid, aid::kManagementApplication)) {

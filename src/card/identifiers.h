@@ -85,6 +85,8 @@ inline constexpr uint8_t kPurseModule[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
                                            0x45, 0x52, 0x41, 0x4D, 0x02};
 inline constexpr uint8_t kFilesModule[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
                                            0x45, 0x52, 0x41, 0x4D, 0x03};
+inline constexpr uint8_t kIssuanceModule[] = {0xF0, 0x54, 0x45, 0x53, 0x53,
+                                              0x45, 0x52, 0x41, 0x4D, 0x04};
 // The EMV payment system environment's DDF name, "1PAY.SYS.DDF01".
 inline constexpr uint8_t kPse[] = {'1', 'P', 'A', 'Y', '.', 'S', 'Y',
                                    'S', '.', 'D', 'D', 'F', '0', '1'};
@@ -106,6 +108,7 @@ inline constexpr uint16_t kCplc = 0x9F7F;
 inline constexpr uint16_t kInstallationFile = 0xBF70;
 inline constexpr uint16_t kAdministrator = 0xBF71;
 inline constexpr uint16_t kTrustedDate = 0xDF72;
+inline constexpr uint16_t kCommandGroup = 0xBF73;
 }  // namespace tag
 
 }  // namespace tessera::card

@@ -37,6 +37,9 @@ CardResult<Response> HandleStoreData(Card&, ChannelState&, const CommandApdu&);
 CardResult<crypto::scp03::StaticKeys> UnwrapKeyComponents(ByteView data,
                                                           const crypto::SecureBuffer& dek,
                                                           Bytes& kcvs);
+// STORE DATA blocks (P1 b8 last, P2 block number from 00) joined on the channel: the whole
+// upload once its last block arrives, nullopt before (docs/applications.md §5.1).
+CardResult<std::optional<Bytes>> JoinUpload(ChannelState& ch, const CommandApdu& cmd);
 // Whether an SCP03 key set with this KVN exists: the issuer's, or an administrator's (KVNs are
 // unique across both, so that a session on the management application finds one key set).
 CardResult<bool> KvnInUse(Card& card, const CardRoot& root, uint8_t kvn);

@@ -198,6 +198,31 @@ CardResult<RegistryEntry> VisibleEntry(Card& card, ByteView aid) {
 
 }  // namespace
 
+CardResult<std::optional<Bytes>> JoinUpload(ChannelState& ch, const CommandApdu& cmd) {
+  ChannelState::Content& c = ch.content;
+  const bool last = (cmd.p1 & 0x80) != 0;
+  const uint8_t format = cmd.p1 & 0x7E;
+  if (format != 0x10 && format != 0x00) return Error::kWrongP1P2;
+  if (cmd.p2 != (c.uploading ? c.next_block : 0)) {
+    c.uploading = false;
+    c.upload.clear();
+    return Error::kWrongP1P2;  // a block out of sequence drops the upload
+  }
+  if (c.upload.size() + cmd.data.size() > kMaxUpload) {
+    c.uploading = false;
+    c.upload.clear();
+    return Error::kNotEnoughMemory;
+  }
+  Append(c.upload, cmd.data);
+  c.uploading = true;
+  c.next_block = static_cast<uint8_t>(cmd.p2 + 1);
+  if (!last) return std::optional<Bytes>();
+  Bytes upload = std::move(c.upload);
+  c.upload.clear();
+  c.uploading = false;
+  return std::optional<Bytes>(std::move(upload));
+}
+
 CardResult<Response> HandleStoreData(Card& card, ChannelState& ch, const CommandApdu& cmd) {
   CARD_TRY(RequireAdminSession(card, ch));
   ChannelState::Content& c = ch.content;
@@ -215,26 +240,9 @@ CardResult<Response> HandleStoreData(Card& card, ChannelState& ch, const Command
     card.store().MarkSensitive();
     return installed->module().Personalize(ctx, cmd);
   }
-  const uint8_t format = cmd.p1 & 0x7E;
-  if (format != 0x10 && format != 0x00) return Error::kWrongP1P2;
-  if (cmd.p2 != (c.uploading ? c.next_block : 0)) {
-    c.uploading = false;
-    c.upload.clear();
-    return Error::kWrongP1P2;  // a block out of sequence drops the upload
-  }
-  if (c.upload.size() + cmd.data.size() > kMaxUpload) {
-    c.uploading = false;
-    c.upload.clear();
-    return Error::kNotEnoughMemory;
-  }
-  Append(c.upload, cmd.data);
-  c.uploading = true;
-  c.next_block = static_cast<uint8_t>(cmd.p2 + 1);
-  if (!last) return Response{};
-  Bytes upload = std::move(c.upload);
-  c.upload.clear();
-  c.uploading = false;
-  CARD_TRY(CarryOutUpload(card, ch, upload));
+  CARD_ASSIGN(std::optional<Bytes> upload, JoinUpload(ch, cmd));
+  if (!upload) return Response{};
+  CARD_TRY(CarryOutUpload(card, ch, *upload));
   return Response{};
 }
 

@@ -41,6 +41,7 @@ MODULES = {
     bytes.fromhex("F0544553534552414D01"): "DATA STORE",
     bytes.fromhex("F0544553534552414D02"): "PURSE",
     bytes.fromhex("F0544553534552414D03"): "FILES",
+    bytes.fromhex("F0544553534552414D04"): "ISSUANCE",
 }
 DATA_STORE = bytes.fromhex("F0544553534552414D01")
 DEFAULT_APP = bytes.fromhex("F05445535345524120")
@@ -683,13 +684,13 @@ def scenario_lifecycle(gp, run, args):
 
         # -- load files
         elfs = gp.get_status(P1_ELF)
-        run.emit("P1 20: exactly the four built-in modules, LOADED 01",
+        run.emit("P1 20: exactly the built-in modules, LOADED 01",
                  sorted(aids_of(elfs)) == sorted(MODULES) and all(x["lifecycle"] == 1 for x in elfs),
                  entries=[brief(x) for x in elfs])
         run.emit("P1 20: entries carry 4F and 9F70 only (applications.md §7)",
                  all(sorted(x["tags"]) == [0x4F, 0x9F70] for x in elfs))
         mods = gp.get_status(P1_ELF_MODULES)
-        run.emit("P1 10: the four modules, LOADED 01, each with 84 = its module AID",
+        run.emit("P1 10: the built-in modules, LOADED 01, each with 84 = its module AID",
                  sorted(aids_of(mods)) == sorted(MODULES)
                  and all(x["lifecycle"] == 1 and x["modules"] == [x["aid"]] for x in mods),
                  entries=[brief(x) for x in mods])
@@ -790,7 +791,7 @@ def scenario_lifecycle(gp, run, args):
         lg = gp.get_status(P1_ISD, legacy=True)
         run.emit("legacy P1 80: the ISD", aids_of(lg) == [isd], entries=[brief(x) for x in lg])
         lg = gp.get_status(P1_ELF_MODULES, legacy=True)
-        run.emit("legacy P1 10: the four modules, each with its own module AID",
+        run.emit("legacy P1 10: the built-in modules, each with its own module AID",
                  sorted(aids_of(lg)) == sorted(MODULES) and all(x["modules"] == [x["aid"]] for x in lg),
                  entries=[brief(x) for x in lg])
 

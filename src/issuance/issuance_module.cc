@@ -1,0 +1,446 @@
+// Self-issuance (seed US 7,428,992; docs/self-issuance.md). The issuance application keeps
+// card functions as command groups in its DF (the file management table names them, claim 9)
+// and runs one on a single EXECUTE ISSUANCE request (claims 1, 3): the card issuance section
+// (Run) reads each command in place from NVM — the direct reference section of claim 7 — and
+// hands it to the card management section (Card::ExecuteInternal), whose commit holds the
+// command's effects and its journal bit. Privileged mode (claims 4-5) closes the card to every
+// outside command for the run. The interruption journal (claim 8) names the first unanswered
+// command, so that a resume with the same run id continues there and never runs a command that
+// succeeded; the response identifies exactly which commands succeeded (claim 6).
+#include <array>
+#include <optional>
+
+#include "apps/builtin_modules.h"
+#include "apps/module_pin.h"
+#include "card/card.h"
+#include "card/identifiers.h"
+#include "card/isd_application.h"
+#include "card/secure_channel_service.h"
+#include "core/status_words.h"
+#include "core/tlv.h"
+#include "crypto/sha256.h"
+
+namespace tessera::apps {
+namespace {
+
+using card::AppContext;
+using card::CardResult;
+using card::CardStatus;
+using card::Error;
+using card::FileNode;
+using card::Response;
+
+constexpr uint16_t kTableFid = 0x0201;
+constexpr uint16_t kJournalFid = 0x0202;
+constexpr uint16_t kGroupFidBase = 0x0300;
+constexpr uint16_t kRecordSize = 64;
+constexpr uint16_t kFunctions = 16;
+constexpr size_t kMaxCommands = 256;
+constexpr size_t kMaxGroup = 16 * 1024;
+constexpr uint8_t kPolicyStopOnError = 0x01;
+constexpr uint8_t kPolicySecureChannel = 0x04;
+constexpr uint8_t kFlagHarmless = 0x01;
+
+constexpr uint8_t kIdle = 0, kRunning = 1, kInterrupted = 2, kDone = 3, kPartial = 4;
+
+struct TableEntry {
+  uint8_t function = 0;
+  uint16_t fid = 0;
+  uint8_t version = 0;
+  uint16_t count = 0;
+  Bytes digest = Bytes(32, 0);
+  uint8_t policy = kPolicyStopOnError;
+  Bytes target;
+};
+
+struct Journal {
+  uint8_t function = 0;
+  uint8_t state = kIdle;
+  Bytes run_id = Bytes(8, 0);
+  bool acknowledged = false;
+  uint16_t first_unanswered = 0;
+  uint16_t failed = 0xFFFF;
+  uint16_t failed_sw = 0;
+  uint16_t succeeded = 0;
+  std::array<uint8_t, 32> bitmap{};
+  bool done(size_t i) const { return (bitmap[i / 8] >> (i % 8)) & 1; }
+  void set_done(size_t i) { bitmap[i / 8] = static_cast<uint8_t>(bitmap[i / 8] | (1u << (i % 8))); }
+};
+
+struct Command {
+  uint8_t flags = 0;
+  std::vector<uint16_t> success;  // empty: 9000
+  uint32_t offset = 0;            // of the APDU in the group file
+  uint16_t length = 0;
+};
+
+Bytes EncodeEntry(const TableEntry& e) {
+  Bytes b(kRecordSize, 0);
+  b[0] = e.function;
+  PutU16(&b[1], e.fid);
+  b[3] = e.version;
+  PutU16(&b[4], e.count);
+  std::copy(e.digest.begin(), e.digest.end(), b.begin() + 6);
+  b[38] = e.policy;
+  b[39] = static_cast<uint8_t>(e.target.size());
+  std::copy(e.target.begin(), e.target.end(), b.begin() + 40);
+  return b;
+}
+
+TableEntry DecodeEntry(const Bytes& b) {
+  TableEntry e;
+  e.function = b[0];
+  e.fid = GetU16(&b[1]);
+  e.version = b[3];
+  e.count = GetU16(&b[4]);
+  e.digest.assign(b.begin() + 6, b.begin() + 38);
+  e.policy = b[38];
+  e.target.assign(b.begin() + 40, b.begin() + 40 + std::min<uint8_t>(b[39], 16));
+  return e;
+}
+
+Bytes EncodeJournal(const Journal& j) {
+  Bytes b(kRecordSize, 0);
+  b[0] = j.function;
+  b[1] = j.state;
+  std::copy(j.run_id.begin(), j.run_id.end(), b.begin() + 2);
+  b[10] = j.acknowledged ? 1 : 0;
+  PutU16(&b[11], j.first_unanswered);
+  PutU16(&b[13], j.failed);
+  PutU16(&b[15], j.failed_sw);
+  PutU16(&b[17], j.succeeded);
+  std::copy(j.bitmap.begin(), j.bitmap.end(), b.begin() + 19);
+  return b;
+}
+
+Journal DecodeJournal(const Bytes& b) {
+  Journal j;
+  j.function = b[0];
+  j.state = b[1];
+  j.run_id.assign(b.begin() + 2, b.begin() + 10);
+  j.acknowledged = b[10] == 1;
+  j.first_unanswered = GetU16(&b[11]);
+  j.failed = GetU16(&b[13]);
+  j.failed_sw = GetU16(&b[15]);
+  j.succeeded = GetU16(&b[17]);
+  std::copy(b.begin() + 19, b.begin() + 51, j.bitmap.begin());
+  return j;
+}
+
+// The commands of a group file's content, or 6A80.
+CardResult<std::vector<Command>> ParseGroup(ByteView g) {
+  if (g.size() < 4 || g[0] != 'G' || g[1] != 0x01) return Error::kWrongData;
+  const size_t count = GetU16(&g[2]);
+  if (count == 0 || count > kMaxCommands) return Error::kWrongData;
+  std::vector<Command> out;
+  size_t pos = 4;
+  for (size_t i = 0; i < count; ++i) {
+    if (g.size() < pos + 2) return Error::kWrongData;
+    Command c;
+    c.flags = g[pos];
+    const size_t n = g[pos + 1];
+    pos += 2;
+    if (g.size() < pos + 2 * n + 2) return Error::kWrongData;
+    for (size_t k = 0; k < n; ++k) c.success.push_back(GetU16(&g[pos + 2 * k]));
+    pos += 2 * n;
+    c.length = GetU16(&g[pos]);
+    pos += 2;
+    if (c.length < 4 || g.size() < pos + c.length) return Error::kWrongData;
+    auto apdu = CommandApdu::Parse(g.subspan(pos, c.length));
+    if (!apdu.ok()) return Error::kWrongData;
+    const ClassByte cls = DecodeClass(apdu->cla);
+    if (!cls.valid || cls.chaining || cls.secure_messaging != SecureMessaging::kNone) {
+      return Error::kWrongData;  // stored commands are plain
+    }
+    c.offset = static_cast<uint32_t>(pos);
+    pos += c.length;
+    out.push_back(std::move(c));
+  }
+  if (pos != g.size()) return Error::kWrongData;
+  return out;
+}
+
+struct Files {
+  FileNode table, journal;
+};
+
+CardResult<Files> LoadFiles(AppContext& app) {
+  Files f;
+  CARD_ASSIGN(f.table, AppFile(app, kTableFid));
+  CARD_ASSIGN(f.journal, AppFile(app, kJournalFid));
+  return f;
+}
+
+// The table slot of a function (by id, or by its group file's FID), or 6A88.
+CardResult<uint16_t> FindFunction(AppContext& app, const Files& f, std::optional<uint8_t> id,
+                                  std::optional<uint16_t> fid) {
+  for (uint16_t slot = 0; slot < kFunctions; ++slot) {
+    CARD_ASSIGN(Bytes rec, app.card->fs().ReadSlot(f.table, slot));
+    if (rec.size() != kRecordSize || rec[0] == 0) continue;
+    const TableEntry e = DecodeEntry(rec);
+    if ((id && e.function == *id) || (fid && e.fid == *fid)) return slot;
+  }
+  return Error::kReferencedDataNotFound;
+}
+
+CardResult<Journal> LoadJournal(AppContext& app, const Files& f, uint16_t slot) {
+  CARD_ASSIGN(Bytes rec, app.card->fs().ReadSlot(f.journal, slot));
+  if (rec.size() != kRecordSize) return Error::kMemoryFailure;
+  return DecodeJournal(rec);
+}
+
+CardStatus SaveJournal(AppContext& app, const Files& f, uint16_t slot, const Journal& j) {
+  return app.card->fs().WriteSlot(f.journal, slot, EncodeJournal(j));
+}
+
+Response Template(const TableEntry& e, const Journal& j, uint8_t state) {
+  TlvBuilder b;
+  b.Open(0xE5).AddByte(0xC1, e.function).AddByte(0x80, state);
+  Bytes count(2), ok(2), first(2), sw(2);
+  PutU16(count.data(), e.count);
+  PutU16(ok.data(), j.succeeded);
+  uint16_t first_bad = j.failed;
+  if (first_bad == 0xFFFF && j.succeeded < e.count) first_bad = j.first_unanswered;
+  PutU16(first.data(), first_bad);
+  PutU16(sw.data(), j.failed == 0xFFFF ? 0 : j.failed_sw);
+  b.Add(0x81, count).Add(0x82, ok).Add(0x83, ByteView(j.bitmap.data(), j.bitmap.size()));
+  b.Add(0x84, first).Add(0x85, sw).Add(0xC8, j.run_id).Close();
+  Response r;
+  r.data = b.Take();
+  return r;
+}
+
+// The state a host sees: a running record when no run is in progress was interrupted.
+uint8_t Reported(const Journal& j) {
+  return j.state == kRunning ? kInterrupted : j.state;
+}
+
+struct Request {
+  std::optional<uint8_t> function;
+  std::optional<uint16_t> fid;
+  std::optional<Bytes> run_id;
+};
+
+CardResult<Request> ParseRequest(ByteView data) {
+  auto items = ParseTlvSequence(data);
+  if (!items.ok()) return Error::kWrongData;
+  Request r;
+  for (const TlvView& t : *items) {
+    if (t.tag == 0xC1 && t.value.size() == 1) {
+      r.function = t.value[0];
+    } else if (t.tag == 0x83 && t.value.size() == 2) {
+      r.fid = GetU16(t.value.data());
+    } else if (t.tag == 0xC8 && t.value.size() == 8) {
+      r.run_id = Bytes(t.value.begin(), t.value.end());
+    } else {
+      return Error::kWrongData;
+    }
+  }
+  if (!r.function && !r.fid) return Error::kWrongData;
+  return r;
+}
+
+// The card issuance section: runs the commands of `e` that have not succeeded, each through
+// the card management section with its journal bit. Returns whether anything changed.
+CardResult<bool> Run(AppContext& app, const Files& f, uint16_t slot, const TableEntry& e,
+                     Journal& j, const FileNode& group, const std::vector<Command>& commands) {
+  card::Card& card = *app.card;
+  card.ResetInternalChannel();
+  card.set_external_closed(true);  // privileged mode, until the request ends
+  bool changed = false;
+  j.state = kRunning;
+  j.failed = 0xFFFF;
+  j.failed_sw = 0;
+  CARD_TRY(SaveJournal(app, f, slot, j));  // commits with the first command
+  bool first_pending = true;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const Command& c = commands[i];
+    const bool done = j.done(i);
+    // A resumed run starts on a fresh internal channel: succeeded commands flagged harmless
+    // (SELECT, VERIFY) run again to rebuild its selection and security state, and count for
+    // nothing; every other succeeded command is skipped.
+    if (done && (!(c.flags & kFlagHarmless) || !first_pending || j.first_unanswered == 0)) continue;
+    Bytes apdu(c.length);
+    CARD_TRY(card.fs().ReadData(group, c.offset, apdu));  // in place, from NVM
+    auto cmd = CommandApdu::Parse(apdu);
+    if (!cmd.ok()) return Error::kMemoryFailure;
+    if (done) {
+      (void)card.ExecuteInternal(*cmd);
+      if (!card.powered()) return Error::kPowerLost;
+      continue;
+    }
+    first_pending = false;
+    bool success = false;
+    const card::Card::StageHook hook = [&](const CardResult<Response>& r) -> CardStatus {
+      const uint16_t sw = r.ok() ? r->sw : card::ToStatusWord(r.error());
+      success = c.success.empty()
+                    ? sw == sw::kOk
+                    : std::find(c.success.begin(), c.success.end(), sw) != c.success.end();
+      if (success) {
+        j.set_done(i);
+        ++j.succeeded;
+        j.first_unanswered = static_cast<uint16_t>(i + 1);
+      } else {
+        j.failed = static_cast<uint16_t>(i);
+        j.failed_sw = sw;
+        j.state = kPartial;
+      }
+      return SaveJournal(app, f, slot, j);
+    };
+    (void)card.ExecuteInternal(*cmd, hook);
+    if (!card.powered()) return Error::kPowerLost;
+    if (!success) break;  // stop on the first error (policy)
+    changed = true;
+  }
+  if (j.succeeded == e.count) j.state = kDone;
+  card.set_external_closed(false);
+  CARD_TRY(SaveJournal(app, f, slot, j));
+  return changed;
+}
+
+CardResult<Response> HandleExecute(card::Card& c, card::ChannelState& ch, const CommandApdu& cmd) {
+  CARD_ASSIGN(AppContext app, card::CurrentApp(c, ch));
+  if (cmd.p2 != 0 || cmd.p1 > 0x04) return Error::kWrongP1P2;
+  CARD_ASSIGN(Request req, ParseRequest(cmd.data));
+  CARD_ASSIGN(Files f, LoadFiles(app));
+  CARD_ASSIGN(uint16_t slot, FindFunction(app, f, req.function, req.fid));
+  CARD_ASSIGN(Bytes rec, c.fs().ReadSlot(f.table, slot));
+  const TableEntry e = DecodeEntry(rec);
+  CARD_ASSIGN(Journal j, LoadJournal(app, f, slot));
+  j.function = e.function;
+  if (cmd.p1 == 0x03) return Template(e, j, Reported(j));  // status
+  if (!req.run_id) return Error::kWrongData;
+  const bool same_run = *req.run_id == j.run_id && j.state != kIdle;
+  if (cmd.p1 == 0x04) {  // acknowledge
+    if (!same_run || j.state == kRunning) return Error::kConditionsNotSatisfied;
+    j.acknowledged = true;
+    CARD_TRY(SaveJournal(app, f, slot, j));
+    return Template(e, j, Reported(j));
+  }
+  if (e.policy & kPolicySecureChannel) CARD_TRY(card::RequireAdminSession(c, ch));
+  if (cmd.p1 == 0x00 && !same_run) {
+    // A new run: only once the previous result was acknowledged.
+    if (j.state != kIdle && !j.acknowledged) return Error::kConditionsNotSatisfied;
+    j = Journal{};
+    j.function = e.function;
+    j.run_id = *req.run_id;
+  } else if (!same_run || j.acknowledged) {
+    return Error::kConditionsNotSatisfied;  // resume and retry continue the unacknowledged run
+  }
+  if (j.state == kDone) return Template(e, j, kDone);  // a replay: nothing runs again
+  // The group as the table describes it: its digest before every run.
+  CARD_ASSIGN(FileNode group, c.fs().ChildByFid(app.df, e.fid));
+  Bytes content(group.size);
+  CARD_TRY(c.fs().ReadData(group, 0, content));
+  const crypto::Sha256Digest digest = crypto::Sha256(content);
+  if (!std::equal(digest.begin(), digest.end(), e.digest.begin(), e.digest.end())) {
+    return Error::kWrongData;
+  }
+  CARD_ASSIGN(auto commands, ParseGroup(content));
+  if (commands.size() != e.count) return Error::kWrongData;
+  CARD_ASSIGN(bool changed, Run(app, f, slot, e, j, group, commands));
+  Response r = Template(e, j, j.state);
+  r.sw = j.state == kDone ? sw::kOk : changed ? sw::kWarningNvmChanged : sw::kExecutionError;
+  return r;
+}
+
+// STORE DATA BF73: a command group and its table record (docs/self-issuance.md §5).
+CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
+                                     const CommandApdu& cmd) {
+  CARD_ASSIGN(AppContext app, card::CurrentApp(c, ch));
+  CARD_TRY(card::RequireAdminSession(c, ch));
+  CARD_ASSIGN(std::optional<Bytes> upload, card::JoinUpload(ch, cmd));
+  if (!upload) return Response{};
+  auto outer = ParseTlv(*upload);
+  if (!outer.ok() || outer->tag != card::tag::kCommandGroup ||
+      outer->encoded_size != upload->size()) {
+    return Error::kWrongData;
+  }
+  auto items = ParseTlvSequence(outer->value);
+  if (!items.ok()) return Error::kWrongData;
+  TableEntry e;
+  std::optional<Bytes> content;
+  for (const TlvView& t : *items) {
+    if (t.tag == 0xC1 && t.value.size() == 1 && t.value[0] != 0 && t.value[0] != 0xFF) {
+      e.function = t.value[0];
+    } else if (t.tag == 0xC3 && t.value.size() == 1) {
+      e.version = t.value[0];
+    } else if (t.tag == 0x4F && t.value.size() <= 16) {
+      e.target.assign(t.value.begin(), t.value.end());
+    } else if (t.tag == 0xC5 && t.value.size() == 1) {
+      e.policy = static_cast<uint8_t>(t.value[0] | kPolicyStopOnError);
+    } else if (t.tag == 0xC6 && !t.value.empty() && t.value.size() <= kMaxGroup) {
+      content = Bytes(t.value.begin(), t.value.end());
+    } else {
+      return Error::kWrongData;
+    }
+  }
+  if (e.function == 0 || !content) return Error::kWrongData;
+  CARD_ASSIGN(auto commands, ParseGroup(*content));
+  e.count = static_cast<uint16_t>(commands.size());
+  e.fid = static_cast<uint16_t>(kGroupFidBase + e.function);
+  const crypto::Sha256Digest digest = crypto::Sha256(*content);
+  e.digest.assign(digest.begin(), digest.end());
+  CARD_ASSIGN(Files f, LoadFiles(app));
+  // The function's slot: its own, or a free one.
+  auto found = FindFunction(app, f, e.function, std::nullopt);
+  uint16_t slot = 0;
+  if (found.ok()) {
+    slot = *found;
+    CARD_ASSIGN(Journal j, LoadJournal(app, f, slot));
+    if (j.state != kIdle && !j.acknowledged) return Error::kConditionsNotSatisfied;
+  } else {
+    for (slot = 0; slot < kFunctions; ++slot) {
+      CARD_ASSIGN(Bytes rec, c.fs().ReadSlot(f.table, slot));
+      if (rec.size() != kRecordSize || rec[0] == 0) break;
+    }
+    if (slot == kFunctions) return Error::kNotEnoughMemory;
+  }
+  // The group file, exactly the group's size.
+  if (auto old = c.fs().ChildByFid(app.df, e.fid); old.ok()) CARD_TRY(c.fs().Delete(*old));
+  CARD_ASSIGN(FileNode group,
+              CreateAppFile(app, e.fid, 0, card::EfStructure::kTransparent,
+                            static_cast<uint16_t>(content->size()), 0, kReadableFile));
+  CARD_TRY(c.fs().WriteData(group, 0, *content));
+  CARD_ASSIGN(f, LoadFiles(app));
+  CARD_TRY(c.fs().WriteSlot(f.table, slot, EncodeEntry(e)));
+  Journal j;
+  j.function = e.function;
+  CARD_TRY(SaveJournal(app, f, slot, j));
+  return Response{};
+}
+
+constexpr card::Route kCommands[] = {
+    {card::ins::kExecuteIssuance, HandleExecute, card::ClassRange::kProprietary},
+    {card::ins::kStoreData, HandleStoreData, card::ClassRange::kProprietary},
+};
+
+class IssuanceModule final : public card::Module {
+ public:
+  ByteView aid() const override { return card::aid::kIssuanceModule; }
+  std::string_view name() const override { return "ISSUANCE"; }
+  std::span<const card::Route> commands() const override { return kCommands; }
+  card::SessionKeys session_keys() const override { return card::SessionKeys::kOwnAdministrator; }
+  CardStatus Install(AppContext& app, ByteView params) override {
+    if (!params.empty()) return Error::kWrongData;
+    for (uint16_t fid : {kTableFid, kJournalFid}) {
+      CARD_ASSIGN(FileNode ef,
+                  CreateAppFile(app, fid, fid == kTableFid ? 1 : 2, card::EfStructure::kLinearFixed,
+                                kRecordSize, kFunctions, kReadableFile));
+      for (uint16_t i = 0; i < kFunctions; ++i) {
+        CARD_TRY(app.card->fs().WriteSlot(ef, i, Bytes(kRecordSize, 0)));
+      }
+      ef.record_count = kFunctions;
+      CARD_TRY(app.card->fs().Save(ef));
+    }
+    return card::Ok{};
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<card::Module> MakeIssuanceModule() {
+  return std::make_shared<IssuanceModule>();
+}
+
+}  // namespace tessera::apps

@@ -1,0 +1,236 @@
+// Self-issuance on one card (docs/self-issuance.md): command groups loaded into the issuance
+// application, run by one EXECUTE ISSUANCE, failures at every index and retry, replays,
+// acknowledgement, privileged mode, and power cuts at every program of a run followed by a
+// resume. A test command (INS 3A, P1 = its index) adds one to byte P1 of EF 2F01 in NVM, so a
+// command that ran twice shows in the card's content; it can be told to fail once.
+#include <gtest/gtest.h>
+
+#include "apps/app_management_test_support.h"
+#include "card/card.h"
+#include "card/fs/file_system.h"
+#include "card/identifiers.h"
+#include "core/tlv.h"
+
+namespace tessera::apps {
+namespace {
+
+const std::string kIssuanceAid = "F05445535345524102";
+const std::string kIssuanceModule = "F0544553534552414D04";
+const Bytes kRunA = HexOrDie("0102030405060708");
+const Bytes kRunB = HexOrDie("1112131415161718");
+
+int g_fail_once = -1;          // index whose next execution fails (6581), then succeeds
+int g_executions[64];          // successful executions per index (volatile: this process)
+bool g_closed_seen = true;     // privileged mode held during every execution
+card::Card* g_card = nullptr;  // to probe outside access during a run
+
+card::CardResult<card::Response> HandleCount(card::Card& c, card::ChannelState&,
+                                             const CommandApdu& cmd) {
+  if (!c.external_closed()) g_closed_seen = false;
+  // From outside, during the run: refused at once, on any channel.
+  if (g_card != nullptr && ToHex(g_card->Transmit(HexOrDie("01B0000001"))) != "6985") {
+    g_closed_seen = false;
+  }
+  if (g_fail_once == cmd.p1) {
+    g_fail_once = -1;
+    return card::Error::kMemoryFailure;
+  }
+  auto root = c.root();
+  auto mf = c.fs().Load(root->mf);
+  auto ef = c.fs().ChildByFid(*mf, 0x2F01);
+  uint8_t b = 0;
+  if (!c.fs().ReadData(*ef, cmd.p1, std::span<uint8_t>(&b, 1)).ok())
+    return card::Error::kMemoryFailure;
+  ++b;
+  CARD_TRY(c.fs().WriteData(*ef, cmd.p1, ByteView(&b, 1)));
+  ++g_executions[cmd.p1];
+  return card::Response{};
+}
+
+// A group of `n` counting commands; with `select` first a harmless SELECT of the MF.
+Bytes Group(int n) {
+  Bytes g{'G', 0x01, 0x00, static_cast<uint8_t>(n)};
+  for (int i = 0; i < n; ++i) {
+    const Bytes apdu{0x80, 0x3A, static_cast<uint8_t>(i), 0x00};
+    Append(g, Bytes{0x00, 0x00, 0x00, static_cast<uint8_t>(apdu.size())});
+    Append(g, apdu);
+  }
+  return g;
+}
+
+class IssuanceTest : public AppManagementTest {
+ protected:
+  void SetUp() override {
+    AppManagementTest::SetUp();
+    ASSERT_TRUE(card_->AddCommand({0x3A, HandleCount, card::ClassRange::kProprietary}));
+    std::fill(std::begin(g_executions), std::end(g_executions), 0);
+    g_fail_once = -1;
+    g_closed_seen = true;
+    g_card = nullptr;
+    auto isd = Issuer();
+    ASSERT_EQ(Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 4 + 3 + 1) + "0A" + kIssuanceModule + "0A" +
+                            kIssuanceModule + "09" + kIssuanceAid + "03800000" + "02C900" + "00"),
+              "9000");
+  }
+  // Loads `group` as function 01 in an issuer session with the issuance application.
+  std::string Load(const Bytes& group, uint8_t policy = 0x01) {
+    auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+    if (!sc) return "no session";
+    TlvBuilder b;
+    b.Open(0xBF73).AddByte(0xC1, 0x01).AddByte(0xC3, 1).Add(0x4F, HexOrDie("F05445535345524110"));
+    b.AddByte(0xC5, policy).Add(0xC6, group).Close();
+    return Upload(*sc, b.Take());
+  }
+  // EXECUTE ISSUANCE with P1 on function 01 (plain: the policy asks for no channel).
+  std::string Execute(uint8_t p1, const Bytes& run) {
+    Tx("00A40400" + Lc(9) + kIssuanceAid + "00");
+    Bytes data = HexOrDie("C10101");
+    if (!run.empty()) Append(data, EncodeTlv(0xC8, run));
+    char head[16];
+    std::snprintf(head, sizeof head, "80EA%02X00", p1);
+    return Tx(head + Lc(data.size()) + ToHex(data) + "00");
+  }
+  static std::string SwOf(const std::string& r) { return r.substr(r.size() - 4); }
+  // A field of the response template.
+  static std::string Field(const std::string& r, TlvTag tag) {
+    Bytes b = HexOrDie(r.substr(0, r.size() - 4));
+    auto t = FindTlv(b, tag);
+    return t.ok() && *t ? ToHex((*t)->value) : "";
+  }
+  std::string Counters(int n) {
+    Tx("00A4000C023F00");
+    Tx("00A4000C022F01");
+    char cmd[16];
+    std::snprintf(cmd, sizeof cmd, "00B00000%02X", n);
+    std::string r = Tx(cmd);
+    return r.substr(0, r.size() - 4);
+  }
+};
+
+TEST_F(IssuanceTest, OneRequestRunsTheWholeGroupInPrivilegedMode) {
+  ASSERT_EQ(Load(Group(5)), "9000");
+  const Bytes before = HexOrDie(Counters(5));
+  g_card = card_.get();
+  ASSERT_EQ(Sw("0070000101"), "9000");  // channel 1, for the probe from outside
+  const std::string r = Execute(0x00, kRunA);
+  g_card = nullptr;
+  EXPECT_EQ(SwOf(r), "9000");
+  EXPECT_EQ(Field(r, 0x80), "03");    // done
+  EXPECT_EQ(Field(r, 0x82), "0005");  // all succeeded
+  EXPECT_EQ(Field(r, 0x83).substr(0, 2), "1F");
+  EXPECT_EQ(Field(r, 0xC8), ToHex(kRunA));
+  EXPECT_TRUE(g_closed_seen) << "an outside command got through during the run";
+  EXPECT_FALSE(card_->external_closed());
+  const Bytes after = HexOrDie(Counters(5));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(after[i], before[i] + 1) << i;
+  // A replay with the same run id runs nothing; a new run id waits for the acknowledgement.
+  EXPECT_EQ(SwOf(Execute(0x00, kRunA)), "9000");
+  EXPECT_EQ(SwOf(Execute(0x00, kRunB)), "6985");
+  EXPECT_EQ(SwOf(Execute(0x04, kRunA)), "9000");
+  EXPECT_EQ(SwOf(Execute(0x00, kRunB)), "9000");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(g_executions[i], 2) << i;
+}
+
+TEST_F(IssuanceTest, AFailureAtEveryIndexNamesWhatSucceededAndRetryCompletesIt) {
+  const int n = 6;
+  ASSERT_EQ(Load(Group(n)), "9000");
+  Bytes run = kRunA;
+  for (int k = 0; k < n; ++k) {
+    std::fill(std::begin(g_executions), std::end(g_executions), 0);
+    ++run[7];
+    g_fail_once = k;
+    std::string r = Execute(0x00, run);
+    EXPECT_EQ(SwOf(r), k == 0 ? "6400" : "6300") << k;
+    EXPECT_EQ(Field(r, 0x80), "04") << k;  // partial
+    char idx[8];
+    std::snprintf(idx, sizeof idx, "%04X", k);
+    EXPECT_EQ(Field(r, 0x84), idx) << k;
+    EXPECT_EQ(Field(r, 0x85), "6581") << k;
+    EXPECT_EQ(Field(r, 0x82), idx) << k;  // k commands succeeded: exactly 0..k-1
+    const Bytes bitmap = HexOrDie(Field(r, 0x83));
+    for (int i = 0; i < n; ++i) EXPECT_EQ((bitmap[0] >> i) & 1, i < k ? 1 : 0) << k << " " << i;
+    // Retry the failed ones: each command ran exactly once in all.
+    r = Execute(0x02, run);
+    EXPECT_EQ(SwOf(r), "9000") << k;
+    for (int i = 0; i < n; ++i) EXPECT_EQ(g_executions[i], 1) << k << " " << i;
+    EXPECT_EQ(SwOf(Execute(0x04, run)), "9000");
+  }
+}
+
+TEST_F(IssuanceTest, TheDigestAndTheRequestAreChecked) {
+  ASSERT_EQ(Load(Group(3)), "9000");
+  // A changed group file: its digest no longer matches, nothing runs.
+  auto root = card_->root();
+  auto df = card_->fs().DfsByName(root->mf, HexOrDie(kIssuanceAid));
+  auto group = card_->fs().ChildByFid(df->front(), 0x0301);
+  ASSERT_TRUE(group.ok());
+  const uint32_t at = card_->store().layout().BlockOffset(group->data_blocks[0]) + 8;
+  ram_->cells()[at] ^= 0x01;
+  EXPECT_EQ(SwOf(Execute(0x00, kRunA)), "6A80");
+  EXPECT_EQ(g_executions[0], 0);
+  ram_->cells()[at] ^= 0x01;
+  // Unknown function, bad P1, missing run id, resume of nothing.
+  Tx("00A40400" + Lc(9) + kIssuanceAid + "00");
+  EXPECT_EQ(SwOf(Tx("80EA000003C1010100")), "6A80");  // no run id
+  EXPECT_EQ(SwOf(Tx("80EA00000DC10107C808" + ToHex(kRunA) + "00")), "6A88");
+  EXPECT_EQ(SwOf(Tx("80EA07000DC10101C808" + ToHex(kRunA) + "00")), "6A86");
+  EXPECT_EQ(SwOf(Execute(0x01, kRunA)), "6985");
+  EXPECT_EQ(Field(Execute(0x03, {}), 0x80), "00");  // idle
+  // A policy that needs the secure channel.
+  ASSERT_EQ(Load(Group(3), 0x05), "9000");
+  EXPECT_EQ(SwOf(Execute(0x00, kRunA)), "6982");
+}
+
+// A power cut at every program of a whole run, then the host resumes with the same run id (or
+// starts it, if the cut fell before anything was recorded): the card's content equals that of
+// an uninterrupted run, so no command ran twice and none was lost.
+TEST_F(IssuanceTest, APowerCutAtEveryProgramThenResumeEqualsAnUninterruptedRun) {
+  const int n = 4;
+  ASSERT_EQ(Load(Group(n)), "9000");
+  const auto base = nvm::RamNvm::CopyOf(ram_->device());
+  auto data_area = [&](nvm::RamNvm& ram) {
+    const uint32_t from = card_->store().layout().table_offset;
+    return Bytes(ram.cells().begin() + from, ram.cells().end());
+  };
+  auto run_on = [&](nvm::RamNvm& ram, const std::function<void(card::Card&)>& steps) {
+    auto platform = card::DrbgPlatform::FromSeed(Bytes(48, 7), 1700000000);
+    card::Card card(ram.device(), geometry_, *platform);
+    RegisterBuiltInModules(card);
+    (void)card.AddCommand({0x3A, HandleCount, card::ClassRange::kProprietary});
+    if (!card.PowerOn().ok()) return;
+    steps(card);
+  };
+  auto exec = [&](card::Card& card, uint8_t p1) {
+    card.Transmit(HexOrDie("00A40400" + Lc(9) + kIssuanceAid + "00"));
+    char head[16];
+    std::snprintf(head, sizeof head, "80EA%02X00", p1);
+    return ToHex(card.Transmit(HexOrDie(std::string(head) + "0DC10101C808" + ToHex(kRunA) + "00")));
+  };
+  // The reference: one uninterrupted run.
+  auto ref = nvm::RamNvm::CopyOf(base->device());
+  const uint64_t start = ref->device().programs();
+  run_on(*ref, [&](card::Card& card) { ASSERT_EQ(SwOf(exec(card, 0x00)), "9000"); });
+  const uint64_t programs = ref->device().programs() - start;
+  const Bytes want = data_area(*ref);
+  ASSERT_GT(programs, 10u);
+  for (uint64_t k = 0; k < programs; ++k) {
+    auto cut = nvm::RamNvm::CopyOf(base->device());
+    cut->device().ScheduleCut(cut->device().programs() + k, nvm::TearMode::kNormal, k);
+    run_on(*cut, [&](card::Card& card) { (void)exec(card, 0x00); });
+    cut->device().CancelCut();
+    cut->device().PowerOn();
+    // The host asks for the status, then resumes (or starts, when nothing was recorded).
+    std::string status;
+    run_on(*cut, [&](card::Card& card) {
+      status = exec(card, 0x03);
+      const std::string state = Field(status, 0x80);
+      const std::string r = exec(card, state == "00" ? 0x00 : 0x01);
+      EXPECT_EQ(SwOf(r), "9000") << "cut " << k << " (state " << state << "): " << r;
+    });
+    ASSERT_TRUE(data_area(*cut) == want) << "cut at program " << k << " of " << programs
+                                         << ": the content differs from an uninterrupted run";
+  }
+}
+
+}  // namespace
+}  // namespace tessera::apps
