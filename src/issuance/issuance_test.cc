@@ -20,6 +20,7 @@ const Bytes kRunA = HexOrDie("0102030405060708");
 const Bytes kRunB = HexOrDie("1112131415161718");
 
 int g_fail_once = -1;          // index whose next execution fails (6581), then succeeds
+int g_flood = 0;               // outside APDUs to send during each execution
 int g_executions[64];          // successful executions per index (volatile: this process)
 bool g_closed_seen = true;     // privileged mode held during every execution
 card::Card* g_card = nullptr;  // to probe outside access during a run
@@ -30,6 +31,13 @@ card::CardResult<card::Response> HandleCount(card::Card& c, card::ChannelState&,
   // From outside, during the run: refused at once, on any channel.
   if (g_card != nullptr && ToHex(g_card->Transmit(HexOrDie("01B0000001"))) != "6985") {
     g_closed_seen = false;
+  }
+  // A flood from outside during the run: every one refused, none reaches a handler.
+  for (int i = 0; g_card != nullptr && i < g_flood; ++i) {
+    const uint8_t channel = static_cast<uint8_t>(1 + i % 3);
+    const Bytes probe{channel, 0xB0, 0x00, 0x00, 0x01};
+    const Bytes counted{static_cast<uint8_t>(0x80 | channel), 0x3A, 0x3F, 0x00};
+    if (ToHex(g_card->Transmit(i % 2 ? probe : counted)) != "6985") g_closed_seen = false;
   }
   if (g_fail_once == cmd.p1) {
     g_fail_once = -1;
@@ -181,6 +189,23 @@ TEST_F(IssuanceTest, TheDigestAndTheRequestAreChecked) {
   EXPECT_EQ(SwOf(Execute(0x00, kRunA)), "6982");
 }
 
+TEST_F(IssuanceTest, TenThousandOutsideApdusDuringARunReachNothing) {
+  ASSERT_EQ(Load(Group(4)), "9000");
+  for (int ch = 1; ch <= 3; ++ch)
+    ASSERT_EQ(Sw("00700000"
+                 "01"),
+              "9000");
+  g_card = card_.get();
+  g_flood = 2500;  // 4 commands x 2500
+  const std::string r = Execute(0x00, kRunA);
+  g_card = nullptr;
+  g_flood = 0;
+  EXPECT_EQ(SwOf(r), "9000");
+  EXPECT_TRUE(g_closed_seen);
+  EXPECT_EQ(g_executions[0x3F], 0);  // the counting command sent from outside never ran
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(g_executions[i], 1);
+}
+
 // A power cut at every program of a whole run, then the host resumes with the same run id (or
 // starts it, if the cut fell before anything was recorded): the card's content equals that of
 // an uninterrupted run, so no command ran twice and none was lost.
@@ -230,6 +255,72 @@ TEST_F(IssuanceTest, APowerCutAtEveryProgramThenResumeEqualsAnUninterruptedRun) 
     ASSERT_TRUE(data_area(*cut) == want) << "cut at program " << k << " of " << programs
                                          << ": the content differs from an uninterrupted run";
   }
+}
+
+// Every pair of cut points for one group: a cut during the run, another during the resume that
+// follows, then a last resume: the content equals an uninterrupted run.
+TEST_F(IssuanceTest, EveryPairOfCutsThenResumeEqualsAnUninterruptedRun) {
+  ASSERT_EQ(Load(Group(2)), "9000");
+  const auto base = nvm::RamNvm::CopyOf(ram_->device());
+  auto data_area = [&](nvm::RamNvm& ram) {
+    const uint32_t from = card_->store().layout().table_offset;
+    return Bytes(ram.cells().begin() + from, ram.cells().end());
+  };
+  auto run_on = [&](nvm::RamNvm& ram, const std::function<void(card::Card&)>& steps) {
+    auto platform = card::DrbgPlatform::FromSeed(Bytes(48, 7), 1700000000);
+    card::Card card(ram.device(), geometry_, *platform);
+    RegisterBuiltInModules(card);
+    (void)card.AddCommand({0x3A, HandleCount, card::ClassRange::kProprietary});
+    if (!card.PowerOn().ok()) return;
+    steps(card);
+  };
+  auto exec = [&](card::Card& card, uint8_t p1) {
+    card.Transmit(HexOrDie("00A40400" + Lc(9) + kIssuanceAid + "00"));
+    char head[16];
+    std::snprintf(head, sizeof head, "80EA%02X00", p1);
+    return ToHex(card.Transmit(HexOrDie(std::string(head) + "0DC10101C808" + ToHex(kRunA) + "00")));
+  };
+  // The host's step after power-on: status, then start (nothing recorded) or resume.
+  auto host_step = [&](card::Card& card) {
+    const std::string state = Field(exec(card, 0x03), 0x80);
+    return exec(card, state == "00" ? 0x00 : 0x01);
+  };
+  auto ref = nvm::RamNvm::CopyOf(base->device());
+  uint64_t programs = 0;
+  {
+    const uint64_t start = ref->device().programs();
+    run_on(*ref, [&](card::Card& card) { ASSERT_EQ(SwOf(exec(card, 0x00)), "9000"); });
+    programs = ref->device().programs() - start;
+  }
+  const Bytes want = data_area(*ref);
+  uint64_t pairs = 0;
+  for (uint64_t k1 = 0; k1 < programs; ++k1) {
+    auto first = nvm::RamNvm::CopyOf(base->device());
+    first->device().ScheduleCut(first->device().programs() + k1, nvm::TearMode::kNormal, k1);
+    run_on(*first, [&](card::Card& card) { (void)exec(card, 0x00); });
+    first->device().CancelCut();
+    first->device().PowerOn();
+    // How many programs the resume takes from here.
+    auto probe = nvm::RamNvm::CopyOf(first->device());
+    const uint64_t p0 = probe->device().programs();
+    run_on(*probe, [&](card::Card& card) { (void)host_step(card); });
+    const uint64_t m = probe->device().programs() - p0;
+    for (uint64_t k2 = 0; k2 < m; ++k2) {
+      auto second = nvm::RamNvm::CopyOf(first->device());
+      second->device().ScheduleCut(second->device().programs() + k2, nvm::TearMode::kNormal,
+                                   k1 * 1000 + k2);
+      run_on(*second, [&](card::Card& card) { (void)host_step(card); });
+      second->device().CancelCut();
+      second->device().PowerOn();
+      run_on(*second, [&](card::Card& card) {
+        const std::string r = host_step(card);
+        EXPECT_EQ(SwOf(r), "9000") << "cuts " << k1 << ", " << k2 << ": " << r;
+      });
+      ASSERT_TRUE(data_area(*second) == want) << "cuts " << k1 << ", " << k2;
+      ++pairs;
+    }
+  }
+  EXPECT_GT(pairs, 50u);
 }
 
 }  // namespace
