@@ -157,6 +157,12 @@ class Card {
   // secure messaging: 6884 / 6882); its channel bits are ignored.
   ResponseApdu ExecuteInternal(const CommandApdu& command, const StageHook& stage = nullptr);
   ChannelState& internal_channel() { return internal_; }
+  // `ch` is the internal channel of a run in privileged mode: its commands are the stored
+  // ones of a command group the issuer loaded in a session and whose digest was checked, and
+  // they count as the issuer's (RequireAdminSession).
+  bool privileged_internal(const ChannelState& ch) const {
+    return &ch == &internal_ && external_closed();
+  }
   // A fresh internal channel (at the MF, nothing selected or verified), for a new run.
   void ResetInternalChannel();
 

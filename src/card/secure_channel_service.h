@@ -26,7 +26,8 @@ CardResult<Response> HandleExternalAuthenticate(Card& card, ChannelState& ch,
 
 // Administrative commands of `domain`: the command arrived in an authenticated session of the
 // domain that is selected on `ch`; once the card is SECURED (or locked), at least at the level
-// the card's policy names (C-MAC by default). 6982 otherwise.
+// the card's policy names (C-MAC by default). 6982 otherwise. The stored commands of a
+// self-issuance run in privileged mode count as the issuer's (Card::privileged_internal).
 CardStatus RequireAdminSession(Card& card, const ChannelState& ch);
 
 }  // namespace tessera::card

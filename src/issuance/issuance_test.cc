@@ -189,6 +189,44 @@ TEST_F(IssuanceTest, TheDigestAndTheRequestAreChecked) {
   EXPECT_EQ(SwOf(Execute(0x00, kRunA)), "6982");
 }
 
+// A card function that means something (an e-money purse): the group installs a PURSE through
+// GlobalPlatform INSTALL, personalises it and loads value, all as stored commands; afterwards the
+// purse is in the application list, the GP registry and the PSE like any other application.
+TEST_F(IssuanceTest, AnEMoneyFunctionInstallsAndPersonalisesAPurse) {
+  const std::string purse = "F05445535345524150";
+  const std::string params =
+      "C90C"
+      "800400000000"
+      "810431323334";  // balance 0, PIN 1234
+  const std::vector<std::pair<std::string, uint8_t>> cmds = {
+      {"00A4040008A000000151000000", 0x01},
+      {"80E60C00" + Lc(11 + 11 + 10 + 2 + 1 + params.size() / 2 + 1) + "0A" + kPurseModuleAid +
+           "0A" + kPurseModuleAid + "09" + purse + "0100" + Lc(params.size() / 2) + params + "00",
+       0x00},
+      {"00A40400" + Lc(9) + purse, 0x01},
+      {"805200000400002710", 0x00},  // credit 10000 (the run counts as the issuer)
+  };
+  Bytes g{'G', 0x01, 0x00, static_cast<uint8_t>(cmds.size())};
+  for (const auto& [hex, flags] : cmds) {
+    const Bytes apdu = HexOrDie(hex);
+    Append(g, Bytes{flags, 0x00, 0x00, static_cast<uint8_t>(apdu.size())});
+    Append(g, apdu);
+  }
+  ASSERT_EQ(Load(g), "9000");
+  const std::string r = Execute(0x00, kRunA);
+  ASSERT_EQ(SwOf(r), "9000") << r << " failed " << Field(r, 0x84) << " with " << Field(r, 0x85);
+  EXPECT_EQ(Sw("00A40400" + Lc(9) + purse + "00"), "9000");
+  EXPECT_EQ(Tx("805C000004"), "000027109000");
+  EXPECT_EQ(RecordStatus(purse), 0);
+  EXPECT_NE(std::find(Pse().begin(), Pse().end(), purse), Pse().end());
+  auto isd = Issuer();
+  EXPECT_NE(Sec(*isd, "80F24002" + Lc(11) + "4F09" + purse + "00").find("9F700107"),
+            std::string::npos);
+  // From outside, a plain CREDIT is still refused: only the run counted as the issuer.
+  EXPECT_EQ(Sw("00A40400" + Lc(9) + purse + "00"), "9000");
+  EXPECT_EQ(Sw("805200000400000001"), "6982");
+}
+
 TEST_F(IssuanceTest, TenThousandOutsideApdusDuringARunReachNothing) {
   ASSERT_EQ(Load(Group(4)), "9000");
   for (int ch = 1; ch <= 3; ++ch)
