@@ -39,6 +39,7 @@ void RegisterBuiltInModules(card::Card& card) {
   card.AddModule(MakePurseModule());
   card.AddModule(MakeFilesModule());
   card.AddModule(MakeIssuanceModule());
+  card.AddSelectionVeto(HalfIssued);
 }
 
 }  // namespace tessera::apps

@@ -15,6 +15,9 @@ std::shared_ptr<card::Module> MakePurseModule();
 std::shared_ptr<card::Module> MakeFilesModule();
 // src/issuance/issuance_module.cc: self-issuance (docs/self-issuance.md).
 std::shared_ptr<card::Module> MakeIssuanceModule();
+// A half-issued card function's target application is not selectable from outside: its
+// function's journal says running, interrupted or partial (docs/self-issuance.md §4).
+card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch, ByteView aid);
 
 // Adds every built-in module to `card`.
 void RegisterBuiltInModules(card::Card& card);

@@ -181,6 +181,17 @@ class Card {
   // The application that answers SELECT by `name`, or nullptr: the registered ones first, then
   // the installed ones of the OS registry (their state is the Application's business).
   Application* FindApplication(ByteView name);
+  // A rule that can keep an installed application from being selected from outside (a
+  // half-issued card function): true = not selectable now (SELECT answers 6985).
+  using SelectionVeto = CardResult<bool> (*)(Card& card, const ChannelState& ch, ByteView aid);
+  void AddSelectionVeto(SelectionVeto veto) { vetoes_.push_back(veto); }
+  CardResult<bool> Vetoed(const ChannelState& ch, ByteView aid) {
+    for (SelectionVeto v : vetoes_) {
+      CARD_ASSIGN(bool no, v(*this, ch, aid));
+      if (no) return true;
+    }
+    return false;
+  }
   // Adds a module (the code installed applications name by AID). False when one with this AID
   // exists.
   bool AddModule(std::shared_ptr<Module> module);
@@ -242,6 +253,7 @@ class Card {
   std::atomic<bool> external_closed_{false};
   std::vector<std::shared_ptr<Application>> apps_;
   std::vector<std::shared_ptr<Module>> modules_;
+  std::vector<SelectionVeto> vetoes_;
   // Installed applications by entry block; those of deleted entries wait in retired_ until
   // power-off, so that no pointer a channel held can dangle.
   std::vector<std::shared_ptr<InstalledApplication>> instances_;

@@ -96,6 +96,10 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
           }
         }
       }
+      if (app->installed()) {
+        CARD_ASSIGN(bool vetoed, card.Vetoed(ch, app->aid()));
+        if (vetoed) return Error::kConditionsNotSatisfied;
+      }
       CARD_ASSIGN(Response r, app->Select(card, ch, cmd));
       if (app_df) {
         card.Select(ch, *app_df);
@@ -173,6 +177,8 @@ CardResult<Response> HandleSelect(Card& card, ChannelState& ch, const CommandApd
     CARD_ASSIGN(CardRoot root, card.root());
     if (root.gp_life_cycle == kGpCardLocked) return Error::kFunctionNotSupported;
     CARD_ASSIGN(app_status, owner.app->Selectable(card));
+    CARD_ASSIGN(bool vetoed, card.Vetoed(ch, owner.app->aid()));
+    if (vetoed) return Error::kConditionsNotSatisfied;
     if (owner.app != ch.selected_app) card.SelectApplication(ch, owner.app, owner.df);
   }
   card.Select(ch, file);

@@ -12,6 +12,7 @@
 
 #include "apps/builtin_modules.h"
 #include "apps/module_pin.h"
+#include "card/app_registry.h"
 #include "card/card.h"
 #include "card/identifiers.h"
 #include "card/isd_application.h"
@@ -438,6 +439,26 @@ class IssuanceModule final : public card::Module {
 };
 
 }  // namespace
+
+card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch, ByteView aid) {
+  if (card.privileged_internal(ch)) return false;  // the run itself works on it
+  CARD_ASSIGN(card::CardRoot root, card.root());
+  CARD_ASSIGN(card::Registry registry, card::LoadRegistry(card.store(), root));
+  CARD_ASSIGN(auto entry, card::FindEntry(card.store(), registry, card::aid::kIssuanceApplication));
+  if (!entry || entry->state != card::AppState::kActive) return false;
+  CARD_ASSIGN(FileNode df, card.fs().Load(entry->df));
+  AppContext app{&card, nullptr, *entry, df};
+  CARD_ASSIGN(Files f, LoadFiles(app));
+  for (uint16_t slot = 0; slot < kFunctions; ++slot) {
+    CARD_ASSIGN(Bytes rec, card.fs().ReadSlot(f.table, slot));
+    if (rec.size() != kRecordSize || rec[0] == 0) continue;
+    const TableEntry e = DecodeEntry(rec);
+    if (!std::equal(e.target.begin(), e.target.end(), aid.begin(), aid.end())) continue;
+    CARD_ASSIGN(Journal j, LoadJournal(app, f, slot));
+    if (j.state == kRunning || j.state == kPartial) return true;
+  }
+  return false;
+}
 
 std::shared_ptr<card::Module> MakeIssuanceModule() {
   return std::make_shared<IssuanceModule>();

@@ -157,8 +157,11 @@ TEST_F(IssuanceTest, AFailureAtEveryIndexNamesWhatSucceededAndRetryCompletesIt) 
     EXPECT_EQ(Field(r, 0x82), idx) << k;  // k commands succeeded: exactly 0..k-1
     const Bytes bitmap = HexOrDie(Field(r, 0x83));
     for (int i = 0; i < n; ++i) EXPECT_EQ((bitmap[0] >> i) & 1, i < k ? 1 : 0) << k << " " << i;
+    // Half issued: the function's target (the demo application) is not selectable from outside.
+    EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "6985") << k;
     // Retry the failed ones: each command ran exactly once in all.
     r = Execute(0x02, run);
+    EXPECT_EQ(Sw("00A4040C09F05445535345524110"), "9000") << k;
     EXPECT_EQ(SwOf(r), "9000") << k;
     for (int i = 0; i < n; ++i) EXPECT_EQ(g_executions[i], 1) << k << " " << i;
     EXPECT_EQ(SwOf(Execute(0x04, run)), "9000");
