@@ -301,6 +301,8 @@ CardResult<bool> Run(AppContext& app, const Files& f, uint16_t slot, const Table
 
 CardResult<Response> HandleExecute(card::Card& c, card::ChannelState& ch, const CommandApdu& cmd) {
   CARD_ASSIGN(AppContext app, card::CurrentApp(c, ch));
+  // Never from inside a run: a group does not run groups.
+  if (&ch == &c.internal_channel()) return Error::kConditionsNotSatisfied;
   if (cmd.p2 != 0 || cmd.p1 > 0x04) return Error::kWrongP1P2;
   CARD_ASSIGN(Request req, ParseRequest(cmd.data));
   CARD_ASSIGN(Files f, LoadFiles(app));
