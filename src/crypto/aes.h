@@ -3,8 +3,13 @@
 // bytes. Errors are values: a wrong key or data length is kInvalidArgument.
 #pragma once
 
+#include <memory>
+
 #include "core/bytes.h"
 #include "core/status.h"
+
+struct evp_cipher_ctx_st;
+struct evp_mac_ctx_st;
 
 namespace tessera::crypto {
 
@@ -18,5 +23,48 @@ Result<Bytes> AesCbcDecrypt(ByteView key, ByteView iv, ByteView data);
 
 // AES-CMAC (NIST SP 800-38B, RFC 4493); returns the full 16-byte tag.
 Result<Bytes> AesCmac(ByteView key, ByteView message);
+
+// The same operations with the key scheduled once: OpenSSL contexts keyed at Create and reset
+// per message, for a key used many times (an SCP03 session). Results are those of the one-shot
+// functions above, byte for byte. Move-only; one thread at a time. The contexts hold the key
+// schedule and are cleansed when freed (on destruction).
+class AesKey {
+ public:
+  static Result<AesKey> Create(ByteView key);
+  AesKey(AesKey&&) noexcept;
+  AesKey& operator=(AesKey&&) noexcept;
+  ~AesKey();
+
+  Result<Bytes> EcbEncrypt(ByteView data);
+  // REQUIRES: iv is 16 bytes.
+  Result<Bytes> CbcEncrypt(ByteView iv, ByteView data);
+  Result<Bytes> CbcDecrypt(ByteView iv, ByteView data);
+
+ private:
+  struct CtxFree {
+    void operator()(evp_cipher_ctx_st* c) const;
+  };
+  using Ctx = std::unique_ptr<evp_cipher_ctx_st, CtxFree>;
+  AesKey() = default;
+  Ctx ecb_enc_, cbc_enc_, cbc_dec_;
+};
+
+class AesCmacKey {
+ public:
+  static Result<AesCmacKey> Create(ByteView key);
+  AesCmacKey(AesCmacKey&&) noexcept;
+  AesCmacKey& operator=(AesCmacKey&&) noexcept;
+  ~AesCmacKey();
+
+  // The full 16-byte tag of `message`.
+  Result<Bytes> Mac(ByteView message);
+
+ private:
+  struct CtxFree {
+    void operator()(evp_mac_ctx_st* c) const;
+  };
+  AesCmacKey() = default;
+  std::unique_ptr<evp_mac_ctx_st, CtxFree> ctx_;
+};
 
 }  // namespace tessera::crypto

@@ -109,21 +109,67 @@ Result<Bytes> KeyCheckValue(ByteView key) {
   return Bytes(e.begin(), e.begin() + 3);
 }
 
+struct Session::Prepared {
+  AesKey enc;
+  AesCmacKey mac, rmac;
+};
+
+Session::Session(SessionKeys keys, size_t mac_length)
+    : keys_(std::move(keys)), mac_length_(mac_length) {}
+
+// A copy schedules its own contexts from the keys on first use: contexts are never shared.
+Session::Session(const Session& other)
+    : keys_(other.keys_),
+      mac_length_(other.mac_length_),
+      level_(other.level_),
+      chaining_(other.chaining_),
+      counter_(other.counter_) {}
+
+Session& Session::operator=(const Session& other) {
+  if (this != &other) {
+    keys_ = other.keys_;
+    mac_length_ = other.mac_length_;
+    level_ = other.level_;
+    chaining_ = other.chaining_;
+    counter_ = other.counter_;
+    prepared_.reset();
+  }
+  return *this;
+}
+
+Session::Session(Session&& other) noexcept = default;
+Session& Session::operator=(Session&& other) noexcept = default;
+Session::~Session() = default;
+
+Result<Session::Prepared*> Session::Contexts() const {
+  if (!prepared_) {
+    TESSERA_ASSIGN_OR_RETURN(AesKey enc, AesKey::Create(keys_.enc));
+    TESSERA_ASSIGN_OR_RETURN(AesCmacKey mac, AesCmacKey::Create(keys_.mac));
+    TESSERA_ASSIGN_OR_RETURN(AesCmacKey rmac, AesCmacKey::Create(keys_.rmac));
+    prepared_ =
+        std::make_unique<Prepared>(Prepared{std::move(enc), std::move(mac), std::move(rmac)});
+  }
+  return prepared_.get();
+}
+
 Result<Bytes> Session::Mac(const CommandApdu& c, size_t data_len) const {
   // chaining || CLA INS P1 P2 Lc || data (data_len bytes of c.data, without any MAC).
   Bytes input = chaining_;
   input.insert(input.end(), {c.cla, c.ins, c.p1, c.p2});
   AppendLc(input, c.data.size(), c.extended);
   input.insert(input.end(), c.data.begin(), c.data.begin() + static_cast<ptrdiff_t>(data_len));
-  return AesCmac(keys_.mac, input);
+  TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+  return p->mac.Mac(input);
 }
 
 Result<Bytes> Session::CommandIcv() const {
-  return AesEcbEncrypt(keys_.enc, CounterBlock(counter_, 0x00));
+  TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+  return p->enc.EcbEncrypt(CounterBlock(counter_, 0x00));
 }
 
 Result<Bytes> Session::ResponseIcv() const {
-  return AesEcbEncrypt(keys_.enc, CounterBlock(counter_, 0x80));
+  TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+  return p->enc.EcbEncrypt(CounterBlock(counter_, 0x80));
 }
 
 Result<CommandApdu> Session::WrapExternalAuthenticate(const CommandApdu& plain) {
@@ -143,7 +189,8 @@ Result<CommandApdu> Session::WrapCommand(const CommandApdu& plain) {
   w.cla = static_cast<uint8_t>(plain.cla | 0x04);
   if ((level_ & kCDec) && !plain.data.empty()) {
     TESSERA_ASSIGN_OR_RETURN(Bytes icv, CommandIcv());
-    TESSERA_ASSIGN_OR_RETURN(w.data, AesCbcEncrypt(keys_.enc, icv, Pad80(plain.data)));
+    TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+    TESSERA_ASSIGN_OR_RETURN(w.data, p->enc.CbcEncrypt(icv, Pad80(plain.data)));
   }
   if (level_ & kCMac) {
     const size_t body = w.data.size();
@@ -192,7 +239,8 @@ Result<CommandApdu> Session::UnwrapCommand(const CommandApdu& wrapped) {
     if (plain.data.size() % kAesBlockSize != 0)
       return Malformed("encrypted data not block aligned");
     TESSERA_ASSIGN_OR_RETURN(Bytes icv, CommandIcv());
-    TESSERA_ASSIGN_OR_RETURN(Bytes clear, AesCbcDecrypt(keys_.enc, icv, plain.data));
+    TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+    TESSERA_ASSIGN_OR_RETURN(Bytes clear, p->enc.CbcDecrypt(icv, plain.data));
     TESSERA_ASSIGN_OR_RETURN(plain.data, Unpad80(std::move(clear)));
   }
   plain.extended = plain.data.size() > kMaxShortNc || plain.ne > kMaxShortNe;
@@ -204,12 +252,14 @@ Result<ResponseApdu> Session::WrapResponse(const ResponseApdu& plain) {
   ResponseApdu w = plain;
   if ((level_ & kREnc) && !plain.data.empty()) {
     TESSERA_ASSIGN_OR_RETURN(Bytes icv, ResponseIcv());
-    TESSERA_ASSIGN_OR_RETURN(w.data, AesCbcEncrypt(keys_.enc, icv, Pad80(plain.data)));
+    TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+    TESSERA_ASSIGN_OR_RETURN(w.data, p->enc.CbcEncrypt(icv, Pad80(plain.data)));
   }
   Bytes input = chaining_;
   Append(input, w.data);
   AppendU16(input, w.sw);
-  TESSERA_ASSIGN_OR_RETURN(Bytes rmac, AesCmac(keys_.rmac, input));
+  TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+  TESSERA_ASSIGN_OR_RETURN(Bytes rmac, p->rmac.Mac(input));
   w.data.insert(w.data.end(), rmac.begin(), rmac.begin() + static_cast<ptrdiff_t>(mac_length_));
   return w;
 }
@@ -222,7 +272,8 @@ Result<ResponseApdu> Session::UnwrapResponse(const ResponseApdu& wrapped) {
   input.insert(input.end(), wrapped.data.begin(),
                wrapped.data.begin() + static_cast<ptrdiff_t>(body));
   AppendU16(input, wrapped.sw);
-  TESSERA_ASSIGN_OR_RETURN(Bytes rmac, AesCmac(keys_.rmac, input));
+  TESSERA_ASSIGN_OR_RETURN(Prepared * p, Contexts());
+  TESSERA_ASSIGN_OR_RETURN(Bytes rmac, p->rmac.Mac(input));
   if (!ConstantTimeEqual(ByteView(rmac).first(mac_length_), ByteView(wrapped.data).subspan(body))) {
     return Status(ErrorCode::kCryptoError, "R-MAC mismatch");
   }
@@ -231,7 +282,7 @@ Result<ResponseApdu> Session::UnwrapResponse(const ResponseApdu& wrapped) {
   if ((level_ & kREnc) && !plain.data.empty()) {
     if (plain.data.size() % kAesBlockSize != 0) return Malformed("R-ENC data not block aligned");
     TESSERA_ASSIGN_OR_RETURN(Bytes icv, ResponseIcv());
-    TESSERA_ASSIGN_OR_RETURN(Bytes clear, AesCbcDecrypt(keys_.enc, icv, plain.data));
+    TESSERA_ASSIGN_OR_RETURN(Bytes clear, p->enc.CbcDecrypt(icv, plain.data));
     TESSERA_ASSIGN_OR_RETURN(plain.data, Unpad80(std::move(clear)));
   }
   return plain;

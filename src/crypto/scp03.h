@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "core/apdu.h"
 #include "core/bytes.h"
@@ -55,11 +56,18 @@ Result<Bytes> CardChallenge(ByteView static_enc, uint32_t sequence, ByteView sd_
 // Key check value of an AES key: the first 3 bytes of AES-ECB(key, 01 x 16).
 Result<Bytes> KeyCheckValue(ByteView key);
 
-// The secure-messaging state of one session (one logical channel).
+// The secure-messaging state of one session (one logical channel). The session keys are
+// scheduled into OpenSSL contexts on first use and those are reused for every message; a copy
+// carries the keys and the chaining state and schedules its own contexts. One thread at a time.
 class Session {
  public:
   // REQUIRES: mac_length is 8 (S8) or 16 (S16).
-  Session(SessionKeys keys, size_t mac_length) : keys_(std::move(keys)), mac_length_(mac_length) {}
+  Session(SessionKeys keys, size_t mac_length);
+  Session(const Session& other);
+  Session& operator=(const Session& other);
+  Session(Session&& other) noexcept;
+  Session& operator=(Session&& other) noexcept;
+  ~Session();
 
   uint8_t level() const { return level_; }
   size_t mac_length() const { return mac_length_; }
@@ -82,6 +90,8 @@ class Session {
   Result<ResponseApdu> WrapResponse(const ResponseApdu& plain);
 
  private:
+  struct Prepared;  // the session keys in keyed OpenSSL contexts
+  Result<Prepared*> Contexts() const;
   Result<Bytes> Mac(const CommandApdu& header_and_data, size_t data_len) const;
   Result<Bytes> CommandIcv() const;
   Result<Bytes> ResponseIcv() const;
@@ -91,6 +101,7 @@ class Session {
   uint8_t level_ = kCMac;
   Bytes chaining_ = Bytes(16, 0);
   uint64_t counter_ = 0;  // encryption counter: +1 per command after EXTERNAL AUTHENTICATE
+  mutable std::unique_ptr<Prepared> prepared_;  // made from keys_ on first use
 };
 
 }  // namespace tessera::crypto::scp03

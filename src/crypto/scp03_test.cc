@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
+#include "crypto/aes.h"
+
 namespace tessera::crypto::scp03 {
 namespace {
 
@@ -137,6 +141,160 @@ TEST(Scp03, ResponseProtectionRoundTripsAndDetectsTampering) {
     // A flipped R-MAC byte is refused by the host.
     wrapped->data.back() ^= 1;
     EXPECT_FALSE(host.UnwrapResponse(*wrapped).ok());
+  }
+}
+
+// Deterministic test bytes.
+Bytes Pattern(size_t n, uint32_t seed) {
+  Bytes b(n);
+  for (auto& x : b) {
+    seed = seed * 1103515245u + 12345u;
+    x = static_cast<uint8_t>(seed >> 16);
+  }
+  return b;
+}
+
+TEST(Aes, PreparedKeysMatchOneShotFunctions) {
+  for (size_t key_len : {size_t{16}, size_t{24}, size_t{32}}) {
+    Bytes key = Pattern(key_len, static_cast<uint32_t>(key_len));
+    auto aes = AesKey::Create(key);
+    auto cmac = AesCmacKey::Create(key);
+    ASSERT_TRUE(aes.ok());
+    ASSERT_TRUE(cmac.ok());
+    // Interleaved operations on the same contexts: none leaks state into the next.
+    for (uint32_t i = 0; i < 40; ++i) {
+      Bytes iv = Pattern(16, 1000 + i);
+      Bytes data = Pattern(16 * (i % 7), 2000 + i);
+      EXPECT_EQ(*aes->EcbEncrypt(data), *AesEcbEncrypt(key, data));
+      EXPECT_EQ(*aes->CbcEncrypt(iv, data), *AesCbcEncrypt(key, iv, data));
+      EXPECT_EQ(*aes->CbcDecrypt(iv, data), *AesCbcDecrypt(key, iv, data));
+      Bytes message = Pattern(i * 3, 3000 + i);  // every length class: empty, partial, whole
+      EXPECT_EQ(*cmac->Mac(message), *AesCmac(key, message)) << i;
+    }
+    EXPECT_EQ(aes->CbcEncrypt(Bytes(16), Bytes(15)).status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(aes->CbcEncrypt(Bytes(8), Bytes(16)).status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_EQ(aes->EcbEncrypt(Bytes(17)).status().code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_EQ(AesKey::Create(Bytes(15)).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(AesCmacKey::Create(Bytes(20)).status().code(), ErrorCode::kInvalidArgument);
+}
+
+// Level 33 secure messaging written out with the one-shot functions only (short APDUs).
+class ReferenceSession {
+ public:
+  ReferenceSession(const SessionKeys& k, size_t mac_len) : k_(k), mac_len_(mac_len) {}
+
+  CommandApdu WrapExternalAuthenticate(const CommandApdu& plain) {
+    CommandApdu w = plain;
+    w.cla = static_cast<uint8_t>(w.cla | 0x04);
+    return AddMac(w, plain.data);
+  }
+  CommandApdu WrapCommand(const CommandApdu& plain) {
+    ++counter_;
+    CommandApdu w = plain;
+    w.cla = static_cast<uint8_t>(w.cla | 0x04);
+    Bytes body = plain.data;
+    if (!body.empty()) body = *AesCbcEncrypt(k_.enc, Icv(0x00), Pad(body));
+    return AddMac(w, body);
+  }
+  ResponseApdu WrapResponse(const ResponseApdu& plain) {
+    Bytes body = plain.data;
+    if (!body.empty()) body = *AesCbcEncrypt(k_.enc, Icv(0x80), Pad(body));
+    Bytes input = chaining_;
+    Append(input, body);
+    AppendU16(input, plain.sw);
+    Bytes rmac = *AesCmac(k_.rmac, input);
+    body.insert(body.end(), rmac.begin(), rmac.begin() + static_cast<ptrdiff_t>(mac_len_));
+    return ResponseApdu{body, plain.sw};
+  }
+
+ private:
+  static Bytes Pad(Bytes b) {
+    b.push_back(0x80);
+    while (b.size() % 16 != 0) b.push_back(0);
+    return b;
+  }
+  Bytes Icv(uint8_t first) const {
+    Bytes block(16, 0);
+    block[0] = first;
+    for (int i = 0; i < 8; ++i) block[15 - i] = static_cast<uint8_t>(counter_ >> (8 * i));
+    return *AesEcbEncrypt(k_.enc, block);
+  }
+  CommandApdu AddMac(CommandApdu w, const Bytes& body) {
+    Bytes input = chaining_;
+    input.insert(input.end(),
+                 {w.cla, w.ins, w.p1, w.p2, static_cast<uint8_t>(body.size() + mac_len_)});
+    Append(input, body);
+    chaining_ = *AesCmac(k_.mac, input);
+    w.data = body;
+    w.data.insert(w.data.end(), chaining_.begin(),
+                  chaining_.begin() + static_cast<ptrdiff_t>(mac_len_));
+    return w;
+  }
+
+  SessionKeys k_;
+  size_t mac_len_;
+  Bytes chaining_ = Bytes(16, 0);
+  uint64_t counter_ = 0;
+};
+
+// One exchange through the host and card sessions, checked against the reference byte for
+// byte in both directions.
+void Exchange(Session& host, Session& card, ReferenceSession& ref, uint32_t i) {
+  CommandApdu plain{0x80, 0xCA, 0x00, static_cast<uint8_t>(i), Pattern((i * 7) % 90, i), 0, false};
+  auto wrapped = host.WrapCommand(plain);
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(ToHex(wrapped->Serialize()), ToHex(ref.WrapCommand(plain).Serialize())) << i;
+  auto unwrapped = card.UnwrapCommand(*wrapped);
+  ASSERT_TRUE(unwrapped.ok());
+  EXPECT_EQ(ToHex(unwrapped->Serialize()), ToHex(plain.Serialize())) << i;
+  ResponseApdu resp{Pattern((i * 11) % 120, 5000 + i), 0x9000};
+  auto wrapped_resp = card.WrapResponse(resp);
+  ASSERT_TRUE(wrapped_resp.ok());
+  EXPECT_EQ(*wrapped_resp, ref.WrapResponse(resp)) << i;
+  auto back = host.UnwrapResponse(*wrapped_resp);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, resp) << i;
+}
+
+TEST(Scp03, CachedContextsMatchOneShotFunctionsAcrossCopiesAndMoves) {
+  StaticKeys keys = Keys("404142434445464748494A4B4C4D4E4F", "505152535455565758595A5B5C5D5E5F",
+                         "606162636465666768696A6B6C6D6E6F");
+  auto sk = DeriveSessionKeys(keys, HexOrDie("00010203040506070809101112131415"));
+  ASSERT_TRUE(sk.ok());
+  for (size_t mac_len : {size_t{8}, size_t{16}}) {
+    Session host(*sk, mac_len), card(*sk, mac_len);
+    ReferenceSession ref(*sk, mac_len);
+    CommandApdu ea{0x80, 0x82, 0x33, 0x00, Bytes(8, 0xEA), 0, false};
+    auto wrapped_ea = host.WrapExternalAuthenticate(ea);
+    ASSERT_TRUE(wrapped_ea.ok());
+    EXPECT_EQ(ToHex(wrapped_ea->Serialize()), ToHex(ref.WrapExternalAuthenticate(ea).Serialize()));
+    ASSERT_TRUE(card.UnwrapExternalAuthenticate(*wrapped_ea).ok());
+    host.set_level(0x33);
+    card.set_level(0x33);
+    for (uint32_t i = 0; i < 50; ++i) Exchange(host, card, ref, i);
+
+    // Copies carry the chaining value and counter and prepare their own contexts: the copy
+    // and the original then run the same exchanges independently with equal results.
+    Session host_copy(host), card_copy = card;
+    ReferenceSession ref_copy = ref;
+    for (uint32_t i = 50; i < 80; ++i) {
+      Exchange(host, card, ref, i);
+      Exchange(host_copy, card_copy, ref_copy, i);
+    }
+    // Moved-from sessions are left alone; the moved-to ones continue the stream.
+    Session host_moved(std::move(host));
+    Session card_moved = std::move(card);
+    for (uint32_t i = 80; i < 100; ++i) Exchange(host_moved, card_moved, ref, i);
+    // Copy and move assignment over a session that already has contexts of other keys.
+    auto other = DeriveSessionKeys(keys, HexOrDie("FFFEFDFCFBFAF9F8F7F6F5F4F3F2F1F0"));
+    ASSERT_TRUE(other.ok());
+    Session host_assigned(*other, mac_len), card_assigned(*other, mac_len);
+    ASSERT_TRUE(host_assigned.WrapExternalAuthenticate(ea).ok());  // contexts of `other` made
+    host_assigned = host_moved;
+    card_assigned = std::move(card_moved);
+    ReferenceSession ref_assigned = ref;
+    for (uint32_t i = 100; i < 120; ++i) Exchange(host_assigned, card_assigned, ref_assigned, i);
   }
 }
 
