@@ -1,0 +1,57 @@
+// The bytes a host exchanges with the issuance application (docs/self-issuance.md §5): the
+// EXECUTE ISSUANCE request, its E5 response template, and the GlobalPlatform INSTALL that puts
+// the issuance application on a card. Shared by `tessera issue` and `tessera issue batch`.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "core/apdu.h"
+#include "core/bytes.h"
+#include "core/status.h"
+
+namespace tessera::tools {
+
+enum class IssueOp : uint8_t { kStart = 0, kResume = 1, kRetryFailed = 2, kStatus = 3, kAck = 4 };
+
+inline constexpr size_t kRunIdSize = 8;
+using RunId = std::array<uint8_t, kRunIdSize>;
+
+// The issuance application's AID (F054455353455241 02).
+ByteView IssuanceAid();
+// SELECT of the issuance application, 00 A4 04 00 with Le.
+CommandApdu SelectIssuance();
+// INSTALL [for install and make selectable] of the issuance application (privileges 800000),
+// to send inside an issuer session with the ISD.
+CommandApdu InstallIssuanceApplication();
+// EXECUTE ISSUANCE 80 EA P1 00 { C1 function, [C8 run id] } with Le. `run_id` is left out
+// when null (status needs none).
+CommandApdu ExecuteIssuance(IssueOp op, uint8_t function, const RunId* run_id);
+
+// The journal states the template reports (docs/self-issuance.md §4).
+enum class RunState : uint8_t {
+  kIdle = 0,
+  kRunning = 1,
+  kInterrupted = 2,
+  kDone = 3,
+  kPartial = 4
+};
+std::string RunStateName(uint8_t state);
+
+// The E5 template: what ran, what failed, which run.
+struct RunReport {
+  uint8_t function = 0;
+  uint8_t state = 0;
+  uint16_t count = 0;
+  uint16_t succeeded = 0;
+  std::array<uint8_t, 32> bitmap{};
+  uint16_t first_pending = 0xFFFF;  // first failed or unanswered command, FFFF none
+  uint16_t failed_sw = 0;           // its status word (0: unanswered)
+  RunId run_id{};
+  bool done(size_t i) const { return i < 256 && ((bitmap[i / 8] >> (i % 8)) & 1); }
+};
+// kMalformed when `data` is not one E5 template with every field.
+Result<RunReport> ParseRunReport(ByteView data);
+
+}  // namespace tessera::tools

@@ -1,0 +1,221 @@
+#include "issue_group.h"
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "card/identifiers.h"
+#include "core/apdu.h"
+#include "core/tlv.h"
+
+namespace tessera::tools {
+namespace {
+
+constexpr uint8_t kFlagHarmless = 0x01;
+constexpr size_t kMaxErrors = 20;
+
+bool IsHexWord(const std::string& w) {
+  for (char ch : w) {
+    if (!std::isxdigit(static_cast<unsigned char>(ch))) return false;
+  }
+  return !w.empty();
+}
+
+std::string Lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// Why `apdu` cannot be stored, or "".
+std::string ApduProblem(const Bytes& apdu) {
+  auto parsed = CommandApdu::Parse(apdu);
+  if (!parsed.ok()) return "not a command APDU (" + parsed.status().message() + ")";
+  const ClassByte cls = DecodeClass(parsed->cla);
+  if (!cls.valid) return "class byte " + ToHex(ByteView(&apdu[0], 1)) + " is not valid";
+  if (cls.chaining) return "command chaining (CLA b5) cannot be stored: send one command";
+  if (cls.secure_messaging != SecureMessaging::kNone) {
+    return "secure messaging (CLA " + ToHex(ByteView(&apdu[0], 1)) +
+           ") cannot be stored: stored commands are plain, the card runs them as the issuer's";
+  }
+  if (cls.channel != 0) return "logical channel bits in CLA: stored commands use channel 0";
+  return "";
+}
+
+}  // namespace
+
+Bytes CommandGroup::Encode() const {
+  Bytes g{'G', 0x01};
+  AppendU16(g, static_cast<uint16_t>(commands.size()));
+  for (const GroupCommand& c : commands) {
+    g.push_back(c.harmless ? kFlagHarmless : 0);
+    g.push_back(static_cast<uint8_t>(c.success.size()));
+    for (uint16_t sw : c.success) AppendU16(g, sw);
+    AppendU16(g, static_cast<uint16_t>(c.apdu.size()));
+    Append(g, c.apdu);
+  }
+  return g;
+}
+
+Result<CommandGroup> CompileGroup(const std::string& text, const std::string& name) {
+  CommandGroup group;
+  std::vector<std::string> errors;
+  auto error = [&](int line, const std::string& what) {
+    if (errors.size() < kMaxErrors)
+      errors.push_back(name + ":" + std::to_string(line) + ": " + what);
+  };
+  std::istringstream in(text);
+  std::string raw;
+  int line_no = 0;
+  size_t bytes = 4;
+  while (std::getline(in, raw)) {
+    ++line_no;
+    if (const size_t hash = raw.find('#'); hash != std::string::npos) raw.resize(hash);
+    std::istringstream words_in(raw);
+    std::vector<std::string> words{std::istream_iterator<std::string>(words_in), {}};
+    if (words.empty()) continue;
+    const std::string first = Lower(words[0]);
+    if (words.size() == 1 && (first == "exit" || first == "quit")) break;
+    if (words.size() == 1 && first == "reset") {
+      if (!group.commands.empty()) {
+        error(line_no, "'reset' after a command: a group runs inside the card without resets");
+      }
+      continue;
+    }
+    GroupCommand c;
+    c.line = line_no;
+    std::string hex;
+    size_t i = 0;
+    bool ok = true;
+    for (; i < words.size() && IsHexWord(words[i]); ++i) {
+      if (words[i].size() % 2 != 0 && ok) {
+        error(line_no, "'" + words[i] + "' has an odd number of hex digits: write whole bytes");
+        ok = false;
+      }
+      hex += words[i];
+    }
+    if (hex.empty()) {
+      error(line_no, "expected a hex command APDU, found '" + words[0] + "'");
+      continue;
+    }
+    for (; i < words.size(); ++i) {
+      const std::string w = Lower(words[i]);
+      if (w == "harmless") {
+        c.harmless = true;
+      } else if (w.rfind("sw=", 0) == 0) {
+        std::istringstream list(w.substr(3));
+        std::string sw;
+        c.success.clear();
+        while (std::getline(list, sw, ',')) {
+          if (sw.size() != 4 || !IsHexWord(sw)) {
+            error(line_no, "status word '" + sw + "' in '" + words[i] +
+                               "': give four hex digits, e.g. sw=9000,6310");
+            ok = false;
+            break;
+          }
+          c.success.push_back(static_cast<uint16_t>(std::stoul(sw, nullptr, 16)));
+        }
+        if (ok && c.success.empty()) {
+          error(line_no, "'sw=' names no status word");
+          ok = false;
+        }
+        if (ok && c.success.size() > kMaxSuccessWords) {
+          error(line_no, "at most " + std::to_string(kMaxSuccessWords) + " status words");
+          ok = false;
+        }
+      } else {
+        error(line_no, "unknown option '" + words[i] + "' (options: harmless, sw=XXXX[,XXXX])");
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    auto apdu = FromHex(hex);
+    if (!apdu.ok()) {
+      error(line_no, "the APDU is not hex");
+      continue;
+    }
+    c.apdu = std::move(*apdu);
+    if (const std::string problem = ApduProblem(c.apdu); !problem.empty()) {
+      error(line_no, problem);
+      continue;
+    }
+    if (!ok) continue;
+    bytes += 4 + 2 * c.success.size() + c.apdu.size();
+    group.commands.push_back(std::move(c));
+  }
+  if (errors.empty() && group.commands.empty()) errors.push_back(name + ": no commands");
+  if (errors.empty() && group.commands.size() > kMaxGroupCommands) {
+    errors.push_back(name + ": " + std::to_string(group.commands.size()) +
+                     " commands; a group holds at most " + std::to_string(kMaxGroupCommands));
+  }
+  if (errors.empty() && bytes > kMaxGroupBytes) {
+    errors.push_back(name + ": the compiled group is " + std::to_string(bytes) +
+                     " bytes; at most " + std::to_string(kMaxGroupBytes) + " fit the card");
+  }
+  if (!errors.empty()) {
+    std::string all;
+    for (const std::string& e : errors) all += (all.empty() ? "" : "\n") + e;
+    return Malformed(all);
+  }
+  return group;
+}
+
+Result<CommandGroup> CompileGroupFile(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return NotFound("cannot read the group file '" + path + "'");
+    text.assign(std::istreambuf_iterator<char>(f), {});
+    if (f.bad()) return IOError("cannot read the group file '" + path + "'");
+  }
+  return CompileGroup(text, path == "-" ? "<stdin>" : path);
+}
+
+Result<CommandGroup> DecodeGroup(ByteView g) {
+  if (g.size() < 4 || g[0] != 'G' || g[1] != 0x01) {
+    return Malformed("not a compiled command group (it starts 47 01)");
+  }
+  const size_t count = GetU16(&g[2]);
+  CommandGroup out;
+  size_t pos = 4;
+  for (size_t i = 0; i < count; ++i) {
+    if (g.size() < pos + 2) return Malformed("command group truncated");
+    GroupCommand c;
+    c.harmless = (g[pos] & kFlagHarmless) != 0;
+    const size_t n = g[pos + 1];
+    pos += 2;
+    if (g.size() < pos + 2 * n + 2) return Malformed("command group truncated");
+    for (size_t k = 0; k < n; ++k) c.success.push_back(GetU16(&g[pos + 2 * k]));
+    pos += 2 * n;
+    const size_t length = GetU16(&g[pos]);
+    pos += 2;
+    if (g.size() < pos + length) return Malformed("command group truncated");
+    c.apdu.assign(g.begin() + static_cast<ptrdiff_t>(pos),
+                  g.begin() + static_cast<ptrdiff_t>(pos + length));
+    if (const std::string problem = ApduProblem(c.apdu); !problem.empty()) {
+      return Malformed("command " + std::to_string(i) + ": " + problem);
+    }
+    pos += length;
+    c.line = static_cast<int>(i);
+    out.commands.push_back(std::move(c));
+  }
+  if (pos != g.size()) return Malformed("bytes after the last command of the group");
+  if (out.commands.empty()) return Malformed("a command group of no commands");
+  return out;
+}
+
+Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_t policy,
+                  ByteView encoded_group) {
+  Bytes body;
+  AppendTlv(body, 0xC1, Bytes{function});
+  AppendTlv(body, 0xC3, Bytes{version});
+  if (!target_aid.empty()) AppendTlv(body, 0x4F, target_aid);
+  AppendTlv(body, 0xC5, Bytes{policy});
+  AppendTlv(body, 0xC6, encoded_group);
+  return EncodeTlv(card::tag::kCommandGroup, body);
+}
+
+}  // namespace tessera::tools

@@ -1,0 +1,55 @@
+// The human-readable form of a card function's command group, and its compiler to the card's
+// form (docs/self-issuance.md §3, §6.1). One command a line:
+//
+//   # a comment (also after a command)
+//   00A4040009F05445535345524150 harmless      the hex APDU; spaces between bytes allowed
+//   80 52 00 00 04 00 00 03 E8 sw=9000,6310    status words that count as success
+//
+// A line is hex bytes (scriptor style: "00 A4 04 00 ..." works) followed by options: `harmless`
+// (safe to run again on resume: SELECT, VERIFY) and `sw=XXXX[,XXXX...]` (default 9000 only).
+// A scriptor "reset" line before the first command is accepted and means nothing (a run always
+// starts on the card's fresh internal channel); "exit" or "quit" ends the group. Errors name
+// FILE:LINE and what is wrong; nothing is compiled from a group with any error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/status.h"
+
+namespace tessera::tools {
+
+struct GroupCommand {
+  Bytes apdu;                     // a plain command APDU (no SM, no chaining, basic channel)
+  std::vector<uint16_t> success;  // empty: 9000 only
+  bool harmless = false;
+  int line = 0;  // in the source text, for messages
+};
+
+struct CommandGroup {
+  std::vector<GroupCommand> commands;
+  // The card's form: 47 01 count(2) { flags, n, n x SW, length(2), APDU }.
+  Bytes Encode() const;
+};
+
+inline constexpr size_t kMaxGroupCommands = 256;
+inline constexpr size_t kMaxGroupBytes = 16 * 1024;
+inline constexpr size_t kMaxSuccessWords = 8;
+
+// Compiles `text`; `name` is the file name used in messages ("FILE:LINE: ..."). kMalformed
+// with every error found (one per line, at most 20) when the text is not a valid group.
+Result<CommandGroup> CompileGroup(const std::string& text, const std::string& name);
+// Reads and compiles a file ('-': standard input).
+Result<CommandGroup> CompileGroupFile(const std::string& path);
+// Decodes the card's form (from `tessera image write-group` or a group file read back):
+// kMalformed if it is not one.
+Result<CommandGroup> DecodeGroup(ByteView encoded);
+
+// The STORE DATA upload that loads a group into the issuance application:
+// BF73 { C1 function, C3 version, [4F target], C5 policy, C6 group }.
+Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_t policy,
+                  ByteView encoded_group);
+
+}  // namespace tessera::tools
