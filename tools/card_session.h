@@ -77,6 +77,12 @@ class CardSession {
   Status OpenScp03(ByteView sd_aid);
   // A command inside the open session (CLA 80 goes out as 84).
   Result<ResponseApdu> Secure(const CommandApdu& c);
+  // Sessions opened from now on use `keys` instead of the --scp03 ones (batch issuance: keys
+  // derived per card).
+  void UseKeys(crypto::scp03::StaticKeys keys) {
+    keys_ = std::move(keys);
+    keys_loaded_ = true;
+  }
   // The static keys of the open session (the DEK wraps keys sent to the card).
   const crypto::scp03::StaticKeys& keys() const { return keys_; }
 

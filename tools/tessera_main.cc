@@ -10,6 +10,7 @@
 #include "card_commands.h"
 #include "core/bytes.h"
 #include "image_command.h"
+#include "issue_batch.h"
 
 #ifndef TESSERA_VERSION
 #error "TESSERA_VERSION comes from CMakeLists.txt's project(VERSION)"
@@ -125,7 +126,10 @@ int main(int argc, char** argv) {
   std::set<std::string> seen;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (cmd == "image") {  // image parses its own options (tools/image_command.cc)
+    // Batch issuance parses its own options (tools/issue_batch.cc).
+    const bool batch = cmd == "issue" && !cmd_args.empty() &&
+                       (cmd_args[0] == "batch" || cmd_args[0] == "card-keys");
+    if (cmd == "image" || batch) {  // image parses its own options (tools/image_command.cc)
       cmd_args.push_back(a);
       continue;
     }
@@ -216,6 +220,12 @@ int main(int argc, char** argv) {
     // (where no option can take it for its value).
     if (link.json && !cmd_args.empty()) cmd_args.insert(cmd_args.begin() + 1, "--json");
     return tessera::tools::RunImageCommand(cmd_args);
+  }
+  if (cmd == "issue" && !cmd_args.empty() && cmd_args[0] == "batch") {
+    return tessera::tools::RunIssueBatch({cmd_args.begin() + 1, cmd_args.end()}, link.json);
+  }
+  if (cmd == "issue" && !cmd_args.empty() && cmd_args[0] == "card-keys") {
+    return tessera::tools::RunCardKeys({cmd_args.begin() + 1, cmd_args.end()}, link.json);
   }
   if (cmd == "apdu") return tessera::tools::RunApdu(link, cmd_args);
   if (cmd == "script") return tessera::tools::RunScript(link, cmd_args);

@@ -11,6 +11,9 @@ constexpr uint8_t kRootMagic[4] = {'T', 'C', 'O', 'S'};
 constexpr uint8_t kRootVersion = 2;
 constexpr size_t kPinTable = 32;
 constexpr size_t kPinEntry = 24;
+// After the PIN table: the card serial (docs/card-format.md §1).
+constexpr size_t kSerial = kPinTable + kMaxPins * kPinEntry;
+static_assert(kSerial + 8 <= 256, "the root area is at least 256 bytes");
 
 }  // namespace
 
@@ -108,6 +111,19 @@ CardResult<uint8_t> LoadCardState(const nvm::NvmStore& store) {
   uint8_t state = 0;
   CARD_TRY_STATUS(store.Read(store.layout().root_offset + 5, std::span<uint8_t>(&state, 1)));
   return state;
+}
+
+CardResult<uint64_t> LoadCardSerial(const nvm::NvmStore& store) {
+  uint8_t b[8];
+  CARD_TRY_STATUS(store.Read(store.layout().root_offset + kSerial, std::span<uint8_t>(b, 8)));
+  return GetU64(b);
+}
+
+CardStatus SaveCardSerial(nvm::NvmStore& store, uint64_t serial) {
+  uint8_t b[8];
+  PutU64(b, serial);
+  CARD_TRY_STATUS(store.Write(store.layout().root_offset + kSerial, ByteView(b, 8)));
+  return Ok{};
 }
 
 uint32_t PinTriesOffset(const nvm::NvmStore& store, size_t slot) {

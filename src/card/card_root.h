@@ -65,6 +65,11 @@ CardStatus SavePins(nvm::NvmStore& store, const PinTable& table);
 CardResult<std::array<uint8_t, kMaxPins>> LoadPinReferences(const nvm::NvmStore& store);
 // Just the card state byte (for the dispatcher's check on every command).
 CardResult<uint8_t> LoadCardState(const nvm::NvmStore& store);
+// The card serial (0: none; the default profile writes the one batch issuance gives): it
+// diversifies the card's keys (docs/self-issuance.md §7)
+// and is answered in GET DATA CF (key diversification data) and the CPLC.
+CardResult<uint64_t> LoadCardSerial(const nvm::NvmStore& store);
+CardStatus SaveCardSerial(nvm::NvmStore& store, uint64_t serial);
 // NVM offset of a PIN's tries-left byte, for the early commit before comparison.
 uint32_t PinTriesOffset(const nvm::NvmStore& store, size_t slot);
 

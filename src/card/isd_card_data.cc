@@ -13,10 +13,12 @@
 namespace tessera::card {
 namespace {
 
-Bytes Cplc() {
+Bytes Cplc(uint64_t serial) {
   // 42 bytes: IC fabricator .. personalisation equipment. Tessera fills the identifiers that
-  // say what it is and leaves dates and serials zero.
+  // say what it is and the IC serial number (the low 4 bytes of the card serial), and leaves
+  // dates zero.
   Bytes c(42, 0);
+  PutU32(&c[12], static_cast<uint32_t>(serial));
   c[0] = 0x54;  // IC fabricator "T"
   c[1] = 0x53;
   c[2] = 0x00;  // IC type
@@ -59,9 +61,11 @@ CardResult<Response> HandleIsdGetData(Card& card, ChannelState&, const CommandAp
   CARD_ASSIGN(CardRoot root, card.root());
   Response r;
   switch (tag) {
-    case tag::kCplc:
-      r.data = Cplc();
+    case tag::kCplc: {
+      CARD_ASSIGN(uint64_t serial, LoadCardSerial(card.store()));
+      r.data = Cplc(serial);
       break;
+    }
     case tag::kCardData:
       r.data = CardData();
       break;
@@ -75,9 +79,14 @@ CardResult<Response> HandleIsdGetData(Card& card, ChannelState&, const CommandAp
     case tag::kCin:
       r.data = EncodeTlv(0x45, HexOrDie("5445535345524100000001"));
       break;  // CIN
-    case tag::kKeyDiversificationData:
-      r.data = EncodeTlv(0xCF, Bytes(10, 0x00));
-      break;  // key diversification data
+    case tag::kKeyDiversificationData: {
+      // Key diversification data: 00 00 || the card serial its keys derive from.
+      CARD_ASSIGN(uint64_t serial, LoadCardSerial(card.store()));
+      Bytes kdd(10, 0x00);
+      PutU64(&kdd[2], serial);
+      r.data = EncodeTlv(0xCF, kdd);
+      break;
+    }
     case tag::kAdministrator: {
       // The administrators and their public keys (docs/applications.md §5.3): public.
       CARD_ASSIGN(auto admins, LoadAdministrators(card.store(), root));

@@ -199,7 +199,8 @@ Bytes PseRecord(ByteView aid, std::string_view label, uint8_t priority) {
 }  // namespace
 
 Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry,
-                             const crypto::scp03::StaticKeys* issuer_keys, uint8_t admin_level) {
+                             const crypto::scp03::StaticKeys* issuer_keys, uint8_t admin_level,
+                             uint64_t serial) {
   if (admin_level != 0x01 && admin_level != 0x03 && admin_level != 0x11 && admin_level != 0x13 &&
       admin_level != 0x33) {
     return InvalidArgument("the minimum security level must be 01, 03, 11, 13 or 33");
@@ -288,6 +289,14 @@ Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geomet
   mgmt_entry.df = mgmt_df.id;
   mgmt_entry.name = "MANAGEMENT";
   TESSERA_RETURN_IF_ERROR(b.Registry({&demo_entry, &mgmt_entry}));
+  if (serial != 0) {
+    TESSERA_RETURN_IF_ERROR(store->Begin());
+    if (!SaveCardSerial(*store, serial).ok()) {
+      store->Abort();
+      return Fail("card serial");
+    }
+    TESSERA_RETURN_IF_ERROR(store->Commit());
+  }
   return Status::Ok();
 }
 

@@ -35,9 +35,10 @@ inline constexpr uint8_t kDefaultAdminLevel = 0x01;
 
 // Formats the device and writes the default profile. REQUIRES: block size >= 256.
 // `issuer_keys` replaces the test keys of key set 30 when given; `admin_level` is the card's
-// minimum security level for administration once SECURED (01, 03, 11, 13 or 33).
+// minimum security level for administration once SECURED (01, 03, 11, 13 or 33); `serial` the
+// card serial (card_root.h: LoadCardSerial; 0 = none).
 Status InstallDefaultProfile(nvm::NvmDevice& device, const nvm::Geometry& geometry,
                              const crypto::scp03::StaticKeys* issuer_keys = nullptr,
-                             uint8_t admin_level = kDefaultAdminLevel);
+                             uint8_t admin_level = kDefaultAdminLevel, uint64_t serial = 0);
 
 }  // namespace tessera::card

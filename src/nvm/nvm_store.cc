@@ -181,15 +181,27 @@ Status NvmStore::StageBytes(uint32_t offset, ByteView data) {
   SecureBytes image(a_end - a_start);
   TESSERA_RETURN_IF_ERROR(Read(a_start, image));
   std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
-  ExtentMap trial = pending_;  // small: one command's writes
-  MergeExtent(trial, a_start, image);
-  const size_t bytes = EncodedSize(trial);
+  // The journal size after merging, computed over the extents the merge joins (as
+  // MergeExtent finds them) without copying the pending map.
+  uint64_t start = a_start, end = a_end;
+  size_t joined = 0;
+  auto first = pending_.upper_bound(a_start);
+  if (first != pending_.begin()) {
+    auto prev = std::prev(first);
+    if (prev->first + prev->second.size() >= a_start) first = prev;
+  }
+  for (auto it = first; it != pending_.end() && it->first <= end; ++it) {
+    start = std::min<uint64_t>(start, it->first);
+    end = std::max<uint64_t>(end, it->first + it->second.size());
+    joined += EncodedExtentSize(it->second.size());
+  }
+  const size_t bytes = pending_bytes_ - joined + EncodedExtentSize(end - start);
   if (bytes > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "transaction needs " + std::to_string(bytes) +
                                                     " journal bytes; the commit capacity is " +
                                                     std::to_string(commit_capacity()));
   }
-  pending_ = std::move(trial);
+  MergeExtent(pending_, a_start, image);
   pending_bytes_ = bytes;
   return Status::Ok();
 }

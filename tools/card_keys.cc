@@ -1,0 +1,96 @@
+#include "card_keys.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+
+#include "core/bytes.h"
+#include "host/secure_channel.h"
+
+namespace tessera::tools {
+namespace {
+
+constexpr uint8_t kConstantEnc = 0x11;
+constexpr uint8_t kConstantMac = 0x12;
+constexpr uint8_t kConstantDek = 0x13;
+
+}  // namespace
+
+Result<crypto::scp03::StaticKeys> DeriveCardKeys(ByteView master, uint64_t serial) {
+  if (master.size() != 16 && master.size() != 24 && master.size() != 32) {
+    return InvalidArgument("the master key must be an AES key of 16, 24 or 32 bytes");
+  }
+  Bytes context = ToBytes("TESSERA");
+  AppendU32(context, static_cast<uint32_t>(serial >> 32));
+  AppendU32(context, static_cast<uint32_t>(serial));
+  crypto::scp03::StaticKeys k;
+  TESSERA_ASSIGN_OR_RETURN(k.enc, crypto::scp03::Kdf(master, kConstantEnc, 128, context));
+  TESSERA_ASSIGN_OR_RETURN(k.mac, crypto::scp03::Kdf(master, kConstantMac, 128, context));
+  TESSERA_ASSIGN_OR_RETURN(k.dek, crypto::scp03::Kdf(master, kConstantDek, 128, context));
+  return k;
+}
+
+Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn) {
+  if (spec == "test") {
+    if (warn) {
+      std::fprintf(stderr,
+                   "tessera: warning: the master key is the well-known test key 404142..4F; "
+                   "every card's keys can be computed by anyone\n");
+    }
+    const crypto::scp03::StaticKeys t = host::TestKeys();
+    return t.enc;
+  }
+  std::ifstream f(spec);
+  if (!f) return NotFound("cannot read the master key file '" + spec + "'");
+  std::string line;
+  int line_no = 0;
+  std::optional<crypto::SecureBuffer> key;
+  while (std::getline(f, line)) {
+    ++line_no;
+    if (const size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::string compact;
+    for (char ch : line) {
+      if (!std::isspace(static_cast<unsigned char>(ch))) compact += ch;
+    }
+    if (compact.empty()) continue;
+    const std::string where = spec + ":" + std::to_string(line_no);
+    if (compact.rfind("master=", 0) != 0 || key) {
+      return Malformed(where +
+                       ": expected one line 'master=HEX' (an AES key of 16, 24 or 32 "
+                       "bytes)");
+    }
+    auto bytes = FromHex(compact.substr(7));
+    crypto::SecureZero(compact.data(), compact.size());
+    crypto::SecureZero(line.data(), line.size());
+    if (!bytes.ok() || (bytes->size() != 16 && bytes->size() != 24 && bytes->size() != 32)) {
+      return Malformed(where + ": the master key must be 32, 48 or 64 hex digits");
+    }
+    key = crypto::MakeSecure(*bytes);
+    crypto::SecureZero(bytes->data(), bytes->size());
+  }
+  if (!key) return Malformed(spec + ": no 'master=HEX' line");
+  return std::move(*key);
+}
+
+Status WriteKeyFile(const std::string& path, const crypto::scp03::StaticKeys& keys) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return FailedPrecondition(path + " exists; it is not replaced");
+    return IOError("cannot create " + path + ": " + std::strerror(errno));
+  }
+  std::string text = "# SCP03 key set (tessera --scp03 " + path + ")\nenc=" + ToHex(keys.enc) +
+                     "\nmac=" + ToHex(keys.mac) + "\ndek=" + ToHex(keys.dek) + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+  crypto::SecureZero(text.data(), text.size());
+  ::close(fd);
+  if (!ok) return IOError("cannot write " + path);
+  return Status::Ok();
+}
+
+}  // namespace tessera::tools

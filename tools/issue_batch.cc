@@ -1,0 +1,638 @@
+#include "issue_batch.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "card/profile.h"
+#include "card_keys.h"
+#include "card_session.h"
+#include "crypto/sha256.h"
+#include "issuance_protocol.h"
+#include "issue_group.h"
+#include "nvm/image_file.h"
+
+namespace tessera::tools {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kBatchUsage =
+    "usage: tessera issue batch PROFILE --images DIR --count N [--shard I/N]\n"
+    "                           [--first-serial N] [--master-key FILE|test] [--function N]\n"
+    "                           [--target AID] [--size SIZE] [--no-sync] [--json]\n"
+    "\n"
+    "Issues the card function PROFILE (a command group: text, as profiles/*.group, or compiled)\n"
+    "to N card images in DIR, in this process: card-SERIAL.img (SERIAL: 16 hex digits) for\n"
+    "serials --first-serial (default 1) .. +N-1. Each new image gets the default profile, its\n"
+    "serial, and SCP03 keys derived from the master key and the serial (docs/self-issuance.md\n"
+    "§7; 'tessera issue card-keys' recomputes them). Per card: install the issuance\n"
+    "application, load the group as --function (default 1), one EXECUTE ISSUANCE with run id =\n"
+    "the serial, write the card's log DIR/logs/card-SERIAL.jsonl (synced unless --no-sync), then\n"
+    "acknowledge.\n"
+    "\n"
+    "  --shard I/N      issue only the cards whose index (0..N-1 of the batch) is I modulo N:\n"
+    "                   run I = 0..N-1 in parallel anywhere that sees DIR (a Kubernetes\n"
+    "                   Indexed Job, a Slurm array: docs/self-issuance.md §7)\n"
+    "  --master-key     a file with one line master=HEX (AES-128/192/256), or 'test' (the\n"
+    "                   well-known 404142..4F, with a warning). Default: test\n"
+    "  --target AID     the application the function issues (kept unusable while half issued;\n"
+    "                   default: the AID of the group's first INSTALL [for install])\n"
+    "  --size SIZE      NVM size of new images (default 128K; K and M suffixes)\n"
+    "  --no-sync        do not fsync each card's log before acknowledging (faster; a crash may\n"
+    "                   then lose log lines of cards the card says are acknowledged)\n"
+    "\n"
+    "Re-running the same command is safe: cards already issued are skipped, cards interrupted\n"
+    "(a killed process, a power cut) are resumed from the first unanswered command, partly\n"
+    "failed ones are retried once, and no command that succeeded runs again. A progress line\n"
+    "goes to stderr (plain lines when it is not a terminal); the summary to stdout (--json: one\n"
+    "object).\n"
+    "\n"
+    "exit codes: 0 every card of the shard is issued; 1 some card failed (each is listed with\n"
+    "its reason), or the profile, master key or directory is unusable; 2 usage error.\n";
+
+constexpr const char* kCardKeysUsage =
+    "usage: tessera issue card-keys --serial N [--master-key FILE|test] -o KEYFILE\n"
+    "\n"
+    "Writes the SCP03 key file (enc=, mac=, dek=; mode 0600; for --scp03 KEYFILE) of the card\n"
+    "with this serial, derived from the master key as batch issuance derives it. The serial is\n"
+    "a decimal number or 0x-prefixed hex; a card reports its own in GET DATA CF.\n";
+
+std::string SerialHex(uint64_t serial) {
+  char b[17];
+  std::snprintf(b, sizeof b, "%016" PRIX64, serial);
+  return b;
+}
+
+std::string NowIso() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char b[64];
+  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return b;
+}
+
+// One card's JSON-lines log: appended, never holding key bytes.
+class CardLog {
+ public:
+  CardLog(const std::string& path, uint64_t serial) : serial_(SerialHex(serial)) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ~CardLog() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  CardLog(const CardLog&) = delete;
+  CardLog& operator=(const CardLog&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  void Step(const std::string& step, Json extra = Json::object()) {
+    extra["t"] = NowIso();
+    extra["serial"] = serial_;
+    extra["step"] = step;
+    const std::string line = extra.dump() + "\n";
+    if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+      failed_ = true;
+    }
+  }
+  // True when every line reached the file (and, with `sync`, the disk).
+  bool Flush(bool sync) { return !failed_ && (!sync || ::fsync(fd_) == 0); }
+
+ private:
+  std::string serial_;
+  int fd_ = -1;
+  bool failed_ = false;
+};
+
+std::string SwHex(uint16_t sw) {
+  char b[5];
+  std::snprintf(b, sizeof b, "%04X", sw);
+  return b;
+}
+
+Json ReportJson(const RunReport& r) {
+  return Json{{"state", RunStateName(r.state)},
+              {"count", r.count},
+              {"succeeded", r.succeeded},
+              {"first_pending", r.first_pending == 0xFFFF ? Json() : Json(r.first_pending)},
+              {"failed_sw", r.failed_sw == 0 ? Json() : Json(SwHex(r.failed_sw))}};
+}
+
+// Leftover temporary files of image creations that a killed process did not finish.
+void RemoveStaleTemporaries(const std::string& image) {
+  const size_t slash = image.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : image.substr(0, slash);
+  const std::string prefix = image.substr(slash + 1) + ".tmp-";
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      ::unlink((dir + "/" + name).c_str());
+    }
+  }
+  ::closedir(d);
+}
+
+// The function's journal record (EF 0202, SFI 2), read with READ RECORD: the template has no
+// acknowledged flag.
+Result<bool> Acknowledged(CardSession& s, uint8_t function) {
+  for (uint8_t rec = 1; rec <= 16; ++rec) {
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
+                             s.Plain(CommandApdu{0x00, 0xB2, rec, 0x14, {}, 256, false}));
+    if (r.sw != 0x9000) break;
+    if (r.data.size() >= 11 && r.data[0] == function) return r.data[10] == 0x01;
+  }
+  return NotFound("the function has no journal record");
+}
+
+class CardIssuer {
+ public:
+  CardIssuer(const BatchPlan& plan, uint64_t serial)
+      : plan_(plan), serial_(serial), log_(LogPath(), serial) {
+    PutU64(run_id_.data(), serial);
+  }
+
+  CardReport Issue() {
+    CardReport out;
+    out.serial = serial_;
+    auto outcome = Run();
+    if (!outcome.ok()) {
+      out.error = outcome.status().message();
+      if (log_.ok()) {
+        log_.Step("failed", {{"error", out.error}});
+        log_.Flush(plan_.sync_logs);
+      }
+      return out;
+    }
+    out.outcome = *outcome;
+    return out;
+  }
+
+ private:
+  std::string LogPath() const {
+    return plan_.images + "/logs/card-" + SerialHex(serial_) + ".jsonl";
+  }
+
+  Result<CardOutcome> Run() {
+    if (!log_.ok()) return IOError("cannot write the card's log " + LogPath());
+    TESSERA_ASSIGN_OR_RETURN(auto keys, DeriveCardKeys(plan_.master, serial_));
+    const std::string path = ImagePath(plan_, serial_);
+    bool fresh = false;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      RemoveStaleTemporaries(path);
+      const uint64_t serial = serial_;
+      TESSERA_RETURN_IF_ERROR(nvm::ImageFile::Create(
+          path, plan_.geometry, false, [&keys, serial](nvm::NvmDevice& d, const nvm::Geometry& g) {
+            return card::InstallDefaultProfile(d, g, &keys, card::kDefaultAdminLevel, serial);
+          }));
+      log_.Step("create", {{"image", path}});
+      fresh = true;
+    }
+    LinkOptions lo;
+    lo.image = path;
+    lo.scp03 = "derived";
+    TESSERA_ASSIGN_OR_RETURN(session_, CardSession::Open(lo));
+    session_->UseKeys(std::move(keys));
+
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, session_->Plain(SelectIssuance()));
+    if (sel.sw == 0x6A82) {
+      TESSERA_RETURN_IF_ERROR(session_->OpenScp03({}));
+      TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, session_->Secure(InstallIssuanceApplication()));
+      if (r.sw != 0x9000) return Refused("INSTALL of the issuance application", r.sw);
+      log_.Step("install-app");
+      TESSERA_ASSIGN_OR_RETURN(sel, session_->Plain(SelectIssuance()));
+    }
+    if (sel.sw != 0x9000) return Refused("SELECT of the issuance application", sel.sw);
+
+    RunReport report;
+    bool loaded = false;
+    if (!fresh) {
+      TESSERA_ASSIGN_OR_RETURN(ResponseApdu st_r, session_->Plain(ExecuteIssuance(
+                                                      IssueOp::kStatus, plan_.function, nullptr)));
+      if (st_r.sw == 0x9000) {
+        TESSERA_ASSIGN_OR_RETURN(report, ParseRunReport(st_r.data));
+        loaded = true;
+      } else if (st_r.sw != 0x6A88) {
+        return Refused("EXECUTE ISSUANCE status", st_r.sw);
+      }
+    }
+    if (!loaded) {
+      TESSERA_RETURN_IF_ERROR(session_->OpenScp03(IssuanceAid()));
+      const Bytes upload = GroupUpload(plan_.function, 1, plan_.target, 0x01, plan_.group);
+      TESSERA_ASSIGN_OR_RETURN(CardSession::Upload u, session_->StoreData(upload));
+      if (u.sw != 0x9000) return Refused("STORE DATA of the command group", u.sw);
+      log_.Step("load-group", {{"function", plan_.function}, {"bytes", plan_.group.size()}});
+      TESSERA_ASSIGN_OR_RETURN(sel, session_->Plain(SelectIssuance()));
+      report.state = static_cast<uint8_t>(RunState::kIdle);
+    }
+    if (report.state != static_cast<uint8_t>(RunState::kIdle) && report.run_id != run_id_) {
+      return FailedPrecondition("function " + std::to_string(plan_.function) +
+                                " was run by another host (run id " +
+                                ToHex(ByteView(report.run_id.data(), report.run_id.size())) +
+                                "); finish it with 'tessera issue'");
+    }
+    CardOutcome outcome = CardOutcome::kCompleted;
+    IssueOp op;
+    switch (static_cast<RunState>(report.state)) {
+      case RunState::kIdle:
+        op = IssueOp::kStart;
+        outcome = CardOutcome::kIssued;
+        break;
+      case RunState::kRunning:
+      case RunState::kInterrupted:
+        op = IssueOp::kResume;
+        break;
+      case RunState::kPartial:
+        op = IssueOp::kRetryFailed;
+        break;
+      case RunState::kDone: {
+        TESSERA_ASSIGN_OR_RETURN(bool acked, Acknowledged(*session_, plan_.function));
+        if (acked) {
+          log_.Step("skip", {{"reason", "issued and acknowledged"}});
+          if (!log_.Flush(false)) return IOError("cannot write the card's log " + LogPath());
+          return CardOutcome::kAlreadyIssued;
+        }
+        return Acknowledge(report);
+      }
+      default:
+        return Malformed("the card reports an unknown journal state");
+    }
+    static const char* kStep[] = {"start", "resume", "retry-failed"};
+    log_.Step(kStep[static_cast<int>(op)],
+              {{"function", plan_.function}, {"run_id", ToHex(ByteView(run_id_.data(), 8))}});
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
+                             session_->Plain(ExecuteIssuance(op, plan_.function, &run_id_)));
+    if (r.sw != 0x9000 && r.sw != 0x6300 && r.sw != 0x6400) {
+      return Refused(std::string("EXECUTE ISSUANCE ") + kStep[static_cast<int>(op)], r.sw);
+    }
+    TESSERA_ASSIGN_OR_RETURN(report, ParseRunReport(r.data));
+    Json j = ReportJson(report);
+    j["sw"] = SwHex(r.sw);
+    log_.Step("response", j);
+    if (r.sw != 0x9000) {
+      (void)log_.Flush(plan_.sync_logs);
+      return FailedPrecondition(
+          "command " + std::to_string(report.first_pending) + " of the group answered " +
+          SwHex(report.failed_sw) + " (" + std::to_string(report.succeeded) + " of " +
+          std::to_string(report.count) + " succeeded); a re-run retries it once more");
+    }
+    TESSERA_RETURN_IF_ERROR(Acknowledge(report).status());
+    return outcome;
+  }
+
+  // The log first, then the acknowledgement (claim 12: the card forgets the result only once
+  // the host has it).
+  Result<CardOutcome> Acknowledge(const RunReport&) {
+    if (!log_.Flush(plan_.sync_logs)) return IOError("cannot write the card's log " + LogPath());
+    TESSERA_ASSIGN_OR_RETURN(
+        ResponseApdu a, session_->Plain(ExecuteIssuance(IssueOp::kAck, plan_.function, &run_id_)));
+    if (a.sw != 0x9000) return Refused("EXECUTE ISSUANCE acknowledge", a.sw);
+    log_.Step("ack");
+    if (!log_.Flush(false)) return IOError("cannot write the card's log " + LogPath());
+    return CardOutcome::kCompleted;
+  }
+
+  static Status Refused(const std::string& what, uint16_t sw) {
+    return FailedPrecondition(what + " answered " + SwHex(sw) + " (" + Meaning(sw) + ")");
+  }
+
+  const BatchPlan& plan_;
+  const uint64_t serial_;
+  RunId run_id_{};
+  CardLog log_;
+  std::unique_ptr<CardSession> session_;
+};
+
+// "128K", "1M", "65536".
+bool ParseSize(const std::string& v, uint32_t* out) {
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (end == v.c_str()) return false;
+  if (*end == 'K' || *end == 'k')
+    n <<= 10, ++end;
+  else if (*end == 'M' || *end == 'm')
+    n <<= 20, ++end;
+  if (*end != '\0' || n == 0 || n > (1ull << 30)) return false;
+  *out = static_cast<uint32_t>(n);
+  return true;
+}
+
+bool ParseU64(const std::string& v, uint64_t* out) {
+  if (v.empty() || v[0] == '-') return false;
+  char* end = nullptr;
+  errno = 0;
+  const bool hex = v.rfind("0x", 0) == 0 || v.rfind("0X", 0) == 0;
+  *out = std::strtoull(v.c_str() + (hex ? 2 : 0), &end, hex ? 16 : 10);
+  return errno == 0 && *end == '\0' && end != v.c_str() + (hex ? 2 : 0);
+}
+
+int Usage(const std::string& what, const std::string& message) {
+  std::fprintf(stderr, "tessera issue %s: %s\n\nRun 'tessera issue %s --help' for the options.\n",
+               what.c_str(), message.c_str(), what.c_str());
+  return 2;
+}
+
+int Fail(bool json, const std::string& what, const std::string& message) {
+  std::fprintf(stderr, "tessera issue %s: %s\n", what.c_str(), message.c_str());
+  if (json) std::printf("%s\n", Json{{"ok", false}, {"error", message}}.dump().c_str());
+  return 1;
+}
+
+// The AID the group's first INSTALL [for install] installs (80 E6 0C/04 00: load file AID,
+// module AID, application AID).
+Bytes InstalledAid(const CommandGroup& g) {
+  for (const GroupCommand& c : g.commands) {
+    auto apdu = CommandApdu::Parse(c.apdu);
+    if (!apdu.ok() || apdu->ins != 0xE6 || (apdu->p1 & 0x04) == 0) continue;
+    const Bytes& d = apdu->data;
+    size_t pos = 0;
+    for (int field = 0; field < 2 && pos < d.size(); ++field) pos += 1 + d[pos];
+    if (pos < d.size() && pos + 1 + d[pos] <= d.size() && d[pos] >= 5 && d[pos] <= 16) {
+      return Bytes(d.begin() + static_cast<ptrdiff_t>(pos + 1),
+                   d.begin() + static_cast<ptrdiff_t>(pos + 1 + d[pos]));
+    }
+  }
+  return {};
+}
+
+class Progress {
+ public:
+  Progress(size_t total, bool quiet) : total_(total), tty_(!quiet && ::isatty(2)), quiet_(quiet) {
+    start_ = std::chrono::steady_clock::now();
+  }
+  void Update(size_t done, size_t failed) {
+    if (quiet_) return;
+    const double s = Seconds();
+    const double rate = s > 0 ? static_cast<double>(done) / s : 0;
+    if (tty_) {
+      if (done != total_ && s - last_ < 0.1) return;
+      last_ = s;
+      const size_t width = 30;
+      const size_t filled = total_ == 0 ? width : done * width / total_;
+      std::fprintf(stderr, "\rissuing [%s%s] %zu/%zu cards, %zu failed, %.0f cards/s ",
+                   std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done,
+                   total_, failed, rate);
+      if (done == total_) std::fputc('\n', stderr);
+    } else {
+      const size_t step = std::max<size_t>(1, total_ / 10);
+      if (done % step != 0 && done != total_) return;
+      std::fprintf(stderr, "issuing: %zu/%zu cards, %zu failed, %.0f cards/s\n", done, total_,
+                   failed, rate);
+    }
+  }
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  size_t total_;
+  bool tty_, quiet_;
+  double last_ = -1;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
+std::string ImagePath(const BatchPlan& plan, uint64_t serial) {
+  return plan.images + "/card-" + SerialHex(serial) + ".img";
+}
+
+CardReport IssueCard(const BatchPlan& plan, uint64_t serial) {
+  return CardIssuer(plan, serial).Issue();
+}
+
+int RunIssueBatch(const std::vector<std::string>& args, bool json) {
+  std::string profile, images, master = "test", target_hex;
+  uint64_t count = 0, first = 1, function = 1;
+  bool have_count = false, sync = true;
+  uint32_t shard = 0, shards = 1, size = 128 * 1024;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kBatchUsage, stdout);
+      return 0;
+    }
+    const bool valued = a == "--images" || a == "--count" || a == "--shard" ||
+                        a == "--first-serial" || a == "--master-key" || a == "--function" ||
+                        a == "--target" || a == "--size";
+    if (valued && i + 1 >= args.size()) return Usage("batch", a + " needs a value");
+    const std::string v = valued ? args[++i] : "";
+    if (a == "--images") {
+      images = v;
+    } else if (a == "--count") {
+      if (!ParseU64(v, &count) || count == 0 || count > 100000000) {
+        return Usage("batch", "--count '" + v + "': give a number of cards from 1");
+      }
+      have_count = true;
+    } else if (a == "--shard") {
+      unsigned long i_part = 0, n_part = 0;
+      char extra = 0;
+      if (std::sscanf(v.c_str(), "%lu/%lu%c", &i_part, &n_part, &extra) != 2 || n_part == 0 ||
+          i_part >= n_part || n_part > 1000000) {
+        return Usage("batch", "--shard '" + v + "': give I/N with 0 <= I < N, e.g. 0/4");
+      }
+      shard = static_cast<uint32_t>(i_part);
+      shards = static_cast<uint32_t>(n_part);
+    } else if (a == "--first-serial") {
+      if (!ParseU64(v, &first) || first == 0) {
+        return Usage("batch", "--first-serial '" + v + "': give a number from 1 (or 0x hex)");
+      }
+    } else if (a == "--master-key") {
+      master = v;
+    } else if (a == "--function") {
+      if (!ParseU64(v, &function) || function < 1 || function > 0xFE) {
+        return Usage("batch", "--function '" + v + "': give a function id from 1 to 254");
+      }
+    } else if (a == "--target") {
+      target_hex = v;
+    } else if (a == "--size") {
+      if (!ParseSize(v, &size)) return Usage("batch", "--size '" + v + "': e.g. 128K or 1M");
+    } else if (a == "--no-sync") {
+      sync = false;
+    } else if (a == "--json") {
+      json = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return Usage("batch", "unknown option '" + a + "'");
+    } else if (profile.empty()) {
+      profile = a;
+    } else {
+      return Usage("batch", "one PROFILE only ('" + a + "' is a second)");
+    }
+  }
+  if (profile.empty()) return Usage("batch", "give the PROFILE (a command group file)");
+  if (images.empty()) return Usage("batch", "give --images DIR");
+  if (!have_count) return Usage("batch", "give --count N");
+  if (first + count - 1 < first) return Usage("batch", "the serials overflow 64 bits");
+
+  BatchPlan plan;
+  plan.images = images;
+  plan.function = static_cast<uint8_t>(function);
+  plan.sync_logs = sync;
+  plan.geometry.nvm_size = size;
+  // A compiled group (47 01 ...) or the text form.
+  Result<CommandGroup> group = NotFound("");
+  {
+    FILE* f = std::fopen(profile.c_str(), "rb");
+    if (f == nullptr) return Fail(json, "batch", "cannot read the profile '" + profile + "'");
+    uint8_t head[2] = {0, 0};
+    const size_t n = std::fread(head, 1, 2, f);
+    std::fclose(f);
+    if (n == 2 && head[0] == 'G' && head[1] == 0x01) {
+      std::string bytes;
+      FILE* g = std::fopen(profile.c_str(), "rb");
+      char buf[4096];
+      size_t k;
+      while (g != nullptr && (k = std::fread(buf, 1, sizeof buf, g)) > 0) bytes.append(buf, k);
+      if (g != nullptr) std::fclose(g);
+      group = DecodeGroup(ToBytes(bytes));
+    } else {
+      group = CompileGroupFile(profile);
+    }
+  }
+  if (!group.ok()) return Fail(json, "batch", group.status().message());
+  plan.group = group->Encode();
+  if (!target_hex.empty()) {
+    auto t = FromHex(target_hex);
+    if (!t.ok() || t->size() < 5 || t->size() > 16) {
+      return Usage("batch", "--target '" + target_hex + "': an AID of 5 to 16 bytes in hex");
+    }
+    plan.target = *t;
+  } else {
+    plan.target = InstalledAid(*group);
+  }
+  auto key = LoadMasterKey(master, true);
+  if (!key.ok()) return Fail(json, "batch", key.status().message());
+  plan.master.assign(key->begin(), key->end());
+  plan.geometry.root_size = 256;
+  if (::mkdir(images.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Fail(json, "batch", "cannot create " + images + ": " + std::strerror(errno));
+  }
+  const std::string logs = images + "/logs";
+  if (::mkdir(logs.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Fail(json, "batch", "cannot create " + logs + ": " + std::strerror(errno));
+  }
+
+  std::vector<uint64_t> serials;
+  for (uint64_t i = shard; i < count; i += shards) serials.push_back(first + i);
+  Progress progress(serials.size(), json && !::isatty(2));
+  size_t issued = 0, completed = 0, skipped = 0;
+  std::vector<CardReport> failures;
+  for (size_t i = 0; i < serials.size(); ++i) {
+    CardReport r = IssueCard(plan, serials[i]);
+    switch (r.outcome) {
+      case CardOutcome::kIssued:
+        ++issued;
+        break;
+      case CardOutcome::kCompleted:
+        ++completed;
+        break;
+      case CardOutcome::kAlreadyIssued:
+        ++skipped;
+        break;
+      case CardOutcome::kFailed:
+        failures.push_back(r);
+        break;
+    }
+    progress.Update(i + 1, failures.size());
+  }
+  const double seconds = progress.Seconds();
+  crypto::SecureZero(plan.master.data(), plan.master.size());
+  const double rate = seconds > 0 ? static_cast<double>(issued + completed) / seconds : 0;
+  if (json) {
+    Json out{{"ok", failures.empty()},
+             {"profile", profile},
+             {"images", images},
+             {"function", function},
+             {"commands", group->commands.size()},
+             {"shard", std::to_string(shard) + "/" + std::to_string(shards)},
+             {"cards", serials.size()},
+             {"issued", issued},
+             {"completed", completed},
+             {"already_issued", skipped},
+             {"failed", failures.size()},
+             {"seconds", seconds},
+             {"cards_per_second", rate}};
+    out["failures"] = Json::array();
+    for (const CardReport& f : failures) {
+      out["failures"].push_back({{"serial", SerialHex(f.serial)},
+                                 {"image", ImagePath(plan, f.serial)},
+                                 {"error", f.error}});
+    }
+    std::printf("%s\n", out.dump().c_str());
+  } else {
+    std::printf("shard %u/%u: %zu cards of %s (%zu commands) in %s\n", shard, shards,
+                serials.size(), profile.c_str(), group->commands.size(), images.c_str());
+    std::printf(
+        "  issued          %zu\n  completed       %zu (interrupted or unacknowledged "
+        "before)\n  already issued  %zu\n  failed          %zu\n",
+        issued, completed, skipped, failures.size());
+    std::printf("  %.2f s, %.0f cards/s\n", seconds, rate);
+    for (const CardReport& f : failures) {
+      std::printf("  failed %s: %s\n", ImagePath(plan, f.serial).c_str(), f.error.c_str());
+    }
+  }
+  return failures.empty() ? 0 : 1;
+}
+
+int RunCardKeys(const std::vector<std::string>& args, bool json) {
+  std::string master = "test", out;
+  uint64_t serial = 0;
+  bool have_serial = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kCardKeysUsage, stdout);
+      return 0;
+    }
+    const bool valued = a == "--serial" || a == "--master-key" || a == "-o";
+    if (valued && i + 1 >= args.size()) return Usage("card-keys", a + " needs a value");
+    const std::string v = valued ? args[++i] : "";
+    if (a == "--serial") {
+      if (!ParseU64(v, &serial) || serial == 0) {
+        return Usage("card-keys", "--serial '" + v + "': a number from 1 (or 0x hex)");
+      }
+      have_serial = true;
+    } else if (a == "--master-key") {
+      master = v;
+    } else if (a == "-o") {
+      out = v;
+    } else if (a == "--json") {
+      json = true;
+    } else {
+      return Usage("card-keys", "unexpected '" + a + "'");
+    }
+  }
+  if (!have_serial) return Usage("card-keys", "give --serial N");
+  if (out.empty()) return Usage("card-keys", "give -o KEYFILE (keys are never printed)");
+  auto key = LoadMasterKey(master, true);
+  if (!key.ok()) return Fail(json, "card-keys", key.status().message());
+  auto keys = DeriveCardKeys(*key, serial);
+  if (!keys.ok()) return Fail(json, "card-keys", keys.status().message());
+  if (Status s = WriteKeyFile(out, *keys); !s.ok()) return Fail(json, "card-keys", s.message());
+  if (json) {
+    std::printf(
+        "%s\n",
+        Json{{"ok", true}, {"serial", SerialHex(serial)}, {"key_file", out}}.dump().c_str());
+  } else {
+    std::printf("wrote the SCP03 keys of card %s to %s\n", SerialHex(serial).c_str(), out.c_str());
+  }
+  return 0;
+}
+
+}  // namespace tessera::tools
