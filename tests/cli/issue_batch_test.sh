@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Batch issuance (`tessera issue batch`, docs/self-issuance.md §7) run the way a bureau runs it:
+# shards as parallel processes, a batch killed (SIGKILL) mid-way and re-run, per-card keys
+# that open SCP03 sessions, the card serial the card reports, failures listed. The oracle is
+# the cards themselves, read through APDUs: a counting group (every command credits the purse
+# once more) shows any command that ran twice or never.
+set -uo pipefail
+T="${TESSERA:?set TESSERA to the tessera binary}"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+dir=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$dir"' EXIT
+fails=0
+pass=0
+check() {  # check NAME CONDITION...
+  local name="$1"; shift
+  if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
+}
+jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[2]); print(eval(sys.argv[1]))' "$@"; }
+purse=F05445535345524150
+
+# The e-money function and then 40 credits of 1: a card issued exactly once holds 1040.
+cp "$root/profiles/emoney.group" "$dir/count.group"
+for i in $(seq 40); do echo "8052000004" "00000001" >>"$dir/count.group"; done
+balance() {  # balance IMAGE -> decimal balance of the purse, or the failing response
+  local out
+  out=$("$T" --image "$1" apdu 00A4040009$purse 805C000004 2>/dev/null | tail -1)
+  [[ "$out" == *9000 && ${#out} -eq 12 ]] && echo $((16#${out:0:8})) || echo "$out"
+}
+
+# 1. Usage errors exit 2 and say what is wrong.
+"$T" issue batch "$dir/count.group" --images "$dir/u" >"$dir/out" 2>&1
+check "no --count: exit 2" test $? -eq 2
+check "no --count: named" grep -q -- "--count" "$dir/out"
+"$T" issue batch "$dir/count.group" --images "$dir/u" --count 3 --shard 3/2 >"$dir/out" 2>&1
+check "bad shard: exit 2" test $? -eq 2
+"$T" issue batch --help | grep -q "Slurm" ; check "help explains sharding" test $? -eq 0
+printf '00A40400\nzz\n' >"$dir/bad.group"
+"$T" issue batch "$dir/bad.group" --images "$dir/u" --count 1 >"$dir/out" 2>&1
+check "bad group: exit 1" test $? -eq 1
+check "bad group: FILE:LINE" grep -q "bad.group:2:" "$dir/out"
+
+# 2. Three shards in parallel issue 30 cards between them, each card once.
+for s in 0 1 2; do
+  "$T" --json issue batch "$dir/count.group" --images "$dir/a" --count 30 --shard $s/3 \
+    >"$dir/shard$s.json" 2>/dev/null &
+done
+wait
+total=0
+for s in 0 1 2; do
+  n=$(jget 'd["issued"]' "$(cat "$dir/shard$s.json")")
+  check "shard $s issued its 10" test "$n" = 10
+  total=$((total + n))
+done
+check "30 images" test "$(ls "$dir"/a/card-*.img | wc -l)" -eq 30
+bad=0
+for img in "$dir"/a/card-*.img; do [[ "$(balance "$img")" == 1040 ]] || bad=$((bad + 1)); done
+check "every sharded card holds exactly 1040" test $bad -eq 0
+# The card reports its serial (GET DATA CF on the ISD: 00 00 || serial).
+cf=$("$T" --image "$dir/a/card-0000000000000007.img" apdu 00A4040008A000000151000000 80CA00CF00 | tail -1)
+check "GET DATA CF names serial 7" test "$cf" = "CF0A000000000000000000079000"
+
+# 3. A re-run issues nothing and skips everything.
+"$T" --json issue batch "$dir/count.group" --images "$dir/a" --count 30 >"$dir/again.json" 2>/dev/null
+check "re-run: exit 0" test $? -eq 0
+check "re-run: 30 already issued" test "$(jget 'd["already_issued"]' "$(cat "$dir/again.json")")" = 30
+check "re-run: none issued" test "$(jget 'd["issued"]+d["completed"]' "$(cat "$dir/again.json")")" = 0
+
+# 4. Per-card keys: the key file of card 7 opens its issuer session; the test keys do not.
+"$T" issue card-keys --serial 7 -o "$dir/k7" 2>/dev/null
+check "card-keys: file written" test -s "$dir/k7"
+check "card-keys: mode 0600" test "$(stat -c %a "$dir/k7")" = 600
+"$T" --image "$dir/a/card-0000000000000007.img" --scp03 "$dir/k7" apdu 80F28000024F0000 >"$dir/out" 2>&1
+check "derived keys open SCP03 on card 7" grep -q "9000$" "$dir/out"
+"$T" --image "$dir/a/card-0000000000000007.img" --scp03 test apdu 80F28000024F0000 >"$dir/out" 2>&1
+check "test keys are refused by card 7" test $? -ne 0
+"$T" --image "$dir/a/card-0000000000000008.img" --scp03 "$dir/k7" apdu 80F28000024F0000 >"$dir/out" 2>&1
+check "card 7's keys are refused by card 8" test $? -ne 0
+check "no key bytes in the logs" bash -c "! grep -qi \"$(sed -n 's/^enc=//p' "$dir/k7")\" $dir/a/logs/*.jsonl"
+
+# 5. A batch killed mid-way (SIGKILL: its in-process cards lose power wherever they are),
+# again and again, and re-run ends with every card issued exactly once.
+for k in 1 2 3 4 5 6; do
+  "$T" --json issue batch "$dir/count.group" --images "$dir/b" --count 120 --no-sync \
+    >/dev/null 2>&1 &
+  victim=$!
+  sleep "0.0$((RANDOM % 9 + 1))"
+  kill -9 $victim 2>/dev/null
+  wait $victim 2>/dev/null
+done
+before=$(ls "$dir"/b/card-*.img 2>/dev/null | wc -l)
+check "the killed batch left cards behind ($before)" test "$before" -ge 1 -a "$before" -lt 120
+"$T" --json issue batch "$dir/count.group" --images "$dir/b" --count 120 >"$dir/rerun.json" 2>/dev/null
+check "re-run after the kill: exit 0" test $? -eq 0
+sum=$(jget 'd["issued"]+d["completed"]+d["already_issued"]' "$(cat "$dir/rerun.json")")
+echo "after the kill: $(jget "{k: d[k] for k in (\"issued\", \"completed\", \"already_issued\")}" "$(cat "$dir/rerun.json")")"
+check "re-run accounts for all 120" test "$sum" = 120
+bad=0
+for img in "$dir"/b/card-*.img; do [[ "$(balance "$img")" == 1040 ]] || bad=$((bad + 1)); done
+check "120 images" test "$(ls "$dir"/b/card-*.img | wc -l)" -eq 120
+check "every card after kill and re-run holds exactly 1040" test $bad -eq 0
+echo "resumed after a kill: $(cat "$dir"/b/logs/*.jsonl | grep -c '"step":"resume"') cards"
+# The logs agree: per card at most one run answered done, and the last step is its ack (or a
+# skip of a card acknowledged before its log line was written).
+check "logs: one done answer per card, ending in ack" python3 - "$dir"/b/logs/*.jsonl <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    steps = [json.loads(l) for l in open(path)]
+    done = [s for s in steps if s["step"] == "response" and s["state"] == "done"]
+    assert len(done) <= 1, path
+    assert steps[-1]["step"] in ("ack", "skip"), (path, steps[-1])
+PY
+check "no temporary image left" test "$(ls "$dir"/b | grep -c tmp)" -eq 0
+
+# 6. A card whose group fails is listed with the command and its status word, exit 1; the
+# others are issued.
+cp "$root/profiles/emoney.group" "$dir/fail.group"
+echo "80CA00FF00" >>"$dir/fail.group"   # GET DATA of an object the purse does not have
+"$T" --json issue batch "$dir/fail.group" --images "$dir/c" --count 2 >"$dir/fail.json" 2>/dev/null
+check "failing group: exit 1" test $? -eq 1
+check "failing group: both listed" test "$(jget 'len(d["failures"])' "$(cat "$dir/fail.json")")" = 2
+check "failing group: names command 4" bash -c "grep -q 'command 4 of the group answered' $dir/fail.json"
+
+echo "issue batch: $pass checks passed, $fails failed"
+test $fails -eq 0
