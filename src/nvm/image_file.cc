@@ -219,10 +219,18 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
     return s;
   }();
   ::close(fd);
-  if (result.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (result.ok() && overwrite && ::rename(tmp.c_str(), path.c_str()) != 0) {
     result = IOError(Errno("cannot rename to", path));
   }
-  if (!result.ok()) ::unlink(tmp.c_str());
+  // Without overwrite, link() puts the file in place only if the name is still free: of two
+  // processes creating the same image at once, one gets it and the other a clear refusal
+  // (a rename would silently replace an image the first may already be writing).
+  if (result.ok() && !overwrite && ::link(tmp.c_str(), path.c_str()) != 0) {
+    result = errno == EEXIST ? FailedPrecondition(path + " already exists (use --force to "
+                                                         "overwrite it)")
+                             : IOError(Errno("cannot create", path));
+  }
+  if (!result.ok() || !overwrite) ::unlink(tmp.c_str());
   return result;
 }
 
