@@ -51,6 +51,34 @@ TEST(Crc32, CheckValue) {
   EXPECT_EQ(Crc32(ToBytes("6789"), Crc32(ToBytes("12345"))), 0xCBF43926u);
 }
 
+TEST(Crc32, EqualsTheBitwiseDefinitionAtEveryLengthAndSplit) {
+  // Reference: the reflected polynomial EDB88320 one bit at a time, no tables.
+  const auto bitwise = [](ByteView d) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (uint8_t b : d) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return ~c;
+  };
+  Bytes data(300);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 131 + 7);
+  for (size_t n = 0; n <= data.size(); ++n) {
+    const ByteView d = ByteView(data).first(n);
+    ASSERT_EQ(Crc32(d), bitwise(d)) << n;
+    const size_t cut = n / 3;
+    ASSERT_EQ(Crc32(d.subspan(cut), Crc32(d.first(cut))), bitwise(d)) << n;
+  }
+}
+
+TEST(Wipe, ZeroesEveryByte) {
+  Bytes b(37, 0xAB);
+  Wipe(b.data() + 1, 35);
+  EXPECT_EQ(b.front(), 0xAB);
+  EXPECT_EQ(b.back(), 0xAB);
+  for (size_t i = 1; i < 36; ++i) EXPECT_EQ(b[i], 0) << i;
+}
+
 TEST(StatusTest, CarriesCodeAndMessage) {
   Status s = Corruption("journal body checksum mismatch");
   EXPECT_FALSE(s.ok());

@@ -41,14 +41,18 @@ size_t EncodedExtentSize(size_t length) {
 }
 
 SecureBytes EncodeJournalBody(const ExtentMap& extents) {
-  SecureBytes body;
+  // Sized once: a growing SecureBytes would wipe and free every buffer it outgrows.
+  size_t total = 0;
+  for (const auto& [offset, data] : extents) total += EncodedExtentSize(data.size());
+  SecureBytes body(total);
+  uint8_t* out = body.data();
   for (const auto& [offset, data] : extents) {
     for (size_t done = 0; done < data.size(); done += kJournalMaxEntryData) {
       const size_t n = std::min(kJournalMaxEntryData, data.size() - done);
-      AppendU32(body, offset + static_cast<uint32_t>(done));
-      AppendU16(body, static_cast<uint16_t>(n));
-      body.insert(body.end(), data.begin() + static_cast<ptrdiff_t>(done),
-                  data.begin() + static_cast<ptrdiff_t>(done + n));
+      PutU32(out, offset + static_cast<uint32_t>(done));
+      PutU16(out + 4, static_cast<uint16_t>(n));
+      std::memcpy(out + kJournalEntryOverhead, data.data() + done, n);
+      out += kJournalEntryOverhead + n;
     }
   }
   return body;
