@@ -1,7 +1,10 @@
 #include "crypto/aes.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+#include <cstring>
 
 #include <memory>
 
@@ -136,6 +139,31 @@ Result<Bytes> AesCmac(ByteView key, ByteView message) {
 
 // --- AesKey ---
 
+namespace {
+
+// One ECB pass over whole blocks of an initialised, unpadded context (no final: nothing is
+// buffered between whole blocks).
+bool EcbBlocks(EVP_CIPHER_CTX* ctx, const uint8_t* in, uint8_t* out, size_t n) {
+  int len = 0;
+  return EVP_CipherUpdate(ctx, out, &len, in, static_cast<int>(n)) == 1 &&
+         static_cast<size_t>(len) == n;
+}
+
+void Xor16(uint8_t* a, const uint8_t* b) {
+  for (size_t i = 0; i < kAesBlockSize; ++i) a[i] ^= b[i];
+}
+
+// CMAC subkey doubling in GF(2^128) (NIST SP 800-38B §6.1).
+void Double(const uint8_t* in, uint8_t* out) {
+  const uint8_t carry = in[0] >> 7;
+  for (size_t i = 0; i < kAesBlockSize - 1; ++i) {
+    out[i] = static_cast<uint8_t>((in[i] << 1) | (in[i + 1] >> 7));
+  }
+  out[kAesBlockSize - 1] = static_cast<uint8_t>((in[kAesBlockSize - 1] << 1) ^ (carry ? 0x87 : 0));
+}
+
+}  // namespace
+
 void AesKey::CtxFree::operator()(evp_cipher_ctx_st* c) const {
   EVP_CIPHER_CTX_free(c);
 }
@@ -147,89 +175,127 @@ AesKey::~AesKey() = default;
 Result<AesKey> AesKey::Create(ByteView key) {
   if (KeyIndex(key.size()) < 0) return InvalidArgument("AES key must be 16, 24 or 32 bytes");
   const EVP_CIPHER* ecb = Cipher(key.size(), false);
-  const EVP_CIPHER* cbc = Cipher(key.size(), true);
-  if (ecb == nullptr || cbc == nullptr) return Status(ErrorCode::kCryptoError, "AES not available");
+  if (ecb == nullptr) return Status(ErrorCode::kCryptoError, "AES not available");
   AesKey k;
-  // Each context gets the key once; messages only reset the IV (CBC) and the buffered state.
-  const uint8_t zero_iv[kAesBlockSize] = {};
-  auto make = [&](const EVP_CIPHER* cipher, const uint8_t* iv, int enc, Ctx& out) -> Status {
+  auto make = [&](int enc, Ctx& out) -> Status {
     out.reset(EVP_CIPHER_CTX_new());
     if (!out) return Status(ErrorCode::kCryptoError, "EVP_CIPHER_CTX_new failed");
-    if (EVP_CipherInit_ex(out.get(), cipher, nullptr, key.data(), iv, enc) != 1) {
+    if (EVP_CipherInit_ex(out.get(), ecb, nullptr, key.data(), nullptr, enc) != 1) {
       return Status(ErrorCode::kCryptoError, "AES init failed");
     }
     EVP_CIPHER_CTX_set_padding(out.get(), 0);
     return Status::Ok();
   };
-  TESSERA_RETURN_IF_ERROR(make(ecb, nullptr, 1, k.ecb_enc_));
-  TESSERA_RETURN_IF_ERROR(make(cbc, zero_iv, 1, k.cbc_enc_));
-  TESSERA_RETURN_IF_ERROR(make(cbc, zero_iv, 0, k.cbc_dec_));
+  TESSERA_RETURN_IF_ERROR(make(1, k.ecb_enc_));
+  TESSERA_RETURN_IF_ERROR(make(0, k.ecb_dec_));
   return k;
 }
 
 Result<Bytes> AesKey::EcbEncrypt(ByteView data) {
   TESSERA_RETURN_IF_ERROR(CheckData(data));
-  // Re-initialising with no cipher and no key keeps the key schedule and clears the state.
-  if (EVP_CipherInit_ex(ecb_enc_.get(), nullptr, nullptr, nullptr, nullptr, 1) != 1) {
-    return Status(ErrorCode::kCryptoError, "AES init failed");
+  Bytes out(data.size());
+  if (!data.empty() && !EcbBlocks(ecb_enc_.get(), data.data(), out.data(), data.size())) {
+    return Status(ErrorCode::kCryptoError, "AES operation failed");
   }
-  return Transform(ecb_enc_.get(), data);
+  return out;
 }
 
 Result<Bytes> AesKey::CbcEncrypt(ByteView iv, ByteView data) {
   TESSERA_RETURN_IF_ERROR(CheckData(data));
   if (iv.size() != kAesBlockSize) return InvalidArgument("AES-CBC IV must be 16 bytes");
-  if (EVP_CipherInit_ex(cbc_enc_.get(), nullptr, nullptr, nullptr, iv.data(), 1) != 1) {
-    return Status(ErrorCode::kCryptoError, "AES init failed");
+  Bytes out(data.size());
+  uint8_t block[kAesBlockSize];
+  const uint8_t* chain = iv.data();
+  for (size_t at = 0; at < data.size(); at += kAesBlockSize) {
+    std::memcpy(block, data.data() + at, kAesBlockSize);
+    Xor16(block, chain);
+    if (!EcbBlocks(ecb_enc_.get(), block, out.data() + at, kAesBlockSize)) {
+      return Status(ErrorCode::kCryptoError, "AES operation failed");
+    }
+    chain = out.data() + at;
   }
-  return Transform(cbc_enc_.get(), data);
+  OPENSSL_cleanse(block, sizeof block);
+  return out;
 }
 
 Result<Bytes> AesKey::CbcDecrypt(ByteView iv, ByteView data) {
   TESSERA_RETURN_IF_ERROR(CheckData(data));
   if (iv.size() != kAesBlockSize) return InvalidArgument("AES-CBC IV must be 16 bytes");
-  if (EVP_CipherInit_ex(cbc_dec_.get(), nullptr, nullptr, nullptr, iv.data(), 0) != 1) {
-    return Status(ErrorCode::kCryptoError, "AES init failed");
+  Bytes out(data.size());
+  if (!data.empty() && !EcbBlocks(ecb_dec_.get(), data.data(), out.data(), data.size())) {
+    return Status(ErrorCode::kCryptoError, "AES operation failed");
   }
-  return Transform(cbc_dec_.get(), data);
+  for (size_t at = 0; at < data.size(); at += kAesBlockSize) {
+    Xor16(out.data() + at, at == 0 ? iv.data() : data.data() + at - kAesBlockSize);
+  }
+  return out;
 }
 
 // --- AesCmacKey ---
 
-void AesCmacKey::CtxFree::operator()(evp_mac_ctx_st* c) const {
-  EVP_MAC_CTX_free(c);
+AesCmacKey::AesCmacKey(AesCmacKey&& o) noexcept : aes_(std::move(o.aes_)) {
+  std::memcpy(k1_, o.k1_, sizeof k1_);
+  std::memcpy(k2_, o.k2_, sizeof k2_);
+  OPENSSL_cleanse(o.k1_, sizeof o.k1_);
+  OPENSSL_cleanse(o.k2_, sizeof o.k2_);
+}
+AesCmacKey& AesCmacKey::operator=(AesCmacKey&& o) noexcept {
+  if (this != &o) {
+    aes_ = std::move(o.aes_);
+    std::memcpy(k1_, o.k1_, sizeof k1_);
+    std::memcpy(k2_, o.k2_, sizeof k2_);
+    OPENSSL_cleanse(o.k1_, sizeof o.k1_);
+    OPENSSL_cleanse(o.k2_, sizeof o.k2_);
+  }
+  return *this;
+}
+AesCmacKey::~AesCmacKey() {
+  OPENSSL_cleanse(k1_, sizeof k1_);
+  OPENSSL_cleanse(k2_, sizeof k2_);
 }
 
-AesCmacKey::AesCmacKey(AesCmacKey&&) noexcept = default;
-AesCmacKey& AesCmacKey::operator=(AesCmacKey&&) noexcept = default;
-AesCmacKey::~AesCmacKey() = default;
-
 Result<AesCmacKey> AesCmacKey::Create(ByteView key) {
-  const int i = KeyIndex(key.size());
-  if (i < 0) return InvalidArgument("AES-CMAC key must be 16, 24 or 32 bytes");
-  EVP_MAC* mac = Fetched().cmac;
-  if (mac == nullptr) return Status(ErrorCode::kCryptoError, "CMAC not available");
-  AesCmacKey k;
-  k.ctx_.reset(EVP_MAC_CTX_new(mac));
-  if (!k.ctx_) return Status(ErrorCode::kCryptoError, "EVP_MAC_CTX_new failed");
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER,
-                                                          const_cast<char*>(CmacCipherName(i)), 0),
-                         OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(k.ctx_.get(), key.data(), key.size(), params) != 1) {
+  if (KeyIndex(key.size()) < 0) return InvalidArgument("AES-CMAC key must be 16, 24 or 32 bytes");
+  TESSERA_ASSIGN_OR_RETURN(AesKey aes, AesKey::Create(key));
+  AesCmacKey k(std::move(aes));
+  uint8_t l[kAesBlockSize] = {};
+  if (!EcbBlocks(k.aes_.ecb_enc_.get(), l, l, kAesBlockSize)) {
     return Status(ErrorCode::kCryptoError, "AES-CMAC init failed");
   }
+  Double(l, k.k1_);
+  Double(k.k1_, k.k2_);
+  OPENSSL_cleanse(l, sizeof l);
   return k;
 }
 
 Result<Bytes> AesCmacKey::Mac(ByteView message) {
-  // A null key restarts the CMAC with the key already scheduled (OpenSSL 3's CMAC provider).
-  Bytes out(16);
-  size_t out_len = 0;
-  if (EVP_MAC_init(ctx_.get(), nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(ctx_.get(), message.data(), message.size()) != 1 ||
-      EVP_MAC_final(ctx_.get(), out.data(), &out_len, out.size()) != 1 || out_len != 16) {
-    return Status(ErrorCode::kCryptoError, "AES-CMAC failed");
+  // RFC 4493 §2.4: CBC-MAC over the blocks, the last one XORed with K1 (complete) or padded
+  // 80 00.. and XORed with K2.
+  const size_t n = message.empty() ? 1 : (message.size() + kAesBlockSize - 1) / kAesBlockSize;
+  const bool complete = !message.empty() && message.size() % kAesBlockSize == 0;
+  uint8_t x[kAesBlockSize] = {};
+  EVP_CIPHER_CTX* ctx = aes_.ecb_enc_.get();
+  for (size_t i = 0; i + 1 < n; ++i) {
+    Xor16(x, message.data() + i * kAesBlockSize);
+    if (!EcbBlocks(ctx, x, x, kAesBlockSize))
+      return Status(ErrorCode::kCryptoError, "AES-CMAC failed");
   }
+  uint8_t last[kAesBlockSize] = {};
+  const size_t at = (n - 1) * kAesBlockSize;
+  const size_t rest = message.size() - at;
+  if (rest != 0) std::memcpy(last, message.data() + at, rest);
+  if (complete) {
+    Xor16(last, k1_);
+  } else {
+    last[rest] = 0x80;
+    Xor16(last, k2_);
+  }
+  Xor16(x, last);
+  Bytes out(kAesBlockSize);
+  const bool ok = EcbBlocks(ctx, x, out.data(), kAesBlockSize);
+  OPENSSL_cleanse(x, sizeof x);
+  OPENSSL_cleanse(last, sizeof last);
+  if (!ok) return Status(ErrorCode::kCryptoError, "AES-CMAC failed");
   return out;
 }
 

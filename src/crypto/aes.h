@@ -9,7 +9,6 @@
 #include "core/status.h"
 
 struct evp_cipher_ctx_st;
-struct evp_mac_ctx_st;
 
 namespace tessera::crypto {
 
@@ -24,9 +23,12 @@ Result<Bytes> AesCbcDecrypt(ByteView key, ByteView iv, ByteView data);
 // AES-CMAC (NIST SP 800-38B, RFC 4493); returns the full 16-byte tag.
 Result<Bytes> AesCmac(ByteView key, ByteView message);
 
-// The same operations with the key scheduled once: OpenSSL contexts keyed at Create and reset
-// per message, for a key used many times (an SCP03 session). Results are those of the one-shot
-// functions above, byte for byte. Move-only; one thread at a time. The contexts hold the key
+// The same operations with the key scheduled once, for a key used many times (an SCP03
+// session): one OpenSSL AES-ECB context per direction, keyed at Create and never
+// re-initialised (ECB over whole blocks keeps no state between calls); CBC chaining and CMAC
+// (subkeys K1, K2 derived at Create) are done here over it. Re-initialising an OpenSSL context
+// per message cost more than the AES itself. Results are those of the one-shot functions
+// above, byte for byte (tested). Move-only; one thread at a time. The contexts hold the key
 // schedule and are cleansed when freed (on destruction).
 class AesKey {
  public:
@@ -46,7 +48,8 @@ class AesKey {
   };
   using Ctx = std::unique_ptr<evp_cipher_ctx_st, CtxFree>;
   AesKey() = default;
-  Ctx ecb_enc_, cbc_enc_, cbc_dec_;
+  Ctx ecb_enc_, ecb_dec_;
+  friend class AesCmacKey;
 };
 
 class AesCmacKey {
@@ -60,11 +63,9 @@ class AesCmacKey {
   Result<Bytes> Mac(ByteView message);
 
  private:
-  struct CtxFree {
-    void operator()(evp_mac_ctx_st* c) const;
-  };
-  AesCmacKey() = default;
-  std::unique_ptr<evp_mac_ctx_st, CtxFree> ctx_;
+  explicit AesCmacKey(AesKey aes) : aes_(std::move(aes)) {}
+  AesKey aes_;
+  uint8_t k1_[kAesBlockSize] = {}, k2_[kAesBlockSize] = {};
 };
 
 }  // namespace tessera::crypto

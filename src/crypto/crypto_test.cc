@@ -67,6 +67,14 @@ TEST(Cmac, Rfc4493) {
   EXPECT_EQ(Hex(AesCmac(key, ByteView(m).first(16))), "070A16B46B4D4144F79BDD9DD04A287C");
   EXPECT_EQ(Hex(AesCmac(key, ByteView(m).first(40))), "DFA66747DE9AE63030CA32611497C827");
   EXPECT_EQ(Hex(AesCmac(key, m)), "51F0BEBF7E3B9D92FC49741779363CFE");
+  // The prepared key (CMAC computed over an ECB context with its own subkeys) on the same
+  // vectors, including the subkey cases: empty (K2), whole blocks (K1), partial (K2).
+  auto prepared = AesCmacKey::Create(key);
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_EQ(Hex(prepared->Mac({})), "BB1D6929E95937287FA37D129B756746");
+  EXPECT_EQ(Hex(prepared->Mac(ByteView(m).first(16))), "070A16B46B4D4144F79BDD9DD04A287C");
+  EXPECT_EQ(Hex(prepared->Mac(ByteView(m).first(40))), "DFA66747DE9AE63030CA32611497C827");
+  EXPECT_EQ(Hex(prepared->Mac(m)), "51F0BEBF7E3B9D92FC49741779363CFE");
 }
 
 TEST(Sha256Test, Fips180Vectors) {
