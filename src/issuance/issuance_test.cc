@@ -279,9 +279,13 @@ TEST_F(IssuanceTest, APowerCutAtEveryProgramThenResumeEqualsAnUninterruptedRun) 
   const uint64_t programs = ref->device().programs() - start;
   const Bytes want = data_area(*ref);
   ASSERT_GT(programs, 10u);
-  for (uint64_t k = 0; k < programs; ++k) {
+  for (uint64_t run = 0; run < 2 * programs; ++run) {
+    // Every program cut in both modes: normal (the torn page keeps old or new bytes per
+    // word) and harsh (arbitrary bytes).
+    const uint64_t k = run % programs;
+    const nvm::TearMode mode = run < programs ? nvm::TearMode::kNormal : nvm::TearMode::kHarsh;
     auto cut = nvm::RamNvm::CopyOf(base->device());
-    cut->device().ScheduleCut(cut->device().programs() + k, nvm::TearMode::kNormal, k);
+    cut->device().ScheduleCut(cut->device().programs() + k, mode, k);
     run_on(*cut, [&](card::Card& card) { (void)exec(card, 0x00); });
     cut->device().CancelCut();
     cut->device().PowerOn();
@@ -293,8 +297,9 @@ TEST_F(IssuanceTest, APowerCutAtEveryProgramThenResumeEqualsAnUninterruptedRun) 
       const std::string r = exec(card, state == "00" ? 0x00 : 0x01);
       EXPECT_EQ(SwOf(r), "9000") << "cut " << k << " (state " << state << "): " << r;
     });
-    ASSERT_TRUE(data_area(*cut) == want) << "cut at program " << k << " of " << programs
-                                         << ": the content differs from an uninterrupted run";
+    ASSERT_TRUE(data_area(*cut) == want)
+        << (mode == nvm::TearMode::kHarsh ? "harsh" : "normal") << " cut at program " << k << " of "
+        << programs << ": the content differs from an uninterrupted run";
   }
 }
 

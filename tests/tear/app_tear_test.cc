@@ -9,6 +9,8 @@
 // the application's data or PIN is left anywhere in the raw image.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <algorithm>
 #include <cstdio>
 #include <memory>
@@ -111,6 +113,7 @@ struct Session {
   Card card;
   std::function<void()> step_done;
   std::set<size_t>* ea_steps = nullptr;
+  std::set<size_t>* verify_steps = nullptr;
   size_t steps = 0;
   Session(nvm::NvmDevice& device, std::function<void()> done)
       : card(device, Geometry(), TestPlatform()), step_done(std::move(done)) {
@@ -120,6 +123,7 @@ struct Session {
     Bytes r = card.Transmit(c);
     if (!card.powered()) return PowerLost("cut");
     if (c.size() >= 2 && c[1] == 0x82 && ea_steps != nullptr) ea_steps->insert(steps);
+    if (c.size() >= 2 && c[1] == 0x20 && verify_steps != nullptr) verify_steps->insert(steps);
     ++steps;
     step_done();
     return r;
@@ -387,23 +391,62 @@ std::vector<uint32_t> FailureCounters(const nvm::NvmDevice& image) {
   return out;
 }
 
-TearScenario MakeScenario(const std::string& name, bool with_app, Script script) {
+// Where a module PIN's tries-left byte lives in the observed state: found from the states at
+// APDU boundaries alone, by running `prepare` (e.g. installing the application), selecting
+// `aid`, spending one try with a wrong VERIFY, and finding the one byte that dropped by one.
+std::optional<uint32_t> TriesOffset(const nvm::NvmDevice& base, const Script& prepare,
+                                    const std::string& aid) {
+  auto ram = nvm::RamNvm::CopyOf(base);
+  {
+    Session s(ram->device(), [] {});
+    if (!s.card.PowerOn().ok() || !prepare(s).ok()) return std::nullopt;
+  }
+  auto before = Observe(ram->device());
+  {
+    Session s(ram->device(), [] {});
+    if (!s.card.PowerOn().ok()) return std::nullopt;
+    if (Sw(s.card.Transmit(HexOrDie("00A4040C" + Lc(aid.size() / 2) + aid))) != "9000" ||
+        Sw(s.card.Transmit(HexOrDie("0020008004FFFFFFFF"))).substr(0, 3) != "63C") {
+      return std::nullopt;
+    }
+  }
+  auto after = Observe(ram->device());
+  if (!before.ok() || !after.ok() || before->size() != after->size()) return std::nullopt;
+  std::optional<uint32_t> at;
+  for (uint32_t i = 0; i < before->size(); ++i) {
+    if ((*before)[i] == (*after)[i]) continue;
+    if (at || (*after)[i] + 1 != (*before)[i]) return std::nullopt;
+    at = i;
+  }
+  return at;
+}
+
+// `pins`: the tries-left offsets of module PINs a VERIFY of the scenario may spend and restore.
+TearScenario MakeScenario(const std::string& name, bool with_app, Script script,
+                          std::vector<uint32_t> pins = {}) {
   auto ea_steps = std::make_shared<std::set<size_t>>();
+  auto verify_steps = std::make_shared<std::set<size_t>>();
   TearScenario sc;
   sc.name = name;
   sc.initial = &Base(with_app);
-  sc.run = [script, ea_steps](nvm::NvmDevice& device, const std::function<void()>& done) {
+  sc.run = [script, ea_steps, verify_steps](nvm::NvmDevice& device,
+                                            const std::function<void()>& done) {
     Session s(device, done);
     s.ea_steps = ea_steps.get();
+    s.verify_steps = verify_steps.get();
     TESSERA_RETURN_IF_ERROR(s.card.PowerOn().status());
     return script(s);
   };
   sc.observe = Observe;
-  const std::vector<uint32_t> counters = FailureCounters(*sc.initial);
-  sc.also_allowed = [ea_steps, counters](size_t step, const Bytes& before) {
+  std::vector<uint32_t> counters = FailureCounters(*sc.initial);
+  sc.also_allowed = [ea_steps, verify_steps, counters, pins](size_t step, const Bytes& before) {
     std::vector<Bytes> out;
-    if (!ea_steps->count(step)) return out;
-    for (uint32_t at : counters) {
+    // EXTERNAL AUTHENTICATE commits its failure counter early; VERIFY its try.
+    const std::vector<uint32_t>* spent_at = ea_steps->count(step)       ? &counters
+                                            : verify_steps->count(step) ? &pins
+                                                                        : nullptr;
+    if (spent_at == nullptr) return out;
+    for (uint32_t at : *spent_at) {
       Bytes spent = before;
       if (spent[at] > 0) --spent[at];
       out.push_back(std::move(spent));
@@ -418,7 +461,30 @@ struct Case {
   bool with_app;
   Script script;
   bool pairs = false;
+  // Applications with a module PIN a VERIFY of the script may spend a try of: what makes each
+  // exist (from the base image) and its AID.
+  std::vector<std::pair<Script, std::string>> pin_holders = {};
 };
+
+const std::string kPurse = "F05445535345524150";
+const std::string kPurseModule = "F0544553534552414D02";
+const std::string kIssuance = "F05445535345524102";
+const std::string kIssuanceModule = "F0544553534552414D04";
+
+// GP INSTALL [for install and make selectable] of the purse (balance 0, PIN 1234), in an
+// issuer session.
+Status InstallPurse(Session& s) {
+  TESSERA_ASSIGN_OR_RETURN(auto isd, s.Open("A000000151000000", 0x30, host::TestKeys()));
+  const std::string params =
+      "C912"
+      "800400000000"
+      "810431323334"
+      "8304000F4240";
+  const std::string data =
+      "0A" + kPurseModule + "0A" + kPurseModule + "09" + kPurse + "0100" + "14" + params + "00";
+  return Expect(isd->Transmit(HexOrDie("80E60C00" + Lc(data.size() / 2) + data)), "9000",
+                "INSTALL purse");
+}
 
 std::vector<Case> Cases() {
   auto issuer = [](Session& s) { return s.Open("A000000151000000", 0x30, host::TestKeys()); };
@@ -455,6 +521,81 @@ std::vector<Case> Cases() {
          return Expect(isd->Transmit(HexOrDie("80E40000" + Lc(11) + "4F09" + kApp)), "9000",
                        "DELETE");
        }},
+      {"administrator and trusted date (STORE DATA BF71, DF72)", false,
+       [=](Session& s) {
+         TESSERA_ASSIGN_OR_RETURN(auto isd, issuer(s));
+         TlvBuilder b;
+         b.Open(0xBF71).AddByte(0xC1, 2).Add(0xC0, ToBytes("BETA"));
+         b.Add(0x86, SigningKey().public_key).Close();
+         TESSERA_RETURN_IF_ERROR(Upload(*isd, b.Take()));
+         TESSERA_RETURN_IF_ERROR(Upload(*isd, HexOrDie("DF7203270615")));
+         return Upload(*isd, HexOrDie("DF7203280101"));
+       }},
+      {"personalization (INSTALL [for personalization], STORE DATA)", true,
+       [=](Session& s) {
+         TESSERA_ASSIGN_OR_RETURN(auto isd, issuer(s));
+         TESSERA_RETURN_IF_ERROR(
+             Expect(isd->Transmit(HexOrDie("80E62000" + Lc(15) + "000009" + kApp + "000000")),
+                    "9000", "INSTALL [for personalization]"));
+         Bytes data = kSecret;
+         Append(data, ToBytes(" personalised"));
+         return Upload(*isd, EncodeTlv(0x80, data));
+       }},
+      {"data store: VERIFY and UPDATE BINARY",
+       true,
+       [=](Session& s) {
+         TESSERA_RETURN_IF_ERROR(
+             Expect(s.Transmit(HexOrDie("00A4040C09" + kApp)), "9000", "SELECT"));
+         TESSERA_RETURN_IF_ERROR(
+             Expect(s.Transmit(HexOrDie("0020008004" + ToHex(kPin))), "9000", "VERIFY"));
+         return Expect(s.Transmit(HexOrDie("00D6010008"
+                                           "0102030405060708")),
+                       "9000", "UPDATE BINARY");
+       },
+       false,
+       {{[](Session&) { return Status::Ok(); }, kApp}}},
+      {"purse: install, credit in its session, VERIFY and debit",
+       false,
+       [=](Session& s) {
+         TESSERA_RETURN_IF_ERROR(InstallPurse(s));
+         {
+           TESSERA_ASSIGN_OR_RETURN(auto ps, s.Open(kPurse, 0x30, host::TestKeys()));
+           TESSERA_RETURN_IF_ERROR(
+               Expect(ps->Transmit(HexOrDie("8052000004000003E8")), "9000", "CREDIT"));
+         }
+         TESSERA_RETURN_IF_ERROR(
+             Expect(s.Transmit(HexOrDie("00A4040C09" + kPurse)), "9000", "SELECT"));
+         TESSERA_RETURN_IF_ERROR(
+             Expect(s.Transmit(HexOrDie("002000800431323334")), "9000", "VERIFY"));
+         return Expect(s.Transmit(HexOrDie("8054000004000000FA")), "9000", "DEBIT");
+       },
+       false,
+       {{InstallPurse, kPurse}}},
+      {"self-issuance: install the issuance application, load a group (STORE DATA BF73)", false,
+       [=](Session& s) {
+         TESSERA_ASSIGN_OR_RETURN(auto isd, issuer(s));
+         const std::string data = "0A" + kIssuanceModule + "0A" + kIssuanceModule + "09" +
+                                  kIssuance + "03800000" + "02C900" + "00";
+         TESSERA_RETURN_IF_ERROR(
+             Expect(isd->Transmit(HexOrDie("80E60C00" + Lc(data.size() / 2) + data)), "9000",
+                    "INSTALL issuance"));
+         TESSERA_ASSIGN_OR_RETURN(auto iss, s.Open(kIssuance, 0x30, host::TestKeys()));
+         const std::string group =
+             "47010002"
+             "0000000D"
+             "00A4040008A000000151000000"
+             "00000004"
+             "80CA0066";
+         TlvBuilder b;
+         b.Open(0xBF73).AddByte(0xC1, 1).AddByte(0xC3, 1).AddByte(0xC5, 1);
+         b.Add(0xC6, HexOrDie(group)).Close();
+         TESSERA_RETURN_IF_ERROR(Upload(*iss, b.Take()));
+         // Replacing it is one step too.
+         TlvBuilder r;
+         r.Open(0xBF73).AddByte(0xC1, 1).AddByte(0xC3, 2).AddByte(0xC5, 1);
+         r.Add(0xC6, HexOrDie(group)).Close();
+         return Upload(*iss, r.Take());
+       }},
   };
 }
 
@@ -464,7 +605,13 @@ TEST(AppTearTest, EveryCutLeavesOldOrNewAndTheViewsAgree) {
     for (auto mode : {nvm::TearMode::kNormal, nvm::TearMode::kHarsh}) {
       TearOptions o;
       o.mode = mode;
-      auto stats = RunAtEveryCutPoint(MakeScenario(c.name, c.with_app, c.script), o);
+      std::vector<uint32_t> pins;
+      for (const auto& [prepare, aid] : c.pin_holders) {
+        const auto at = TriesOffset(Base(c.with_app), prepare, aid);
+        ASSERT_TRUE(at.has_value()) << c.name << ": no PIN tries byte found";
+        pins.push_back(*at);
+      }
+      auto stats = RunAtEveryCutPoint(MakeScenario(c.name, c.with_app, c.script, pins), o);
       ASSERT_TRUE(stats.ok()) << stats.status().ToString();
       cuts += stats->cut_points;
       recovery_cuts += stats->recovery_cut_points;
