@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/tlv.h"
+#include "json_writer.h"
 
 namespace tessera::tools {
 namespace {
@@ -24,33 +25,6 @@ constexpr std::array kModules = {
 
 bool StartsWith(ByteView b, ByteView prefix) {
   return b.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), b.begin());
-}
-
-// The length of the well-formed UTF-8 sequence at the start of `s`, or 0.
-size_t Utf8Length(std::string_view s) {
-  auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
-  const unsigned b0 = byte(0);
-  if (b0 < 0x80) return s.empty() ? 0 : 1;
-  size_t n = 0;
-  unsigned lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (byte(1) < lo || byte(1) > hi) return 0;
-  for (size_t i = 2; i < n; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return n;
 }
 
 bool IsBcd(uint8_t b) {
@@ -251,7 +225,7 @@ std::string DateDisplay(ByteView bcd, std::string_view none) {
 
 bool IsPrintableUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8Length(s.substr(i));
+    const size_t n = Utf8SequenceLength(s.substr(i));
     if (n == 0) return false;
     const auto c = static_cast<unsigned char>(s[i]);
     if (n == 1 && (c < 0x20 || c == 0x7F)) return false;
@@ -263,7 +237,7 @@ bool IsPrintableUtf8(std::string_view s) {
 std::string Printable(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8Length(s.substr(i));
+    const size_t n = Utf8SequenceLength(s.substr(i));
     const auto c = static_cast<unsigned char>(s[i]);
     if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7F))) {
       out += '?';

@@ -3,13 +3,11 @@
 #include <cstdio>
 
 namespace tessera::tools {
-namespace {
 
-// The length of the well-formed UTF-8 sequence `s` starts with (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or 0 if it does not start with one.
 size_t Utf8SequenceLength(std::string_view s) {
   auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
   const unsigned b0 = byte(0);
+  if (b0 < 0x80) return s.empty() ? 0 : 1;
   size_t n = 0;
   unsigned lo = 0x80, hi = 0xBF;  // the range of the second byte
   if (b0 >= 0xC2 && b0 <= 0xDF) {
@@ -31,8 +29,6 @@ size_t Utf8SequenceLength(std::string_view s) {
   }
   return n;
 }
-
-}  // namespace
 
 std::string JsonWriter::Escape(std::string_view s) {
   std::string out = "\"";

@@ -10,6 +10,11 @@
 
 namespace tessera::tools {
 
+// The length of the well-formed UTF-8 sequence `s` starts with (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), or 0 if it does not start with one (or is empty).
+// ASCII, control characters included, is a sequence of 1.
+size_t Utf8SequenceLength(std::string_view s);
+
 class JsonWriter {
  public:
   JsonWriter& BeginObject(std::string_view key = {});
