@@ -99,6 +99,20 @@ def execute(send, p1, fn, run):
     return send(bytes([0x80, 0xEA, p1, 0x00, 13]) + tlv(0xC1, bytes([fn])) + tlv(0xC8, run) + b"\0")
 
 
+def one_request(send, fn):
+    """Mean microseconds of EXECUTE ISSUANCE of function `fn`, a new run id each time; each
+    run's acknowledgement (needed before the next run id) is sent but not timed."""
+    spent = 0.0
+    for i in range(N):
+        run = (fn << 32 | i).to_bytes(8, "big")
+        t0 = time.perf_counter()
+        r = execute(send, 0, fn, run)
+        spent += time.perf_counter() - t0
+        assert r[1] == 0x9000 and r[0][0] == 0xE5, f"EXECUTE {r[1]:04X}"
+        need(execute(send, 4, fn, run), "ACK")
+    return spent / N * 1e6
+
+
 # Plain, one by one.
 t0 = time.perf_counter()
 for _ in range(N):
@@ -107,15 +121,7 @@ for _ in range(N):
 one_by_one_plain = (time.perf_counter() - t0) / N * 1e6
 # Plain, one request (+ acknowledgement).
 need(raw(bytes([0, 0xA4, 4, 0, len(ISSUANCE)]) + ISSUANCE + b"\0"), "SELECT issuance")
-spent = 0.0
-for i in range(N):
-    run = (1 << 32 | i).to_bytes(8, "big")
-    t0 = time.perf_counter()
-    r = execute(raw, 0, 1, run)
-    spent += time.perf_counter() - t0
-    assert r[1] == 0x9000 and r[0][0] == 0xE5, f"EXECUTE {r[1]:04X}"
-    need(execute(raw, 4, 1, run), "ACK")  # bookkeeping before the next run id, not timed
-one_request_plain = spent / N * 1e6
+one_request_plain = one_request(raw, 1)
 
 # SCP03 level 33, one by one, in a session with the ISD.
 isd = Host(conn, 0x33, False)
@@ -129,15 +135,7 @@ one_by_one_scp03 = (time.perf_counter() - t0) / N * 1e6
 iss = Host(conn, 0x33, False, aid=ISSUANCE)
 iss.open()
 send33 = lambda apdu: iss.send(apdu[0], apdu[1], apdu[2], apdu[3], apdu[5:5 + apdu[4]])  # noqa: E731
-spent = 0.0
-for i in range(N):
-    run = (2 << 32 | i).to_bytes(8, "big")
-    t0 = time.perf_counter()
-    r = execute(send33, 0, 2, run)
-    spent += time.perf_counter() - t0
-    assert r[1] == 0x9000 and r[0][0] == 0xE5, f"EXECUTE {r[1]:04X}"
-    need(execute(send33, 4, 2, run), "ACK")
-one_request_scp03 = spent / N * 1e6
+one_request_scp03 = one_request(send33, 2)
 print(json.dumps({
     "commands": 50, "issuances": N,
     "plain_one_by_one_us": round(one_by_one_plain), "plain_one_request_us": round(one_request_plain),
