@@ -41,7 +41,7 @@ Result<std::unique_ptr<host::CardLink>> OpenPlainLink(const LinkOptions& o) {
   if (given > 1) return InvalidArgument("give only one of --image, --connect and --reader");
   if (!o.connect.empty()) return host::OpenSocketLink(o.connect, o.timeout_s * 1000);
   if (!o.reader.empty()) return host::OpenPcscLink(o.reader);
-  if (!o.image.empty()) return host::OpenEmbeddedLink(o.image);
+  if (!o.image.empty()) return host::OpenEmbeddedLink(o.image, o.power_cut_after);
   return InvalidArgument("no card: give --image PATH, --connect ENDPOINT or --reader NAME");
 }
 
@@ -266,6 +266,10 @@ std::string CardUsageError(const LinkOptions& o) {
   if (given > 1) return "give only one of --image, --connect and --reader";
   if (given == 0) return "no card: give --image PATH, --connect ENDPOINT or --reader NAME";
   if (o.scp03.empty() && o.scp03_tuned) return "--level, --kvn and --s16 need --scp03 KEYS";
+  if (o.power_cut_after && o.image.empty()) {
+    return "--power-cut-after works on an in-process card (--image): cut a served card's power "
+           "by killing tessera-card";
+  }
   if (!crypto::scp03::ValidSecurityLevel(o.scp03_level)) {
     return "--level " + Hex2(o.scp03_level) +
            ": not an SCP03 security level (00, 01, 03, 11, 13 or 33)";

@@ -2,16 +2,18 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace tessera::tools {
 
 struct LinkOptions {
-  std::string image;    // --image PATH
-  std::string connect;  // --connect unix:PATH|tcp:HOST:PORT
-  int timeout_s = 30;   // --timeout: connecting to and every exchange with a --connect card
-  std::string reader;   // --reader NAME
+  std::string image;                        // --image PATH
+  std::optional<uint64_t> power_cut_after;  // --power-cut-after N (with --image)
+  std::string connect;                      // --connect unix:PATH|tcp:HOST:PORT
+  int timeout_s = 30;  // --timeout: connecting to and every exchange with a --connect card
+  std::string reader;  // --reader NAME
   bool trace = false;
   bool json = false;
   bool raw = false;   // --raw: do not follow 61xx / 6Cxx

@@ -32,7 +32,7 @@ std::string TraceCommand(ByteView c) {
 Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
   if (!o.connect.empty()) return host::OpenSocketLink(o.connect, o.timeout_s * 1000);
   if (!o.reader.empty()) return host::OpenPcscLink(o.reader);
-  return host::OpenEmbeddedLink(o.image);
+  return host::OpenEmbeddedLink(o.image, o.power_cut_after);
 }
 
 }  // namespace

@@ -55,6 +55,10 @@ constexpr const char* kUsage =
     "  --timeout SECONDS  (--connect) give up connecting, or waiting for an answer, after this\n"
     "                     long with a clear error (default 30; a busy card says so at once)\n"
     "  --reader NAME      a PC/SC reader, e.g. 'Virtual PCD 00 00' (pcscd + vpcd)\n"
+    "  --power-cut-after N  (--image) cut the card's power during its page program N (0 the\n"
+    "                     first after power-on), as a card pulled from the reader mid-write:\n"
+    "                     that command and the rest fail ('power lost'); the next run\n"
+    "                     recovers the image to before or after the torn command\n"
     "\n"
     "OPTIONS, before or after the command (after 'image', only the image command's own\n"
     "options and --json are accepted):\n"
@@ -147,7 +151,8 @@ int main(int argc, char** argv) {
       }
     }
     const bool takes_value = a == "--image" || a == "--connect" || a == "--reader" ||
-                             a == "--scp03" || a == "--level" || a == "--kvn" || a == "--timeout";
+                             a == "--scp03" || a == "--level" || a == "--kvn" || a == "--timeout" ||
+                             a == "--power-cut-after";
     std::string v;
     if (takes_value) {
       if (i + 1 >= args.size()) return UsageError(a + " needs a value");
@@ -167,6 +172,13 @@ int main(int argc, char** argv) {
         return UsageError("--timeout '" + v + "': give whole seconds from 1 to 3600");
       }
       link.timeout_s = static_cast<int>(n);
+    } else if (a == "--power-cut-after") {
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || v[0] == '-' || *end != '\0') {
+        return UsageError("--power-cut-after '" + v + "': give a number of page programs");
+      }
+      link.power_cut_after = n;
     } else if (a == "--scp03") {
       link.scp03 = v;
     } else if (a == "--level" || a == "--kvn") {

@@ -22,7 +22,21 @@ class EmbeddedLink : public CardLink {
     apps::RegisterBuiltInModules(card_);
   }
   Status PowerOn() { return card_.PowerOn().status(); }
-  Result<Bytes> Transmit(ByteView command) override { return card_.Transmit(command); }
+  void ScheduleCut(uint64_t programs) {
+    image_->device().ScheduleCut(programs, nvm::TearMode::kNormal, programs);
+    cut_scheduled_ = true;
+  }
+  Result<Bytes> Transmit(ByteView command) override {
+    if (!card_.powered()) return PowerLost("the card has no power (the power cut given)");
+    Bytes r = card_.Transmit(command);
+    if (!card_.powered()) {
+      return PowerLost(cut_scheduled_ ? "power cut during this command (--power-cut-after): "
+                                        "the image holds what a card torn here holds; the next "
+                                        "power-on recovers it"
+                                      : "the card lost power during this command");
+    }
+    return r;
+  }
   Result<Bytes> Reset() override { return card_.Reset(); }
   Result<Bytes> Atr() override { return card::Card::Atr(); }
   std::string Describe() const override { return "image " + path_ + " (in-process)"; }
@@ -32,6 +46,7 @@ class EmbeddedLink : public CardLink {
   std::unique_ptr<card::DrbgPlatform> platform_;
   card::Card card_;
   std::string path_;
+  bool cut_scheduled_ = false;
 };
 
 class SocketLink : public CardLink {
@@ -83,10 +98,12 @@ class SocketLink : public CardLink {
 
 }  // namespace
 
-Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path) {
+Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path,
+                                                   std::optional<uint64_t> cut_after) {
   TESSERA_ASSIGN_OR_RETURN(auto image, nvm::ImageFile::Open(image_path));
   auto link = std::make_unique<EmbeddedLink>(std::move(image), image_path);
   TESSERA_RETURN_IF_ERROR(link->PowerOn());
+  if (cut_after) link->ScheduleCut(*cut_after);
   return std::unique_ptr<CardLink>(std::move(link));
 }
 

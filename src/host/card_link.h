@@ -2,7 +2,9 @@
 // served by `tessera-card --listen`, or through PC/SC (pcscd). All links exchange raw APDUs.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +23,12 @@ class CardLink {
   virtual std::string Describe() const = 0;
 };
 
-// Opens the image, powers the card on in this process (NVM recovery runs).
-Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path);
+// Opens the image, powers the card on in this process (NVM recovery runs). With `cut_after`,
+// power is cut during the page program of that index (0: the first) counted from after
+// power-on, as a torn write of a real card leaves it (`tessera --power-cut-after N`); the
+// command in progress and every later one fail with kPowerLost.
+Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path,
+                                                   std::optional<uint64_t> cut_after = {});
 // unix:PATH or tcp:HOST:PORT of a `tessera-card --listen`. `timeout_ms` bounds the connection
 // attempt and every exchange (a card that stays busy longer gives up with a clear error).
 inline constexpr int kDefaultSocketTimeoutMs = 30000;

@@ -243,5 +243,25 @@ check "the advice unblocks the PIN" test "$(tr '\n' ' ' <<<"$out")" = "9000 9000
 out=$("$T" --image "$img" apdu 002C00820C313233343536373832343638 2>&1)
 check "PIN 82 has no PUK: 6984 says so" grep -q "PIN 82 has no PUK" <<<"$out"
 
+# --power-cut-after N: a power cut at every page program of VERIFY + SELECT + UPDATE BINARY
+# leaves EF 2F01 old or new (read back through APDUs on the next run) and the image sound.
+old=$("$T" --image "$img" apdu 00A4000C022F01 00B0000005 | tail -1)
+torn=0 bad=0 cut_seen=0
+for n in $(seq 0 40); do
+  cp "$img" "$dir/cut.img"
+  "$T" --image "$dir/cut.img" --power-cut-after "$n" apdu 00200082083837363534333231 \
+    00A4000C022F01 00D600000548454C4C4F >"$dir/cut.out" 2>&1
+  rc=$?
+  grep -q "power cut during this command" "$dir/cut.out" && cut_seen=$((cut_seen + 1))
+  [[ $rc -eq 0 ]] || torn=$((torn + 1))
+  now=$("$T" --image "$dir/cut.img" apdu 00A4000C022F01 00B0000005 | tail -1)
+  [[ "$now" == "$old" || "$now" == 48454C4C4F9000 ]] || bad=$((bad + 1))
+  "$T" image check "$dir/cut.img" >/dev/null 2>&1 || bad=$((bad + 1))
+done
+check "--power-cut-after: cuts reported and exit 1 ($torn)" test "$torn" -ge 10 -a "$cut_seen" -eq "$torn"
+check "--power-cut-after: every cut leaves old or new, image sound" test "$bad" -eq 0
+"$T" --connect unix:/nonexistent --power-cut-after 1 apdu 00A40000 >"$dir/out" 2>&1
+check "--power-cut-after needs --image (exit 2)" test $? -eq 2
+
 echo "$pass passed, $fails failed"
 test $fails -eq 0
