@@ -10,6 +10,7 @@
 #include "card/fs/file_system.h"
 #include "card/identifiers.h"
 #include "core/tlv.h"
+#include "transport/card_service.h"
 
 namespace tessera::apps {
 namespace {
@@ -24,6 +25,8 @@ int g_flood = 0;               // outside APDUs to send during each execution
 int g_executions[64];          // successful executions per index (volatile: this process)
 bool g_closed_seen = true;     // privileged mode held during every execution
 card::Card* g_card = nullptr;  // to probe outside access during a run
+transport::CardService* g_service = nullptr;  // to probe other connections during a run
+uint64_t g_other_session = 0;                 // a connection that does not own the card
 
 card::CardResult<card::Response> HandleCount(card::Card& c, card::ChannelState&,
                                              const CommandApdu& cmd) {
@@ -38,6 +41,15 @@ card::CardResult<card::Response> HandleCount(card::Card& c, card::ChannelState&,
     const Bytes probe{channel, 0xB0, 0x00, 0x00, 0x01};
     const Bytes counted{static_cast<uint8_t>(0x80 | channel), 0x3A, 0x3F, 0x00};
     if (ToHex(g_card->Transmit(i % 2 ? probe : counted)) != "6985") g_closed_seen = false;
+  }
+  // The same flood from other connections of a multi-interface tessera-card: a sessionless
+  // source (the vpcd link) and a socket connection that does not own the card.
+  for (int i = 0; g_service != nullptr && i < g_flood; ++i) {
+    const Bytes counted{0x80, 0x3A, 0x3F, 0x00};
+    const Bytes select{0x00, 0xA4, 0x00, 0x0C, 0x02, 0x3F, 0x00};
+    auto r = i % 2 ? g_service->Handle("vpcd", i % 4 == 1 ? select : counted)
+                   : g_service->Handle("socket-B", counted, g_other_session);
+    if (!r || ToHex(*r) != "6985") g_closed_seen = false;
   }
   if (g_fail_once == cmd.p1) {
     g_fail_once = -1;
@@ -245,6 +257,36 @@ TEST_F(IssuanceTest, TenThousandOutsideApdusDuringARunReachNothing) {
   EXPECT_TRUE(g_closed_seen);
   EXPECT_EQ(g_executions[0x3F], 0);  // the counting command sent from outside never ran
   for (int i = 0; i < 4; ++i) EXPECT_EQ(g_executions[i], 1);
+}
+
+TEST_F(IssuanceTest, TenThousandApdusFromOtherConnectionsDuringARunReachNothing) {
+  ASSERT_EQ(Load(Group(4)), "9000");
+  transport::CardService service(*card_, nullptr, {std::chrono::milliseconds(50)});
+  // Connection A runs the issuance; B is another connection (its session never owned the
+  // card), "vpcd" the PC/SC interface.
+  const auto a = service.BeginSession("socket-A");
+  ASSERT_TRUE(a.has_value());
+  g_other_session = *a + 1000;
+  auto send = [&](const std::string& hex) {
+    auto r = service.Handle("socket-A", HexOrDie(hex), *a);
+    return r ? ToHex(*r) : std::string("none");
+  };
+  ASSERT_EQ(SwOf(send("00A40400" + Lc(9) + kIssuanceAid + "00")), "9000");
+  g_service = &service;
+  g_flood = 2500;  // 4 commands x 2500
+  const std::string r = send("80EA00000DC10101C808" + ToHex(kRunA) + "00");
+  g_service = nullptr;
+  g_flood = 0;
+  EXPECT_EQ(SwOf(r), "9000") << r;
+  EXPECT_TRUE(g_closed_seen);
+  EXPECT_EQ(g_executions[0x3F], 0);  // the counting command from other connections never ran
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(g_executions[i], 1);
+  // After the run the other interface is served again.
+  auto after = service.Handle("vpcd", HexOrDie("00A4000C023F00"));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(ToHex(*after), "6985") << "A still owns the card: others are refused";
+  service.EndSession(*a);
+  EXPECT_EQ(ToHex(*service.Handle("vpcd", HexOrDie("00A4000C023F00"))), "9000");
 }
 
 // A power cut at every program of a whole run, then the host resumes with the same run id (or
