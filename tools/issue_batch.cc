@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "card/profile.h"
@@ -520,13 +521,9 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
   if (!key.ok()) return Fail(json, "batch", key.status().message());
   plan.master.assign(key->begin(), key->end());
   plan.geometry.root_size = 256;
-  if (::mkdir(images.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Fail(json, "batch", "cannot create " + images + ": " + std::strerror(errno));
-  }
-  const std::string logs = images + "/logs";
-  if (::mkdir(logs.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Fail(json, "batch", "cannot create " + logs + ": " + std::strerror(errno));
-  }
+  std::error_code ec;
+  std::filesystem::create_directories(images + "/logs", ec);
+  if (ec) return Fail(json, "batch", "cannot create " + images + "/logs: " + ec.message());
 
   std::vector<uint64_t> serials;
   for (uint64_t i = shard; i < count; i += shards) serials.push_back(first + i);

@@ -118,7 +118,39 @@ echo "80CA00FF00" >>"$dir/fail.group"   # GET DATA of an object the purse does n
 "$T" --json issue batch "$dir/fail.group" --images "$dir/c" --count 2 >"$dir/fail.json" 2>/dev/null
 check "failing group: exit 1" test $? -eq 1
 check "failing group: both listed" test "$(jget 'len(d["failures"])' "$(cat "$dir/fail.json")")" = 2
-check "failing group: names command 4" bash -c "grep -q 'command 4 of the group answered' $dir/fail.json"
+last=$(($(grep -cv '^#' "$dir/fail.group") - 1))
+check "failing group: names command $last" grep -q "command $last of the group answered" "$dir/fail.json"
+
+# 7. Every card function of profiles/ issues, and its application is then in the application
+# list (signed by the bureau), the GP registry and the PSE, and is managed by record.
+declare -A aids=([emoney]=F05445535345524150 [transit]=F05445535345524151
+                 [membership]=F05445535345524152 [ticketbook]=F05445535345524153)
+"$T" issue card-keys --serial 1 -o "$dir/k1" 2>/dev/null
+for p in emoney transit membership ticketbook; do
+  aid=${aids[$p]}
+  "$T" issue batch "$root/profiles/$p.group" --images "$dir/p/$p" --count 1 >/dev/null 2>&1
+  check "$p: issued" test $? -eq 0
+  img="$dir/p/$p/card-0000000000000001.img"
+  list=$("$T" --image "$img" apps list 2>/dev/null)
+  check "$p: listed, bureau's valid signature" grep -Eq "^$aid .*05 BUREAU .*active +valid" <<<"$list"
+  gp=$("$T" --image "$img" --scp03 "$dir/k1" apdu 80F24002024F0000 2>/dev/null | tail -1)
+  check "$p: in GET STATUS, selectable" grep -q "4F09${aid}9F700107" <<<"$gp"
+  pse=$("$T" --image "$img" apdu 00A404000E315041592E5359532E444446303100 00B2010C00 00B2020C00 \
+    00B2030C00 00B2040C00 2>/dev/null)
+  check "$p: in the PSE" grep -q "4F09$aid" <<<"$pse"
+  "$T" --image "$img" --scp03 "$dir/k1" apps set-status "$aid" lock \
+    --sign-key "$root/profiles/src/bureau-admin.pem" >/dev/null 2>&1
+  check "$p: locked by its record" test "$("$T" --image "$img" apdu 00A4040C09$aid | tail -1)" = 6283
+done
+bal=$("$T" --image "$dir/p/emoney/card-0000000000000001.img" --scp03 "$dir/k1" apps set-status \
+  ${aids[emoney]} unlock --sign-key "$root/profiles/src/bureau-admin.pem" >/dev/null 2>&1;
+  "$T" --image "$dir/p/emoney/card-0000000000000001.img" apdu 00A4040C09${aids[emoney]} 805C000004 | tail -1)
+check "emoney: the purse holds its first value, 1000" test "$bal" = 000003E89000
+tick=$("$T" --image "$dir/p/ticketbook/card-0000000000000001.img" --scp03 "$dir/k1" apps set-status \
+  ${aids[ticketbook]} unlock --sign-key "$root/profiles/src/bureau-admin.pem" >/dev/null 2>&1;
+  "$T" --image "$dir/p/ticketbook/card-0000000000000001.img" apdu 00A4040C09${aids[ticketbook]} \
+    002000800431323334 00B001B80A | tail -1)
+check "ticketbook: the last of 45 tickets is written" test "$tick" = 542D00000000000027019000
 
 echo "issue batch: $pass checks passed, $fails failed"
 test $fails -eq 0
