@@ -690,10 +690,14 @@ void PrintReport(const RunReport& r, const TableRecord* t, std::optional<bool> a
     std::printf("function %s\n", FunctionText(r.function).c_str());
   }
   std::printf("state: %s\n", RunStateName(r.state).c_str());
-  std::printf("run id: %s%s\n", RunIdText(r.run_id).c_str(),
-              !acked   ? ""
-              : *acked ? " (acknowledged)"
-                       : " (not acknowledged)");
+  if (r.state == static_cast<uint8_t>(RunState::kIdle) && r.run_id == RunId{}) {
+    std::printf("run id: none (no run since the group was loaded)\n");
+  } else {
+    std::printf("run id: %s%s\n", RunIdText(r.run_id).c_str(),
+                !acked   ? ""
+                : *acked ? " (acknowledged)"
+                         : " (not acknowledged)");
+  }
   std::printf("succeeded: %u of %u\n", r.succeeded, r.count);
   if (const std::string p = PendingText(r); !p.empty()) std::printf("%s\n", p.c_str());
   for (const std::string& l : CommandLines(r)) std::printf("%s\n", l.c_str());

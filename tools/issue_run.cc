@@ -443,8 +443,6 @@ RunOutcome Runner::Run() {
       out_.report = *rep;
       if (o_.observer.response) o_.observer.response("status", r->sw, *rep);
       next = Decide(*rep, r->sw);
-      if (next == Next::kResume)
-        Log(MakeStep("resume", std::nullopt, std::nullopt, "after a lost link"));
       continue;
     }
     if (!IsTemplateSw(r->sw)) {
