@@ -294,15 +294,16 @@ class Progress {
 
 class CardChannel final : public IssueChannel {
  public:
-  CardChannel(const LinkOptions& o, const Reporter& rep, uint8_t function)
-      : o_(o), rep_(rep), function_(function) {}
+  // `plain`: never a secure session (status and ack need none, whatever the policy).
+  CardChannel(const LinkOptions& o, const Reporter& rep, uint8_t function, bool plain = false)
+      : o_(o), rep_(rep), function_(function), plain_(plain) {}
 
   // The first connection: opens the link, reads the function's table record, and decides
   // whether EXECUTE ISSUANCE goes inside a secure session.
   Result<TableRecord> Prepare() {
     TESSERA_RETURN_IF_ERROR(OpenLink());
     TESSERA_ASSIGN_OR_RETURN(TableRecord t, FindFunction(*s_, rep_, function_));
-    secure_ = (t.policy & kPolicySecure) != 0 || !o_.scp03.empty();
+    secure_ = !plain_ && ((t.policy & kPolicySecure) != 0 || !o_.scp03.empty());
     return t;
   }
   bool secure() const { return secure_; }
@@ -339,6 +340,7 @@ class CardChannel final : public IssueChannel {
   LinkOptions o_;
   const Reporter& rep_;
   uint8_t function_;
+  bool plain_;
   std::unique_ptr<CardSession> s_;
   bool secure_ = false;
   bool fresh_ = false;
@@ -633,8 +635,9 @@ int Run(const LinkOptions& o, const Args& a) {
                       ", not acknowledged: run 'tessera issue run' without --run-id to finish "
                       "it, or 'tessera issue ack' it, before a new run");
     }
-    progress.Note("the state file " + state_path + " holds run " + RunIdText(state.run_id) +
-                  ", not acknowledged: an earlier 'issue run' was interrupted; resuming it");
+    progress.Note(
+        "the state file " + state_path + " holds run " + RunIdText(state.run_id) +
+        ", not acknowledged: an earlier 'issue run' was interrupted (or stopped); resuming it");
   } else {
     state.run_id = given ? *given : RandomRunId();
     state.acked = false;
@@ -709,9 +712,7 @@ int StatusCommand(const LinkOptions& o, const Args& a) {
   uint8_t function = 0;
   if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
   if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
-  LinkOptions plain = o;
-  plain.scp03.clear();  // status needs no session
-  CardChannel ch(plain, rep, function);
+  CardChannel ch(o, rep, function, /*plain=*/true);  // status needs no session
   auto t = ch.Prepare();
   if (!t.ok()) return rep.Fail(t.status());
   auto journal = ReadRecord(ch.session(), rep, 2, t->slot + 1);
@@ -776,12 +777,11 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
     const std::string lp = a.has("--log") ? a.value("--log") : DefaultLogPath(state_path);
     if (auto st = log.Open(lp); !st.ok()) return rep.Fail(st);
   }
-  LinkOptions lo = o;
-  if (op == IssueOp::kAck) lo.scp03.clear();  // the card takes an ack without a session
-  CardChannel ch(lo, rep, function);
+  // The card takes an ack without a session, whatever the policy.
+  CardChannel ch(o, rep, function, /*plain=*/op == IssueOp::kAck);
   auto t = ch.Prepare();
   if (!t.ok()) return rep.Fail(t.status());
-  if (op != IssueOp::kAck && (t->policy & kPolicySecure) && !ch.has_keys()) {
+  if (ch.secure() && !ch.has_keys()) {
     return rep.Usage("function " + FunctionText(function) +
                      "'s policy needs the secure channel (b3): give --scp03 KEYS");
   }
