@@ -16,6 +16,7 @@ PACKAGES=(
   opensc pcsc-tools python3-pyscard   # third-party clients of the integration tests
   vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome  # the Python emulator (bench/)
   procps                         # ps, pgrep in the test scripts
+  gdb                            # stops tessera-card mid-run in tests/cli/issue_cli_test.sh
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include "card/fs/file_node.h"
 #include "card/profile.h"
 #include "host/secure_channel.h"
+#include "issue_commands.h"
 #include "json_writer.h"
 #include "nvm/image_file.h"
 #include "nvm/image_inspector.h"
@@ -29,6 +30,8 @@ constexpr const char* kImageUsage =
     "       tessera image show PATH [--json]\n"
     "       tessera image check PATH [--json]\n"
     "       tessera image ls PATH [--json]\n"
+    "       tessera image write-group IMAGE GROUP --function N [--version V] [--target AID]\n"
+    "                                 [--policy XX] [--scp03 KEYS] [--install-app] [--json]\n"
     "\n"
     "  init    create a card image holding the default profile (docs/card-format.md):\n"
     "          MF, EF.DIR, the EMV PSE 1PAY.SYS.DDF01 and a PIN-protected demo DF.\n"
@@ -68,6 +71,14 @@ constexpr const char* kImageUsage =
     "  ls      list the card's file tree: FIDs, DF names (hex and text), types, sizes and\n"
     "          record counts, SFIs, life cycle status and access conditions (FCP 8C decoded:\n"
     "          e.g. 'read, update: PIN 81; others: always')\n"
+    "\n"
+    "  write-group  the memory path of self-issuance (docs/self-issuance.md §6.7): write a\n"
+    "          card function's command group (text or compiled) into the image's issuance\n"
+    "          application offline, as 'tessera --image IMAGE issue load-group' does: the\n"
+    "          card runs in this process, the upload travels in an SCP03 session with the\n"
+    "          issuer's keys (--scp03 KEYS, default 'test' with a warning). --install-app\n"
+    "          installs the issuance application first if the image has none.\n"
+    "          'tessera image write-group --help' has the details\n"
     "\n"
     "  --json        machine-readable output on stdout (every subcommand; also as\n"
     "                'tessera --json image ...'); always valid UTF-8\n"
@@ -596,6 +607,7 @@ int RunImageCommand(const std::vector<std::string>& args) {
     std::fputs(kImageUsage, stdout);
     return 0;
   }
+  if (args[0] == "write-group") return RunImageWriteGroup(args);
   Options o;
   o.verb = args[0];
   if (o.verb != "init" && o.verb != "show" && o.verb != "check" && o.verb != "ls") {

@@ -11,6 +11,7 @@
 #include "core/bytes.h"
 #include "image_command.h"
 #include "issue_batch.h"
+#include "issue_commands.h"
 
 #ifndef TESSERA_VERSION
 #error "TESSERA_VERSION comes from CMakeLists.txt's project(VERSION)"
@@ -43,12 +44,17 @@ constexpr const char* kUsage =
     "  apps delete AID    delete an application and wipe its data (asks; --scp03)\n"
     "  admin add|list     register an administrator (--scp03), or list them\n"
     "  card set-date YYMMDD  set the card's trusted date (--scp03); 'card date' shows it\n"
+    "  issue compile|install-app|load-group|run|status|resume|retry-failed|ack\n"
+    "                     self-issuance: compile and load card functions' command groups,\n"
+    "                     run them with resume and acknowledgement ('tessera issue --help')\n"
+    "  image write-group IMAGE GROUP --function N\n"
+    "                     write a card function's group into an image, offline\n"
     "  apdu HEX...        send command APDUs, print responses\n"
     "  script FILE        run a scriptor-style APDU script ('-': standard input)\n"
     "  readers            list PC/SC readers\n"
     "  help [COMMAND]     this text, or a command's own help\n"
     "\n"
-    "CARD, for apdu, script, apps, admin and card (exactly one):\n"
+    "CARD, for apdu, script, apps, admin, card and issue (exactly one):\n"
     "  --image PATH       run the card in this process on an image (the embedded default)\n"
     "  --connect EP       a 'tessera-card --listen' socket: unix:PATH or tcp:HOST:PORT; the\n"
     "                     connection is a card session of its own (it starts on a reset card)\n"
@@ -64,14 +70,14 @@ constexpr const char* kUsage =
     "options and --json are accepted):\n"
     "  --json             machine-readable output on stdout for every command: JSON, always\n"
     "                     valid UTF-8 (bytes that are not UTF-8, e.g. in a path, become U+FFFD)\n"
-    "  --trace            (apdu, script, apps, admin, card) decode every command and\n"
+    "  --trace            (apdu, script, apps, admin, card, issue) decode every command and\n"
     "                     response on stderr\n"
     "  --raw              (apdu, script) do not follow 61xx/6Cxx automatically\n"
     "  --scp03 KEYS       (apdu, script) open a GlobalPlatform SCP03 session with the issuer\n"
     "                     security domain first and send every command inside it. KEYS is\n"
     "                     'test' (the well-known 404142..4F, with a warning) or a file of\n"
-    "                     enc=, mac=, dek= lines in hex. (apps, admin, card) the keys of the\n"
-    "                     sessions they open, with the ISD or the management application\n"
+    "                     enc=, mac=, dek= lines in hex. (apps, admin, card, issue) the keys of\n"
+    "                     the sessions they open, with the ISD or the management application\n"
     "  --level XX         SCP03 security level: 01 C-MAC, 03 +C-DEC (default), 11/13 +R-MAC,\n"
     "                     33 +R-ENC (00: authentication only)\n"
     "  --kvn XX           SCP03 key version number (default 00: the card's first key set)\n"
@@ -90,13 +96,15 @@ constexpr const char* kUsage =
     "  1  failure: the card or image cannot be opened, an exchange or the SCP03 session\n"
     "     fails, an APDU argument or a script line is not a command APDU, a script cannot be\n"
     "     read (or is a directory), 'image check' finds damage. Responses already received\n"
-    "     are printed first; for apps, admin and card also: the card refused (its status\n"
-    "     word and what it means are printed)\n"
+    "     are printed first; for apps, admin, card and issue also: the card refused (its\n"
+    "     status word and what it means are printed)\n"
     "  2  usage error: unknown command or option, a missing or malformed option value (e.g.\n"
     "     --level xyz), conflicting card options (more than one of --image, --connect and\n"
     "     --reader, or one given twice), no card for a command that needs one, --level,\n"
     "     --kvn or --s16 without --scp03, apps/admin/card commands that need --scp03 without\n"
     "     it, 'apps delete' without --yes and no terminal to ask on\n"
+    "  3  (issue run, resume, retry-failed) the issuance stopped on a command's\n"
+    "     non-transient failure: the run is partial and stays unacknowledged\n"
     "\n"
     "Run 'tessera COMMAND --help' for a command's options.\n";
 
@@ -139,8 +147,9 @@ int main(int argc, char** argv) {
     }
     // The application-management commands' own options go to them (tools/apps_commands.cc);
     // the global ones (card, SCP03, --json, --trace) stay here.
-    if (IsManagement(cmd)) {
-      const int arity = tessera::tools::ManagementOptionArity(a);
+    if (IsManagement(cmd) || cmd == "issue") {
+      const int arity = cmd == "issue" ? tessera::tools::IssueOptionArity(a)
+                                       : tessera::tools::ManagementOptionArity(a);
       if (arity >= 0) {
         cmd_args.push_back(a);
         if (arity == 1) {
@@ -221,6 +230,10 @@ int main(int argc, char** argv) {
       cmd_args.push_back("--help");
       return tessera::tools::RunManagement(cmd, link, cmd_args);
     }
+    if (cmd == "issue") {
+      cmd_args.push_back("--help");
+      return tessera::tools::RunIssue(link, cmd_args);
+    }
     return CommandHelp(cmd);
   }
   if (cmd.empty()) {
@@ -243,5 +256,6 @@ int main(int argc, char** argv) {
   if (cmd == "script") return tessera::tools::RunScript(link, cmd_args);
   if (cmd == "readers") return tessera::tools::RunReaders(link, cmd_args);
   if (IsManagement(cmd)) return tessera::tools::RunManagement(cmd, link, cmd_args);
+  if (cmd == "issue") return tessera::tools::RunIssue(link, cmd_args);
   return UsageError("unknown command '" + cmd + "'");
 }

@@ -1,0 +1,949 @@
+#include "issue_commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "card_session.h"
+#include "crypto/sha256.h"
+#include "issuance_protocol.h"
+#include "issue_group.h"
+#include "issue_help.h"
+#include "issue_run.h"
+#include "json_writer.h"
+
+namespace tessera::tools {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+struct OptionSpec {
+  const char* name;
+  int arity;
+};
+constexpr OptionSpec kOptions[] = {
+    {"--function", 1}, {"--version", 1}, {"--target", 1}, {"--policy", 1},
+    {"--run-id", 1},   {"--state", 1},   {"--log", 1},    {"--no-ack", 0},
+    {"--retries", 1},  {"-o", 1},        {"--output", 1}, {"--install-app", 0},
+};
+
+struct Args {
+  std::vector<std::string> operands;
+  std::map<std::string, std::string> values;
+  std::set<std::string> flags;
+  bool has(const std::string& o) const { return flags.count(o) || values.count(o); }
+  std::string value(const std::string& o) const {
+    auto it = values.find(o);
+    return it == values.end() ? "" : it->second;
+  }
+};
+
+std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
+                      const std::string& command, Args* out) {
+  for (size_t i = 0; i < in.size(); ++i) {
+    const std::string& a = in[i];
+    const int arity = IssueOptionArity(a);
+    if (arity < 0) {
+      if (a.size() > 1 && a[0] == '-') return "unknown option '" + a + "'";
+      out->operands.push_back(a);
+      continue;
+    }
+    const std::string name = a == "--output" ? "-o" : a;
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return "option " + a + " does not apply to '" + command + "'";
+    }
+    if (out->has(name)) return a + " given twice";
+    if (arity == 0) {
+      out->flags.insert(name);
+    } else {
+      if (i + 1 >= in.size()) return a + " needs a value";
+      out->values[name] = in[++i];
+    }
+  }
+  return "";
+}
+
+// --function N: decimal 1..254 or 0x01..0xFE.
+std::optional<uint8_t> ParseFunction(const std::string& v) {
+  if (v.empty()) return std::nullopt;
+  char* end = nullptr;
+  const bool hex = v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+  errno = 0;
+  const unsigned long n = std::strtoul(v.c_str() + (hex ? 2 : 0), &end, hex ? 16 : 10);
+  if (errno != 0 || *end != '\0' || !std::isdigit(static_cast<unsigned char>(v[0])) || n < 1 ||
+      n > 254) {
+    return std::nullopt;
+  }
+  return static_cast<uint8_t>(n);
+}
+
+// The function, or a usage message.
+std::string GetFunction(const Args& a, uint8_t* out) {
+  if (!a.has("--function")) return "--function N is required (the card function, 1..254)";
+  auto f = ParseFunction(a.value("--function"));
+  if (!f) return "--function '" + a.value("--function") + "': give 1..254 (or 0x01..0xFE)";
+  *out = *f;
+  return "";
+}
+
+std::string FunctionText(uint8_t f) {
+  return HexByte(f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The issuance application's files, read with READ RECORD (their access is "read: always")
+
+struct TableRecord {
+  int slot = 0;  // 0-based; the journal record has the same
+  uint8_t function = 0;
+  uint16_t fid = 0;
+  uint8_t version = 0;
+  uint16_t count = 0;
+  Bytes digest;
+  uint8_t policy = 0;
+  Bytes target;
+};
+
+constexpr uint8_t kPolicySecure = 0x04;
+
+const std::vector<SwMeaning>& SelectMeanings() {
+  static const std::vector<SwMeaning> k = {
+      {0x6A82,
+       "the card has no issuance application (install it: 'tessera --scp03 KEYS issue "
+       "install-app')"},
+      {0x6985, "the card is running an issuance (privileged mode) or the application is locked"},
+  };
+  return k;
+}
+
+const std::vector<SwMeaning>& ExecuteMeanings() {
+  static const std::vector<SwMeaning> k = {
+      {0x6A88, "no such function on the card (load it with 'issue load-group')"},
+      {0x6985,
+       "not now: the function's previous run is not acknowledged (start), there is no "
+       "unacknowledged run with this run id (resume, retry-failed, ack), or a run is in progress"},
+      {0x6982, "the function's policy needs the issuer's secure channel (give --scp03 KEYS)"},
+      {0x6A80, "the group file does not match its digest, or a malformed request"},
+      {0x6A86, "bad P1"},
+  };
+  return k;
+}
+
+Status SelectApp(CardSession& s, const Reporter& rep) {
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(SelectIssuance()));
+  if (r.sw != 0x9000) {
+    return rep.Refused("SELECT of the issuance application F054455353455241 02", r.sw,
+                       SelectMeanings());
+  }
+  return Status::Ok();
+}
+
+Result<Bytes> ReadRecord(CardSession& s, const Reporter& rep, uint8_t sfi, int n) {
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(CommandApdu{0x00,
+                                                               0xB2,
+                                                               static_cast<uint8_t>(n),
+                                                               static_cast<uint8_t>(sfi << 3 | 4),
+                                                               {},
+                                                               256,
+                                                               false}));
+  if (r.sw != 0x9000) {
+    return rep.Refused("READ RECORD " + std::to_string(n) + " of SFI " + std::to_string(sfi), r.sw);
+  }
+  return r.data;
+}
+
+// Function `f`'s table record (the issuance application selected), or NotFound.
+Result<TableRecord> FindFunction(CardSession& s, const Reporter& rep, uint8_t f) {
+  for (int n = 1; n <= 16; ++n) {
+    TESSERA_ASSIGN_OR_RETURN(Bytes b, ReadRecord(s, rep, 1, n));
+    if (b.size() < 56 || b[0] != f) continue;
+    TableRecord t;
+    t.slot = n - 1;
+    t.function = b[0];
+    t.fid = GetU16(&b[1]);
+    t.version = b[3];
+    t.count = GetU16(&b[4]);
+    t.digest.assign(b.begin() + 6, b.begin() + 38);
+    t.policy = b[38];
+    t.target.assign(b.begin() + 40, b.begin() + 40 + std::min<uint8_t>(b[39], 16));
+    return t;
+  }
+  return NotFound("the card has no function " + FunctionText(f) +
+                  " (load it with 'tessera issue load-group')");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Showing a template
+
+// A line per command (ranges of equal ones for groups of more than 64 commands).
+std::vector<std::string> CommandLines(const RunReport& r) {
+  auto state = [&](size_t i) -> std::string {
+    if (r.done(i)) return "ok";
+    if (i == r.first_pending && r.failed_sw != 0) {
+      return "failed " + HexU16(r.failed_sw) + " (" + Meaning(r.failed_sw) + ")";
+    }
+    return "not run";
+  };
+  std::vector<std::string> out;
+  if (r.count <= 64) {
+    for (size_t i = 0; i < r.count; ++i) {
+      out.push_back("  command " + std::to_string(i) + ": " + state(i));
+    }
+    return out;
+  }
+  for (size_t i = 0; i < r.count;) {
+    const std::string s = state(i);
+    size_t j = i + 1;
+    while (j < r.count && state(j) == s) ++j;
+    out.push_back(j == i + 1 ? "  command " + std::to_string(i) + ": " + s
+                             : "  commands " + std::to_string(i) + "-" + std::to_string(j - 1) +
+                                   ": " + s + " (" + std::to_string(j - i) + ")");
+    i = j;
+  }
+  return out;
+}
+
+std::string PendingText(const RunReport& r) {
+  if (r.first_pending == 0xFFFF) return "";
+  if (r.failed_sw != 0) {
+    return "first failed: command " + std::to_string(r.first_pending) + " with " +
+           HexU16(r.failed_sw) + ": " + Meaning(r.failed_sw);
+  }
+  return "first unanswered: command " + std::to_string(r.first_pending);
+}
+
+void ReportJson(JsonWriter& w, const RunReport& r) {
+  w.String("function", FunctionText(r.function))
+      .String("state", RunStateName(r.state))
+      .String("run_id", RunIdText(r.run_id))
+      .Number("count", r.count)
+      .Number("succeeded", r.succeeded);
+  w.BeginArray("commands");
+  for (size_t i = 0; i < r.count; ++i) {
+    w.String(r.done(i) ? "ok" : (i == r.first_pending && r.failed_sw != 0) ? "failed" : "not run");
+  }
+  w.EndArray();
+  if (r.first_pending != 0xFFFF) {
+    w.Number("first_pending", r.first_pending);
+    if (r.failed_sw != 0) {
+      w.String("failed_sw", HexU16(r.failed_sw)).String("meaning", Meaning(r.failed_sw));
+    }
+  }
+}
+
+// Progress on stderr: a bar redrawn in place on a terminal, plain lines otherwise.
+class Progress {
+ public:
+  explicit Progress(const std::string& command) : command_(command), tty_(isatty(2) == 1) {}
+  void Request(const std::string& phase) {
+    phase_ = phase;
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[K%-7s %s waiting for the card (EXECUTE ISSUANCE %s)",
+                   phase.c_str(), Bar(done_, count_).c_str(), phase.c_str());
+    } else {
+      std::fprintf(stderr, "tessera %s: %s: EXECUTE ISSUANCE sent\n", command_.c_str(),
+                   phase.c_str());
+    }
+    std::fflush(stderr);
+  }
+  void Response(const std::string& phase, uint16_t sw, const RunReport& r) {
+    done_ = r.succeeded, count_ = r.count;
+    const std::string summary = HexU16(sw) + " " + RunStateName(r.state) + ", " +
+                                std::to_string(r.succeeded) + " of " + std::to_string(r.count) +
+                                " commands succeeded";
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[K%-7s %s %s\n", phase.c_str(), Bar(r.succeeded, r.count).c_str(),
+                   summary.c_str());
+    } else {
+      std::fprintf(stderr, "tessera %s: %s: %s\n", command_.c_str(), phase.c_str(),
+                   summary.c_str());
+    }
+    for (const std::string& l : CommandLines(r)) std::fprintf(stderr, "%s\n", l.c_str());
+    std::fflush(stderr);
+  }
+  void Note(const std::string& n) {
+    std::fprintf(stderr, "%stessera %s: %s\n", tty_ ? "\r\033[K" : "", command_.c_str(), n.c_str());
+    std::fflush(stderr);
+  }
+
+ private:
+  static std::string Bar(size_t done, size_t count) {
+    constexpr size_t kWidth = 30;
+    const size_t fill = count == 0 ? 0 : done * kWidth / count;
+    return "[" + std::string(fill, '#') + std::string(kWidth - fill, '.') + "] " +
+           std::to_string(done) + "/" + (count ? std::to_string(count) : std::string("?"));
+  }
+  std::string command_;
+  bool tty_;
+  std::string phase_;
+  size_t done_ = 0, count_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The card, for runs and steps
+
+class CardChannel final : public IssueChannel {
+ public:
+  // `plain`: never a secure session (status and ack need none, whatever the policy).
+  CardChannel(const LinkOptions& o, const Reporter& rep, uint8_t function, bool plain = false)
+      : o_(o), rep_(rep), function_(function), plain_(plain) {}
+
+  // The first connection: opens the link, reads the function's table record, and decides
+  // whether EXECUTE ISSUANCE goes inside a secure session.
+  Result<TableRecord> Prepare() {
+    TESSERA_RETURN_IF_ERROR(OpenLink());
+    TESSERA_ASSIGN_OR_RETURN(TableRecord t, FindFunction(*s_, rep_, function_));
+    secure_ = !plain_ && ((t.policy & kPolicySecure) != 0 || !o_.scp03.empty());
+    return t;
+  }
+  bool secure() const { return secure_; }
+  bool has_keys() const { return !o_.scp03.empty(); }
+
+  Status Connect() override {
+    if (fresh_) {  // Prepare() just opened it
+      fresh_ = false;
+      if (secure_) return s_->OpenScp03(IssuanceAid());
+      return Status::Ok();
+    }
+    TESSERA_RETURN_IF_ERROR(OpenLink());
+    fresh_ = false;
+    if (secure_) return s_->OpenScp03(IssuanceAid());
+    return Status::Ok();
+  }
+
+  Result<ResponseApdu> Execute(const CommandApdu& c) override {
+    if (!s_) return IOError("no link to the card");
+    return secure_ ? s_->Secure(c) : s_->Plain(c);
+  }
+
+  CardSession& session() { return *s_; }
+
+ private:
+  Status OpenLink() {
+    s_.reset();
+    TESSERA_ASSIGN_OR_RETURN(s_, CardSession::Open(o_));
+    TESSERA_RETURN_IF_ERROR(SelectApp(*s_, rep_));
+    fresh_ = true;
+    return Status::Ok();
+  }
+
+  LinkOptions o_;
+  const Reporter& rep_;
+  uint8_t function_;
+  bool plain_;
+  std::unique_ptr<CardSession> s_;
+  bool secure_ = false;
+  bool fresh_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// issue compile
+
+int Compile(const LinkOptions& o, const Args& a) {
+  const Reporter rep("issue compile", o.json);
+  if (a.operands.size() != 1) {
+    return rep.Usage(a.operands.empty() ? "no GROUP file given" : "give one GROUP file");
+  }
+  const std::string& path = a.operands[0];
+  auto g = CompileGroupFile(path);
+  if (!g.ok()) return rep.Fail(g.status());
+  const Bytes encoded = g->Encode();
+  const crypto::Sha256Digest digest = crypto::Sha256(encoded);
+  const std::string sha = ToHex(ByteView(digest.data(), digest.size()));
+  std::string out;
+  if (a.has("-o")) {
+    out = a.value("-o");
+    std::ofstream f(out, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(encoded.data()),
+            static_cast<std::streamsize>(encoded.size()));
+    f.close();
+    if (!f) return rep.Fail("cannot write " + out + ": " + std::strerror(errno));
+  }
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject()
+        .Bool("ok", true)
+        .String("file", path)
+        .Number("commands", g->commands.size())
+        .Number("bytes", encoded.size())
+        .String("sha256", sha);
+    if (!out.empty()) w.String("output", out);
+    w.EndObject();
+    std::printf("%s\n", w.Take().c_str());
+    return 0;
+  }
+  std::printf("%s: %zu commands, %zu bytes, SHA-256 %s\n", path.c_str(), g->commands.size(),
+              encoded.size(), sha.c_str());
+  if (!out.empty()) std::printf("wrote %s\n", out.c_str());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue install-app
+
+// Installs the issuance application on the open session's card: true when it was installed,
+// false when it was there already.
+Result<bool> InstallApp(CardSession& s, const Reporter& rep) {
+  TESSERA_RETURN_IF_ERROR(s.OpenScp03({}));
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Secure(InstallIssuanceApplication()));
+  if (r.sw == 0x6A89) return false;
+  if (r.sw != 0x9000) {
+    return rep.Refused("INSTALL of the issuance application", r.sw,
+                       {{0x6A88, "the card has no module ISSUANCE"},
+                        {0x6A84, "out of memory, or the registry is full"}});
+  }
+  return true;
+}
+
+int InstallAppCommand(const LinkOptions& o, const Args& a) {
+  const Reporter rep("issue install-app", o.json);
+  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  if (o.scp03.empty()) {
+    return rep.Usage("installing needs the issuer's secure channel: give --scp03 KEYS");
+  }
+  auto session = CardSession::Open(o);
+  if (!session.ok()) return rep.Fail(session.status());
+  auto installed = InstallApp(**session, rep);
+  if (!installed.ok()) return rep.Fail(installed.status());
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject()
+        .Bool("ok", true)
+        .String("aid", ToHex(IssuanceAid()))
+        .Bool("installed", *installed)
+        .Bool("already_installed", !*installed)
+        .EndObject();
+    std::printf("%s\n", w.Take().c_str());
+  } else if (*installed) {
+    std::printf("installed the issuance application %s\n", ToHex(IssuanceAid()).c_str());
+  } else {
+    std::printf("the issuance application %s is already installed (6A89)\n",
+                ToHex(IssuanceAid()).c_str());
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue load-group, image write-group
+
+// A text group compiled, or compiled bytes (47 01 ...) checked.
+Result<Bytes> LoadGroupBytes(const std::string& path) {
+  if (path != "-") {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return NotFound("cannot read the group file '" + path + "'");
+    Bytes raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (raw.size() >= 2 && raw[0] == 'G' && raw[1] == 0x01) {
+      auto g = DecodeGroup(raw);
+      if (!g.ok()) return Malformed(path + ": " + g.status().message());
+      return raw;
+    }
+  }
+  TESSERA_ASSIGN_OR_RETURN(CommandGroup g, CompileGroupFile(path));
+  return g.Encode();
+}
+
+int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
+  const Reporter rep(command, o.json);
+  if (a.operands.size() != 1) {
+    return rep.Usage(a.operands.empty() ? "no GROUP file given" : "give one GROUP file");
+  }
+  uint8_t function = 0;
+  if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
+  uint8_t version = 1, policy = 0x01;
+  Bytes target;
+  if (a.has("--version")) {
+    char* end = nullptr;
+    const std::string v = a.value("--version");
+    const long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 0 || n > 255) {
+      return rep.Usage("--version '" + v + "': give 0..255");
+    }
+    version = static_cast<uint8_t>(n);
+  }
+  if (a.has("--policy")) {
+    auto p = FromHex(a.value("--policy"));
+    if (!p.ok() || p->size() != 1) {
+      return rep.Usage("--policy '" + a.value("--policy") + "': give one hex byte, e.g. 05");
+    }
+    policy = (*p)[0];
+  }
+  if (a.has("--target")) {
+    auto t = FromHex(a.value("--target"));
+    if (!t.ok() || t->size() < 5 || t->size() > 16) {
+      return rep.Usage("--target '" + a.value("--target") + "': give an AID of 5..16 bytes hex");
+    }
+    target = *t;
+  }
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  if (o.scp03.empty()) {
+    return rep.Usage(
+        "loading a group needs the issuer's secure channel with the issuance application: give "
+        "--scp03 KEYS");
+  }
+  auto group = LoadGroupBytes(a.operands[0]);
+  if (!group.ok()) return rep.Fail(group.status());
+  const size_t commands = GetU16(&(*group)[2]);
+  const crypto::Sha256Digest digest = crypto::Sha256(*group);
+  auto session = CardSession::Open(o);
+  if (!session.ok()) return rep.Fail(session.status());
+  CardSession& s = **session;
+  bool installed = false;
+  auto sel = s.Plain(SelectIssuance());
+  if (!sel.ok()) return rep.Fail(sel.status());
+  if (sel->sw == 0x6A82 && a.has("--install-app")) {
+    auto i = InstallApp(s, rep);
+    if (!i.ok()) return rep.Fail(i.status());
+    installed = *i;
+  } else if (sel->sw != 0x9000) {
+    return rep.CardFail("SELECT of the issuance application F054455353455241 02", sel->sw,
+                        SelectMeanings());
+  }
+  if (auto st = s.OpenScp03(IssuanceAid()); !st.ok()) return rep.Fail(st);
+  auto up = s.StoreData(GroupUpload(function, version, target, policy, *group));
+  if (!up.ok()) return rep.Fail(up.status());
+  if (up->sw != 0x9000) {
+    return rep.CardFail(
+        "loading function " + FunctionText(function) + ", STORE DATA block " +
+            std::to_string(up->block + 1) + " of " + std::to_string(up->blocks),
+        up->sw,
+        {{0x6985,
+          "the function's last run is not acknowledged (running, partial or done without "
+          "ack): finish or acknowledge it first"},
+         {0x6A80, "the card refused the group or the upload as malformed"},
+         {0x6A84, "no room: 16 functions exist, or the NVM is full"},
+         {0x6982, "no session with the issuer's keys"},
+         {0x6A86, "a STORE DATA block out of sequence"}});
+  }
+  const std::string sha = ToHex(ByteView(digest.data(), digest.size()));
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject()
+        .Bool("ok", true)
+        .String("function", FunctionText(function))
+        .Number("version", version)
+        .String("policy", HexByte(static_cast<uint8_t>(policy | 0x01)))
+        .String("target", ToHex(target))
+        .Number("commands", commands)
+        .Number("bytes", group->size())
+        .String("sha256", sha)
+        .Number("blocks", up->blocks)
+        .Bool("installed_app", installed)
+        .EndObject();
+    std::printf("%s\n", w.Take().c_str());
+    return 0;
+  }
+  if (installed)
+    std::printf("installed the issuance application %s\n", ToHex(IssuanceAid()).c_str());
+  std::printf("loaded function %s: %zu commands, %zu bytes, SHA-256 %s (%zu STORE DATA blocks)\n",
+              FunctionText(function).c_str(), commands, group->size(), sha.c_str(), up->blocks);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue run
+
+std::string StatePathOf(const Args& a, uint8_t function) {
+  return a.has("--state") ? a.value("--state") : DefaultStatePath(function);
+}
+
+int PrintOutcome(const LinkOptions& o, const Reporter& rep, const RunOutcome& out, uint8_t function,
+                 const RunId& run_id, const std::string& state, const std::string& log) {
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Bool("ok", out.exit_code == 0);
+    if (out.exit_code != 0) w.String("error", out.message).Number("exit", out.exit_code);
+    if (out.report) {
+      ReportJson(w, *out.report);
+    } else {
+      w.String("function", FunctionText(function)).String("run_id", RunIdText(run_id));
+    }
+    if (out.sw != 0) w.String("sw", HexU16(out.sw));
+    w.Bool("acked", out.acked)
+        .Bool("replay", out.replay)
+        .Number("retries", static_cast<uint64_t>(out.retries))
+        .Number("reconnects", static_cast<uint64_t>(out.reconnects))
+        .String("state_file", state)
+        .String("log", log)
+        .EndObject();
+    std::printf("%s\n", w.Take().c_str());
+  }
+  if (out.exit_code != 0) {
+    std::fprintf(stderr, "tessera %s: %s\n", rep.command().c_str(), out.message.c_str());
+    return out.exit_code;
+  }
+  if (!o.json) {
+    const RunReport& r = *out.report;
+    std::printf(
+        "function %s: run %s %s, %u of %u commands succeeded%s%s\n", FunctionText(function).c_str(),
+        RunIdText(run_id).c_str(), out.replay ? "was already done (nothing executed)" : "done",
+        r.succeeded, r.count, out.acked ? ", acknowledged" : ", not acknowledged (--no-ack)",
+        out.reconnects ? (" (" + std::to_string(out.reconnects) + " reconnections)").c_str() : "");
+  }
+  return 0;
+}
+
+int Run(const LinkOptions& o, const Args& a) {
+  const Reporter rep("issue run", o.json);
+  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
+  uint8_t function = 0;
+  if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
+  std::optional<RunId> given;
+  if (a.has("--run-id")) {
+    given = ParseRunId(a.value("--run-id"));
+    if (!given) return rep.Usage("--run-id '" + a.value("--run-id") + "': give 16 hex digits");
+  }
+  int retries = 3;
+  if (a.has("--retries")) {
+    char* end = nullptr;
+    const std::string v = a.value("--retries");
+    const long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 0 || n > 10) return rep.Usage("--retries: give 0..10");
+    retries = static_cast<int>(n);
+  }
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  const std::string state_path = StatePathOf(a, function);
+  const std::string log_path = a.has("--log") ? a.value("--log") : DefaultLogPath(state_path);
+  Progress progress(rep.command());
+
+  // The run id: an unacknowledged one in the state file is resumed; otherwise a new one,
+  // stored durably before anything is sent.
+  auto stored = ReadIssueState(state_path);
+  if (!stored.ok()) return rep.Fail(stored.status());
+  IssueState state;
+  state.function = function;
+  if (stored->has_value() && (*stored)->function != function) {
+    return rep.Usage("the state file " + state_path + " is function " +
+                     FunctionText((*stored)->function) + "'s; give --state FILE for function " +
+                     FunctionText(function));
+  }
+  if (stored->has_value() && !(*stored)->acked) {
+    state = **stored;
+    if (given && *given != state.run_id) {
+      return rep.Fail("the state file " + state_path + " holds run " + RunIdText(state.run_id) +
+                      " of function " + FunctionText(function) +
+                      ", not acknowledged: run 'tessera issue run' without --run-id to finish "
+                      "it, or 'tessera issue ack' it, before a new run");
+    }
+    progress.Note(
+        "the state file " + state_path + " holds run " + RunIdText(state.run_id) +
+        ", not acknowledged: an earlier 'issue run' was interrupted (or stopped); resuming it");
+  } else {
+    state.run_id = given ? *given : RandomRunId();
+    state.acked = false;
+    state.result = "started";
+    if (auto st = WriteIssueState(state_path, state); !st.ok()) return rep.Fail(st);
+  }
+  IssueLog log;
+  if (auto st = log.Open(log_path); !st.ok()) return rep.Fail(st);
+
+  CardChannel channel(o, rep, function);
+  auto table = channel.Prepare();
+  if (!table.ok()) return rep.Fail(table.status());
+  if ((table->policy & kPolicySecure) && !channel.has_keys()) {
+    return rep.Usage("function " + FunctionText(function) +
+                     "'s policy needs the secure channel (b3): give --scp03 KEYS");
+  }
+  RunOptions ro;
+  ro.function = function;
+  ro.run_id = state.run_id;
+  ro.ack = !a.has("--no-ack");
+  ro.retries = retries;
+  ro.log = &log;
+  ro.observer.request = [&](const std::string& p) { progress.Request(p); };
+  ro.observer.response = [&](const std::string& p, uint16_t sw, const RunReport& r) {
+    progress.Response(p, sw, r);
+  };
+  ro.observer.note = [&](const std::string& n) { progress.Note(n); };
+  ro.acked = [&]() {
+    IssueState s = state;
+    s.acked = true;
+    s.result = "done";
+    return WriteIssueState(state_path, s);
+  };
+  const RunOutcome out = RunIssuance(channel, ro);
+  if (!out.acked && out.report) {
+    IssueState s = state;
+    s.result = out.exit_code == kExitIssued ? "done" : RunStateName(out.report->state);
+    (void)WriteIssueState(state_path, s);
+  }
+  return PrintOutcome(o, rep, out, function, state.run_id, state_path, log_path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// issue status, resume, retry-failed, ack
+
+void PrintReport(const RunReport& r, const TableRecord* t, std::optional<bool> acked) {
+  if (t) {
+    std::printf("function %s: group file %s, version %u, %u commands, policy %s%s%s\n",
+                FunctionText(r.function).c_str(), HexU16(t->fid).c_str(), t->version, t->count,
+                HexByte(t->policy).c_str(), (t->policy & kPolicySecure) ? " (secure channel)" : "",
+                t->target.empty() ? "" : (", target " + ToHex(t->target)).c_str());
+  } else {
+    std::printf("function %s\n", FunctionText(r.function).c_str());
+  }
+  std::printf("state: %s\n", RunStateName(r.state).c_str());
+  if (r.state == static_cast<uint8_t>(RunState::kIdle) && r.run_id == RunId{}) {
+    std::printf("run id: none (no run since the group was loaded)\n");
+  } else {
+    std::printf("run id: %s%s\n", RunIdText(r.run_id).c_str(),
+                !acked   ? ""
+                : *acked ? " (acknowledged)"
+                         : " (not acknowledged)");
+  }
+  std::printf("succeeded: %u of %u\n", r.succeeded, r.count);
+  if (const std::string p = PendingText(r); !p.empty()) std::printf("%s\n", p.c_str());
+  for (const std::string& l : CommandLines(r)) std::printf("%s\n", l.c_str());
+}
+
+int StatusCommand(const LinkOptions& o, const Args& a) {
+  const Reporter rep("issue status", o.json);
+  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
+  uint8_t function = 0;
+  if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  CardChannel ch(o, rep, function, /*plain=*/true);  // status needs no session
+  auto t = ch.Prepare();
+  if (!t.ok()) return rep.Fail(t.status());
+  auto journal = ReadRecord(ch.session(), rep, 2, t->slot + 1);
+  if (!journal.ok()) return rep.Fail(journal.status());
+  const bool acked = journal->size() > 10 && (*journal)[10] == 1;
+  auto r = ch.Execute(ExecuteIssuance(IssueOp::kStatus, function, nullptr));
+  if (!r.ok()) return rep.Fail(r.status());
+  if (r->sw != 0x9000) return rep.CardFail("EXECUTE ISSUANCE status", r->sw, ExecuteMeanings());
+  auto rep_ = ParseRunReport(r->data);
+  if (!rep_.ok()) return rep.Fail(rep_.status());
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Bool("ok", true);
+    ReportJson(w, *rep_);
+    w.Bool("acked", acked)
+        .Number("version", t->version)
+        .String("policy", HexByte(t->policy))
+        .String("group_fid", HexU16(t->fid))
+        .String("sha256", ToHex(t->digest))
+        .String("target", ToHex(t->target))
+        .EndObject();
+    std::printf("%s\n", w.Take().c_str());
+    return 0;
+  }
+  PrintReport(*rep_, &*t, acked);
+  return 0;
+}
+
+int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& name) {
+  const Reporter rep("issue " + name, o.json);
+  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
+  uint8_t function = 0;
+  if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
+  if (a.has("--run-id") && a.has("--state")) return rep.Usage("give --run-id or --state, not both");
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  const std::string state_path = StatePathOf(a, function);
+  RunId run_id{};
+  std::optional<IssueState> state;
+  if (a.has("--run-id")) {
+    auto id = ParseRunId(a.value("--run-id"));
+    if (!id) return rep.Usage("--run-id '" + a.value("--run-id") + "': give 16 hex digits");
+    run_id = *id;
+    auto s = ReadIssueState(state_path);  // to record an ack in it when it holds this run
+    if (s.ok() && s->has_value() && (*s)->function == function && (*s)->run_id == run_id)
+      state = **s;
+  } else {
+    auto s = ReadIssueState(state_path);
+    if (!s.ok()) return rep.Fail(s.status());
+    if (!s->has_value()) {
+      return rep.Usage("no run id: give --run-id HEX16, or --state FILE (" + state_path +
+                       " does not exist)");
+    }
+    if ((*s)->function != function) {
+      return rep.Usage("the state file " + state_path + " is function " +
+                       FunctionText((*s)->function) + "'s");
+    }
+    state = **s;
+    run_id = state->run_id;
+  }
+  IssueLog log;
+  if (a.has("--log") || state) {
+    const std::string lp = a.has("--log") ? a.value("--log") : DefaultLogPath(state_path);
+    if (auto st = log.Open(lp); !st.ok()) return rep.Fail(st);
+  }
+  // The card takes an ack without a session, whatever the policy.
+  CardChannel ch(o, rep, function, /*plain=*/op == IssueOp::kAck);
+  auto t = ch.Prepare();
+  if (!t.ok()) return rep.Fail(t.status());
+  if (ch.secure() && !ch.has_keys()) {
+    return rep.Usage("function " + FunctionText(function) +
+                     "'s policy needs the secure channel (b3): give --scp03 KEYS");
+  }
+  if (auto st = ch.Connect(); !st.ok()) return rep.Fail(st);
+  (void)log.Write(WithRun(
+      MakeStep(name == "retry-failed" ? "retry" : name, std::nullopt, std::nullopt, "single step"),
+      function, run_id));
+  auto r = ch.Execute(ExecuteIssuance(op, function, &run_id));
+  if (!r.ok()) return rep.Fail(r.status());
+  if (r->sw != 0x9000 && r->sw != 0x6300 && r->sw != 0x6400) {
+    (void)log.Write(WithRun(MakeStep("refused", r->sw), function, run_id));
+    return rep.CardFail("EXECUTE ISSUANCE " + name + " of run " + RunIdText(run_id), r->sw,
+                        ExecuteMeanings());
+  }
+  auto report = ParseRunReport(r->data);
+  if (!report.ok()) return rep.Fail(report.status());
+  (void)log.Write(WithRun(MakeStep(op == IssueOp::kAck ? "ack" : "response", r->sw, *report),
+                          function, run_id));
+  if (op == IssueOp::kAck && state) {
+    state->acked = true;
+    state->result = RunStateName(report->state);
+    if (auto st = WriteIssueState(state_path, *state); !st.ok()) {
+      return rep.Fail("acknowledged, but " + st.message());
+    }
+  }
+  const bool done = report->state == static_cast<uint8_t>(RunState::kDone);
+  const int code = op == IssueOp::kAck ? 0 : done ? 0 : kExitPartial;
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Bool("ok", code == 0);
+    ReportJson(w, *report);
+    w.String("sw", HexU16(r->sw)).Bool("acked", op == IssueOp::kAck).EndObject();
+    std::printf("%s\n", w.Take().c_str());
+  } else {
+    std::printf("EXECUTE ISSUANCE %s: %s\n", name.c_str(), HexU16(r->sw).c_str());
+    PrintReport(*report, &*t, op == IssueOp::kAck ? std::optional<bool>(true) : std::nullopt);
+  }
+  if (code == kExitPartial) {
+    std::fprintf(stderr, "tessera %s: the run stopped: %s\n", rep.command().c_str(),
+                 PendingText(*report).c_str());
+  }
+  return code;
+}
+
+bool WantsHelp(const std::vector<std::string>& args) {
+  return std::find(args.begin(), args.end(), "--help") != args.end() ||
+         std::find(args.begin(), args.end(), "-h") != args.end();
+}
+
+int Help(const char* text) {
+  std::fputs(text, stdout);
+  return 0;
+}
+
+}  // namespace
+
+int IssueOptionArity(const std::string& option) {
+  for (const auto& o : kOptions) {
+    if (option == o.name) return o.arity;
+  }
+  return -1;
+}
+
+int RunIssue(const LinkOptions& link, const std::vector<std::string>& args) {
+  const bool help = WantsHelp(args);
+  std::vector<std::string> rest;
+  for (const auto& x : args) {
+    if (x != "--help" && x != "-h") rest.push_back(x);
+  }
+  const std::string sub = rest.empty() ? "" : rest[0];
+  if (!rest.empty()) rest.erase(rest.begin());
+  const std::string command = "issue" + (sub.empty() ? "" : " " + sub);
+  struct Sub {
+    const char* name;
+    const char* help;
+    std::vector<std::string> options;
+    int (*run)(const LinkOptions&, const Args&);
+  };
+  static const Sub kSubs[] = {
+      {"compile", kCompileHelp, {"-o"}, Compile},
+      {"install-app", kInstallAppHelp, {}, InstallAppCommand},
+      {"load-group",
+       kLoadGroupHelp,
+       {"--function", "--version", "--target", "--policy", "--install-app"},
+       [](const LinkOptions& o, const Args& a) { return LoadGroup(o, a, "issue load-group"); }},
+      {"run",
+       kRunHelp,
+       {"--function", "--run-id", "--state", "--log", "--no-ack", "--retries"},
+       Run},
+      {"status", kStatusHelp, {"--function"}, StatusCommand},
+      {"resume",
+       kStepHelp,
+       {"--function", "--run-id", "--state", "--log"},
+       [](const LinkOptions& o, const Args& a) { return Step(o, a, IssueOp::kResume, "resume"); }},
+      {"retry-failed",
+       kStepHelp,
+       {"--function", "--run-id", "--state", "--log"},
+       [](const LinkOptions& o, const Args& a) {
+         return Step(o, a, IssueOp::kRetryFailed, "retry-failed");
+       }},
+      {"ack",
+       kStepHelp,
+       {"--function", "--run-id", "--state", "--log"},
+       [](const LinkOptions& o, const Args& a) { return Step(o, a, IssueOp::kAck, "ack"); }},
+  };
+  for (const Sub& s : kSubs) {
+    if (sub != s.name) continue;
+    if (help) return Help(s.help);
+    Args parsed;
+    if (auto e = SplitArgs(rest, s.options, command, &parsed); !e.empty()) {
+      return Reporter(command, link.json).Usage(e);
+    }
+    return s.run(link, parsed);
+  }
+  if (help && sub.empty()) return Help(kIssueHelp);
+  if (sub.empty()) {
+    std::fputs(kIssueHelp, stderr);
+    return 2;
+  }
+  return Reporter("issue", link.json).Usage("unknown subcommand '" + sub + "'");
+}
+
+int RunImageWriteGroup(const std::vector<std::string>& args) {
+  if (WantsHelp(args)) return Help(kImageWriteGroupHelp);
+  // args[0] is "write-group"; the global --json arrives right after it.
+  LinkOptions o;
+  std::vector<std::string> rest;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--json") {
+      o.json = true;
+    } else if (args[i] == "--scp03" || args[i] == "--kvn" || args[i] == "--level") {
+      if (i + 1 >= args.size()) {
+        return Reporter("image write-group", o.json).Usage(args[i] + " needs a value");
+      }
+      const std::string v = args[++i];
+      if (args[i - 1] == "--scp03") {
+        o.scp03 = v;
+      } else {
+        auto b = FromHex(v);
+        if (!b.ok() || b->size() != 1) {
+          return Reporter("image write-group", o.json).Usage(args[i - 1] + ": give one hex byte");
+        }
+        (args[i - 1] == "--kvn" ? o.scp03_kvn : o.scp03_level) = (*b)[0];
+      }
+    } else {
+      rest.push_back(args[i]);
+    }
+  }
+  Args a;
+  const std::string command = "image write-group";
+  if (auto e = SplitArgs(rest, {"--function", "--version", "--target", "--policy", "--install-app"},
+                         command, &a);
+      !e.empty()) {
+    return Reporter(command, o.json).Usage(e);
+  }
+  if (a.operands.size() != 2) {
+    return Reporter(command, o.json).Usage("give IMAGE and GROUP");
+  }
+  o.image = a.operands[0];
+  a.operands.erase(a.operands.begin());
+  if (o.scp03.empty()) o.scp03 = "test";
+  return LoadGroup(o, a, command);
+}
+
+}  // namespace tessera::tools
