@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: builds Tessera, creates a card image in var/card.img
 # with the default profile, drives the card in-process like a terminal (EMV PSE, PIN, files,
-# records), prints every exchange decoded, then shows and checks the image.
+# records), prints every exchange decoded; walks record-driven application management and
+# self-issuance (a run torn by a power cut, resumed; a batch killed and re-run); then shows and
+# checks the image.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -92,6 +94,36 @@ echo "(no byte of \"meeting at noon\" is left in $image)"
 show "the list"
 echo "-- the same registry through the GlobalPlatform door (GET STATUS P1 40)"
 $T "${A[@]}" apdu 80F24002024F0000 2>/dev/null
+echo
+echo "== self-issuance (US 7,428,992): a card function stored on the card, issued by one request"
+$T --image "$image" --scp03 test issue install-app 2>/dev/null
+$T --image "$image" --scp03 test issue load-group profiles/emoney.group --function 1 2>/dev/null
+echo "-- EXECUTE ISSUANCE (run id 0102030405060708), and the power is cut in the middle of it"
+echo "   (--power-cut-after 90: page program 90 after power-on is torn)"
+run=0102030405060708
+$T --image "$image" --power-cut-after 90 apdu 00A4040009F0544553534552410200 \
+  80EA00000DC10101C808${run}00 || true
+echo "-- the interruption history: the journal names the first unanswered command"
+$T --image "$image" issue status --function 1
+echo "-- the half-issued purse is unusable from outside (SELECT: 6985)"
+$T --image "$image" apdu 00A4040009F0544553534552415000
+echo "-- resume with the same run id: only what had not succeeded runs; then acknowledge"
+$T --image "$image" issue resume --function 1 --run-id $run
+$T --image "$image" issue ack --function 1 --run-id $run
+$T --image "$image" apdu 00A4040009F0544553534552415000 805C000004
+echo "-- the issuance manager on its own: the transit pass, power cut at program 60; it"
+echo "   reconnects, asks for the status, resumes and acknowledges by itself"
+$T --image "$image" --scp03 test issue load-group profiles/transit.group --function 2 2>/dev/null
+$T --image "$image" --power-cut-after 60 issue run --function 2 --state var/transit.state \
+  --log var/transit.log 2>&1 | grep -v "^  command"
+show "the issued applications, in the list like any other (signed by the bureau)"
+echo
+echo "== batch issuance: 300 ticket books (50 commands each), killed after 0.5 s, then re-run"
+rm -rf var/cards
+(timeout -s KILL 0.5 $T issue batch profiles/ticketbook.group --images var/cards --count 300) \
+  2>/dev/null || echo "(killed with $(ls var/cards/*.img 2>/dev/null | wc -l) images made)"
+$T issue batch profiles/ticketbook.group --images var/cards --count 300 2>/dev/null
+
 echo
 echo "== tessera image show $image"
 $T image show "$image"

@@ -32,7 +32,12 @@ std::string TraceCommand(ByteView c) {
 Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
   if (!o.connect.empty()) return host::OpenSocketLink(o.connect, o.timeout_s * 1000);
   if (!o.reader.empty()) return host::OpenPcscLink(o.reader);
-  return host::OpenEmbeddedLink(o.image, o.power_cut_after);
+  // --power-cut-after cuts the power once per command: a reconnection (issue run) finds the
+  // card powered again, as a card put back into the reader.
+  static bool cut_used = false;
+  std::optional<uint64_t> cut = cut_used ? std::nullopt : o.power_cut_after;
+  if (cut) cut_used = true;
+  return host::OpenEmbeddedLink(o.image, cut);
 }
 
 }  // namespace

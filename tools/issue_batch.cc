@@ -47,7 +47,7 @@ constexpr const char* kBatchUsage =
     "  --master-key     a file with one line master=HEX (AES-128/192/256), or 'test' (the\n"
     "                   well-known 404142..4F, with a warning). Default: test\n"
     "  --target AID     the application the function issues (kept unusable while half issued;\n"
-    "                   default: the AID of the group's first INSTALL [for install])\n"
+    "                   default: the AID the group installs, by INSTALL or installation file)\n"
     "  --size SIZE      NVM size of new images (default 128K; K and M suffixes)\n"
     "  --no-sync        do not fsync each card's log before acknowledging (faster; a crash may\n"
     "                   then lose log lines of cards the card says are acknowledged)\n"
@@ -355,23 +355,6 @@ int Fail(bool json, const std::string& what, const std::string& message) {
   return 1;
 }
 
-// The AID the group's first INSTALL [for install] installs (80 E6 0C/04 00: load file AID,
-// module AID, application AID).
-Bytes InstalledAid(const CommandGroup& g) {
-  for (const GroupCommand& c : g.commands) {
-    auto apdu = CommandApdu::Parse(c.apdu);
-    if (!apdu.ok() || apdu->ins != 0xE6 || (apdu->p1 & 0x04) == 0) continue;
-    const Bytes& d = apdu->data;
-    size_t pos = 0;
-    for (int field = 0; field < 2 && pos < d.size(); ++field) pos += 1 + d[pos];
-    if (pos < d.size() && pos + 1 + d[pos] <= d.size() && d[pos] >= 5 && d[pos] <= 16) {
-      return Bytes(d.begin() + static_cast<ptrdiff_t>(pos + 1),
-                   d.begin() + static_cast<ptrdiff_t>(pos + 1 + d[pos]));
-    }
-  }
-  return {};
-}
-
 class Progress {
  public:
   Progress(size_t total, bool quiet) : total_(total), tty_(!quiet && ::isatty(2)), quiet_(quiet) {
@@ -515,7 +498,7 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
     }
     plan.target = *t;
   } else {
-    plan.target = InstalledAid(*group);
+    plan.target = TargetAid(*group);
   }
   auto key = LoadMasterKey(master, true);
   if (!key.ok()) return Fail(json, "batch", key.status().message());

@@ -493,6 +493,10 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
   }
   auto group = LoadGroupBytes(a.operands[0]);
   if (!group.ok()) return rep.Fail(group.status());
+  if (target.empty()) {
+    // The application the group installs: unusable from outside while half issued.
+    if (auto decoded = DecodeGroup(*group); decoded.ok()) target = TargetAid(*decoded);
+  }
   const size_t commands = GetU16(&(*group)[2]);
   const crypto::Sha256Digest digest = crypto::Sha256(*group);
   auto session = CardSession::Open(o);

@@ -207,6 +207,32 @@ Result<CommandGroup> DecodeGroup(ByteView g) {
   return out;
 }
 
+Bytes TargetAid(const CommandGroup& group) {
+  for (const GroupCommand& c : group.commands) {
+    auto apdu = CommandApdu::Parse(c.apdu);
+    if (!apdu.ok()) continue;
+    const Bytes& d = apdu->data;
+    if (apdu->ins == 0xE6 && (apdu->p1 & 0x04) != 0) {
+      size_t pos = 0;
+      for (int field = 0; field < 2 && pos < d.size(); ++field) pos += 1 + d[pos];
+      if (pos < d.size() && pos + 1 + d[pos] <= d.size() && d[pos] >= 5 && d[pos] <= 16) {
+        return Bytes(d.begin() + static_cast<ptrdiff_t>(pos + 1),
+                     d.begin() + static_cast<ptrdiff_t>(pos + 1 + d[pos]));
+      }
+    } else if (apdu->ins == 0xE2) {
+      auto file = ParseTlv(d);
+      if (!file.ok() || file->tag != card::tag::kInstallationFile) continue;
+      auto record = FindTlv(file->value, 0xE1);
+      if (!record.ok() || !*record) continue;
+      auto aid = FindTlv((*record)->value, 0x4F);
+      if (aid.ok() && *aid && (*aid)->value.size() >= 5 && (*aid)->value.size() <= 16) {
+        return Bytes((*aid)->value.begin(), (*aid)->value.end());
+      }
+    }
+  }
+  return {};
+}
+
 Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_t policy,
                   ByteView encoded_group) {
   Bytes body;

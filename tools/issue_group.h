@@ -47,6 +47,12 @@ Result<CommandGroup> CompileGroupFile(const std::string& path);
 // kMalformed if it is not one.
 Result<CommandGroup> DecodeGroup(ByteView encoded);
 
+// The application the group issues: the AID of its first INSTALL [for install] (80 E6, P1 b3:
+// the third LV of its data) or of the record in its first installation-file upload (STORE
+// DATA of BF70 { E1 { 4F ... } }); empty when it has neither. It is the table record's target
+// (docs/self-issuance.md §2): unusable from outside while the function is half issued.
+Bytes TargetAid(const CommandGroup& group);
+
 // The STORE DATA upload that loads a group into the issuance application:
 // BF73 { C1 function, C3 version, [4F target], C5 policy, C6 group }.
 Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_t policy,

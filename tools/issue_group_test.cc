@@ -77,9 +77,31 @@ TEST(IssueGroupTest, RefusesEmptyAndOversizedGroups) {
 }
 
 TEST(IssueGroupTest, ProfilesCompile) {
-  for (const char* name : {"emoney", "transit", "membership"}) {
+  for (const char* name : {"emoney", "transit", "membership", "ticketbook"}) {
     auto g = CompileGroupFile(std::string(TESSERA_SOURCE_DIR "/profiles/") + name + ".group");
     EXPECT_TRUE(g.ok()) << name << ": " << g.status().ToString();
+  }
+}
+
+TEST(IssueGroupTest, TargetIsWhatTheGroupInstalls) {
+  // GP INSTALL [for install and make selectable]: the third LV.
+  auto gp = CompileGroup(
+      "00A4040008A000000151000000\n"
+      "80E60C00260AF0544553534552414D010AF0544553534552414D0109F05445535345524151010002C90000\n",
+      "gp.group");
+  ASSERT_TRUE(gp.ok());
+  EXPECT_EQ(ToHex(TargetAid(*gp)), "F05445535345524151");
+  // An installation file: its record's 4F.
+  auto file = CompileGroup("80E290000EBF700BE1094F07A0000000041010\n", "file.group");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(ToHex(TargetAid(*file)), "A0000000041010");
+  auto none = CompileGroup("00A4040008A000000151000000\n80CA006600\n", "none.group");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(TargetAid(*none).empty());
+  for (const char* name : {"emoney", "transit", "membership", "ticketbook"}) {
+    auto g = CompileGroupFile(std::string(TESSERA_SOURCE_DIR "/profiles/") + name + ".group");
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ(TargetAid(*g).size(), 9u) << name;
   }
 }
 
