@@ -23,11 +23,9 @@ Nothing here needs a card: the parsers run offline (see gp_host_selftest.py), py
 pycryptodome are imported only when a reader is opened.
 """
 import argparse
-import ast
 import json
 import sys
 import traceback
-import types
 from collections import Counter
 from pathlib import Path
 
@@ -355,24 +353,16 @@ def lv(b):
 
 
 # ----------------------------------------------------------------------------------------------
-# The SCP03 session: scp03_host.py's Host, loaded without running its script part (that file
-# opens a reader and runs its own checks at import). Only imports, functions, classes and the
-# KEY / ISD constants are kept.
+# The SCP03 session: the Host of scp03_lib.py (the primitives tests/pcsc/scp03_host.py runs its
+# interop checks with, written from the specification like this file).
 
 def load_scp03_host():
-    path = Path(__file__).with_name("scp03_host.py")
-    tree = ast.parse(path.read_text(), str(path))
-    keep = [n for n in tree.body
-            if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
-            or (isinstance(n, ast.Assign)
-                and all(isinstance(t, ast.Name) and t.id in ("KEY", "ISD") for t in n.targets))]
-    mod = types.ModuleType("scp03_host")
-    mod.__file__ = str(path)
-    exec(compile(ast.Module(body=keep, type_ignores=[]), str(path), "exec"), mod.__dict__)
+    sys.path.insert(0, str(Path(__file__).parent))
+    import scp03_lib
     for name in ("Host", "kdf", "cmac", "KEY", "ISD"):
-        if not hasattr(mod, name):
-            raise ImportError(f"scp03_host.py no longer defines {name}")
-    return mod
+        if not hasattr(scp03_lib, name):
+            raise ImportError(f"scp03_lib.py no longer defines {name}")
+    return scp03_lib
 
 
 def hx(b):
@@ -417,7 +407,6 @@ class GPClient:
         if self._scp is None:
             self._scp = load_scp03_host()
         scp, client = self._scp, self
-        scp.KEY, scp.ISD = self.key, self.isd   # Host.open reads both as module globals
 
         class Session(scp.Host):
             def raw(self, apdu):
@@ -429,7 +418,7 @@ class GPClient:
                     client.isd_fci, client.isd_aid = data, fci_aid(data) if sw == SW_OK else None
                 return data, sw
 
-        s = Session(self.conn, self.level, False)
+        s = Session(self.conn, self.level, False, key=self.key, aid=self.isd)
         try:
             s.open()
         except AssertionError as e:
