@@ -47,32 +47,40 @@ Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn) {
   }
   std::ifstream f(spec);
   if (!f) return NotFound("cannot read the master key file '" + spec + "'");
-  std::string line;
+  std::string line, compact;
   int line_no = 0;
   std::optional<crypto::SecureBuffer> key;
+  // Every way out wipes what held the key's hex.
+  const auto wipe = [&] {
+    crypto::SecureZero(line.data(), line.size());
+    crypto::SecureZero(compact.data(), compact.size());
+  };
   while (std::getline(f, line)) {
     ++line_no;
     if (const size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
-    std::string compact;
+    compact.clear();
     for (char ch : line) {
       if (!std::isspace(static_cast<unsigned char>(ch))) compact += ch;
     }
     if (compact.empty()) continue;
     const std::string where = spec + ":" + std::to_string(line_no);
     if (compact.rfind("master=", 0) != 0 || key) {
+      wipe();
       return Malformed(where +
                        ": expected one line 'master=HEX' (an AES key of 16, 24 or 32 "
                        "bytes)");
     }
-    auto bytes = FromHex(compact.substr(7));
-    crypto::SecureZero(compact.data(), compact.size());
-    crypto::SecureZero(line.data(), line.size());
-    if (!bytes.ok() || (bytes->size() != 16 && bytes->size() != 24 && bytes->size() != 32)) {
+    auto bytes = FromHex(std::string_view(compact).substr(7));
+    wipe();
+    if (!bytes.ok()) return Malformed(where + ": the master key must be 32, 48 or 64 hex digits");
+    if (bytes->size() != 16 && bytes->size() != 24 && bytes->size() != 32) {
+      crypto::SecureZero(bytes->data(), bytes->size());
       return Malformed(where + ": the master key must be 32, 48 or 64 hex digits");
     }
     key = crypto::MakeSecure(*bytes);
     crypto::SecureZero(bytes->data(), bytes->size());
   }
+  wipe();
   if (!key) return Malformed(spec + ": no 'master=HEX' line");
   return std::move(*key);
 }
@@ -89,7 +97,10 @@ Status WriteKeyFile(const std::string& path, const crypto::scp03::StaticKeys& ke
                   ::fsync(fd) == 0;
   crypto::SecureZero(text.data(), text.size());
   ::close(fd);
-  if (!ok) return IOError("cannot write " + path);
+  if (!ok) {
+    ::unlink(path.c_str());  // no half-written key file to refuse the retry
+    return IOError("cannot write " + path);
+  }
   return Status::Ok();
 }
 

@@ -131,22 +131,50 @@ Json ReportJson(const RunReport& r) {
               {"failed_sw", r.failed_sw == 0 ? Json() : Json(SwHex(r.failed_sw))}};
 }
 
-// Leftover temporary files of image creations that a killed process did not finish.
+// Leftover temporary files of image creations that a killed process did not finish
+// (nvm::ImageFile::TemporaryPathFor: PATH.tmp-HOST-PID-NONCE). Ours (this host) go when their
+// process is gone; another host's only when an hour old, since its process cannot be asked.
 void RemoveStaleTemporaries(const std::string& image) {
   const size_t slash = image.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : image.substr(0, slash);
-  const std::string prefix = image.substr(slash + 1) + ".tmp-";
+  const std::string prefix = image.substr(slash + 1) + nvm::ImageFile::kTemporarySuffix;
+  const std::string my_host = nvm::ImageFile::HostTag();
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;
   while (dirent* e = ::readdir(d)) {
     const std::string name = e->d_name;
     if (name.rfind(prefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
-      ::unlink((dir + "/" + name).c_str());
+    const std::string rest = name.substr(prefix.size());  // HOST-PID-NONCE
+    const size_t last = rest.rfind('-');
+    if (last == std::string::npos || last == 0) continue;
+    const size_t before = rest.rfind('-', last - 1);
+    if (before == std::string::npos) continue;
+    const std::string host = rest.substr(0, before);
+    const long pid = std::strtol(rest.c_str() + before + 1, nullptr, 10);
+    const std::string full = dir + "/" + name;
+    bool stale = false;
+    if (host == my_host) {
+      stale = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    } else {
+      struct stat st {};
+      stale = ::stat(full.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime > 3600;
     }
+    if (stale) ::unlink(full.c_str());
   }
   ::closedir(d);
+}
+
+// The function's table record (EF 0201, SFI 1): the digest of the group the card holds.
+Result<Bytes> GroupDigestOnCard(CardSession& s, uint8_t function) {
+  for (uint8_t rec = 1; rec <= 16; ++rec) {
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
+                             s.Plain(CommandApdu{0x00, 0xB2, rec, 0x0C, {}, 256, false}));
+    if (r.sw != 0x9000) break;
+    if (r.data.size() >= 38 && r.data[0] == function) {
+      return Bytes(r.data.begin() + 6, r.data.begin() + 38);
+    }
+  }
+  return NotFound("the function has no table record");
 }
 
 // The function's journal record (EF 0202, SFI 2), read with READ RECORD: the template has no
@@ -194,9 +222,9 @@ class CardIssuer {
     TESSERA_ASSIGN_OR_RETURN(auto keys, DeriveCardKeys(plan_.master, serial_));
     const std::string path = ImagePath(plan_, serial_);
     bool fresh = false;
+    RemoveStaleTemporaries(path);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-      RemoveStaleTemporaries(path);
       const uint64_t serial = serial_;
       TESSERA_RETURN_IF_ERROR(nvm::ImageFile::Create(
           path, plan_.geometry, false, [&keys, serial](nvm::NvmDevice& d, const nvm::Geometry& g) {
@@ -229,6 +257,26 @@ class CardIssuer {
       if (st_r.sw == 0x9000) {
         TESSERA_ASSIGN_OR_RETURN(report, ParseRunReport(st_r.data));
         loaded = true;
+        // The card holds this function: is it this profile's group? An idle one that is not
+        // is replaced; one that ran (or runs) is a card this batch cannot finish.
+        TESSERA_ASSIGN_OR_RETURN(Bytes on_card, GroupDigestOnCard(*session_, plan_.function));
+        const crypto::Sha256Digest want = crypto::Sha256(plan_.group);
+        if (!std::equal(want.begin(), want.end(), on_card.begin(), on_card.end())) {
+          const std::string fn = "function " + std::to_string(plan_.function);
+          if (report.state == static_cast<uint8_t>(RunState::kDone)) {
+            return FailedPrecondition(fn +
+                                      " on the card was issued from another group (a "
+                                      "different profile or version); use another "
+                                      "--function");
+          }
+          if (report.state != static_cast<uint8_t>(RunState::kIdle)) {
+            return FailedPrecondition(fn +
+                                      " on the card is another group (a different profile "
+                                      "or version) with an unfinished run; finish it with "
+                                      "'tessera issue'");
+          }
+          loaded = false;  // idle: load this profile's group over it
+        }
       } else if (st_r.sw != 0x6A88) {
         return Refused("EXECUTE ISSUANCE status", st_r.sw);
       }

@@ -122,6 +122,8 @@ CardResult<uint64_t> LoadCardSerial(const nvm::NvmStore& store) {
 CardStatus SaveCardSerial(nvm::NvmStore& store, uint64_t serial) {
   uint8_t b[8];
   PutU64(b, serial);
+  // The serial shares a page with the PIN table, and the journal copies whole pages.
+  store.MarkSensitive();
   CARD_TRY_STATUS(store.Write(store.layout().root_offset + kSerial, ByteView(b, 8)));
   return Ok{};
 }

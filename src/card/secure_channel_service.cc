@@ -63,7 +63,10 @@ CardResult<Response> HandleInitializeUpdate(Card& card, ChannelState& ch, Securi
   ch.scp_pending = std::move(pending);
 
   Response r;
-  r.data = Bytes(10, 0x00);  // key diversification data
+  // Key diversification data, as GET DATA CF answers it: 00 00 || the card serial.
+  CARD_ASSIGN(uint64_t serial, LoadCardSerial(card.store()));
+  r.data = Bytes(10, 0x00);
+  PutU64(&r.data[2], serial);
   r.data.push_back(set.kvn);
   r.data.push_back(0x03);  // SCP03
   r.data.push_back(static_cast<uint8_t>(scp03::kIPseudoRandom | scp03::kIRMac | scp03::kIREnc |

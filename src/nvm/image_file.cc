@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -177,6 +178,26 @@ Result<int> LockForReplacement(const std::string& path) {
 
 }  // namespace
 
+std::string ImageFile::HostTag() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "host");
+  for (char* c = host; *c != '\0'; ++c) {
+    if (*c == '/' || *c == '-') *c = '_';
+  }
+  return host;
+}
+
+std::string ImageFile::TemporaryPathFor(const std::string& path) {
+  uint64_t nonce = 0;
+  std::ifstream urandom("/dev/urandom", std::ios::binary);
+  urandom.read(reinterpret_cast<char*>(&nonce), sizeof nonce);
+  nonce ^= static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  char tail[40];
+  std::snprintf(tail, sizeof tail, "-%ld-%016llx", static_cast<long>(::getpid()),
+                static_cast<unsigned long long>(nonce));
+  return path + kTemporarySuffix + HostTag() + tail;
+}
+
 uint64_t ImageFile::FileSizeFor(const Geometry& g) {
   return kImageHeaderRegion + uint64_t{g.nvm_size} + 4ull * (g.nvm_size / g.page_size);
 }
@@ -197,8 +218,10 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
     locked = *lock;
   }
   const Fd old(locked);
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A name no other creator can have, here or on another machine sharing the directory (two
+  // containers may both be PID 1): host, process and random bytes, created exclusively.
+  const std::string tmp = TemporaryPathFor(path);
+  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return IOError(Errno("cannot create", tmp));
   const uint64_t size = FileSizeFor(geometry);
   Status result = [&]() -> Status {
@@ -222,15 +245,23 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
   if (result.ok() && overwrite && ::rename(tmp.c_str(), path.c_str()) != 0) {
     result = IOError(Errno("cannot rename to", path));
   }
-  // Without overwrite, link() puts the file in place only if the name is still free: of two
-  // processes creating the same image at once, one gets it and the other a clear refusal
-  // (a rename would silently replace an image the first may already be writing).
-  if (result.ok() && !overwrite && ::link(tmp.c_str(), path.c_str()) != 0) {
-    result = errno == EEXIST ? FailedPrecondition(path + " already exists (use --force to "
-                                                         "overwrite it)")
-                             : IOError(Errno("cannot create", path));
+  // Without overwrite the file goes in place only if the name is still free: of two processes
+  // creating the same image at once, one gets it and the other a clear refusal (a plain rename
+  // would silently replace an image the first may already be writing). RENAME_NOREPLACE
+  // leaves no second name behind; where the file system lacks it, link() and unlink().
+  bool placed = false;
+  if (result.ok() && !overwrite) {
+    int rc = ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE);
+    placed = rc == 0;
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) rc = ::link(tmp.c_str(), path.c_str());
+    if (rc != 0) {
+      result = errno == EEXIST ? FailedPrecondition(path +
+                                                    " already exists (use --force to "
+                                                    "overwrite it)")
+                               : IOError(Errno("cannot create", path));
+    }
   }
-  if (!result.ok() || !overwrite) ::unlink(tmp.c_str());
+  if (!result.ok() || (!overwrite && !placed)) ::unlink(tmp.c_str());
   return result;
 }
 

@@ -52,6 +52,12 @@ class ImageFile {
   Status Sync();
 
   static uint64_t FileSizeFor(const Geometry& g);
+  // Create writes the new image as PATH + ".tmp-" + HOST-PID-NONCE beside PATH (HOST with '-'
+  // and '/' made '_'), then renames it into place; a killed creator leaves that file behind.
+  static constexpr const char* kTemporarySuffix = ".tmp-";
+  static std::string TemporaryPathFor(const std::string& path);
+  // This machine's host name as it appears in those names.
+  static std::string HostTag();
 
  private:
   ImageFile() = default;

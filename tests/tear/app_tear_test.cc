@@ -448,7 +448,7 @@ TearScenario MakeScenario(const std::string& name, bool with_app, Script script,
     if (spent_at == nullptr) return out;
     for (uint32_t at : *spent_at) {
       Bytes spent = before;
-      if (spent[at] > 0) --spent[at];
+      if (at < spent.size() && spent[at] > 0) --spent[at];
       out.push_back(std::move(spent));
     }
     return out;
