@@ -15,6 +15,7 @@
 
 #include "app_record.h"
 #include "card_session.h"
+#include "cli_args.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
@@ -190,41 +191,9 @@ std::string Canonical(const std::string& option) {
   return option;
 }
 
-struct Args {
-  std::vector<std::string> operands;
-  std::map<std::string, std::string> values;
-  std::set<std::string> flags;
-  bool has(const std::string& o) const { return flags.count(o) || values.count(o); }
-  std::string value(const std::string& o) const {
-    auto it = values.find(o);
-    return it == values.end() ? "" : it->second;
-  }
-};
-
-// Splits a subcommand's arguments; only `allowed` options are accepted. "" or the usage error.
 std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
                       const std::string& command, Args* out) {
-  for (size_t i = 0; i < in.size(); ++i) {
-    const std::string& a = in[i];
-    const int arity = ManagementOptionArity(a);
-    if (arity < 0) {
-      if (a.size() > 1 && a[0] == '-') return "unknown option '" + a + "'";
-      out->operands.push_back(a);
-      continue;
-    }
-    const std::string name = Canonical(a);
-    bool ok = false;
-    for (const auto& n : allowed) ok = ok || name == n;
-    if (!ok) return "option " + a + " does not apply to '" + command + "'";
-    if (out->has(name)) return a + " given twice";
-    if (arity == 0) {
-      out->flags.insert(name);
-    } else {
-      if (i + 1 >= in.size()) return a + " needs a value";
-      out->values[name] = in[++i];
-    }
-  }
-  return "";
+  return tools::SplitArgs(in, allowed, command, {ManagementOptionArity, Canonical}, out);
 }
 
 // ---------------------------------------------------------------------------------------------

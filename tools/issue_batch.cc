@@ -20,6 +20,7 @@
 #include "crypto/sha256.h"
 #include "issuance_protocol.h"
 #include "issue_group.h"
+#include "issue_run.h"
 #include "nvm/image_file.h"
 
 namespace tessera::tools {
@@ -74,19 +75,6 @@ std::string SerialHex(uint64_t serial) {
   return b;
 }
 
-std::string NowIso() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char b[64];
-  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return b;
-}
-
 // One card's JSON-lines log: appended, never holding key bytes.
 class CardLog {
  public:
@@ -100,7 +88,7 @@ class CardLog {
   CardLog& operator=(const CardLog&) = delete;
   bool ok() const { return fd_ >= 0; }
   void Step(const std::string& step, Json extra = Json::object()) {
-    extra["t"] = NowIso();
+    extra["t"] = IsoTimeNow();
     extra["serial"] = serial_;
     extra["step"] = step;
     const std::string line = extra.dump() + "\n";

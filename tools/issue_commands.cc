@@ -14,6 +14,7 @@
 #include <set>
 
 #include "card_session.h"
+#include "cli_args.h"
 #include "crypto/sha256.h"
 #include "issuance_protocol.h"
 #include "issue_group.h"
@@ -37,40 +38,12 @@ constexpr OptionSpec kOptions[] = {
     {"--retries", 1},  {"-o", 1},        {"--output", 1}, {"--install-app", 0},
 };
 
-struct Args {
-  std::vector<std::string> operands;
-  std::map<std::string, std::string> values;
-  std::set<std::string> flags;
-  bool has(const std::string& o) const { return flags.count(o) || values.count(o); }
-  std::string value(const std::string& o) const {
-    auto it = values.find(o);
-    return it == values.end() ? "" : it->second;
-  }
-};
-
 std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
                       const std::string& command, Args* out) {
-  for (size_t i = 0; i < in.size(); ++i) {
-    const std::string& a = in[i];
-    const int arity = IssueOptionArity(a);
-    if (arity < 0) {
-      if (a.size() > 1 && a[0] == '-') return "unknown option '" + a + "'";
-      out->operands.push_back(a);
-      continue;
-    }
-    const std::string name = a == "--output" ? "-o" : a;
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      return "option " + a + " does not apply to '" + command + "'";
-    }
-    if (out->has(name)) return a + " given twice";
-    if (arity == 0) {
-      out->flags.insert(name);
-    } else {
-      if (i + 1 >= in.size()) return a + " needs a value";
-      out->values[name] = in[++i];
-    }
-  }
-  return "";
+  // -o has the long form --output.
+  return tools::SplitArgs(
+      in, allowed, command,
+      {IssueOptionArity, [](const std::string& a) { return a == "--output" ? "-o" : a; }}, out);
 }
 
 // --function N: decimal 1..254 or 0x01..0xFE.
