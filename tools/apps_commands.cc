@@ -1152,16 +1152,6 @@ int AdminList(const LinkOptions& o, const Args& a) {
   return 0;
 }
 
-bool WantsHelp(const std::vector<std::string>& args) {
-  return std::find(args.begin(), args.end(), "--help") != args.end() ||
-         std::find(args.begin(), args.end(), "-h") != args.end();
-}
-
-int Help(const char* text) {
-  std::fputs(text, stdout);
-  return 0;
-}
-
 }  // namespace
 
 int ManagementOptionArity(const std::string& option) {

@@ -1,6 +1,7 @@
 #include "cli_args.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace tessera::tools {
 
@@ -27,6 +28,16 @@ std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std:
     }
   }
   return "";
+}
+
+bool WantsHelp(const std::vector<std::string>& args) {
+  return std::find(args.begin(), args.end(), "--help") != args.end() ||
+         std::find(args.begin(), args.end(), "-h") != args.end();
+}
+
+int Help(const char* text) {
+  std::fputs(text, stdout);
+  return 0;
 }
 
 }  // namespace tessera::tools

@@ -34,4 +34,9 @@ struct OptionSyntax {
 std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
                       const std::string& command, const OptionSyntax& syntax, Args* out);
 
+// "--help" or "-h" anywhere among `args`.
+bool WantsHelp(const std::vector<std::string>& args);
+// Prints a help text on stdout; returns exit code 0.
+int Help(const char* text);
+
 }  // namespace tessera::tools

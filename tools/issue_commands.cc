@@ -803,16 +803,6 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
   return code;
 }
 
-bool WantsHelp(const std::vector<std::string>& args) {
-  return std::find(args.begin(), args.end(), "--help") != args.end() ||
-         std::find(args.begin(), args.end(), "-h") != args.end();
-}
-
-int Help(const char* text) {
-  std::fputs(text, stdout);
-  return 0;
-}
-
 }  // namespace
 
 int IssueOptionArity(const std::string& option) {
