@@ -1,5 +1,7 @@
 #include "issuance_protocol.h"
 
+#include <algorithm>
+
 #include "card/identifiers.h"
 #include "core/tlv.h"
 
@@ -97,6 +99,28 @@ Result<RunReport> ParseRunReport(ByteView data) {
   }
   if (seen != 255) return Malformed("the E5 template lacks a field");
   return r;
+}
+
+std::optional<TableRecord> ParseTableRecord(ByteView b, uint8_t function, int slot) {
+  if (b.size() < 56 || b[0] != function) return std::nullopt;
+  TableRecord t;
+  t.slot = slot;
+  t.function = b[0];
+  t.fid = GetU16(&b[1]);
+  t.version = b[3];
+  t.count = GetU16(&b[4]);
+  t.digest.assign(b.begin() + 6, b.begin() + 38);
+  t.policy = b[38];
+  t.target.assign(b.begin() + 40, b.begin() + 40 + std::min<uint8_t>(b[39], 16));
+  return t;
+}
+
+CommandApdu ReadRecordCommand(uint8_t sfi, int n) {
+  CommandApdu c;
+  c.cla = 0x00, c.ins = 0xB2, c.p1 = static_cast<uint8_t>(n);
+  c.p2 = static_cast<uint8_t>(sfi << 3 | 4);
+  c.ne = 256;
+  return c;
 }
 
 }  // namespace tessera::tools

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/apdu.h"
@@ -53,5 +54,26 @@ struct RunReport {
 };
 // kMalformed when `data` is not one E5 template with every field.
 Result<RunReport> ParseRunReport(ByteView data);
+
+// A file management table record (docs/self-issuance.md §2), read with READ RECORD of SFI 1
+// (record n = slot + 1); the function's journal record (SFI 2) has the same slot.
+struct TableRecord {
+  int slot = 0;
+  uint8_t function = 0;
+  uint16_t fid = 0;
+  uint8_t version = 0;
+  uint16_t count = 0;
+  Bytes digest;  // SHA-256 of the group file
+  uint8_t policy = 0;
+  Bytes target;
+};
+inline constexpr uint8_t kTableSfi = 1;
+inline constexpr uint8_t kJournalSfi = 2;
+inline constexpr size_t kJournalAcknowledgedOffset = 10;  // 01: acknowledged (§4)
+// nullopt when `rec` is not a record of function `function` (a free slot, another function,
+// or too short).
+std::optional<TableRecord> ParseTableRecord(ByteView rec, uint8_t function, int slot);
+// READ RECORD n of an SFI of the selected application (00 B2 n (SFI<<3|4) 00).
+CommandApdu ReadRecordCommand(uint8_t sfi, int n);
 
 }  // namespace tessera::tools

@@ -1,8 +1,6 @@
 #include "issue_batch.h"
 
-#include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,62 +117,24 @@ Json ReportJson(const RunReport& r) {
               {"failed_sw", r.failed_sw == 0 ? Json() : Json(SwHex(r.failed_sw))}};
 }
 
-// Leftover temporary files of image creations that a killed process did not finish
-// (nvm::ImageFile::TemporaryPathFor: PATH.tmp-HOST-PID-NONCE). Ours (this host) go when their
-// process is gone; another host's only when an hour old, since its process cannot be asked.
-void RemoveStaleTemporaries(const std::string& image) {
-  const size_t slash = image.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : image.substr(0, slash);
-  const std::string prefix = image.substr(slash + 1) + nvm::ImageFile::kTemporarySuffix;
-  const std::string my_host = nvm::ImageFile::HostTag();
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return;
-  while (dirent* e = ::readdir(d)) {
-    const std::string name = e->d_name;
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string rest = name.substr(prefix.size());  // HOST-PID-NONCE
-    const size_t last = rest.rfind('-');
-    if (last == std::string::npos || last == 0) continue;
-    const size_t before = rest.rfind('-', last - 1);
-    if (before == std::string::npos) continue;
-    const std::string host = rest.substr(0, before);
-    const long pid = std::strtol(rest.c_str() + before + 1, nullptr, 10);
-    const std::string full = dir + "/" + name;
-    bool stale = false;
-    if (host == my_host) {
-      stale = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
-    } else {
-      struct stat st {};
-      stale = ::stat(full.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime > 3600;
-    }
-    if (stale) ::unlink(full.c_str());
-  }
-  ::closedir(d);
-}
-
-// The function's table record (EF 0201, SFI 1): the digest of the group the card holds.
-Result<Bytes> GroupDigestOnCard(CardSession& s, uint8_t function) {
-  for (uint8_t rec = 1; rec <= 16; ++rec) {
-    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
-                             s.Plain(CommandApdu{0x00, 0xB2, rec, 0x0C, {}, 256, false}));
+// The function's table record (SFI 1; its digest says which group the card holds), and
+// whether its journal record (SFI 2, same slot) is acknowledged: the template has no flag.
+struct OnCard {
+  TableRecord table;
+  bool acknowledged = false;
+};
+Result<OnCard> FindFunction(CardSession& s, uint8_t function) {
+  for (int n = 1; n <= 16; ++n) {
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(kTableSfi, n)));
     if (r.sw != 0x9000) break;
-    if (r.data.size() >= 38 && r.data[0] == function) {
-      return Bytes(r.data.begin() + 6, r.data.begin() + 38);
-    }
+    auto t = ParseTableRecord(r.data, function, n - 1);
+    if (!t) continue;
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu j, s.Plain(ReadRecordCommand(kJournalSfi, n)));
+    OnCard out{std::move(*t), j.sw == 0x9000 && j.data.size() > kJournalAcknowledgedOffset &&
+                                  j.data[kJournalAcknowledgedOffset] == 0x01};
+    return out;
   }
   return NotFound("the function has no table record");
-}
-
-// The function's journal record (EF 0202, SFI 2), read with READ RECORD: the template has no
-// acknowledged flag.
-Result<bool> Acknowledged(CardSession& s, uint8_t function) {
-  for (uint8_t rec = 1; rec <= 16; ++rec) {
-    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
-                             s.Plain(CommandApdu{0x00, 0xB2, rec, 0x14, {}, 256, false}));
-    if (r.sw != 0x9000) break;
-    if (r.data.size() >= 11 && r.data[0] == function) return r.data[10] == 0x01;
-  }
-  return NotFound("the function has no journal record");
 }
 
 class CardIssuer {
@@ -210,7 +170,7 @@ class CardIssuer {
     TESSERA_ASSIGN_OR_RETURN(auto keys, DeriveCardKeys(plan_.master, serial_));
     const std::string path = ImagePath(plan_, serial_);
     bool fresh = false;
-    RemoveStaleTemporaries(path);
+    nvm::ImageFile::RemoveStaleTemporaries(path);
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
       const uint64_t serial = serial_;
@@ -247,9 +207,10 @@ class CardIssuer {
         loaded = true;
         // The card holds this function: is it this profile's group? An idle one that is not
         // is replaced; one that ran (or runs) is a card this batch cannot finish.
-        TESSERA_ASSIGN_OR_RETURN(Bytes on_card, GroupDigestOnCard(*session_, plan_.function));
+        TESSERA_ASSIGN_OR_RETURN(on_card_, FindFunction(*session_, plan_.function));
         const crypto::Sha256Digest want = crypto::Sha256(plan_.group);
-        if (!std::equal(want.begin(), want.end(), on_card.begin(), on_card.end())) {
+        const Bytes& held = on_card_.table.digest;
+        if (!std::equal(want.begin(), want.end(), held.begin(), held.end())) {
           const std::string fn = "function " + std::to_string(plan_.function);
           if (report.state == static_cast<uint8_t>(RunState::kDone)) {
             return FailedPrecondition(fn +
@@ -299,8 +260,7 @@ class CardIssuer {
         op = IssueOp::kRetryFailed;
         break;
       case RunState::kDone: {
-        TESSERA_ASSIGN_OR_RETURN(bool acked, Acknowledged(*session_, plan_.function));
-        if (acked) {
+        if (on_card_.acknowledged) {
           log_.Step("skip", {{"reason", "issued and acknowledged"}});
           if (!log_.Flush(false)) return IOError("cannot write the card's log " + LogPath());
           return CardOutcome::kAlreadyIssued;
@@ -354,6 +314,7 @@ class CardIssuer {
   RunId run_id_{};
   CardLog log_;
   std::unique_ptr<CardSession> session_;
+  OnCard on_card_;  // read when the card already held the function
 };
 
 // "128K", "1M", "65536".
@@ -505,26 +466,7 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
   plan.function = static_cast<uint8_t>(function);
   plan.sync_logs = sync;
   plan.geometry.nvm_size = size;
-  // A compiled group (47 01 ...) or the text form.
-  Result<CommandGroup> group = NotFound("");
-  {
-    FILE* f = std::fopen(profile.c_str(), "rb");
-    if (f == nullptr) return Fail(json, "batch", "cannot read the profile '" + profile + "'");
-    uint8_t head[2] = {0, 0};
-    const size_t n = std::fread(head, 1, 2, f);
-    std::fclose(f);
-    if (n == 2 && head[0] == 'G' && head[1] == 0x01) {
-      std::string bytes;
-      FILE* g = std::fopen(profile.c_str(), "rb");
-      char buf[4096];
-      size_t k;
-      while (g != nullptr && (k = std::fread(buf, 1, sizeof buf, g)) > 0) bytes.append(buf, k);
-      if (g != nullptr) std::fclose(g);
-      group = DecodeGroup(ToBytes(bytes));
-    } else {
-      group = CompileGroupFile(profile);
-    }
-  }
+  auto group = LoadGroupFile(profile);
   if (!group.ok()) return Fail(json, "batch", group.status().message());
   plan.group = group->Encode();
   if (!target_hex.empty()) {
@@ -544,13 +486,13 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
   std::filesystem::create_directories(images + "/logs", ec);
   if (ec) return Fail(json, "batch", "cannot create " + images + "/logs: " + ec.message());
 
-  std::vector<uint64_t> serials;
-  for (uint64_t i = shard; i < count; i += shards) serials.push_back(first + i);
-  Progress progress(serials.size(), json && !::isatty(2));
+  // The shard's cards: indexes shard, shard + shards, ... below count.
+  const uint64_t cards = count > shard ? (count - shard + shards - 1) / shards : 0;
+  Progress progress(cards, json && !::isatty(2));
   size_t issued = 0, completed = 0, skipped = 0;
   std::vector<CardReport> failures;
-  for (size_t i = 0; i < serials.size(); ++i) {
-    CardReport r = IssueCard(plan, serials[i]);
+  for (uint64_t i = 0; i < cards; ++i) {
+    CardReport r = IssueCard(plan, first + shard + i * shards);
     switch (r.outcome) {
       case CardOutcome::kIssued:
         ++issued;
@@ -577,7 +519,7 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
              {"function", function},
              {"commands", group->commands.size()},
              {"shard", std::to_string(shard) + "/" + std::to_string(shards)},
-             {"cards", serials.size()},
+             {"cards", cards},
              {"issued", issued},
              {"completed", completed},
              {"already_issued", skipped},
@@ -592,8 +534,8 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
     }
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("shard %u/%u: %zu cards of %s (%zu commands) in %s\n", shard, shards,
-                serials.size(), profile.c_str(), group->commands.size(), images.c_str());
+    std::printf("shard %u/%u: %zu cards of %s (%zu commands) in %s\n", shard, shards, cards,
+                profile.c_str(), group->commands.size(), images.c_str());
     std::printf(
         "  issued          %zu\n  completed       %zu (interrupted or unacknowledged "
         "before)\n  already issued  %zu\n  failed          %zu\n",

@@ -76,17 +76,6 @@ std::string FunctionText(uint8_t f) {
 // ---------------------------------------------------------------------------------------------
 // The issuance application's files, read with READ RECORD (their access is "read: always")
 
-struct TableRecord {
-  int slot = 0;  // 0-based; the journal record has the same
-  uint8_t function = 0;
-  uint16_t fid = 0;
-  uint8_t version = 0;
-  uint16_t count = 0;
-  Bytes digest;
-  uint8_t policy = 0;
-  Bytes target;
-};
-
 constexpr uint8_t kPolicySecure = 0x04;
 
 const std::vector<SwMeaning>& SelectMeanings() {
@@ -122,13 +111,7 @@ Status SelectApp(CardSession& s, const Reporter& rep) {
 }
 
 Result<Bytes> ReadRecord(CardSession& s, const Reporter& rep, uint8_t sfi, int n) {
-  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(CommandApdu{0x00,
-                                                               0xB2,
-                                                               static_cast<uint8_t>(n),
-                                                               static_cast<uint8_t>(sfi << 3 | 4),
-                                                               {},
-                                                               256,
-                                                               false}));
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(sfi, n)));
   if (r.sw != 0x9000) {
     return rep.Refused("READ RECORD " + std::to_string(n) + " of SFI " + std::to_string(sfi), r.sw);
   }
@@ -138,18 +121,8 @@ Result<Bytes> ReadRecord(CardSession& s, const Reporter& rep, uint8_t sfi, int n
 // Function `f`'s table record (the issuance application selected), or NotFound.
 Result<TableRecord> FindFunction(CardSession& s, const Reporter& rep, uint8_t f) {
   for (int n = 1; n <= 16; ++n) {
-    TESSERA_ASSIGN_OR_RETURN(Bytes b, ReadRecord(s, rep, 1, n));
-    if (b.size() < 56 || b[0] != f) continue;
-    TableRecord t;
-    t.slot = n - 1;
-    t.function = b[0];
-    t.fid = GetU16(&b[1]);
-    t.version = b[3];
-    t.count = GetU16(&b[4]);
-    t.digest.assign(b.begin() + 6, b.begin() + 38);
-    t.policy = b[38];
-    t.target.assign(b.begin() + 40, b.begin() + 40 + std::min<uint8_t>(b[39], 16));
-    return t;
+    TESSERA_ASSIGN_OR_RETURN(Bytes b, ReadRecord(s, rep, kTableSfi, n));
+    if (auto t = ParseTableRecord(b, f, n - 1)) return *t;
   }
   return NotFound("the card has no function " + FunctionText(f) +
                   " (load it with 'tessera issue load-group')");
@@ -412,17 +385,7 @@ int InstallAppCommand(const LinkOptions& o, const Args& a) {
 
 // A text group compiled, or compiled bytes (47 01 ...) checked.
 Result<Bytes> LoadGroupBytes(const std::string& path) {
-  if (path != "-") {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return NotFound("cannot read the group file '" + path + "'");
-    Bytes raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (raw.size() >= 2 && raw[0] == 'G' && raw[1] == 0x01) {
-      auto g = DecodeGroup(raw);
-      if (!g.ok()) return Malformed(path + ": " + g.status().message());
-      return raw;
-    }
-  }
-  TESSERA_ASSIGN_OR_RETURN(CommandGroup g, CompileGroupFile(path));
+  TESSERA_ASSIGN_OR_RETURN(CommandGroup g, LoadGroupFile(path));
   return g.Encode();
 }
 
@@ -692,9 +655,10 @@ int StatusCommand(const LinkOptions& o, const Args& a) {
   CardChannel ch(o, rep, function, /*plain=*/true);  // status needs no session
   auto t = ch.Prepare();
   if (!t.ok()) return rep.Fail(t.status());
-  auto journal = ReadRecord(ch.session(), rep, 2, t->slot + 1);
+  auto journal = ReadRecord(ch.session(), rep, kJournalSfi, t->slot + 1);
   if (!journal.ok()) return rep.Fail(journal.status());
-  const bool acked = journal->size() > 10 && (*journal)[10] == 1;
+  const bool acked =
+      journal->size() > kJournalAcknowledgedOffset && (*journal)[kJournalAcknowledgedOffset] == 1;
   auto r = ch.Execute(ExecuteIssuance(IssueOp::kStatus, function, nullptr));
   if (!r.ok()) return rep.Fail(r.status());
   if (r->sw != 0x9000) return rep.CardFail("EXECUTE ISSUANCE status", r->sw, ExecuteMeanings());

@@ -174,6 +174,20 @@ Result<CommandGroup> CompileGroupFile(const std::string& path) {
   return CompileGroup(text, path == "-" ? "<stdin>" : path);
 }
 
+Result<CommandGroup> LoadGroupFile(const std::string& path) {
+  if (path != "-") {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return NotFound("cannot read the group file '" + path + "'");
+    const Bytes raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (raw.size() >= 2 && raw[0] == 'G' && raw[1] == 0x01) {
+      auto g = DecodeGroup(raw);
+      if (!g.ok()) return Malformed(path + ": " + g.status().message());
+      return g;
+    }
+  }
+  return CompileGroupFile(path);
+}
+
 Result<CommandGroup> DecodeGroup(ByteView g) {
   if (g.size() < 4 || g[0] != 'G' || g[1] != 0x01) {
     return Malformed("not a compiled command group (it starts 47 01)");

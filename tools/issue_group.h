@@ -43,6 +43,9 @@ inline constexpr size_t kMaxSuccessWords = 8;
 Result<CommandGroup> CompileGroup(const std::string& text, const std::string& name);
 // Reads and compiles a file ('-': standard input).
 Result<CommandGroup> CompileGroupFile(const std::string& path);
+// A group file in either form: the card's (starts 47 01, e.g. from 'tessera issue compile -o';
+// decoded and checked) or the text form (compiled). '-': standard input, text.
+Result<CommandGroup> LoadGroupFile(const std::string& path);
 // Decodes the card's form (from `tessera image write-group` or a group file read back):
 // kMalformed if it is not one.
 Result<CommandGroup> DecodeGroup(ByteView encoded);

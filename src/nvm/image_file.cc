@@ -1,5 +1,6 @@
 #include "nvm/image_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -196,6 +197,36 @@ std::string ImageFile::TemporaryPathFor(const std::string& path) {
   std::snprintf(tail, sizeof tail, "-%ld-%016llx", static_cast<long>(::getpid()),
                 static_cast<unsigned long long>(nonce));
   return path + kTemporarySuffix + HostTag() + tail;
+}
+
+void ImageFile::RemoveStaleTemporaries(const std::string& image) {
+  const size_t slash = image.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : image.substr(0, slash);
+  const std::string prefix = image.substr(slash + 1) + kTemporarySuffix;
+  const std::string my_host = HostTag();
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // HOST-PID-NONCE
+    const size_t last = rest.rfind('-');
+    if (last == std::string::npos || last == 0) continue;
+    const size_t before = rest.rfind('-', last - 1);
+    if (before == std::string::npos) continue;
+    const std::string host = rest.substr(0, before);
+    const long pid = std::strtol(rest.c_str() + before + 1, nullptr, 10);
+    const std::string full = dir + "/" + name;
+    bool stale = false;
+    if (host == my_host) {
+      stale = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    } else {
+      struct stat st {};
+      stale = ::stat(full.c_str(), &st) == 0 && std::time(nullptr) - st.st_mtime > 3600;
+    }
+    if (stale) ::unlink(full.c_str());
+  }
+  ::closedir(d);
 }
 
 uint64_t ImageFile::FileSizeFor(const Geometry& g) {

@@ -58,6 +58,9 @@ class ImageFile {
   static std::string TemporaryPathFor(const std::string& path);
   // This machine's host name as it appears in those names.
   static std::string HostTag();
+  // Removes the temporaries of `path` that no creation will finish: this host's whose process
+  // is gone, another host's (whose process cannot be asked) when an hour old.
+  static void RemoveStaleTemporaries(const std::string& path);
 
  private:
   ImageFile() = default;

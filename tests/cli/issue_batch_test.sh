@@ -118,6 +118,12 @@ for path in sys.argv[1:]:
 PY
 check "no temporary image left" test "$(ls "$dir"/b | grep -c tmp)" -eq 0
 
+# A compiled profile ('tessera issue compile -o') issues like its text.
+"$T" issue compile "$root/profiles/membership.group" -o "$dir/m.bin" >/dev/null 2>&1
+"$T" issue batch "$dir/m.bin" --images "$dir/compiled" --count 1 >/dev/null 2>&1
+check "a compiled profile issues" grep -q "F05445535345524152" \
+  <<<"$("$T" --image "$dir/compiled/card-0000000000000001.img" apps list 2>/dev/null)"
+
 # 6. A card whose group fails is listed with the command and its status word, exit 1; the
 # others are issued.
 cp "$root/profiles/emoney.group" "$dir/fail.group"
