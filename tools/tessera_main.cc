@@ -247,11 +247,19 @@ int main(int argc, char** argv) {
     if (link.json && !cmd_args.empty()) cmd_args.insert(cmd_args.begin() + 1, "--json");
     return tessera::tools::RunImageCommand(cmd_args);
   }
-  if (cmd == "issue" && !cmd_args.empty() && cmd_args[0] == "batch") {
-    return tessera::tools::RunIssueBatch({cmd_args.begin() + 1, cmd_args.end()}, link.json);
-  }
-  if (cmd == "issue" && !cmd_args.empty() && cmd_args[0] == "card-keys") {
-    return tessera::tools::RunCardKeys({cmd_args.begin() + 1, cmd_args.end()}, link.json);
+  if (cmd == "issue" && !cmd_args.empty() &&
+      (cmd_args[0] == "batch" || cmd_args[0] == "card-keys")) {
+    // They make (or compute for) their own cards: a card option given before them would be
+    // silently ignored.
+    if (!link.image.empty() || !link.connect.empty() || !link.reader.empty() ||
+        !link.scp03.empty() || link.power_cut_after) {
+      return UsageError("issue " + cmd_args[0] +
+                        " works on its own cards (--images DIR, --serial): --image, --connect, "
+                        "--reader, --scp03 and --power-cut-after do not apply");
+    }
+    const std::vector<std::string> rest(cmd_args.begin() + 1, cmd_args.end());
+    return cmd_args[0] == "batch" ? tessera::tools::RunIssueBatch(rest, link.json)
+                                  : tessera::tools::RunCardKeys(rest, link.json);
   }
   if (cmd == "apdu") return tessera::tools::RunApdu(link, cmd_args);
   if (cmd == "script") return tessera::tools::RunScript(link, cmd_args);

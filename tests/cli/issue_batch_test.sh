@@ -33,6 +33,8 @@ check "no --count: exit 2" test $? -eq 2
 check "no --count: named" grep -q -- "--count" "$dir/out"
 "$T" issue batch "$dir/count.group" --images "$dir/u" --count 3 --shard 3/2 >"$dir/out" 2>&1
 check "bad shard: exit 2" test $? -eq 2
+"$T" --image "$dir/x.img" issue batch "$dir/count.group" --images "$dir/u" --count 1 >"$dir/out" 2>&1
+check "a card option before batch: exit 2, said" test $? -eq 2 -a -n "$(grep 'do not apply' "$dir/out")"
 "$T" issue batch --help | grep -q "Slurm" ; check "help explains sharding" test $? -eq 0
 printf '00A40400\nzz\n' >"$dir/bad.group"
 "$T" issue batch "$dir/bad.group" --images "$dir/u" --count 1 >"$dir/out" 2>&1
