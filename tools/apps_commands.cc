@@ -14,12 +14,14 @@
 #include <set>
 
 #include "app_record.h"
+#include "card_keys.h"
 #include "card_session.h"
 #include "cli_args.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
+#include "file_io.h"
 #include "install_file_builder.h"
 #include "json_writer.h"
 #include "pem_key.h"
@@ -60,11 +62,14 @@ constexpr const char* kMakeHelp =
     "usage: tessera apps make-install-file DESC --key PEM -o OUT [--unsigned] [--json]\n"
     "\n"
     "Builds an installation file, BF70 { E1 record, C4 module AID, [C5 privileges],\n"
-    "[C9 module parameters] } (docs/applications.md §5.2), from DESC (TOML if it ends in .toml,\n"
-    "JSON if .json) and writes its bytes to OUT. The record is signed (9E) with --key: an EC\n"
+    "[C9 module parameters], 9E file signature } (docs/applications.md §5.2), from DESC (TOML\n"
+    "if it ends in .toml, JSON if .json) and writes its bytes to OUT. Signed with --key, an EC\n"
     "P-256 private key in PEM ('openssl genpkey -algorithm EC -pkeyopt\n"
-    "ec_paramgen_curve:P-256' writes one; 'EC PRIVATE KEY' files work too), ECDSA/SHA-256 over\n"
-    "the encodings of 4F 50 C0 C1 5F25 5F24. --unsigned builds one without 9E instead.\n"
+    "ec_paramgen_curve:P-256' writes one; 'EC PRIVATE KEY' files work too), ECDSA/SHA-256\n"
+    "twice: the record's 9E over the encodings of 4F 50 C0 C1 5F25 5F24, and the file's 9E\n"
+    "over every byte of BF70's value before it (record, code, privileges, parameters), so\n"
+    "nothing can change after signing. --unsigned builds one without either 9E (which a card\n"
+    "refuses with 6982).\n"
     "\n"
     "DESC fields (the same names in TOML and JSON):\n"
     "  aid = \"F0544553534552412001\"   the application's AID, hex, 5..16 bytes\n"
@@ -127,7 +132,9 @@ constexpr const char* kSetStatusHelp =
     "management application, with the --scp03 keys and --kvn: the key set of the record's\n"
     "administrator, or one of the issuer's. The record keeps its signature (the status is not\n"
     "signed); --sign-key PEM signs it anew with the administrator's private key (for records\n"
-    "the card collected unsigned), the signed fields unchanged.\n"
+    "the card collected unsigned), the signed fields unchanged. The issuer's own records\n"
+    "(administrator 00, e.g. of applications installed by GlobalPlatform INSTALL) need no\n"
+    "key: the issuer's session is enough for them, signed or not.\n"
     "--gp locks or unlocks through GlobalPlatform SET STATUS (80 F0 40 80|00) in a session\n"
     "with the issuer security domain instead.\n"
     "Exit codes: 0 changed (or already so); 1 the card refused (e.g. 6985: a transition the\n"
@@ -402,7 +409,9 @@ const std::vector<SwMeaning>& InstallMeanings() {
       {0x6A89, "an application with this AID exists"},
       {0x6A88, "unknown module, or the administrator is not registered"},
       {0x6A81, "the card cannot run this code format"},
-      {0x6982, "bad or missing signature (or no session with the issuer security domain)"},
+      {0x6982,
+       "bad or missing signature: the record's or the file's (was the file changed after "
+       "signing, or made --unsigned?), or no session with the issuer security domain"},
       {0x6A84,
        "out of memory: the NVM, the registry (16 applications) or the application list "
        "is full, or the upload is over 16 KiB"},
@@ -448,23 +457,33 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
   auto d = LoadInstallDescription(desc);
   if (!d.ok()) return rep.Fail(d.status());
   for (const auto& w : d->warnings) rep.Warn(w);
-  Bytes signature;
+  // Two signatures by the administrator's key (§5.2): the record's (over its fields) and the
+  // file's (over everything before it: record, code, privileges, parameters).
+  Bytes file;
   if (a.has("--key")) {
     auto key = LoadP256PrivateKeyPem(a.value("--key"));
     if (!key.ok()) return rep.Fail(key.status());
-    auto sig = crypto::EcdsaP256Sign(key->private_key, SignedData(d->record));
-    if (!sig.ok()) return rep.Fail(sig.status());
-    if (!crypto::EcdsaP256Verify(key->public_key, SignedData(d->record), *sig).ok()) {
-      return rep.Fail("the signature made with " + a.value("--key") + " does not verify");
+    auto signed_file = SignInstallFile(*d, *key);
+    if (!signed_file.ok()) {
+      return rep.Fail("signing with " + a.value("--key") + ": " + signed_file.status().message());
     }
-    signature = std::move(*sig);
+    file = std::move(*signed_file);
+  } else {
+    file = BuildInstallFile(*d, {}, {});
   }
-  const Bytes file = BuildInstallFile(*d, signature);
   const std::string out = a.value("-o");
   if (auto st = WriteFile(out, file); !st.ok()) return rep.Fail(st);
   const AppRecord& r = d->record;
-  AppRecord signed_record = r;
-  signed_record.signature = signature;
+  auto parsed = CheckInstallFile(file);
+  if (!parsed.ok()) return rep.Fail(parsed.status());
+  const AppRecord& signed_record = *parsed;
+  const Bytes& signature = signed_record.signature;
+  Bytes file_signature;
+  if (auto f = UnwrapObject(file, 0xBF70); f.ok()) {
+    if (auto items = ParseTlvSequence(*f); items.ok() && items->back().tag == 0x9E) {
+      file_signature.assign(items->back().value.begin(), items->back().value.end());
+    }
+  }
   const std::string module = ModuleNameByAid(d->module_aid);
   if (o.json) {
     JsonWriter w;
@@ -485,6 +504,7 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
     w.Bool("signed", !signature.empty())
         .String("signed_data", ToHex(SignedData(r)))
         .String("signature", ToHex(signature))
+        .String("file_signature", ToHex(file_signature))
         .String("record", ToHex(EncodeRecord(signed_record)))
         .Bool("holds_pin", d->params_hold_pin);
     // The file's bytes carry the PIN when there is one: PINs are never printed.
@@ -637,21 +657,24 @@ int Install(const LinkOptions& o, const Args& a) {
         "domain's keys)");
   }
   const std::string& path = a.operands[0];
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return rep.Fail(IOError("cannot open " + path + ": " + std::strerror(errno)));
-  Bytes file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // An installation file has at most 16 KiB (CheckInstallFile); its hex text twice that and
+  // line breaks.
+  auto read = ReadInputFile(path, {.what = "installation file", .max_bytes = 64 * 1024});
+  if (!read.ok()) return rep.Fail(read.status());
+  Bytes file(read->begin(), read->end());
   if (!file.empty() && file[0] != 0xBF) {
     // Hex text, as 'make-install-file --json' prints it.
     auto hex = FromHex(std::string_view(reinterpret_cast<const char*>(file.data()), file.size()));
     if (!hex.ok()) {
-      return rep.Fail(path + " is neither an installation file (BF70 ...) nor its hex");
+      return rep.Fail(DisplayName(path) +
+                      " is neither an installation file (BF70 ...) nor its hex");
     }
     Wipe(file.data(), file.size());
     file = std::move(*hex);
   }
   auto record = CheckInstallFile(file);
   if (!record.ok())
-    return rep.Fail(path + ": not an installation file: " + record.status().message());
+    return rep.Fail(DisplayName(path) + ": not an installation file: " + record.status().message());
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
   CardSession& s = **session;
@@ -836,7 +859,9 @@ int SetStatus(const LinkOptions& o, const Args& a) {
     std::string bad_sig =
         "not authenticated for this record (another administrator's), or a "
         "missing or bad signature";
-    if (rec.signature.empty() && !sign_key) {
+    // The issuer's session needs no signature on the issuer's own records (administrator 00):
+    // only other administrators' unsigned records need their key.
+    if (rec.signature.empty() && !sign_key && rec.admin_id != 0) {
       bad_sig +=
           "; the record is unsigned: give --sign-key PEM (the administrator's signing "
           "key)";
@@ -1052,7 +1077,7 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
   if (!public_key.ok()) return rep.Fail(public_key.status());
   std::optional<crypto::scp03::StaticKeys> new_keys;
   if (kvn) {
-    auto k = host::LoadKeyFile(a.value("--keys"));
+    auto k = LoadKeyFile(a.value("--keys"));
     if (!k.ok()) return rep.Fail(k.status());
     if (k->enc.size() != k->mac.size() || k->mac.size() != k->dek.size()) {
       return rep.Fail(a.value("--keys") + ": enc, mac and dek must have the same length");

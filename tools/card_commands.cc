@@ -11,8 +11,10 @@
 #include <memory>
 #include <sstream>
 
+#include "card_keys.h"
 #include "core/apdu.h"
 #include "crypto/scp03.h"
+#include "file_io.h"
 #include "host/card_link.h"
 #include "host/secure_channel.h"
 #include "host/trace.h"
@@ -52,7 +54,7 @@ Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
   if (o.scp03 == "test") {
     so.keys = host::TestKeys();
   } else {
-    TESSERA_ASSIGN_OR_RETURN(so.keys, host::LoadKeyFile(o.scp03));
+    TESSERA_ASSIGN_OR_RETURN(so.keys, LoadKeyFile(o.scp03));
   }
   if (host::IsTestKeys(so.keys)) {
     std::fprintf(stderr,
@@ -333,18 +335,20 @@ int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
     return Fail("script", s);
   };
   const bool from_stdin = args[0] == "-";
-  const std::string name = from_stdin ? "standard input" : args[0];
+  const std::string name = from_stdin ? "standard input" : DisplayName(args[0]);
   struct stat st {};
-  if ((from_stdin ? ::fstat(STDIN_FILENO, &st) : ::stat(name.c_str(), &st)) == 0 &&
-      S_ISDIR(st.st_mode)) {
+  if (from_stdin && ::fstat(STDIN_FILENO, &st) == 0 && S_ISDIR(st.st_mode)) {
     return fail(InvalidArgument(
         name + " is a directory, not a script file (give a file, or '-' for standard input)"));
   }
-  std::ifstream file;
+  // A file is read whole, with the same errors as every input file; standard input is read
+  // line by line as it comes (a script may be typed or piped from a program).
+  std::istringstream file;
   std::istream* in = &std::cin;
   if (!from_stdin) {
-    file.open(name);
-    if (!file) return fail(IOError("cannot open " + name + ": " + std::strerror(errno)));
+    auto text = ReadInputFile(args[0], {.what = "script", .max_bytes = 64 << 20});
+    if (!text.ok()) return fail(text.status());
+    file.str(std::string(text->begin(), text->end()));
     in = &file;
   }
   auto link = OpenLink(o);

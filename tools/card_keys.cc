@@ -6,10 +6,10 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
 
 #include "core/bytes.h"
+#include "file_io.h"
 #include "host/secure_channel.h"
 
 namespace tessera::tools {
@@ -45,17 +45,21 @@ Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn) {
     const crypto::scp03::StaticKeys t = host::TestKeys();
     return t.enc;
   }
-  std::ifstream f(spec);
-  if (!f) return NotFound("cannot read the master key file '" + spec + "'");
+  auto text = ReadInputFile(spec, {.what = "master key file", .max_bytes = kMaxKeyFileBytes});
+  if (!text.ok()) return text.status();
+  const std::string name = DisplayName(spec);
   std::string line, compact;
   int line_no = 0;
   std::optional<crypto::SecureBuffer> key;
   // Every way out wipes what held the key's hex.
   const auto wipe = [&] {
+    line.resize(line.capacity());
+    compact.resize(compact.capacity());
     crypto::SecureZero(line.data(), line.size());
     crypto::SecureZero(compact.data(), compact.size());
   };
-  while (std::getline(f, line)) {
+  size_t pos = 0;
+  while (NextLine(*text, &pos, &line)) {
     ++line_no;
     if (const size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
     compact.clear();
@@ -63,7 +67,7 @@ Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn) {
       if (!std::isspace(static_cast<unsigned char>(ch))) compact += ch;
     }
     if (compact.empty()) continue;
-    const std::string where = spec + ":" + std::to_string(line_no);
+    const std::string where = name + ":" + std::to_string(line_no);
     if (compact.rfind("master=", 0) != 0 || key) {
       wipe();
       return Malformed(where +
@@ -81,8 +85,14 @@ Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn) {
     crypto::SecureZero(bytes->data(), bytes->size());
   }
   wipe();
-  if (!key) return Malformed(spec + ": no 'master=HEX' line");
+  if (!key) return Malformed(name + ": no 'master=HEX' line");
   return std::move(*key);
+}
+
+Result<crypto::scp03::StaticKeys> LoadKeyFile(const std::string& path) {
+  auto text = ReadInputFile(path, {.what = "key file", .max_bytes = kMaxKeyFileBytes});
+  if (!text.ok()) return text.status();
+  return host::ParseKeyFile(*text, DisplayName(path));
 }
 
 Status WriteKeyFile(const std::string& path, const crypto::scp03::StaticKeys& keys) {

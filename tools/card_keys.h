@@ -25,6 +25,10 @@ Result<crypto::scp03::StaticKeys> DeriveCardKeys(ByteView master, uint64_t seria
 // one line "master=HEX" ('#' comments). Never echoes key bytes in errors.
 Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn);
 
+// An SCP03 key file (enc=, mac=, dek= lines in hex, '#' comments; --scp03 KEYFILE, --keys,
+// --scp03-keys), read with ReadInputFile: errors name the file and never echo key bytes.
+Result<crypto::scp03::StaticKeys> LoadKeyFile(const std::string& path);
+
 // Writes an SCP03 key file (enc=, mac=, dek= lines, the format of --scp03 KEYFILE) readable by
 // its owner only. kFailedPrecondition if `path` exists.
 Status WriteKeyFile(const std::string& path, const crypto::scp03::StaticKeys& keys);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "card_keys.h"
 #include "core/status_words.h"
 #include "host/trace.h"
 #include "json_writer.h"
@@ -97,7 +98,7 @@ Result<crypto::scp03::StaticKeys> LoadScp03Keys(const std::string& spec, bool wa
   if (spec == "test") {
     keys = host::TestKeys();
   } else {
-    TESSERA_ASSIGN_OR_RETURN(keys, host::LoadKeyFile(spec));
+    TESSERA_ASSIGN_OR_RETURN(keys, LoadKeyFile(spec));
   }
   if (warn && host::IsTestKeys(keys)) {
     std::fprintf(stderr,

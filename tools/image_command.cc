@@ -8,6 +8,7 @@
 #include "card/card_inspector.h"
 #include "card/fs/file_node.h"
 #include "card/profile.h"
+#include "card_keys.h"
 #include "host/secure_channel.h"
 #include "issue_commands.h"
 #include "json_writer.h"
@@ -426,7 +427,7 @@ int Init(Options o) {
   }
   crypto::scp03::StaticKeys keys;
   if (!o.keys_file.empty()) {
-    auto loaded = host::LoadKeyFile(o.keys_file);
+    auto loaded = LoadKeyFile(o.keys_file);
     if (!loaded.ok()) return Fail(o, loaded.status());
     keys = std::move(*loaded);
   }

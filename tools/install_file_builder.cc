@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/tlv.h"
+#include "file_io.h"
 
 namespace tessera::tools {
 namespace {
@@ -437,23 +438,46 @@ Result<InstallDescription> LoadInstallDescription(const std::string& path) {
   if (!toml && !json) {
     return InvalidArgument(path + ": a description ends in .toml or .json (its format)");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IOError("cannot open " + path + ": " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return IOError("cannot read " + path);
-  auto d = toml ? ParseInstallDescriptionToml(text, path) : ParseInstallDescriptionJson(text, path);
+  auto read = ReadInputFile(path, {.what = "description", .max_bytes = 64 * 1024});
+  if (!read.ok()) return read.status();
+  std::string text(read->begin(), read->end());
+  const std::string name = DisplayName(path);
+  auto d = toml ? ParseInstallDescriptionToml(text, name) : ParseInstallDescriptionJson(text, name);
   Wipe(text.data(), text.size());  // it may hold a PIN
   return d;
 }
 
-Bytes BuildInstallFile(const InstallDescription& d, ByteView signature) {
+Bytes InstallFileSignedData(const InstallDescription& d, ByteView record_signature) {
   AppRecord r = d.record;
-  r.signature.assign(signature.begin(), signature.end());
+  r.signature.assign(record_signature.begin(), record_signature.end());
   Bytes content = EncodeRecord(r);
   AppendTlv(content, 0xC4, d.module_aid);
   if (d.privileges) AppendTlv(content, 0xC5, *d.privileges);
   if (d.params) AppendTlv(content, 0xC9, *d.params);
-  return EncodeTlv(0xBF70, content);
+  return content;
+}
+
+Bytes BuildInstallFile(const InstallDescription& d, ByteView record_signature,
+                       ByteView file_signature) {
+  Bytes content = InstallFileSignedData(d, record_signature);
+  if (!file_signature.empty()) AppendTlv(content, 0x9E, file_signature);
+  Bytes file = EncodeTlv(0xBF70, content);
+  Wipe(content.data(), content.size());  // C9 may hold a PIN
+  return file;
+}
+
+Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256KeyPair& key) {
+  const Bytes record_data = SignedData(d.record);
+  TESSERA_ASSIGN_OR_RETURN(Bytes record_sig, crypto::EcdsaP256Sign(key.private_key, record_data));
+  Bytes file_data = InstallFileSignedData(d, record_sig);
+  auto file_sig = crypto::EcdsaP256Sign(key.private_key, file_data);
+  const bool verify =
+      file_sig.ok() && crypto::EcdsaP256Verify(key.public_key, record_data, record_sig).ok() &&
+      crypto::EcdsaP256Verify(key.public_key, file_data, *file_sig).ok();
+  Wipe(file_data.data(), file_data.size());  // C9 may hold a PIN
+  if (!file_sig.ok()) return file_sig.status();
+  if (!verify) return Status(ErrorCode::kCryptoError, "the signatures made do not verify");
+  return BuildInstallFile(d, record_sig, *file_sig);
 }
 
 Result<AppRecord> CheckInstallFile(ByteView file) {
@@ -467,9 +491,12 @@ Result<AppRecord> CheckInstallFile(ByteView file) {
   if (items->empty() || (*items)[0].tag != 0xE1) {
     return Malformed("BF70: the first object is not the E1 record");
   }
-  bool code = false;
-  for (const auto& t : *items) code |= t.tag == 0xC4 || t.tag == 0xC7;
-  if (!code) return Malformed("BF70: no code (C4 module AID or C7 code bytes)");
+  if (items->size() < 2 || ((*items)[1].tag != 0xC4 && (*items)[1].tag != 0xC7)) {
+    return Malformed("BF70: no code (C4 module AID or C7 code bytes) after the record");
+  }
+  for (size_t i = 0; i + 1 < items->size(); ++i) {
+    if ((*items)[i].tag == 0x9E) return Malformed("BF70: objects after the file signature (9E)");
+  }
   const TlvView& e1 = (*items)[0];
   return ParseRecord(content.subspan(0, e1.encoded_size));
 }

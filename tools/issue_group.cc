@@ -9,6 +9,7 @@
 #include "card/identifiers.h"
 #include "core/apdu.h"
 #include "core/tlv.h"
+#include "file_io.h"
 
 namespace tessera::tools {
 namespace {
@@ -161,31 +162,35 @@ Result<CommandGroup> CompileGroup(const std::string& text, const std::string& na
   return group;
 }
 
+namespace {
+
+// A group file, text or compiled, read once (standard input cannot be read twice). The bound
+// is far above any group that fits the card; the compiler's own limits name what is too big.
+Result<SecureBytes> ReadGroupFile(const std::string& path) {
+  return ReadInputFile(path, {.what = "group file", .max_bytes = 64 << 20, .dash_is_stdin = true});
+}
+
+std::string GroupFileName(const std::string& path) {
+  return path == "-" ? "<stdin>" : DisplayName(path);
+}
+
+}  // namespace
+
 Result<CommandGroup> CompileGroupFile(const std::string& path) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), {});
-  } else {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return NotFound("cannot read the group file '" + path + "'");
-    text.assign(std::istreambuf_iterator<char>(f), {});
-    if (f.bad()) return IOError("cannot read the group file '" + path + "'");
-  }
-  return CompileGroup(text, path == "-" ? "<stdin>" : path);
+  TESSERA_ASSIGN_OR_RETURN(SecureBytes raw, ReadGroupFile(path));
+  const std::string text(raw.begin(), raw.end());
+  return CompileGroup(text, GroupFileName(path));
 }
 
 Result<CommandGroup> LoadGroupFile(const std::string& path) {
-  if (path != "-") {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return NotFound("cannot read the group file '" + path + "'");
-    const Bytes raw((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (raw.size() >= 2 && raw[0] == 'G' && raw[1] == 0x01) {
-      auto g = DecodeGroup(raw);
-      if (!g.ok()) return Malformed(path + ": " + g.status().message());
-      return g;
-    }
+  TESSERA_ASSIGN_OR_RETURN(SecureBytes raw, ReadGroupFile(path));
+  if (raw.size() >= 2 && raw[0] == 'G' && raw[1] == 0x01) {
+    auto g = DecodeGroup(raw);
+    if (!g.ok()) return Malformed(GroupFileName(path) + ": " + g.status().message());
+    return g;
   }
-  return CompileGroupFile(path);
+  const std::string text(raw.begin(), raw.end());
+  return CompileGroup(text, GroupFileName(path));
 }
 
 Result<CommandGroup> DecodeGroup(ByteView g) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "card_session.h"
+#include "file_io.h"
 #include "json_writer.h"
 
 namespace tessera::tools {
@@ -105,11 +106,12 @@ std::string DefaultLogPath(const std::string& state) {
 }
 
 Result<std::optional<IssueState>> ReadIssueState(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::optional<IssueState>();
-    return Errno("cannot read the state file " + path);
+  auto text = ReadInputFile(path, {.what = "state file", .max_bytes = 64 * 1024});
+  if (!text.ok()) {
+    if (text.status().code() == ErrorCode::kNotFound) return std::optional<IssueState>();
+    return text.status();
   }
+  std::istringstream in(std::string(text->begin(), text->end()));
   std::string line;
   if (!std::getline(in, line) || line != kStateHeader) {
     return Malformed(path + " is not a tessera issue state file (its first line is '" +

@@ -2,8 +2,6 @@
 
 #include <openssl/rand.h>
 
-#include <fstream>
-
 #include "core/status_words.h"
 #include "host/card_link.h"
 
@@ -35,13 +33,26 @@ bool IsTestKeys(const scp03::StaticKeys& keys) {
          ConstantTimeEqual(keys.dek, k);
 }
 
-Result<scp03::StaticKeys> LoadKeyFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return IOError("cannot open key file " + path);
+Result<scp03::StaticKeys> ParseKeyFile(ByteView text, const std::string& path) {
   scp03::StaticKeys keys;
   std::string line;
   int n = 0;
-  while (std::getline(in, line)) {
+  size_t pos = 0;
+  // Every way out wipes the line that held key hex.
+  struct WipeLine {
+    std::string& s;
+    ~WipeLine() {
+      s.resize(s.capacity());
+      crypto::SecureZero(s.data(), s.size());
+    }
+  } wipe_line{line};
+  while (pos < text.size()) {
+    size_t end = pos;
+    while (end < text.size() && text[end] != '\n') ++end;
+    line.resize(line.capacity());
+    crypto::SecureZero(line.data(), line.size());
+    line.assign(reinterpret_cast<const char*>(text.data()) + pos, end - pos);
+    pos = end + 1;
     ++n;
     if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
     auto eq = line.find('=');

@@ -27,8 +27,10 @@ struct Scp03Options {
 // The well-known test key set 404142..4F.
 crypto::scp03::StaticKeys TestKeys();
 bool IsTestKeys(const crypto::scp03::StaticKeys& keys);
-// Reads "enc=HEX", "mac=HEX", "dek=HEX" lines ('#' comments) from a key file.
-Result<crypto::scp03::StaticKeys> LoadKeyFile(const std::string& path);
+// Parses a key file's text: "enc=HEX", "mac=HEX", "dek=HEX" lines ('#' comments). `name` is
+// how errors name the file ("NAME:LINE: ..."); key bytes never appear in them. The host tool
+// reads the file with its one input-file reader (tools/file_io.h, tools::LoadKeyFile).
+Result<crypto::scp03::StaticKeys> ParseKeyFile(ByteView text, const std::string& name);
 
 using RawTransmit = std::function<Result<Bytes>(ByteView)>;
 
