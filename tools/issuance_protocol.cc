@@ -95,6 +95,10 @@ Result<RunReport> ParseRunReport(ByteView data) {
     } else if (t.tag == 0xC8 && t.value.size() == kRunIdSize) {
       std::copy(t.value.begin(), t.value.end(), r.run_id.begin());
       seen |= 128;
+    } else if (t.tag == 0x86 && t.value.size() == 1) {
+      r.acknowledged = t.value[0] == 1;
+    } else if (t.tag == 0x4F && t.value.size() <= 16) {
+      r.target.assign(t.value.begin(), t.value.end());
     }
   }
   if (seen != 255) return Malformed("the E5 template lacks a field");

@@ -11,6 +11,7 @@
 #include "core/apdu.h"
 #include "core/bytes.h"
 #include "core/status.h"
+#include "issuance/group_format.h"
 
 namespace tessera::tools {
 
@@ -50,6 +51,8 @@ struct RunReport {
   uint16_t first_pending = 0xFFFF;  // first failed or unanswered command, FFFF none
   uint16_t failed_sw = 0;           // its status word (0: unanswered)
   RunId run_id{};
+  bool acknowledged = false;  // 86: the run was acknowledged (P1 04)
+  Bytes target;               // 4F: the function's target application (empty: none)
   bool done(size_t i) const { return i < 256 && ((bitmap[i / 8] >> (i % 8)) & 1); }
 };
 // kMalformed when `data` is not one E5 template with every field.
@@ -66,6 +69,9 @@ struct TableRecord {
   Bytes digest;  // SHA-256 of the group file
   uint8_t policy = 0;
   Bytes target;
+  // False when the table could not be read (it is readable only in the issuer's session with
+  // the issuance application, docs/self-issuance.md §1): only `function` is meaningful.
+  bool known = true;
 };
 inline constexpr uint8_t kTableSfi = 1;
 inline constexpr uint8_t kJournalSfi = 2;

@@ -117,22 +117,18 @@ Json ReportJson(const RunReport& r) {
               {"failed_sw", r.failed_sw == 0 ? Json() : Json(SwHex(r.failed_sw))}};
 }
 
-// The function's table record (SFI 1; its digest says which group the card holds), and
-// whether its journal record (SFI 2, same slot) is acknowledged: the template has no flag.
+// The function's table record (SFI 1; its digest says which group the card holds), read in
+// the issuer's session with the issuance application: the table is readable only there.
 struct OnCard {
   TableRecord table;
-  bool acknowledged = false;
 };
 Result<OnCard> FindFunction(CardSession& s, uint8_t function) {
   for (int n = 1; n <= 16; ++n) {
-    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(kTableSfi, n)));
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Secure(ReadRecordCommand(kTableSfi, n)));
     if (r.sw != 0x9000) break;
     auto t = ParseTableRecord(r.data, function, n - 1);
     if (!t) continue;
-    TESSERA_ASSIGN_OR_RETURN(ResponseApdu j, s.Plain(ReadRecordCommand(kJournalSfi, n)));
-    OnCard out{std::move(*t), j.sw == 0x9000 && j.data.size() > kJournalAcknowledgedOffset &&
-                                  j.data[kJournalAcknowledgedOffset] == 0x01};
-    return out;
+    return OnCard{std::move(*t)};
   }
   return NotFound("the function has no table record");
 }
@@ -207,6 +203,7 @@ class CardIssuer {
         loaded = true;
         // The card holds this function: is it this profile's group? An idle one that is not
         // is replaced; one that ran (or runs) is a card this batch cannot finish.
+        TESSERA_RETURN_IF_ERROR(session_->OpenScp03(IssuanceAid()));
         TESSERA_ASSIGN_OR_RETURN(on_card_, FindFunction(*session_, plan_.function));
         const crypto::Sha256Digest want = crypto::Sha256(plan_.group);
         const Bytes& held = on_card_.table.digest;
@@ -232,7 +229,8 @@ class CardIssuer {
     }
     if (!loaded) {
       TESSERA_RETURN_IF_ERROR(session_->OpenScp03(IssuanceAid()));
-      const Bytes upload = GroupUpload(plan_.function, 1, plan_.target, 0x01, plan_.group);
+      const Bytes upload =
+          GroupUpload(plan_.function, 1, plan_.target, issuance::kDefaultPolicy, plan_.group);
       TESSERA_ASSIGN_OR_RETURN(CardSession::Upload u, session_->StoreData(upload));
       if (u.sw != 0x9000) return Refused("STORE DATA of the command group", u.sw);
       log_.Step("load-group", {{"function", plan_.function}, {"bytes", plan_.group.size()}});
@@ -260,7 +258,7 @@ class CardIssuer {
         op = IssueOp::kRetryFailed;
         break;
       case RunState::kDone: {
-        if (on_card_.acknowledged) {
+        if (report.acknowledged) {
           log_.Step("skip", {{"reason", "issued and acknowledged"}});
           if (!log_.Flush(false)) return IOError("cannot write the card's log " + LogPath());
           return CardOutcome::kAlreadyIssued;

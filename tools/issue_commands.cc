@@ -76,7 +76,7 @@ std::string FunctionText(uint8_t f) {
 // ---------------------------------------------------------------------------------------------
 // The issuance application's files, read with READ RECORD (their access is "read: always")
 
-constexpr uint8_t kPolicySecure = 0x04;
+constexpr uint8_t kPolicySecure = issuance::kPolicySecureChannel;
 
 const std::vector<SwMeaning>& SelectMeanings() {
   static const std::vector<SwMeaning> k = {
@@ -110,19 +110,24 @@ Status SelectApp(CardSession& s, const Reporter& rep) {
   return Status::Ok();
 }
 
-Result<Bytes> ReadRecord(CardSession& s, const Reporter& rep, uint8_t sfi, int n) {
-  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(sfi, n)));
-  if (r.sw != 0x9000) {
-    return rep.Refused("READ RECORD " + std::to_string(n) + " of SFI " + std::to_string(sfi), r.sw);
-  }
-  return r.data;
-}
-
-// Function `f`'s table record (the issuance application selected), or NotFound.
-Result<TableRecord> FindFunction(CardSession& s, const Reporter& rep, uint8_t f) {
+// Function `f`'s table record (the issuance application selected), or NotFound. The table is
+// readable only in the issuer's session (docs/self-issuance.md §1): `in_session` reads it there;
+// without one, a refused read (6982) gives a record that is not `known`.
+Result<TableRecord> FindFunction(CardSession& s, const Reporter& rep, uint8_t f, bool in_session) {
   for (int n = 1; n <= 16; ++n) {
-    TESSERA_ASSIGN_OR_RETURN(Bytes b, ReadRecord(s, rep, kTableSfi, n));
-    if (auto t = ParseTableRecord(b, f, n - 1)) return *t;
+    const CommandApdu read = ReadRecordCommand(kTableSfi, n);
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, in_session ? s.Secure(read) : s.Plain(read));
+    if (r.sw == 0x6982 && !in_session) {
+      TableRecord unknown;
+      unknown.function = f;
+      unknown.slot = -1;
+      unknown.known = false;
+      return unknown;
+    }
+    if (r.sw != 0x9000) {
+      return rep.Refused("READ RECORD " + std::to_string(n) + " of the table (SFI 1)", r.sw);
+    }
+    if (auto t = ParseTableRecord(r.data, f, n - 1)) return *t;
   }
   return NotFound("the card has no function " + FunctionText(f) +
                   " (load it with 'tessera issue load-group')");
@@ -246,10 +251,16 @@ class CardChannel final : public IssueChannel {
 
   // The first connection: opens the link, reads the function's table record, and decides
   // whether EXECUTE ISSUANCE goes inside a secure session.
+  // With keys the table is read in the session (the only place it is readable); without,
+  // an unreadable table leaves the policy to the card (6982 when it needs the session).
   Result<TableRecord> Prepare() {
     TESSERA_RETURN_IF_ERROR(OpenLink());
-    TESSERA_ASSIGN_OR_RETURN(TableRecord t, FindFunction(*s_, rep_, function_));
-    secure_ = !plain_ && ((t.policy & kPolicySecure) != 0 || !o_.scp03.empty());
+    if (has_keys()) {
+      TESSERA_RETURN_IF_ERROR(s_->OpenScp03(IssuanceAid()));
+      in_session_ = true;
+    }
+    TESSERA_ASSIGN_OR_RETURN(TableRecord t, FindFunction(*s_, rep_, function_, in_session_));
+    secure_ = !plain_ && ((t.policy & kPolicySecure) != 0 || has_keys());
     return t;
   }
   bool secure() const { return secure_; }
@@ -258,12 +269,15 @@ class CardChannel final : public IssueChannel {
   Status Connect() override {
     if (fresh_) {  // Prepare() just opened it
       fresh_ = false;
-      if (secure_) return s_->OpenScp03(IssuanceAid());
+      if (secure_ && !in_session_) return s_->OpenScp03(IssuanceAid());
       return Status::Ok();
     }
     TESSERA_RETURN_IF_ERROR(OpenLink());
     fresh_ = false;
-    if (secure_) return s_->OpenScp03(IssuanceAid());
+    if (secure_) {
+      TESSERA_RETURN_IF_ERROR(s_->OpenScp03(IssuanceAid()));
+      in_session_ = true;
+    }
     return Status::Ok();
   }
 
@@ -277,6 +291,7 @@ class CardChannel final : public IssueChannel {
  private:
   Status OpenLink() {
     s_.reset();
+    in_session_ = false;
     TESSERA_ASSIGN_OR_RETURN(s_, CardSession::Open(o_));
     TESSERA_RETURN_IF_ERROR(SelectApp(*s_, rep_));
     fresh_ = true;
@@ -290,6 +305,7 @@ class CardChannel final : public IssueChannel {
   std::unique_ptr<CardSession> s_;
   bool secure_ = false;
   bool fresh_ = false;
+  bool in_session_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -396,7 +412,7 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
   }
   uint8_t function = 0;
   if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
-  uint8_t version = 1, policy = 0x01;
+  uint8_t version = 1, policy = issuance::kDefaultPolicy;
   Bytes target;
   if (a.has("--version")) {
     char* end = nullptr;
@@ -630,7 +646,9 @@ void PrintReport(const RunReport& r, const TableRecord* t, std::optional<bool> a
                 HexByte(t->policy).c_str(), (t->policy & kPolicySecure) ? " (secure channel)" : "",
                 t->target.empty() ? "" : (", target " + ToHex(t->target)).c_str());
   } else {
-    std::printf("function %s\n", FunctionText(r.function).c_str());
+    std::printf("function %s%s (its table record is readable only with --scp03 KEYS)\n",
+                FunctionText(r.function).c_str(),
+                r.target.empty() ? "" : (", target " + ToHex(r.target)).c_str());
   }
   std::printf("state: %s\n", RunStateName(r.state).c_str());
   if (r.state == static_cast<uint8_t>(RunState::kIdle) && r.run_id == RunId{}) {
@@ -655,30 +673,28 @@ int StatusCommand(const LinkOptions& o, const Args& a) {
   CardChannel ch(o, rep, function, /*plain=*/true);  // status needs no session
   auto t = ch.Prepare();
   if (!t.ok()) return rep.Fail(t.status());
-  auto journal = ReadRecord(ch.session(), rep, kJournalSfi, t->slot + 1);
-  if (!journal.ok()) return rep.Fail(journal.status());
-  const bool acked =
-      journal->size() > kJournalAcknowledgedOffset && (*journal)[kJournalAcknowledgedOffset] == 1;
   auto r = ch.Execute(ExecuteIssuance(IssueOp::kStatus, function, nullptr));
   if (!r.ok()) return rep.Fail(r.status());
   if (r->sw != 0x9000) return rep.CardFail("EXECUTE ISSUANCE status", r->sw, ExecuteMeanings());
   auto rep_ = ParseRunReport(r->data);
   if (!rep_.ok()) return rep.Fail(rep_.status());
+  const bool acked = rep_->acknowledged;
   if (o.json) {
     JsonWriter w;
     w.BeginObject().Bool("ok", true);
     ReportJson(w, *rep_);
-    w.Bool("acked", acked)
-        .Number("version", t->version)
-        .String("policy", HexByte(t->policy))
-        .String("group_fid", HexU16(t->fid))
-        .String("sha256", ToHex(t->digest))
-        .String("target", ToHex(t->target))
-        .EndObject();
+    w.Bool("acked", acked).String("target", ToHex(rep_->target));
+    if (t->known) {
+      w.Number("version", t->version)
+          .String("policy", HexByte(t->policy))
+          .String("group_fid", HexU16(t->fid))
+          .String("sha256", ToHex(t->digest));
+    }
+    w.EndObject();
     std::printf("%s\n", w.Take().c_str());
     return 0;
   }
-  PrintReport(*rep_, &*t, acked);
+  PrintReport(*rep_, t->known ? &*t : nullptr, acked);
   return 0;
 }
 
@@ -758,7 +774,7 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
     std::printf("%s\n", w.Take().c_str());
   } else {
     std::printf("EXECUTE ISSUANCE %s: %s\n", name.c_str(), HexU16(r->sw).c_str());
-    PrintReport(*report, &*t, op == IssueOp::kAck ? std::optional<bool>(true) : std::nullopt);
+    PrintReport(*report, t->known ? &*t : nullptr, report->acknowledged);
   }
   if (code == kExitPartial) {
     std::fprintf(stderr, "tessera %s: the run stopped: %s\n", rep.command().c_str(),

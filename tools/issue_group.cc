@@ -14,7 +14,7 @@
 namespace tessera::tools {
 namespace {
 
-constexpr uint8_t kFlagHarmless = 0x01;
+using issuance::kFlagHarmless;
 constexpr size_t kMaxErrors = 20;
 
 bool IsHexWord(const std::string& w) {
@@ -29,19 +29,9 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// Why `apdu` cannot be stored, or "".
+// Why `apdu` cannot be stored, or "": the card's own rule.
 std::string ApduProblem(const Bytes& apdu) {
-  auto parsed = CommandApdu::Parse(apdu);
-  if (!parsed.ok()) return "not a command APDU (" + parsed.status().message() + ")";
-  const ClassByte cls = DecodeClass(parsed->cla);
-  if (!cls.valid) return "class byte " + ToHex(ByteView(&apdu[0], 1)) + " is not valid";
-  if (cls.chaining) return "command chaining (CLA b5) cannot be stored: send one command";
-  if (cls.secure_messaging != SecureMessaging::kNone) {
-    return "secure messaging (CLA " + ToHex(ByteView(&apdu[0], 1)) +
-           ") cannot be stored: stored commands are plain, the card runs them as the issuer's";
-  }
-  if (cls.channel != 0) return "logical channel bits in CLA: stored commands use channel 0";
-  return "";
+  return issuance::StoredCommandProblem(apdu);
 }
 
 }  // namespace
@@ -66,12 +56,21 @@ Result<CommandGroup> CompileGroup(const std::string& text, const std::string& na
     if (errors.size() < kMaxErrors)
       errors.push_back(name + ":" + std::to_string(line) + ": " + what);
   };
+  if (text.size() > kMaxGroupText) {
+    return Malformed(name + ": " + std::to_string(text.size()) +
+                     " bytes of text; a group's text is at most " + std::to_string(kMaxGroupText));
+  }
   std::istringstream in(text);
   std::string raw;
   int line_no = 0;
   size_t bytes = 4;
   while (std::getline(in, raw)) {
     ++line_no;
+    if (raw.size() > kMaxGroupLine) {
+      error(line_no, "the line is " + std::to_string(raw.size()) + " characters; at most " +
+                         std::to_string(kMaxGroupLine));
+      continue;
+    }
     if (const size_t hash = raw.find('#'); hash != std::string::npos) raw.resize(hash);
     std::istringstream words_in(raw);
     std::vector<std::string> words{std::istream_iterator<std::string>(words_in), {}};
@@ -194,35 +193,17 @@ Result<CommandGroup> LoadGroupFile(const std::string& path) {
 }
 
 Result<CommandGroup> DecodeGroup(ByteView g) {
-  if (g.size() < 4 || g[0] != 'G' || g[1] != 0x01) {
-    return Malformed("not a compiled command group (it starts 47 01)");
-  }
-  const size_t count = GetU16(&g[2]);
+  TESSERA_ASSIGN_OR_RETURN(std::vector<issuance::StoredCommand> stored, issuance::ParseGroup(g));
   CommandGroup out;
-  size_t pos = 4;
-  for (size_t i = 0; i < count; ++i) {
-    if (g.size() < pos + 2) return Malformed("command group truncated");
+  for (size_t i = 0; i < stored.size(); ++i) {
+    const issuance::StoredCommand& s = stored[i];
     GroupCommand c;
-    c.harmless = (g[pos] & kFlagHarmless) != 0;
-    const size_t n = g[pos + 1];
-    pos += 2;
-    if (g.size() < pos + 2 * n + 2) return Malformed("command group truncated");
-    for (size_t k = 0; k < n; ++k) c.success.push_back(GetU16(&g[pos + 2 * k]));
-    pos += 2 * n;
-    const size_t length = GetU16(&g[pos]);
-    pos += 2;
-    if (g.size() < pos + length) return Malformed("command group truncated");
-    c.apdu.assign(g.begin() + static_cast<ptrdiff_t>(pos),
-                  g.begin() + static_cast<ptrdiff_t>(pos + length));
-    if (const std::string problem = ApduProblem(c.apdu); !problem.empty()) {
-      return Malformed("command " + std::to_string(i) + ": " + problem);
-    }
-    pos += length;
+    c.harmless = (s.flags & kFlagHarmless) != 0;
+    c.success = s.success;
+    c.apdu.assign(g.begin() + s.offset, g.begin() + s.offset + s.length);
     c.line = static_cast<int>(i);
     out.commands.push_back(std::move(c));
   }
-  if (pos != g.size()) return Malformed("bytes after the last command of the group");
-  if (out.commands.empty()) return Malformed("a command group of no commands");
   return out;
 }
 

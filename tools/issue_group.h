@@ -18,6 +18,7 @@
 
 #include "core/bytes.h"
 #include "core/status.h"
+#include "issuance/group_format.h"
 
 namespace tessera::tools {
 
@@ -34,9 +35,15 @@ struct CommandGroup {
   Bytes Encode() const;
 };
 
-inline constexpr size_t kMaxGroupCommands = 256;
-inline constexpr size_t kMaxGroupBytes = 16 * 1024;
-inline constexpr size_t kMaxSuccessWords = 8;
+// The card's limits (issuance/group_format.h), one set for every side.
+inline constexpr size_t kMaxGroupCommands = issuance::kMaxCommands;
+inline constexpr size_t kMaxGroupBytes = issuance::kMaxGroupBytes;
+inline constexpr size_t kMaxSuccessWords = issuance::kMaxSuccessWords;
+// A text line longer than this is refused: the largest command that fits a group, in hex with
+// a space between bytes, and a comment, fit.
+inline constexpr size_t kMaxGroupLine = 64 * 1024;
+// A group text larger than this is refused before it is compiled.
+inline constexpr size_t kMaxGroupText = 1024 * 1024;
 
 // Compiles `text`; `name` is the file name used in messages ("FILE:LINE: ..."). kMalformed
 // with every error found (one per line, at most 20) when the text is not a valid group.

@@ -40,6 +40,7 @@ void RegisterBuiltInModules(card::Card& card) {
   card.AddModule(MakeFilesModule());
   card.AddModule(MakeIssuanceModule());
   card.AddSelectionVeto(HalfIssued);
+  card.AddDeletionObserver(ForgetFunctionsOf);
 }
 
 }  // namespace tessera::apps

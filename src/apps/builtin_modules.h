@@ -18,6 +18,9 @@ std::shared_ptr<card::Module> MakeIssuanceModule();
 // A half-issued card function's target application is not selectable from outside: its
 // function's journal says running, interrupted or partial (docs/self-issuance.md §4).
 card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch, ByteView aid);
+// Deletion observer: the functions that targeted a deleted application are forgotten, their
+// groups (which may carry its PINs and keys) deleted and wiped.
+card::CardStatus ForgetFunctionsOf(card::Card& card, ByteView aid);
 
 // Adds every built-in module to `card`.
 void RegisterBuiltInModules(card::Card& card);

@@ -60,6 +60,15 @@ CardStatus RewriteRecords(Card& card, FileNode ef, const std::vector<Bytes>& rec
   return Ok{};
 }
 
+// A self-issuance run (privileged mode) cannot take the issuance application out of service:
+// its journal must be there to record the run (docs/self-issuance.md §5).
+CardStatus CheckNotRunning(Card& card, const RegistryEntry& e) {
+  if (card.external_closed() && Same(e.aid, aid::kIssuanceApplication)) {
+    return Error::kConditionsNotSatisfied;
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 bool IsReservedAid(ByteView aid, ByteView module_aid) {
@@ -68,10 +77,10 @@ bool IsReservedAid(ByteView aid, ByteView module_aid) {
     const size_t n = std::min(aid.size(), r.size());
     return std::equal(aid.begin(), aid.begin() + static_cast<ptrdiff_t>(n), r.begin());
   };
-  for (ByteView r : {ByteView(aid::kIssuerSecurityDomain), ByteView(aid::kPse),
-                     ByteView(aid::kManagementModule), ByteView(aid::kDataStoreModule),
-                     ByteView(aid::kPurseModule), ByteView(aid::kFilesModule),
-                     ByteView(aid::kIssuanceModule)}) {
+  for (ByteView r :
+       {ByteView(aid::kIssuerSecurityDomain), ByteView(aid::kPse), ByteView(aid::kManagementModule),
+        ByteView(aid::kDataStoreModule), ByteView(aid::kPurseModule), ByteView(aid::kFilesModule),
+        ByteView(aid::kIssuanceModule)}) {
     if (overlaps(r)) return true;
   }
   if (overlaps(aid::kManagementApplication) && !Same(aid, aid::kManagementApplication)) {
@@ -139,6 +148,7 @@ CardResult<RegistryEntry> InstallApplication(Card& card, Installation& in) {
 }
 
 CardStatus ChangeApplicationState(Card& card, RegistryEntry& e, AppState to, bool update_record) {
+  CARD_TRY(CheckNotRunning(card, e));
   if (!IsAllowedTransition(e.state, to)) return Error::kConditionsNotSatisfied;
   if (to == AppState::kErased && e.state != AppState::kErased) e.before_erase = e.state;
   e.state = to;
@@ -158,6 +168,7 @@ CardStatus ChangeApplicationState(Card& card, RegistryEntry& e, AppState to, boo
 }
 
 CardStatus DeleteApplication(Card& card, const RegistryEntry& e, bool remove_record) {
+  CARD_TRY(CheckNotRunning(card, e));
   if (Module* module = card.FindModule(e.module_aid); module != nullptr) {
     CARD_ASSIGN(FileNode df, card.fs().Load(e.df));
     AppContext app{&card, &card.internal_channel(), e, df};
@@ -177,6 +188,7 @@ CardStatus DeleteApplication(Card& card, const RegistryEntry& e, bool remove_rec
   std::erase(registry.entries, e.block);
   CARD_TRY(SaveRegistry(card.store(), root, registry));
   CARD_TRY_STATUS(card.store().FreeBlock(e.block));  // wiped after the commit
+  CARD_TRY(card.ApplicationDeleted(e.aid));
   CARD_TRY(RefreshDirectories(card));
   card.store().MarkSensitive();
   card.ForgetApplication(e.block);

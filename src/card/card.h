@@ -192,6 +192,14 @@ class Card {
     }
     return false;
   }
+  // A rule that follows the deletion of an installed application, inside the deletion's
+  // transaction (the issuance application forgets, and wipes, the functions that targeted it).
+  using DeletionObserver = CardStatus (*)(Card& card, ByteView aid);
+  void AddDeletionObserver(DeletionObserver observer) { deletion_observers_.push_back(observer); }
+  CardStatus ApplicationDeleted(ByteView aid) {
+    for (DeletionObserver o : deletion_observers_) CARD_TRY(o(*this, aid));
+    return Ok{};
+  }
   // Adds a module (the code installed applications name by AID). False when one with this AID
   // exists.
   bool AddModule(std::shared_ptr<Module> module);
@@ -254,6 +262,7 @@ class Card {
   std::vector<std::shared_ptr<Application>> apps_;
   std::vector<std::shared_ptr<Module>> modules_;
   std::vector<SelectionVeto> vetoes_;
+  std::vector<DeletionObserver> deletion_observers_;
   // Installed applications by entry block; those of deleted entries wait in retired_ until
   // power-off, so that no pointer a channel held can dangle.
   std::vector<std::shared_ptr<InstalledApplication>> instances_;

@@ -17,7 +17,9 @@
 namespace tessera::card {
 namespace {
 
-constexpr size_t kMaxUpload = 16 * 1024;
+// An upload's object: 16 KiB of content (an installation file's, a command group's) and the
+// tags and lengths that wrap it.
+constexpr size_t kMaxUpload = 16 * 1024 + 256;
 
 bool Same(ByteView a, ByteView b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());

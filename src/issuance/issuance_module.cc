@@ -20,6 +20,7 @@
 #include "core/status_words.h"
 #include "core/tlv.h"
 #include "crypto/sha256.h"
+#include "issuance/group_format.h"
 
 namespace tessera::apps {
 namespace {
@@ -36,11 +37,11 @@ constexpr uint16_t kJournalFid = 0x0202;
 constexpr uint16_t kGroupFidBase = 0x0300;
 constexpr uint16_t kRecordSize = 64;
 constexpr uint16_t kFunctions = 16;
-constexpr size_t kMaxCommands = 256;
-constexpr size_t kMaxGroup = 16 * 1024;
-constexpr uint8_t kPolicyStopOnError = 0x01;
-constexpr uint8_t kPolicySecureChannel = 0x04;
-constexpr uint8_t kFlagHarmless = 0x01;
+using issuance::kFlagHarmless;
+using issuance::kPolicyPartialRetry;
+using issuance::kPolicySecureChannel;
+using issuance::kPolicyStopOnError;
+using Command = issuance::StoredCommand;
 
 constexpr uint8_t kIdle = 0, kRunning = 1, kInterrupted = 2, kDone = 3, kPartial = 4;
 
@@ -66,13 +67,6 @@ struct Journal {
   std::array<uint8_t, 32> bitmap{};
   bool done(size_t i) const { return (bitmap[i / 8] >> (i % 8)) & 1; }
   void set_done(size_t i) { bitmap[i / 8] = static_cast<uint8_t>(bitmap[i / 8] | (1u << (i % 8))); }
-};
-
-struct Command {
-  uint8_t flags = 0;
-  std::vector<uint16_t> success;  // empty: 9000
-  uint32_t offset = 0;            // of the APDU in the group file
-  uint16_t length = 0;
 };
 
 Bytes EncodeEntry(const TableEntry& e) {
@@ -128,37 +122,22 @@ Journal DecodeJournal(const Bytes& b) {
   return j;
 }
 
-// The commands of a group file's content, or 6A80.
+bool Same(ByteView a, ByteView b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// The applications no function may target: the issuer security domain and the issuance
+// application itself. A half-issued function makes its target unselectable, and these must
+// stay reachable to resume, retry or replace it.
+bool Protected(ByteView aid) {
+  return Same(aid, card::aid::kIssuerSecurityDomain) || Same(aid, card::aid::kIssuanceApplication);
+}
+
+// The commands of a group file's content, or 6A80 (group_format.h says why).
 CardResult<std::vector<Command>> ParseGroup(ByteView g) {
-  if (g.size() < 4 || g[0] != 'G' || g[1] != 0x01) return Error::kWrongData;
-  const size_t count = GetU16(&g[2]);
-  if (count == 0 || count > kMaxCommands) return Error::kWrongData;
-  std::vector<Command> out;
-  size_t pos = 4;
-  for (size_t i = 0; i < count; ++i) {
-    if (g.size() < pos + 2) return Error::kWrongData;
-    Command c;
-    c.flags = g[pos];
-    const size_t n = g[pos + 1];
-    pos += 2;
-    if (g.size() < pos + 2 * n + 2) return Error::kWrongData;
-    for (size_t k = 0; k < n; ++k) c.success.push_back(GetU16(&g[pos + 2 * k]));
-    pos += 2 * n;
-    c.length = GetU16(&g[pos]);
-    pos += 2;
-    if (c.length < 4 || g.size() < pos + c.length) return Error::kWrongData;
-    auto apdu = CommandApdu::Parse(g.subspan(pos, c.length));
-    if (!apdu.ok()) return Error::kWrongData;
-    const ClassByte cls = DecodeClass(apdu->cla);
-    if (!cls.valid || cls.chaining || cls.secure_messaging != SecureMessaging::kNone) {
-      return Error::kWrongData;  // stored commands are plain
-    }
-    c.offset = static_cast<uint32_t>(pos);
-    pos += c.length;
-    out.push_back(std::move(c));
-  }
-  if (pos != g.size()) return Error::kWrongData;
-  return out;
+  auto commands = issuance::ParseGroup(g);
+  if (!commands.ok()) return Error::kWrongData;
+  return std::move(*commands);
 }
 
 struct Files {
@@ -194,6 +173,12 @@ CardStatus SaveJournal(AppContext& app, const Files& f, uint16_t slot, const Jou
   return app.card->fs().WriteSlot(f.journal, slot, EncodeJournal(j));
 }
 
+// Access of the table: read only in a secure-messaging session (the issuer's, with the
+// issuance application), since its digest would let a reader confirm guesses of the secrets
+// a group carries. The journal holds no command data and stays readable; the group files
+// are never readable (docs/self-issuance.md §1).
+const Bytes kTableSecurity = HexOrDie("7FFFFFFFFFFFFF40");
+
 Response Template(const TableEntry& e, const Journal& j, uint8_t state) {
   TlvBuilder b;
   b.Open(0xE5).AddByte(0xC1, e.function).AddByte(0x80, state);
@@ -205,7 +190,8 @@ Response Template(const TableEntry& e, const Journal& j, uint8_t state) {
   PutU16(first.data(), first_bad);
   PutU16(sw.data(), j.failed == 0xFFFF ? 0 : j.failed_sw);
   b.Add(0x81, count).Add(0x82, ok).Add(0x83, ByteView(j.bitmap.data(), j.bitmap.size()));
-  b.Add(0x84, first).Add(0x85, sw).Add(0xC8, j.run_id).Close();
+  b.Add(0x84, first).Add(0x85, sw).Add(0xC8, j.run_id);
+  b.AddByte(0x86, j.acknowledged ? 1 : 0).Add(0x4F, e.target).Close();
   Response r;
   r.data = b.Take();
   return r;
@@ -271,25 +257,42 @@ CardResult<bool> Run(AppContext& app, const Files& f, uint16_t slot, const Table
       continue;
     }
     first_pending = false;
-    bool success = false;
+    // The journal as it stands if this command's commit holds. It becomes the run's only once
+    // the command and its bit have committed together: a command whose commit failed (its
+    // writes and its bit exceed the commit capacity, or it removed the journal) was rolled
+    // back, and the journal must say so rather than count it.
+    Journal next = j;
+    bool success = false, staged = false;
+    uint16_t answered = 0;
     const card::Card::StageHook hook = [&](const CardResult<Response>& r) -> CardStatus {
-      const uint16_t sw = r.ok() ? r->sw : card::ToStatusWord(r.error());
+      answered = r.ok() ? r->sw : card::ToStatusWord(r.error());
       success = c.success.empty()
-                    ? sw == sw::kOk
-                    : std::find(c.success.begin(), c.success.end(), sw) != c.success.end();
+                    ? answered == sw::kOk
+                    : std::find(c.success.begin(), c.success.end(), answered) != c.success.end();
       if (success) {
-        j.set_done(i);
-        ++j.succeeded;
-        j.first_unanswered = static_cast<uint16_t>(i + 1);
+        next.set_done(i);
+        ++next.succeeded;
+        next.first_unanswered = static_cast<uint16_t>(i + 1);
       } else {
-        j.failed = static_cast<uint16_t>(i);
-        j.failed_sw = sw;
-        j.state = kPartial;
+        next.failed = static_cast<uint16_t>(i);
+        next.failed_sw = answered;
+        next.state = kPartial;
       }
-      return SaveJournal(app, f, slot, j);
+      CARD_TRY(SaveJournal(app, f, slot, next));
+      staged = true;
+      return card::Ok{};
     };
-    (void)card.ExecuteInternal(*cmd, hook);
+    const ResponseApdu response = card.ExecuteInternal(*cmd, hook);
     if (!card.powered()) return Error::kPowerLost;
+    if (!staged || response.sw != answered) {
+      // Refused before it ran, or rolled back with its bit: the failed command of a partial
+      // run, with the status word the card answered.
+      j.failed = static_cast<uint16_t>(i);
+      j.failed_sw = response.sw;
+      j.state = kPartial;
+      break;
+    }
+    j = next;
     if (!success) break;  // stop on the first error (policy)
     changed = true;
   }
@@ -321,6 +324,9 @@ CardResult<Response> HandleExecute(card::Card& c, card::ChannelState& ch, const 
     return Template(e, j, Reported(j));
   }
   if (e.policy & kPolicySecureChannel) CARD_TRY(card::RequireAdminSession(c, ch));
+  // Retrying a partial run's failed commands is the policy's to allow (b2); without it a
+  // partial function is acknowledged and issued anew.
+  if (cmd.p1 == 0x02 && !(e.policy & kPolicyPartialRetry)) return Error::kConditionsNotSatisfied;
   if (cmd.p1 == 0x00 && !same_run) {
     // A new run: only once the previous result was acknowledged.
     if (j.state != kIdle && !j.acknowledged) return Error::kConditionsNotSatisfied;
@@ -372,14 +378,19 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
       e.target.assign(t.value.begin(), t.value.end());
     } else if (t.tag == 0xC5 && t.value.size() == 1) {
       e.policy = static_cast<uint8_t>(t.value[0] | kPolicyStopOnError);
-    } else if (t.tag == 0xC6 && !t.value.empty() && t.value.size() <= kMaxGroup) {
+    } else if (t.tag == 0xC6 && !t.value.empty() && t.value.size() <= issuance::kMaxGroupBytes) {
       content = Bytes(t.value.begin(), t.value.end());
     } else {
       return Error::kWrongData;
     }
   }
   if (e.function == 0 || !content) return Error::kWrongData;
+  // A half-issued function vetoes its target's selection: never the card's own doors.
+  if (Protected(e.target)) return Error::kWrongData;
   CARD_ASSIGN(auto commands, ParseGroup(*content));
+  // The group carries personalisation secrets (PINs, keys): the journal copy of this
+  // transaction is zeroed once it has committed (NvmStore G7).
+  c.store().MarkSensitive();
   e.count = static_cast<uint16_t>(commands.size());
   e.fid = static_cast<uint16_t>(kGroupFidBase + e.function);
   const crypto::Sha256Digest digest = crypto::Sha256(*content);
@@ -403,7 +414,7 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
   if (auto old = c.fs().ChildByFid(app.df, e.fid); old.ok()) CARD_TRY(c.fs().Delete(*old));
   CARD_ASSIGN(FileNode group,
               CreateAppFile(app, e.fid, 0, card::EfStructure::kTransparent,
-                            static_cast<uint16_t>(content->size()), 0, kReadableFile));
+                            static_cast<uint16_t>(content->size()), 0, kPrivateFile));
   CARD_TRY(c.fs().WriteData(group, 0, *content));
   CARD_ASSIGN(f, LoadFiles(app));
   CARD_TRY(c.fs().WriteSlot(f.table, slot, EncodeEntry(e)));
@@ -429,7 +440,8 @@ class IssuanceModule final : public card::Module {
     for (uint16_t fid : {kTableFid, kJournalFid}) {
       CARD_ASSIGN(FileNode ef,
                   CreateAppFile(app, fid, fid == kTableFid ? 1 : 2, card::EfStructure::kLinearFixed,
-                                kRecordSize, kFunctions, kReadableFile));
+                                kRecordSize, kFunctions,
+                                fid == kTableFid ? kTableSecurity : kReadableFile));
       for (uint16_t i = 0; i < kFunctions; ++i) {
         CARD_TRY(app.card->fs().WriteSlot(ef, i, Bytes(kRecordSize, 0)));
       }
@@ -444,6 +456,7 @@ class IssuanceModule final : public card::Module {
 
 card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch, ByteView aid) {
   if (card.privileged_internal(ch)) return false;  // the run itself works on it
+  if (Protected(aid)) return false;                // whatever an old table may say
   CARD_ASSIGN(card::CardRoot root, card.root());
   CARD_ASSIGN(card::Registry registry, card::LoadRegistry(card.store(), root));
   CARD_ASSIGN(auto entry, card::FindEntry(card.store(), registry, card::aid::kIssuanceApplication));
@@ -460,6 +473,30 @@ card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch
     if (j.state == kRunning || j.state == kPartial) return true;
   }
   return false;
+}
+
+card::CardStatus ForgetFunctionsOf(card::Card& card, ByteView aid) {
+  // A run's own commands may delete and re-install its target: the function under way keeps
+  // its group until the run ends.
+  if (card.external_closed() || aid.empty() || Protected(aid)) return card::Ok{};
+  CARD_ASSIGN(card::CardRoot root, card.root());
+  CARD_ASSIGN(card::Registry registry, card::LoadRegistry(card.store(), root));
+  CARD_ASSIGN(auto entry, card::FindEntry(card.store(), registry, card::aid::kIssuanceApplication));
+  if (!entry) return card::Ok{};
+  CARD_ASSIGN(FileNode df, card.fs().Load(entry->df));
+  AppContext app{&card, nullptr, *entry, df};
+  CARD_ASSIGN(Files f, LoadFiles(app));
+  for (uint16_t slot = 0; slot < kFunctions; ++slot) {
+    CARD_ASSIGN(Bytes rec, card.fs().ReadSlot(f.table, slot));
+    if (rec.size() != kRecordSize || rec[0] == 0) continue;
+    const TableEntry e = DecodeEntry(rec);
+    if (!Same(e.target, aid)) continue;
+    if (auto group = card.fs().ChildByFid(df, e.fid); group.ok())
+      CARD_TRY(card.fs().Delete(*group));
+    CARD_TRY(card.fs().WriteSlot(f.table, slot, Bytes(kRecordSize, 0)));
+    CARD_TRY(card.fs().WriteSlot(f.journal, slot, Bytes(kRecordSize, 0)));
+  }
+  return card::Ok{};
 }
 
 std::shared_ptr<card::Module> MakeIssuanceModule() {

@@ -67,6 +67,46 @@ card::CardResult<card::Response> HandleCount(card::Card& c, card::ChannelState&,
   return card::Response{};
 }
 
+// A test command (INS 3B) that fills the open transaction: it stages one byte into every page
+// of EF 2F0F (made by INS 3C beforehand) until the commit capacity is reached, and succeeds.
+// Its journal bit then no longer fits into its commit.
+card::CardResult<card::Response> HandleFill(card::Card& c, card::ChannelState&,
+                                            const CommandApdu&) {
+  CARD_ASSIGN(card::CardRoot root, c.root());
+  CARD_ASSIGN(card::FileNode mf, c.fs().Load(root.mf));
+  CARD_ASSIGN(card::FileNode ef, c.fs().ChildByFid(mf, 0x2F0F));
+  const uint8_t one = 0x5A;
+  for (uint32_t at = 0; at < ef.size; at += 64) {
+    if (!c.fs().WriteData(ef, at, ByteView(&one, 1)).ok()) break;  // full: the rest stays
+  }
+  return card::Response{};
+}
+// INS 3C: creates EF 2F0F (16 KiB, transparent) under the MF.
+card::CardResult<card::Response> HandleMakeScratch(card::Card& c, card::ChannelState&,
+                                                   const CommandApdu&) {
+  CARD_ASSIGN(card::CardRoot root, c.root());
+  CARD_ASSIGN(card::FileNode mf, c.fs().Load(root.mf));
+  card::FileNode n;
+  n.kind = card::FileKind::kEf;
+  n.fdb = static_cast<uint8_t>(card::EfStructure::kTransparent);
+  n.fid = 0x2F0F;
+  n.size = 16 * 1024;
+  CARD_ASSIGN(card::FileNode made, c.fs().Create(mf, n, root.mf));
+  (void)made;
+  return card::Response{};
+}
+
+// A group of `apdus` (hex), each with `flags`.
+Bytes GroupOf(const std::vector<std::pair<std::string, uint8_t>>& apdus) {
+  Bytes g{'G', 0x01, 0x00, static_cast<uint8_t>(apdus.size())};
+  for (const auto& [hex, flags] : apdus) {
+    const Bytes apdu = HexOrDie(hex);
+    Append(g, Bytes{flags, 0x00, 0x00, static_cast<uint8_t>(apdu.size())});
+    Append(g, apdu);
+  }
+  return g;
+}
+
 // A group of `n` counting commands; with `select` first a harmless SELECT of the MF.
 Bytes Group(int n) {
   Bytes g{'G', 0x01, 0x00, static_cast<uint8_t>(n)};
@@ -83,6 +123,8 @@ class IssuanceTest : public AppManagementTest {
   void SetUp() override {
     AppManagementTest::SetUp();
     ASSERT_TRUE(card_->AddCommand({0x3A, HandleCount, card::ClassRange::kProprietary}));
+    ASSERT_TRUE(card_->AddCommand({0x3B, HandleFill, card::ClassRange::kProprietary}));
+    ASSERT_TRUE(card_->AddCommand({0x3C, HandleMakeScratch, card::ClassRange::kProprietary}));
     std::fill(std::begin(g_executions), std::end(g_executions), 0);
     g_fail_once = -1;
     g_closed_seen = true;
@@ -93,11 +135,13 @@ class IssuanceTest : public AppManagementTest {
               "9000");
   }
   // Loads `group` as function 01 in an issuer session with the issuance application.
-  std::string Load(const Bytes& group, uint8_t policy = 0x01) {
+  // Policy 03: stop on the first error, partial retry allowed.
+  std::string Load(const Bytes& group, uint8_t policy = 0x03,
+                   const std::string& target = "F05445535345524110") {
     auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
     if (!sc) return "no session";
     TlvBuilder b;
-    b.Open(0xBF73).AddByte(0xC1, 0x01).AddByte(0xC3, 1).Add(0x4F, HexOrDie("F05445535345524110"));
+    b.Open(0xBF73).AddByte(0xC1, 0x01).AddByte(0xC3, 1).Add(0x4F, HexOrDie(target));
     b.AddByte(0xC5, policy).Add(0xC6, group).Close();
     return Upload(*sc, b.Take());
   }
@@ -202,6 +246,124 @@ TEST_F(IssuanceTest, TheDigestAndTheRequestAreChecked) {
   // A policy that needs the secure channel.
   ASSERT_EQ(Load(Group(3), 0x05), "9000");
   EXPECT_EQ(SwOf(Execute(0x00, kRunA)), "6982");
+}
+
+// The journal's record of a command equals its effect: a command whose commit fails after it
+// ran (its writes and its journal bit exceed the commit capacity) was rolled back, and is the
+// failed command of a partial run with the status word that says why (6A84), never "done".
+TEST_F(IssuanceTest, ACommandWhoseCommitFailsIsTheFailedCommandNotASuccess) {
+  Tx("00A4000C023F00");
+  ASSERT_EQ(Sw("803C0000"), "9000");
+  ASSERT_EQ(Load(GroupOf({{"803A0000", 0}, {"803B0000", 0}, {"803A0200", 0}})), "9000");
+  const std::string r = Execute(0x00, kRunA);
+  EXPECT_EQ(SwOf(r), "6300") << r;
+  EXPECT_EQ(Field(r, 0x80), "04");    // partial
+  EXPECT_EQ(Field(r, 0x82), "0001");  // only command 0 succeeded
+  EXPECT_EQ(Field(r, 0x84), "0001");
+  EXPECT_EQ(Field(r, 0x85), "6A84");
+  EXPECT_EQ(Field(r, 0x83).substr(0, 2), "01");
+  EXPECT_EQ(g_executions[2], 0);
+  // Nothing of the filling command stayed.
+  Tx("00A4000C023F00");
+  Tx("00A4000C022F0F");
+  EXPECT_EQ(Tx("00B0000001"), "009000");
+  // What the card says after a power cycle is what it said: partial at command 1.
+  card_->PowerOff();
+  ASSERT_TRUE(card_->PowerOn().ok());
+  const std::string status = Execute(0x03, {});
+  EXPECT_EQ(Field(status, 0x80), "04");
+  EXPECT_EQ(Field(status, 0x84), "0001");
+  EXPECT_EQ(Field(status, 0x85), "6A84");
+}
+
+// A stored GP DELETE of the issuance application itself cannot take its journal away: it is
+// refused (6985) and the run is partial; the acknowledgement then works.
+TEST_F(IssuanceTest, AStoredDeleteOfTheIssuanceApplicationIsRefused) {
+  ASSERT_EQ(Load(GroupOf({{"00A4040008A000000151000000", 1},
+                          {"80E40000" + Lc(11) + "4F09" + kIssuanceAid, 0},
+                          {"803A0000", 0}})),
+            "9000");
+  const std::string r = Execute(0x00, kRunA);
+  EXPECT_EQ(Field(r, 0x80), "04") << r;
+  EXPECT_EQ(Field(r, 0x84), "0001");
+  EXPECT_EQ(Field(r, 0x85), "6985");
+  EXPECT_EQ(g_executions[0], 0);
+  EXPECT_EQ(Sw("00A40400" + Lc(9) + kIssuanceAid + "00"), "9000");
+  EXPECT_EQ(SwOf(Execute(0x04, kRunA)), "9000");
+  // So is a stored lock of it through SET STATUS.
+  ASSERT_EQ(
+      Load(GroupOf({{"00A4040008A000000151000000", 1}, {"80F04083" + Lc(9) + kIssuanceAid, 0}})),
+      "9000");
+  const std::string lock = Execute(0x00, kRunB);
+  EXPECT_EQ(Field(lock, 0x85), "6985") << lock;
+  EXPECT_EQ(Sw("00A40400" + Lc(9) + kIssuanceAid + "00"), "9000");
+}
+
+// Commands the card will not run from a group are refused when the group is loaded (6A80),
+// so that no stored command can wedge a function in "running".
+TEST_F(IssuanceTest, GroupsWithCommandsTheCardWillNotRunAreRefused) {
+  for (const char* bad :
+       {"00C0000000", "0070000001", "0070800100", "84B0000000", "10B0000000", "01B0000000"}) {
+    EXPECT_EQ(Load(GroupOf({{"803A0000", 0}, {bad, 0}})), "6A80") << bad;
+  }
+  EXPECT_EQ(SwOf(Execute(0x03, {})), "6A88");  // nothing was loaded
+}
+
+// No function may target the issuance application or the issuer security domain: a half-issued
+// function would make them unselectable, and with them every way out.
+TEST_F(IssuanceTest, TheCardsOwnDoorsCannotBeTargets) {
+  EXPECT_EQ(Load(Group(2), 0x03, kIssuanceAid), "6A80");
+  EXPECT_EQ(Load(Group(2), 0x03, "A000000151000000"), "6A80");
+  EXPECT_EQ(Load(Group(2), 0x03, "F05445535345524110"), "9000");
+}
+
+// Policy b2 decides whether a partial run's failed commands may be retried.
+TEST_F(IssuanceTest, RetryOfAPartialRunFollowsPolicyB2) {
+  for (const uint8_t policy : {uint8_t{0x01}, uint8_t{0x03}}) {
+    std::fill(std::begin(g_executions), std::end(g_executions), 0);
+    ASSERT_EQ(Load(Group(3), policy), "9000");
+    Bytes run = kRunA;
+    run[0] = policy;
+    g_fail_once = 1;
+    EXPECT_EQ(Field(Execute(0x00, run), 0x80), "04");
+    const std::string r = Execute(0x02, run);
+    if (policy & 0x02) {
+      EXPECT_EQ(SwOf(r), "9000") << r;
+      EXPECT_EQ(g_executions[2], 1);
+    } else {
+      EXPECT_EQ(SwOf(r), "6985") << r;
+      EXPECT_EQ(g_executions[2], 0);
+      EXPECT_EQ(Field(Execute(0x03, {}), 0x80), "04");  // still partial, nothing ran
+    }
+    EXPECT_EQ(SwOf(Execute(0x04, run)), "9000");
+  }
+}
+
+// A group's commands carry secrets (PINs, keys): no APDU outside the issuer's session reads
+// them, and a function whose target is deleted is forgotten, its group wiped from NVM.
+TEST_F(IssuanceTest, StoredCommandsAreNotReadableAndAreWipedWithTheirTarget) {
+  const std::string secret = "803A00000A5345435245542D50494E";  // "SECRET-PIN"
+  ASSERT_EQ(Load(GroupOf({{secret, 0}})), "9000");
+  Tx("00A40400" + Lc(9) + kIssuanceAid + "00");
+  EXPECT_EQ(Sw("00A4020C020301"), "9000");
+  EXPECT_EQ(Sw("00B0000000"), "6982");  // the group file: never readable
+  EXPECT_EQ(Sw("00B2010C00"), "6982");  // the table (its digest): only in the session
+  EXPECT_EQ(Sw("00B2011400"), "9000");  // the journal: no command data
+  {
+    auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+    ASSERT_TRUE(sc);
+    EXPECT_EQ(SecSw(*sc, "00B2010C00"), "9000");
+  }
+  const Bytes needle = HexOrDie("5345435245542D50494E");
+  auto in_nvm = [&] {
+    const auto& cells = ram_->cells();
+    return std::search(cells.begin(), cells.end(), needle.begin(), needle.end()) != cells.end();
+  };
+  EXPECT_TRUE(in_nvm());
+  auto isd = Issuer();
+  ASSERT_EQ(SecSw(*isd, "80E40000" + Lc(11) + "4F09F05445535345524110"), "9000");
+  EXPECT_FALSE(in_nvm()) << "the deleted target's group is still in NVM";
+  EXPECT_EQ(SwOf(Execute(0x03, {})), "6A88");  // the function is gone
 }
 
 // A card function that means something (an e-money purse): the group installs a PURSE through
