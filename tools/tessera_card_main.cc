@@ -19,6 +19,7 @@
 #include "nvm/image_file.h"
 #include "transport/card_service.h"
 #include "transport/endpoint.h"
+#include "transport/socket_server.h"
 #include "transport/vpcd_client.h"
 
 namespace {
@@ -26,7 +27,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: tessera-card --image PATH [--vpcd [HOST:]PORT]... [--listen "
     "unix:PATH|tcp:HOST:PORT]...\n"
-    "                    [--session-wait SECONDS] [--ready-fd FD] [--trace] [--version]\n"
+    "                    [--session-wait SECONDS] [--frame-timeout SECONDS]\n"
+    "                    [--idle-timeout SECONDS] [--ready-fd FD] [--trace] [--version]\n"
     "\n"
     "Runs the card stored in the image file PATH (create one with 'tessera image init').\n"
     "  --vpcd [HOST:]PORT   connect to pcscd's vpcd driver (default 127.0.0.1:35963, reader\n"
@@ -37,6 +39,12 @@ constexpr const char* kUsage =
     "                       closes, and leaves nothing volatile behind\n"
     "  --session-wait S     how long a connection waits while another one owns the card\n"
     "                       before it is refused (default 10)\n"
+    "  --frame-timeout S    a frame begun on a --listen connection must be complete within S\n"
+    "                       seconds, or the connection is closed (default 5)\n"
+    "  --idle-timeout S     a session that sends nothing for S seconds while another client\n"
+    "                       waits for the card loses it: its connection is closed (default 5).\n"
+    "                       Connections that have sent no complete frame hold no session; the\n"
+    "                       card keeps 256 of them and closes the longest idle to make room\n"
     "  --ready-fd FD        once every endpoint is reachable, write 'ready ENDPOINT...' and a\n"
     "                       newline to file descriptor FD and close it (also logged on stderr)\n"
     "  --trace              print every command and response, decoded, on stderr\n"
@@ -59,6 +67,8 @@ int main(int argc, char** argv) {
   bool trace = false;
   int ready_fd = -1;
   int session_wait_s = 10;
+  int frame_timeout_s = 5;
+  int idle_timeout_s = 5;
   auto number = [&](const std::string& opt, const std::string& v, int lo, int hi) {
     char* end = nullptr;
     const long n = std::strtol(v.c_str(), &end, 10);
@@ -96,6 +106,10 @@ int main(int argc, char** argv) {
       ready_fd = number(a, next(), 0, 1 << 20);
     } else if (a == "--session-wait") {
       session_wait_s = number(a, next(), 0, 3600);
+    } else if (a == "--frame-timeout") {
+      frame_timeout_s = number(a, next(), 1, 3600);
+    } else if (a == "--idle-timeout") {
+      idle_timeout_s = number(a, next(), 1, 3600);
     } else {
       std::fprintf(stderr, "tessera-card: unknown argument '%s'\n\n%s", a.c_str(), kUsage);
       return 2;
@@ -180,6 +194,10 @@ int main(int argc, char** argv) {
       } : tessera::transport::CardService::Trace(),
       service_options);
 
+  tessera::transport::SocketServerOptions server_options;
+  server_options.frame_timeout = std::chrono::seconds(frame_timeout_s);
+  server_options.idle_timeout = std::chrono::seconds(idle_timeout_s);
+
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (const auto& e : vpcd_endpoints) {
@@ -187,7 +205,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& [fd, name] : listeners) {
     threads.emplace_back([&, fd = fd, name = name] {
-      tessera::transport::RunSocketServer(fd, name, service, stop, Log);
+      tessera::transport::RunSocketServer(fd, name, service, stop, Log, server_options);
     });
   }
   {

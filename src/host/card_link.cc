@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+
 #include "card/card.h"
 #include "core/apdu.h"
 #include "nvm/image_file.h"
@@ -72,8 +74,17 @@ class SocketLink : public CardLink {
   std::string Describe() const override { return "socket " + name_; }
 
  private:
+  // The whole answer within the timeout: a card that sends part of a frame and stalls is given
+  // up on like a mute one, never waited for byte by byte.
   Result<Bytes> Receive() {
-    auto frame = transport::ReadFrame(fd_);
+    transport::FrameLimits limits;
+    if (timeout_ms_ > 0) {
+      limits.frame_timeout = std::chrono::milliseconds(timeout_ms_);
+      limits.give_up_idle = [t = timeout_ms_](std::chrono::milliseconds waited) {
+        return waited.count() >= t;
+      };
+    }
+    auto frame = transport::ReadFrame(fd_, nullptr, limits);
     if (!frame.ok()) return Explain(frame.status());
     if (frame->size() == 1 && (*frame)[0] == transport::kCtrlBusy) {
       return Status(ErrorCode::kBusy, "the card at " + name_ +

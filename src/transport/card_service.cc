@@ -12,9 +12,12 @@ const Bytes kRefused{0x69, 0x85};  // conditions of use not satisfied: privilege
 }  // namespace
 
 bool CardService::WaitForCard(std::unique_lock<std::mutex>& lock, uint64_t session) {
-  return free_.wait_for(lock, options_.session_wait, [&] {
-    return !exchanging_ && (owner_ == 0 || (session != 0 && owner_ == session));
-  });
+  auto free = [&] { return !exchanging_ && (owner_ == 0 || (session != 0 && owner_ == session)); };
+  if (free()) return true;
+  ++waiting_;
+  const bool got = free_.wait_for(lock, options_.session_wait, free);
+  --waiting_;
+  return got;
 }
 
 std::optional<uint64_t> CardService::BeginSession(const std::string& source) {

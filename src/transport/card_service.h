@@ -12,6 +12,7 @@
 // One exchange at a time, in arrival order, whatever the source.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -50,6 +51,10 @@ class CardService {
 
   const Options& options() const { return options_; }
 
+  // True while some client waits for the card (in BeginSession, or a sessionless exchange):
+  // the socket server then ends a session that has been idle too long (SocketServerOptions).
+  bool contended() const { return waiting_.load() > 0; }
+
  private:
   // Waits for the card to have no owner (or `session` as its owner). False on timeout.
   bool WaitForCard(std::unique_lock<std::mutex>& lock, uint64_t session);
@@ -59,7 +64,8 @@ class CardService {
   std::condition_variable free_;
   uint64_t owner_ = 0;  // the session that owns the card, 0: none
   uint64_t next_session_ = 1;
-  bool exchanging_ = false;  // a sessionless exchange is running
+  bool exchanging_ = false;      // a sessionless exchange is running
+  std::atomic<int> waiting_{0};  // clients in WaitForCard
   card::Card& card_;
   Trace trace_;
   Options options_;

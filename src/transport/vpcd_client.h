@@ -16,15 +16,4 @@ namespace tessera::transport {
 void RunVpcdClient(const Endpoint& vpcd, CardService& service, const std::atomic<bool>& stop,
                    const std::function<void(const std::string&)>& log);
 
-// At most this many socket clients are served (one owning the card, the others waiting for
-// it) at a time; more wait in the listen backlog.
-inline constexpr size_t kMaxSocketClients = 16;
-
-// Accepts clients on `listener` (from Listen()) and serves each with the vpcd framing, as a
-// card session of its own (CardService::BeginSession): a client that cannot get the card in
-// time gets the one-byte frame kCtrlBusy and is disconnected. Runs until `stop`.
-void RunSocketServer(int listener, const std::string& name, CardService& service,
-                     const std::atomic<bool>& stop,
-                     const std::function<void(const std::string&)>& log);
-
 }  // namespace tessera::transport

@@ -7,9 +7,15 @@ card the way many clients at once would.
                                             each gets back is checked
   socket_clients.py soak ENDPOINT N PID     N sequential connections; prints the card process's
                                             RSS (kB) and thread count after 1,000 and after N
-  socket_clients.py hold ENDPOINT SECONDS   opens a session (one APDU) and holds it
+  socket_clients.py hold ENDPOINT FILE      opens a session (one APDU) and holds it, idle,
+                                            until FILE exists or the card closes it
+  socket_clients.py stall ENDPOINT FILE     opens a session, then sends half a frame and stalls
+                                            until FILE exists or the card closes it
+  socket_clients.py siege ENDPOINT N FILE   N idle connections and one that sends half a frame,
+                                            kept until FILE exists; reports which the card closed
   socket_clients.py huge ENDPOINT           GET CHALLENGE with Le = 65536 and its GET RESPONSE
 """
+import os
 import socket
 import struct
 import sys
@@ -118,11 +124,73 @@ def soak(endpoint, n, pid):
     return 0
 
 
-def hold(endpoint, seconds):
+def wait_closed_or_file(s, release, limit=600.0):
+    """Waits until the card closes `s` (True) or the file `release` exists (False); a bounded
+    wait on either condition, never a fixed sleep."""
+    deadline = time.monotonic() + limit
+    s.settimeout(0.05)
+    while time.monotonic() < deadline:
+        try:
+            if s.recv(1) == b"":
+                return True
+        except socket.timeout:
+            pass
+        except OSError:
+            return True
+        if os.path.exists(release):
+            return False
+    raise TimeoutError("neither closed by the card nor released within %d s" % limit)
+
+
+def hold(endpoint, release):
     with connect(endpoint) as s:
         r = exchange(s, bytes.fromhex("00A4000C023F00"))
         print("holding the card (%s)" % r.hex(), flush=True)
-        time.sleep(seconds)
+        if wait_closed_or_file(s, release):
+            print("the card closed the idle session", flush=True)
+        else:
+            print("released", flush=True)
+    return 0
+
+
+def stall(endpoint, release):
+    with connect(endpoint) as s:
+        r = exchange(s, bytes.fromhex("00A4000C023F00"))
+        if r != b"\x90\x00":
+            print("SELECT MF answered %s" % r.hex())
+            return 1
+        # The length says 7 bytes; only 2 follow.
+        s.sendall(struct.pack(">H", 7) + bytes.fromhex("00A4"))
+        print("stalled mid-frame, owning the card", flush=True)
+        if wait_closed_or_file(s, release):
+            print("the card closed the stalled session", flush=True)
+        else:
+            print("released", flush=True)
+    return 0
+
+
+def siege(endpoint, n, release):
+    idle = [connect(endpoint) for _ in range(n)]
+    half = connect(endpoint)
+    half.sendall(struct.pack(">H", 7) + bytes.fromhex("00A4"))
+    print("siege: %d idle connections and one half frame" % n, flush=True)
+    if wait_closed_or_file(half, release):
+        print("the card closed the half-frame connection", flush=True)
+    while not os.path.exists(release):
+        time.sleep(0.05)  # polling for the release file: the test's condition, not a delay
+    closed = 0
+    for s in idle:
+        s.setblocking(False)
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+        s.close()
+    half.close()
+    print("idle connections closed by the card: %d of %d" % (closed, n), flush=True)
     return 0
 
 
@@ -146,7 +214,11 @@ def main():
     if cmd == "soak":
         return soak(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     if cmd == "hold":
-        return hold(sys.argv[2], float(sys.argv[3]))
+        return hold(sys.argv[2], sys.argv[3])
+    if cmd == "stall":
+        return stall(sys.argv[2], sys.argv[3])
+    if cmd == "siege":
+        return siege(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     if cmd == "huge":
         return huge(sys.argv[2])
     print(__doc__)

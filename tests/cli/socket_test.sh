@@ -2,12 +2,15 @@
 # tessera-card --listen serves the card on a socket; tessera --connect talks to it. Two
 # listeners make one card reachable over two interfaces (a dual-interface card) with one NVM.
 # Each connection is a card session: it starts on a reset card, owns the card until it closes
-# (others wait, bounded, then are refused), and leaves nothing volatile behind.
+# (others wait, bounded, then are refused), and leaves nothing volatile behind. Idle and stalled
+# connections never keep the card from other clients for longer than the documented bounds.
 set -uo pipefail
 T="${TESSERA:?}"; CARD="${TESSERA_CARD:?}"
+. "$(dirname "$0")/wait_until.sh"
 dir=$(mktemp -d)
 card_pid=""
-trap '[ -n "$card_pid" ] && kill -9 "$card_pid" 2>/dev/null; [ -n "${card2_pid:-}" ] && kill -9 "$card2_pid" 2>/dev/null; rm -rf "$dir"' EXIT
+pids=()
+trap '[ -n "$card_pid" ] && kill -9 "$card_pid" 2>/dev/null; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$dir"' EXIT
 pass=0; fails=0
 check() { local n="$1"; shift; if "$@"; then pass=$((pass+1)); else fails=$((fails+1)); echo "FAIL: $n"; return 1; fi; }
 
@@ -17,7 +20,7 @@ mkfifo "$dir/ready"
 "$CARD" --image "$dir/card.img" --listen "unix:$dir/card.sock" --listen "tcp:127.0.0.1:$port" \
   --ready-fd 3 3>"$dir/ready" >"$dir/card.log" 2>&1 &
 card_pid=$!
-ready=$(timeout 20 cat "$dir/ready")
+ready=$(timeout 120 cat "$dir/ready")
 check "readiness line names both endpoints" test "$ready" = "ready unix:$dir/card.sock tcp:127.0.0.1:$port"
 PY="python3 $(dirname "$0")/socket_clients.py"
 
@@ -83,31 +86,117 @@ check "a second tessera-card on the same image is refused" grep -q "in use by an
 out=$("$CARD" --listen bogus 2>&1); rc=$?
 check "usage errors exit 2" test $rc -eq 2
 # A client that holds the card longer than the session wait: the next one is refused clearly.
-"$CARD" --image "$dir/other.img" --listen "tcp:127.0.0.1:0" --session-wait 1 --ready-fd 4 \
+# (--idle-timeout 600: the idle holder keeps the card however long this machine takes.)
+"$CARD" --image "$dir/other.img" --listen "tcp:127.0.0.1:0" --session-wait 1 --idle-timeout 600 \
+  --ready-fd 4 \
   4>"$dir/ready2" >"$dir/card2.log" 2>&1 &
 card2_pid=$!
-for _ in $(seq 100); do [ -s "$dir/ready2" ] && break; sleep 0.1; done
+pids+=("$card2_pid")
+wait_until 120 test -s "$dir/ready2"
 ep2=$(cut -d' ' -f2 <"$dir/ready2")
 check "tcp port 0 picks a free port" grep -Eq "^tcp:127\.0\.0\.1:[1-9][0-9]*$" <<<"$ep2"
 check "... and logs it" grep -q "listening on $ep2" "$dir/card2.log"
-$PY hold "$ep2" 4 >"$dir/hold.log" &
+$PY hold "$ep2" "$dir/release-hold" >"$dir/hold.log" &
 hold_pid=$!
-for _ in $(seq 50); do grep -q holding "$dir/hold.log" && break; sleep 0.1; done
+pids+=("$hold_pid")
+wait_for_line 120 "$dir/hold.log" holding
 out=$("$T" --connect "$ep2" apdu 00A4000C023F00 2>&1); rc=$?
 check "a busy card is refused with a clear message" grep -q "busy" <<<"$out"
 check "... and exit 1" test $rc -eq 1
+touch "$dir/release-hold"
 wait "$hold_pid"
+check "the holder kept the card until it let go" grep -q "^released" "$dir/hold.log"
 out=$("$T" --connect "$ep2" apdu 00A4000C023F00)
 check "once the holder leaves, the card serves again" test "$out" = "9000"
 kill -TERM "$card2_pid"; wait "$card2_pid"
+
+# Idle and stalled connections: connections without a session cost no worker, a frame begun
+# must be complete within --frame-timeout, and an owner idle for --idle-timeout while another
+# client waits loses the card. Short timeouts against a long session wait: a client that gets
+# its answer got it because the card let the stalled connection go, not because it waited out
+# the session wait (60 s, then "busy").
+"$T" image init "$dir/third.img" >/dev/null 2>&1
+"$CARD" --image "$dir/third.img" --listen "tcp:127.0.0.1:0" --frame-timeout 2 --idle-timeout 2 \
+  --session-wait 60 --ready-fd 4 4>"$dir/ready3" >"$dir/card3.log" 2>&1 &
+card3_pid=$!
+pids+=("$card3_pid")
+wait_until 120 test -s "$dir/ready3"
+ep3=$(cut -d' ' -f2 <"$dir/ready3")
+threads_of() { sed -n 's/^Threads:[[:space:]]*//p' "/proc/$1/status"; }
+# 64 idle connections and one half frame: never a session, never the card.
+$PY siege "$ep3" 64 "$dir/release-siege" >"$dir/siege.log" 2>&1 &
+siege_pid=$!
+pids+=("$siege_pid")
+wait_for_line 120 "$dir/siege.log" "^siege:"
+check "64 idle connections and a half frame are open" grep -q "^siege: 64 idle" "$dir/siege.log" ||
+  cat "$dir/siege.log"
+start=$SECONDS
+out=$("$T" --connect "$ep3" --timeout 60 apdu 00A4000C023F00 2>&1)
+check "... and another client still gets its answer" test "$out" = "9000" || echo "$out"
+echo "note: answered after $((SECONDS - start)) s beside 64 idle connections"
+check "... without a thread for each idle connection ($(threads_of "$card3_pid"))" \
+  test "$(threads_of "$card3_pid")" -le 24
+wait_for_line 120 "$dir/siege.log" "closed the half-frame connection"
+check "the half frame is closed after --frame-timeout" \
+  grep -q "closed the half-frame connection" "$dir/siege.log"
+check "... and the card logs why" grep -q "frame not completed within 2 s" "$dir/card3.log"
+touch "$dir/release-siege"
+wait "$siege_pid"
+check "idle connections without a session are kept while there is room" \
+  grep -q "closed by the card: 0 of 64" "$dir/siege.log" || cat "$dir/siege.log"
+# More idle connections than the card keeps (256): the oldest make room for new clients.
+rm -f "$dir/release-siege"
+$PY siege "$ep3" 400 "$dir/release-siege" >"$dir/siege2.log" 2>&1 &
+siege_pid=$!
+pids+=("$siege_pid")
+wait_for_line 120 "$dir/siege2.log" "^siege:"
+out=$("$T" --connect "$ep3" --timeout 60 apdu 00A4000C023F00 2>&1)
+check "400 idle connections: another client still gets its answer" test "$out" = "9000" ||
+  echo "$out"
+touch "$dir/release-siege"
+wait "$siege_pid"
+n_closed=$(sed -n 's/^idle connections closed by the card: \([0-9]*\) of 400$/\1/p' "$dir/siege2.log")
+check "... the oldest idle connections made room (${n_closed:-?} of 400 closed)" \
+  test "${n_closed:-0}" -ge 144
+# A session owner that stalls mid-frame loses the card after --frame-timeout.
+$PY stall "$ep3" "$dir/release-stall" >"$dir/stall.log" 2>&1 &
+stall_pid=$!
+pids+=("$stall_pid")
+wait_for_line 120 "$dir/stall.log" "^stalled"
+start=$SECONDS
+out=$("$T" --connect "$ep3" --timeout 60 apdu 00A4000C023F00 2>&1)
+check "an owner stalled mid-frame: another client gets the card" test "$out" = "9000" ||
+  echo "$out"
+echo "note: answered after $((SECONDS - start)) s beside a stalled owner"
+touch "$dir/release-stall"
+wait "$stall_pid"
+check "... and the stalled session was closed" grep -q "closed the stalled session" "$dir/stall.log"
+# A session owner that sends nothing loses the card when another client has waited for it for
+# --idle-timeout.
+$PY hold "$ep3" "$dir/release-idle" >"$dir/idle.log" 2>&1 &
+idle_pid=$!
+pids+=("$idle_pid")
+wait_for_line 120 "$dir/idle.log" "^holding"
+start=$SECONDS
+out=$("$T" --connect "$ep3" --timeout 60 apdu 00A4000C023F00 2>&1)
+check "an idle owner: another client gets the card" test "$out" = "9000" || echo "$out"
+echo "note: answered after $((SECONDS - start)) s beside an idle owner"
+touch "$dir/release-idle"
+wait "$idle_pid"
+check "... and the idle session was closed" grep -q "closed the idle session" "$dir/idle.log"
+check "... and the card logs why (idle)" grep -q "idle for 2 s while another client waited" "$dir/card3.log"
+out=$("$T" --connect "$ep3" --timeout 60 apdu 00A4000C023F00 2>&1)
+check "the card serves normally afterwards" test "$out" = "9000"
+kill -TERM "$card3_pid"; wait "$card3_pid"
 # A card that never answers: tessera --connect gives up after --timeout with a clear message.
 python3 -c '
 import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
 print(s.getsockname()[1], flush=True)
-c, _ = s.accept(); time.sleep(20)' >"$dir/mute.port" &
+c, _ = s.accept(); time.sleep(600)' >"$dir/mute.port" &
 mute_pid=$!
-for _ in $(seq 50); do [ -s "$dir/mute.port" ] && break; sleep 0.1; done
+pids+=("$mute_pid")
+wait_until 120 test -s "$dir/mute.port"
 out=$("$T" --connect "tcp:127.0.0.1:$(cat "$dir/mute.port")" --timeout 1 apdu 00A4000C023F00 2>&1); rc=$?
 check "a mute card: a clear timeout" grep -q "no answer from the card at tcp:127.0.0.1:.* within 1 s" <<<"$out" || echo "$out"
 check "... and exit 1" test $rc -eq 1
