@@ -453,6 +453,9 @@ int Init(Options o) {
                           std::to_string(g.block_size) + " bytes; give a larger --size");
     }
   }
+  if (s.code() == ErrorCode::kFailedPrecondition && !o.force) {
+    s = FailedPrecondition(s.message() + " (use --force to overwrite it)");
+  }
   if (!s.ok()) return Fail(o, s);
   auto snap = ImageSnapshot::Read(o.path);
   if (!snap.ok()) return Fail(o, snap.status());

@@ -29,7 +29,7 @@ using Json = nlohmann::json;
 constexpr const char* kBatchUsage =
     "usage: tessera issue batch PROFILE --images DIR --count N [--shard I/N]\n"
     "                           [--first-serial N] [--master-key FILE|test] [--function N]\n"
-    "                           [--target AID] [--size SIZE] [--no-sync] [--json]\n"
+    "                           [--target AID] [--size SIZE] [--no-sync] [--trace] [--json]\n"
     "\n"
     "Issues the card function PROFILE (a command group: text, as profiles/*.group, or compiled)\n"
     "to N card images in DIR, in this process: card-SERIAL.img (SERIAL: 16 hex digits) for\n"
@@ -50,12 +50,18 @@ constexpr const char* kBatchUsage =
     "  --size SIZE      NVM size of new images (default 128K; K and M suffixes)\n"
     "  --no-sync        do not fsync each card's log before acknowledging (faster; a crash may\n"
     "                   then lose log lines of cards the card says are acknowledged)\n"
+    "  --trace          decode every command and response of every card on stderr (STORE\n"
+    "                   DATA bodies as their length), as 'tessera --trace issue run' does\n"
     "\n"
     "Re-running the same command is safe: cards already issued are skipped, cards interrupted\n"
     "(a killed process, a power cut) are resumed from the first unanswered command, partly\n"
     "failed ones are retried once, and no command that succeeded runs again. A progress line\n"
     "goes to stderr (plain lines when it is not a terminal); the summary to stdout (--json: one\n"
     "object).\n"
+    "\n"
+    "A new image's blocks are reserved on the file system before anything is written to it: a\n"
+    "full disk fails that card with 'no space for image ...' and leaves no image behind, so a\n"
+    "re-run with space creates and issues it.\n"
     "\n"
     "exit codes: 0 every card of the shard is issued; 1 some card failed (each is listed with\n"
     "its reason), or the profile, master key or directory is unusable; 2 usage error.\n";
@@ -170,16 +176,27 @@ class CardIssuer {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
       const uint64_t serial = serial_;
-      TESSERA_RETURN_IF_ERROR(nvm::ImageFile::Create(
+      const Status made = nvm::ImageFile::Create(
           path, plan_.geometry, false, [&keys, serial](nvm::NvmDevice& d, const nvm::Geometry& g) {
             return card::InstallDefaultProfile(d, g, &keys, card::kDefaultAdminLevel, serial);
-          }));
+          });
+      if (made.code() == ErrorCode::kFailedPrecondition) {
+        // Not there a moment ago: another process issuing the same card made it meanwhile.
+        return FailedPrecondition(
+            path +
+            " appeared while this process was creating it (the same shard running twice?) and "
+            "was left alone: run the batch again once the other process is done, and the card "
+            "is finished or skipped; if no other process runs, remove it (this batch did not "
+            "make it)");
+      }
+      TESSERA_RETURN_IF_ERROR(made);
       log_.Step("create", {{"image", path}});
       fresh = true;
     }
     LinkOptions lo;
     lo.image = path;
     lo.scp03 = "derived";
+    lo.trace = plan_.trace;
     TESSERA_ASSIGN_OR_RETURN(session_, CardSession::Open(lo));
     session_->UseKeys(std::move(keys));
 
@@ -399,7 +416,7 @@ CardReport IssueCard(const BatchPlan& plan, uint64_t serial) {
 int RunIssueBatch(const std::vector<std::string>& args, bool json) {
   std::string profile, images, master = "test", target_hex;
   uint64_t count = 0, first = 1, function = 1;
-  bool have_count = false, sync = true;
+  bool have_count = false, sync = true, trace = false;
   uint32_t shard = 0, shards = 1, size = 128 * 1024;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -444,6 +461,8 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
       if (!ParseSize(v, &size)) return Usage("batch", "--size '" + v + "': e.g. 128K or 1M");
     } else if (a == "--no-sync") {
       sync = false;
+    } else if (a == "--trace") {
+      trace = true;
     } else if (a == "--json") {
       json = true;
     } else if (a.size() > 1 && a[0] == '-') {
@@ -463,6 +482,7 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
   plan.images = images;
   plan.function = static_cast<uint8_t>(function);
   plan.sync_logs = sync;
+  plan.trace = trace;
   plan.geometry.nvm_size = size;
   auto group = LoadGroupFile(profile);
   if (!group.ok()) return Fail(json, "batch", group.status().message());

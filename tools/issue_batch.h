@@ -25,6 +25,7 @@ struct BatchPlan {
   Bytes master;  // the master key
   nvm::Geometry geometry;
   bool sync_logs = true;  // fsync a card's log before acknowledging (the claim-12 order)
+  bool trace = false;     // every card's commands and responses decoded on stderr (--trace)
 };
 
 enum class CardOutcome { kIssued, kCompleted, kAlreadyIssued, kFailed };
@@ -41,7 +42,8 @@ std::string ImagePath(const BatchPlan& plan, uint64_t serial);
 // only acknowledges, as the card's journal says.
 CardReport IssueCard(const BatchPlan& plan, uint64_t serial);
 
-// `args`: the operands and options after "batch"; `json`: the global --json. Exit codes: 0
+// `args`: the operands and options after "batch" (the global --trace comes as one of them);
+// `json`: the global --json. Exit codes: 0
 // every card of the shard is issued, 1 some card failed (listed) or the batch cannot start,
 // 2 usage error.
 int RunIssueBatch(const std::vector<std::string>& args, bool json);

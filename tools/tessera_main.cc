@@ -257,7 +257,13 @@ int main(int argc, char** argv) {
                         " works on its own cards (--images DIR, --serial): --image, --connect, "
                         "--reader, --scp03 and --power-cut-after do not apply");
     }
-    const std::vector<std::string> rest(cmd_args.begin() + 1, cmd_args.end());
+    if (link.trace && cmd_args[0] == "card-keys") {
+      return UsageError(
+          "issue card-keys computes a key file and talks to no card: --trace does "
+          "not apply");
+    }
+    std::vector<std::string> rest(cmd_args.begin() + 1, cmd_args.end());
+    if (link.trace) rest.push_back("--trace");  // batch traces the commands of every card
     return cmd_args[0] == "batch" ? tessera::tools::RunIssueBatch(rest, link.json)
                                   : tessera::tools::RunCardKeys(rest, link.json);
   }

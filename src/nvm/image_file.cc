@@ -31,6 +31,21 @@ std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
+// Reserves every block of the image file, so that writes through the shared mapping can never
+// meet a full file system: a sparse block written through mmap on a full disk is a SIGBUS, not
+// an error. A file system that cannot reserve blocks at all (EOPNOTSUPP, EINVAL) is left as it
+// was; no space (ENOSPC, EDQUOT, EFBIG) is the error, said so.
+Status ReserveBlocks(int fd, uint64_t size, const std::string& path) {
+  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
+  if (rc == 0 || rc == EOPNOTSUPP || rc == EINVAL) return Status::Ok();
+  if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+    return IOError("no space for image " + path + ": its " + std::to_string(size) +
+                   " bytes cannot be reserved on the file system (" + std::strerror(rc) +
+                   "); free space or choose another directory");
+  }
+  return IOError("cannot reserve the blocks of image " + path + ": " + std::strerror(rc));
+}
+
 Bytes EncodeHeader(const Geometry& g, uint64_t created) {
   Bytes h(kHeaderBytes, 0);
   std::memcpy(h.data(), kImageMagic, 8);
@@ -238,7 +253,7 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
   TESSERA_RETURN_IF_ERROR(ComputeLayout(geometry).status());
   struct stat st;
   if (!overwrite && ::stat(path.c_str(), &st) == 0) {
-    return FailedPrecondition(path + " already exists (use --force to overwrite it)");
+    return FailedPrecondition(path + " already exists");
   }
   // The file being replaced stays locked until the new one is in its place: a card cannot
   // start on it meanwhile, and one that serves it now makes this call fail up front.
@@ -257,6 +272,7 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
   const uint64_t size = FileSizeFor(geometry);
   Status result = [&]() -> Status {
     if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return IOError(Errno("cannot size", tmp));
+    TESSERA_RETURN_IF_ERROR(ReserveBlocks(fd, size, path));
     void* m = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m == MAP_FAILED) return IOError(Errno("cannot map", tmp));
     auto* base = static_cast<uint8_t*>(m);
@@ -286,9 +302,7 @@ Status ImageFile::Create(const std::string& path, const Geometry& geometry, bool
     placed = rc == 0;
     if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) rc = ::link(tmp.c_str(), path.c_str());
     if (rc != 0) {
-      result = errno == EEXIST ? FailedPrecondition(path +
-                                                    " already exists (use --force to "
-                                                    "overwrite it)")
+      result = errno == EEXIST ? FailedPrecondition(path + " already exists")
                                : IOError(Errno("cannot create", path));
     }
   }
@@ -324,6 +338,9 @@ Result<std::unique_ptr<ImageFile>> ImageFile::Open(const std::string& path) {
   TESSERA_ASSIGN_OR_RETURN(HeaderInfo h, ReadHeader(img->fd_, path));
   const Geometry& g = h.geometry;
   const uint64_t expected = FileSizeFor(g);
+  // An image made sparse (by an older version, or copied with cp --sparse) gets its blocks now,
+  // before the card writes to it.
+  TESSERA_RETURN_IF_ERROR(ReserveBlocks(img->fd_, expected, path));
   void* m = ::mmap(nullptr, expected, PROT_READ | PROT_WRITE, MAP_SHARED, img->fd_, 0);
   if (m == MAP_FAILED) return IOError(Errno("cannot map image", path));
   img->map_ = static_cast<uint8_t*>(m);

@@ -28,8 +28,10 @@ inline constexpr uint8_t kImageMagic[8] = {'T', 'E', 'S', 'S', 'E', 'R', 'A', 0x
 
 class ImageFile {
  public:
-  // Creates a new image (formatted store inside) at `path`; kFailedPrecondition if the path
-  // exists and !overwrite. The file appears complete or not at all (written beside, then
+  // Creates a new image (formatted store inside) at `path`; kFailedPrecondition ("PATH already
+  // exists": the caller says what its user can do) if the path exists and !overwrite. Every
+  // block of the file is reserved first (posix_fallocate): no space is kIOError, and nothing
+  // is left behind. The file appears complete or not at all (written beside, then
   // renamed). Replacing an existing file (overwrite) is refused with kBusy while a process
   // holds its lock (a running card would go on writing to the replaced file, and the writes
   // of both would be lost); the old file stays locked by this call until the rename is done.
@@ -38,7 +40,9 @@ class ImageFile {
   static Status Create(
       const std::string& path, const Geometry& geometry, bool overwrite,
       const std::function<Status(NvmDevice&, const Geometry&)>& initialize = nullptr);
-  // Opens, validates and locks an existing image (read-write: the card's way in).
+  // Opens, validates and locks an existing image (read-write: the card's way in), reserving
+  // the blocks of a sparse one (kIOError when the file system has no room for them): a write
+  // through the mapping never finds the disk full.
   static Result<std::unique_ptr<ImageFile>> Open(const std::string& path);
   ~ImageFile();
   ImageFile(const ImageFile&) = delete;

@@ -190,5 +190,30 @@ touch "$dir/v/card-0000000000000002.img.tmp-elsewhere-1-00"    # another machine
 check "stale temporary of a dead creator removed" test ! -e "$dir/v/card-0000000000000002.img.tmp-$host-999999-00"
 check "another host's recent temporary kept" test -e "$dir/v/card-0000000000000002.img.tmp-elsewhere-1-00"
 
+# --trace: every card's commands decoded on stderr, before or after 'batch'; card-keys, which
+# talks to no card, refuses it (exit 2).
+printf '00A4040008A000000151000000\n' >"$dir/plain.group"
+"$T" --trace issue batch "$dir/plain.group" --images "$dir/tr" --count 1 >/dev/null 2>"$dir/err"
+check "--trace issue batch: exit 0" test $? -eq 0
+check "--trace issue batch: the card's commands traced" grep -q "^> SELECT .*F05445535345524102" "$dir/err"
+check "--trace issue batch: EXECUTE ISSUANCE traced" grep -q "^> EXECUTE ISSUANCE .*P1=00" "$dir/err"
+"$T" issue batch "$dir/plain.group" --images "$dir/tr2" --count 1 --trace >/dev/null 2>"$dir/err"
+check "issue batch --trace (after): traced too" grep -q "^> SELECT" "$dir/err"
+"$T" --trace issue card-keys --serial 1 -o "$dir/tr.keys" >/dev/null 2>"$dir/err"
+check "--trace issue card-keys: exit 2" test $? -eq 2
+check "--trace issue card-keys: says it does not apply" grep -q -- "--trace does not apply" "$dir/err"
+check "--trace issue card-keys: no key file" test ! -e "$dir/tr.keys"
+
+# An image name that is taken although it was free a moment ago (here a dangling link, as when
+# a second process of the same shard creates the card meanwhile): the card fails with what to
+# do - there is no --force in batch - and the link is left alone.
+mkdir -p "$dir/taken"
+ln -s nowhere "$dir/taken/card-0000000000000001.img"
+"$T" issue batch "$dir/plain.group" --images "$dir/taken" --count 1 >"$dir/out" 2>&1
+check "a name taken meanwhile: exit 1" test $? -eq 1
+check "... no advice to use --force, which batch has not" sh -c "! grep -q -- '--force' '$dir/out'"
+check "... says what to do" grep -q "run the batch again once the other process is done" "$dir/out"
+check "... the link left alone" test -L "$dir/taken/card-0000000000000001.img"
+
 echo "issue batch: $pass checks passed, $fails failed"
 test $fails -eq 0
