@@ -1,5 +1,7 @@
 #include "image_command.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -27,7 +29,8 @@ using nvm::ImageSnapshot;
 constexpr const char* kImageUsage =
     "usage: tessera image init PATH [--size SIZE] [--page-size N] [--journal SIZE]\n"
     "                              [--block-size N] [--min-security-level LEVEL]\n"
-    "                              [--scp03-keys FILE] [--blank] [--force] [--json]\n"
+    "                              [--scp03-keys FILE] [--serial HEX16] [--blank] [--force]\n"
+    "                              [--json]\n"
     "       tessera image show PATH [--json]\n"
     "       tessera image check PATH [--json]\n"
     "       tessera image ls PATH [--json]\n"
@@ -53,6 +56,8 @@ constexpr const char* kImageUsage =
     "          --scp03-keys FILE  the issuer's SCP03 key set (KVN 30): enc=, mac=, dek= lines\n"
     "                        in hex. Without it the card gets the well-known test keys\n"
     "                        404142..4F, as development cards do (a warning says so).\n"
+    "          --serial HEX16  the card serial (GET DATA CF, the CPLC, the issuance manager's\n"
+    "                        state files); default: 8 random bytes\n"
     "          --blank       an empty NVM store without a card file system (no card options)\n"
     "          --force       replace an existing file (atomically: the new image is written\n"
     "                        beside it and renamed over it). Refused while a running card\n"
@@ -105,8 +110,19 @@ struct Options {
   bool level_given = false;
   uint8_t min_level = card::kDefaultAdminLevel;
   std::string keys_file;
+  std::optional<uint64_t> serial;  // nullopt: a random one
   Geometry geometry;
 };
+
+// A card's serial when none is given: 8 random bytes, never 0 (0 means "no serial"), so that
+// two cards made on one desk never share an identity (the issue state files are keyed by it).
+uint64_t RandomSerial() {
+  uint64_t v = 0;
+  while (v == 0) {
+    if (::getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) v = 0;
+  }
+  return v;
+}
 
 std::optional<uint32_t> ParseSize(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -433,12 +449,13 @@ int Init(Options o) {
   }
   const crypto::scp03::StaticKeys* issuer = o.keys_file.empty() ? nullptr : &keys;
   const uint8_t level = o.min_level;
-  Status s = o.blank
-                 ? ImageFile::Create(o.path, g, o.force)
-                 : ImageFile::Create(o.path, g, o.force,
-                                     [issuer, level](nvm::NvmDevice& d, const Geometry& geo) {
-                                       return card::InstallDefaultProfile(d, geo, issuer, level);
-                                     });
+  const uint64_t serial = o.serial ? *o.serial : RandomSerial();
+  Status s = o.blank ? ImageFile::Create(o.path, g, o.force)
+                     : ImageFile::Create(
+                           o.path, g, o.force,
+                           [issuer, level, serial](nvm::NvmDevice& d, const Geometry& geo) {
+                             return card::InstallDefaultProfile(d, geo, issuer, level, serial);
+                           });
   if (!s.ok() && !o.blank && s.code() != ErrorCode::kBusy &&
       s.code() != ErrorCode::kFailedPrecondition && s.code() != ErrorCode::kIOError) {
     auto least = MinimumJournal(g, issuer, level);
@@ -629,7 +646,8 @@ int RunImageCommand(const std::vector<std::string>& args) {
     };
     const bool init_option = a == "--force" || a == "--blank" || a == "--scp03-keys" ||
                              a == "--size" || a == "--page-size" || a == "--journal" ||
-                             a == "--block-size" || a == "--min-security-level";
+                             a == "--block-size" || a == "--min-security-level" ||
+                             a == "--serial";
     if (a == "--help" || a == "-h") {
       std::fputs(kImageUsage, stdout);
       return 0;
@@ -654,6 +672,13 @@ int RunImageCommand(const std::vector<std::string>& args) {
       }
       o.min_level = parsed->at(0);
       o.level_given = true;
+    } else if (a == "--serial") {
+      const std::string v = i + 1 < args.size() ? args[++i] : "";
+      auto parsed = FromHex(v);
+      if (v.size() != 16 || !parsed.ok() || GetU64(parsed->data()) == 0) {
+        return Usage("--serial needs 16 hex digits, not all zero, not '" + v + "'");
+      }
+      o.serial = GetU64(parsed->data());
     } else if (a == "--size") {
       if (!value(o.geometry.nvm_size)) return Usage("--size needs a size such as 1M or 65536");
     } else if (a == "--page-size") {

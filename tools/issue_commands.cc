@@ -33,9 +33,9 @@ struct OptionSpec {
   int arity;
 };
 constexpr OptionSpec kOptions[] = {
-    {"--function", 1}, {"--version", 1}, {"--target", 1}, {"--policy", 1},
-    {"--run-id", 1},   {"--state", 1},   {"--log", 1},    {"--no-ack", 0},
-    {"--retries", 1},  {"-o", 1},        {"--output", 1}, {"--install-app", 0},
+    {"--function", 1}, {"--version", 1}, {"--target", 1},      {"--policy", 1}, {"--run-id", 1},
+    {"--state", 1},    {"--log", 1},     {"--no-ack", 0},      {"--again", 0},  {"--retries", 1},
+    {"-o", 1},         {"--output", 1},  {"--install-app", 0},
 };
 
 std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
@@ -108,6 +108,29 @@ Status SelectApp(CardSession& s, const Reporter& rep) {
                        SelectMeanings());
   }
   return Status::Ok();
+}
+
+// The card serial from the issuer security domain's GET DATA CF (key diversification data:
+// 00 00 || serial, docs/card-format.md §1), as 16 hex digits: the identity state files are
+// keyed by.
+Result<std::string> ReadCardSerial(CardSession& s) {
+  CommandApdu select;
+  select.ins = 0xA4;
+  select.p1 = 0x04;
+  select.data = HexOrDie("A000000151000000");  // the issuer security domain
+  select.ne = 256;
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Plain(select));
+  if (sel.sw != 0x9000) return FailedPrecondition("SELECT of the ISD: " + HexU16(sel.sw));
+  CommandApdu get_data;
+  get_data.cla = 0x80;
+  get_data.ins = 0xCA;
+  get_data.p2 = 0xCF;
+  get_data.ne = 256;
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(get_data));
+  if (r.sw != 0x9000 || r.data.size() != 12 || r.data[0] != 0xCF || r.data[1] != 0x0A) {
+    return FailedPrecondition("GET DATA CF (the card serial): " + HexU16(r.sw));
+  }
+  return ToHex(ByteView(r.data).subspan(4, 8));
 }
 
 // Function `f`'s table record (the issuance application selected), or NotFound. The table is
@@ -265,6 +288,8 @@ class CardChannel final : public IssueChannel {
   }
   bool secure() const { return secure_; }
   bool has_keys() const { return !o_.scp03.empty(); }
+  // The card's serial (16 hex digits), known once Prepare() succeeded.
+  const std::string& card_serial() const { return serial_; }
 
   Status Connect() override {
     if (fresh_) {  // Prepare() just opened it
@@ -293,6 +318,13 @@ class CardChannel final : public IssueChannel {
     s_.reset();
     in_session_ = false;
     TESSERA_ASSIGN_OR_RETURN(s_, CardSession::Open(o_));
+    // The card's identity, on every link: a reconnection must reach the same card.
+    TESSERA_ASSIGN_OR_RETURN(std::string serial, ReadCardSerial(*s_));
+    if (!serial_.empty() && serial != serial_) {
+      return FailedPrecondition("after reconnecting, another card answered (serial " + serial +
+                                ", not " + serial_ + ")");
+    }
+    serial_ = serial;
     TESSERA_RETURN_IF_ERROR(SelectApp(*s_, rep_));
     fresh_ = true;
     return Status::Ok();
@@ -306,6 +338,7 @@ class CardChannel final : public IssueChannel {
   bool secure_ = false;
   bool fresh_ = false;
   bool in_session_ = false;
+  std::string serial_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -509,8 +542,8 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
 // ---------------------------------------------------------------------------------------------
 // issue run
 
-std::string StatePathOf(const Args& a, uint8_t function) {
-  return a.has("--state") ? a.value("--state") : DefaultStatePath(function);
+std::string StatePathOf(const Args& a, const std::string& card, uint8_t function) {
+  return a.has("--state") ? a.value("--state") : DefaultStatePath(card, function);
 }
 
 int PrintOutcome(const LinkOptions& o, const Reporter& rep, const RunOutcome& out, uint8_t function,
@@ -568,7 +601,17 @@ int Run(const LinkOptions& o, const Args& a) {
     retries = static_cast<int>(n);
   }
   if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
-  const std::string state_path = StatePathOf(a, function);
+  // The card first (reads only): its serial names the state file, and a state file of
+  // another card is refused before anything is sent.
+  CardChannel channel(o, rep, function);
+  auto table = channel.Prepare();
+  if (!table.ok()) return rep.Fail(table.status());
+  if ((table->policy & kPolicySecure) && !channel.has_keys()) {
+    return rep.Usage("function " + FunctionText(function) +
+                     "'s policy needs the secure channel (b3): give --scp03 KEYS");
+  }
+  const std::string card = channel.card_serial();
+  const std::string state_path = StatePathOf(a, card, function);
   const std::string log_path = a.has("--log") ? a.value("--log") : DefaultLogPath(state_path);
   Progress progress(rep.command());
 
@@ -578,6 +621,10 @@ int Run(const LinkOptions& o, const Args& a) {
   if (!stored.ok()) return rep.Fail(stored.status());
   IssueState state;
   state.function = function;
+  if (stored->has_value() && !(*stored)->card.empty() && (*stored)->card != card) {
+    return rep.Fail("the state file " + state_path + " belongs to card " + (*stored)->card +
+                    "; this card is " + card + " (give --state FILE for this card)");
+  }
   if (stored->has_value() && (*stored)->function != function) {
     return rep.Usage("the state file " + state_path + " is function " +
                      FunctionText((*stored)->function) + "'s; give --state FILE for function " +
@@ -585,6 +632,7 @@ int Run(const LinkOptions& o, const Args& a) {
   }
   if (stored->has_value() && !(*stored)->acked) {
     state = **stored;
+    state.card = card;
     if (given && *given != state.run_id) {
       return rep.Fail("the state file " + state_path + " holds run " + RunIdText(state.run_id) +
                       " of function " + FunctionText(function) +
@@ -595,6 +643,7 @@ int Run(const LinkOptions& o, const Args& a) {
         "the state file " + state_path + " holds run " + RunIdText(state.run_id) +
         ", not acknowledged: an earlier 'issue run' was interrupted (or stopped); resuming it");
   } else {
+    state.card = card;
     state.run_id = given ? *given : RandomRunId();
     state.acked = false;
     state.result = "started";
@@ -603,17 +652,11 @@ int Run(const LinkOptions& o, const Args& a) {
   IssueLog log;
   if (auto st = log.Open(log_path); !st.ok()) return rep.Fail(st);
 
-  CardChannel channel(o, rep, function);
-  auto table = channel.Prepare();
-  if (!table.ok()) return rep.Fail(table.status());
-  if ((table->policy & kPolicySecure) && !channel.has_keys()) {
-    return rep.Usage("function " + FunctionText(function) +
-                     "'s policy needs the secure channel (b3): give --scp03 KEYS");
-  }
   RunOptions ro;
   ro.function = function;
   ro.run_id = state.run_id;
   ro.ack = !a.has("--no-ack");
+  ro.again = a.has("--again");
   ro.retries = retries;
   ro.log = &log;
   ro.observer.request = [&](const std::string& p) { progress.Request(p); };
@@ -705,15 +748,26 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
   if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
   if (a.has("--run-id") && a.has("--state")) return rep.Usage("give --run-id or --state, not both");
   if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
-  const std::string state_path = StatePathOf(a, function);
+  // The card takes an ack without a session, whatever the policy.
+  CardChannel ch(o, rep, function, /*plain=*/op == IssueOp::kAck);
+  auto t = ch.Prepare();
+  if (!t.ok()) return rep.Fail(t.status());
+  if (ch.secure() && !ch.has_keys()) {
+    return rep.Usage("function " + FunctionText(function) +
+                     "'s policy needs the secure channel (b3): give --scp03 KEYS");
+  }
+  const std::string card = ch.card_serial();
+  const std::string state_path = StatePathOf(a, card, function);
   RunId run_id{};
   std::optional<IssueState> state;
+  auto of_this_card = [&](const IssueState& st) { return st.card.empty() || st.card == card; };
   if (a.has("--run-id")) {
     auto id = ParseRunId(a.value("--run-id"));
     if (!id) return rep.Usage("--run-id '" + a.value("--run-id") + "': give 16 hex digits");
     run_id = *id;
     auto s = ReadIssueState(state_path);  // to record an ack in it when it holds this run
-    if (s.ok() && s->has_value() && (*s)->function == function && (*s)->run_id == run_id)
+    if (s.ok() && s->has_value() && (*s)->function == function && (*s)->run_id == run_id &&
+        of_this_card(**s))
       state = **s;
   } else {
     auto s = ReadIssueState(state_path);
@@ -726,6 +780,10 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
       return rep.Usage("the state file " + state_path + " is function " +
                        FunctionText((*s)->function) + "'s");
     }
+    if (!of_this_card(**s)) {
+      return rep.Fail("the state file " + state_path + " belongs to card " + (*s)->card +
+                      "; this card is " + card);
+    }
     state = **s;
     run_id = state->run_id;
   }
@@ -733,14 +791,6 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
   if (a.has("--log") || state) {
     const std::string lp = a.has("--log") ? a.value("--log") : DefaultLogPath(state_path);
     if (auto st = log.Open(lp); !st.ok()) return rep.Fail(st);
-  }
-  // The card takes an ack without a session, whatever the policy.
-  CardChannel ch(o, rep, function, /*plain=*/op == IssueOp::kAck);
-  auto t = ch.Prepare();
-  if (!t.ok()) return rep.Fail(t.status());
-  if (ch.secure() && !ch.has_keys()) {
-    return rep.Usage("function " + FunctionText(function) +
-                     "'s policy needs the secure channel (b3): give --scp03 KEYS");
   }
   if (auto st = ch.Connect(); !st.ok()) return rep.Fail(st);
   (void)log.Write(WithRun(
@@ -816,7 +866,7 @@ int RunIssue(const LinkOptions& link, const std::vector<std::string>& args) {
        [](const LinkOptions& o, const Args& a) { return LoadGroup(o, a, "issue load-group"); }},
       {"run",
        kRunHelp,
-       {"--function", "--run-id", "--state", "--log", "--no-ack", "--retries"},
+       {"--function", "--run-id", "--state", "--log", "--no-ack", "--retries", "--again"},
        Run},
       {"status", kStatusHelp, {"--function"}, StatusCommand},
       {"resume",

@@ -136,5 +136,49 @@ TEST(IssuanceProtocolTest, RequestAndTemplate) {
   EXPECT_FALSE(ParseRunReport(*FromHex("E503C10107")).ok());
 }
 
+// Commands the card will not run from a group are refused where the group is made, with the
+// card's reason; the compiled form is checked against the same limits.
+TEST(IssueGroupTest, RefusesWhatTheCardWillNotRunAndTheLimits) {
+  for (const char* bad : {"00C0000000", "0070000001", "0070800100"}) {
+    auto g = CompileGroup(std::string("00A4040000\n") + bad + "\n", "t.group");
+    ASSERT_FALSE(g.ok()) << bad;
+    EXPECT_NE(g.status().message().find("t.group:2:"), std::string::npos) << g.status().message();
+  }
+  auto get_response = CompileGroup("00C0000000\n", "t.group");
+  EXPECT_NE(get_response.status().message().find("GET RESPONSE"), std::string::npos);
+  // A compiled group with a MANAGE CHANNEL, 9 success words, 257 commands, or over 16 KiB.
+  auto encoded = [](const std::vector<std::pair<Bytes, int>>& cmds) {
+    Bytes g{'G', 0x01};
+    AppendU16(g, static_cast<uint16_t>(cmds.size()));
+    for (const auto& [apdu, words] : cmds) {
+      g.push_back(0);
+      g.push_back(static_cast<uint8_t>(words));
+      for (int k = 0; k < words; ++k) AppendU16(g, 0x9000);
+      AppendU16(g, static_cast<uint16_t>(apdu.size()));
+      Append(g, apdu);
+    }
+    return g;
+  };
+  const Bytes plain = HexOrDie("00A4000C023F00");
+  EXPECT_FALSE(DecodeGroup(encoded({{HexOrDie("0070000001"), 0}})).ok());
+  EXPECT_FALSE(DecodeGroup(encoded({{plain, 9}})).ok());
+  EXPECT_TRUE(DecodeGroup(encoded({{plain, 8}})).ok());
+  EXPECT_FALSE(DecodeGroup(encoded(std::vector<std::pair<Bytes, int>>(257, {plain, 0}))).ok());
+  EXPECT_TRUE(DecodeGroup(encoded(std::vector<std::pair<Bytes, int>>(256, {plain, 0}))).ok());
+  Bytes big = HexOrDie("80E2000000");
+  big.resize(4 + 3 + 16400, 0);  // an extended-length APDU
+  big[4] = 0x00;
+  big[5] = static_cast<uint8_t>(16400 >> 8);
+  big[6] = static_cast<uint8_t>(16400 & 0xFF);
+  auto too_big = DecodeGroup(encoded({{big, 0}}));
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_NE(too_big.status().message().find("16384"), std::string::npos)
+      << too_big.status().message();
+  // A line longer than the bound is refused without being compiled.
+  auto long_line = CompileGroup(std::string(kMaxGroupLine + 2, 'A') + "\n", "t.group");
+  ASSERT_FALSE(long_line.ok());
+  EXPECT_NE(long_line.status().message().find("t.group:1: the line is"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tessera::tools

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "card_session.h"
 #include "file_io.h"
@@ -93,8 +94,8 @@ RunId RandomRunId() {
   return id;
 }
 
-std::string DefaultStatePath(uint8_t function) {
-  return "tessera-issue-" + FunctionText(function) + ".state";
+std::string DefaultStatePath(const std::string& card, uint8_t function) {
+  return "tessera-issue-" + card + "-" + FunctionText(function) + ".state";
 }
 
 std::string DefaultLogPath(const std::string& state) {
@@ -126,7 +127,13 @@ Result<std::optional<IssueState>> ReadIssueState(const std::string& path) {
     const size_t eq = line.find('=');
     if (eq == std::string::npos) return Malformed(path + ":" + std::to_string(n) + ": no '='");
     const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "function") {
+    if (key == "card") {
+      auto b = FromHex(value);
+      if (!b.ok() || b->size() != 8) {
+        return Malformed(path + ":" + std::to_string(n) + ": card is 16 hex digits");
+      }
+      s.card = ToHex(*b);
+    } else if (key == "function") {
       auto b = FromHex(value);
       if (!b.ok() || b->size() != 1) {
         return Malformed(path + ":" + std::to_string(n) + ": function is one hex byte");
@@ -153,8 +160,9 @@ Result<std::optional<IssueState>> ReadIssueState(const std::string& path) {
 Status WriteIssueState(const std::string& path, IssueState s) {
   s.updated = IsoTimeNow();
   std::ostringstream text;
-  text << kStateHeader << "\n"
-       << "function=" << FunctionText(s.function) << "\n"
+  text << kStateHeader << "\n";
+  if (!s.card.empty()) text << "card=" << s.card << "\n";
+  text << "function=" << FunctionText(s.function) << "\n"
        << "run_id=" << RunIdText(s.run_id) << "\n"
        << "acked=" << (s.acked ? 1 : 0) << "\n"
        << "result=" << s.result << "\n"
@@ -393,6 +401,13 @@ RunOutcome Runner::Run() {
   out_.report = *parsed;
   if (!reconnected) Log(MakeStep("status", first->sw, *parsed));
   Next next = Decide(*parsed, first->sw);
+  if (next == Next::kStart && parsed->state == static_cast<uint8_t>(RunState::kDone) &&
+      parsed->acknowledged && !o_.again) {
+    return Fail("function " + FunctionText(o_.function) + " is issued already (run " +
+                RunIdText(parsed->run_id) +
+                ", done and acknowledged): nothing was sent. --again issues it once more, "
+                "running every command of its group again");
+  }
   if (next == Next::kDone) {
     out_.replay = true;
     Note("run " + id + " is already done on the card: nothing executed");
@@ -402,7 +417,22 @@ RunOutcome Runner::Run() {
          " commands: resuming it");
   }
   int retries_used = 0;
+  // A resume that leaves the run where it was makes no progress; twice in a row, and the run
+  // stops rather than ask forever (a command the card will not run keeps it there).
+  int stalled = 0;
+  auto position = [](const RunReport& r) {
+    return std::make_tuple(r.state, r.succeeded, r.first_pending, r.failed_sw);
+  };
   while (next != Next::kDone) {
+    if (next == Next::kResume && out_.report && stalled >= 2) {
+      const std::string which = "command " + std::to_string(out_.report->first_pending) + " (of " +
+                                std::to_string(out_.report->count) + ", from 0)";
+      Log(MakeStep("stopped", std::nullopt, *out_.report, "no progress on two resumes"));
+      return Fail("the issuance makes no progress: two resumes left run " + id + " " +
+                      RunStateName(out_.report->state) + " at " + which +
+                      "; it stays unacknowledged ('tessera issue status' shows it)",
+                  kExitPartial);
+    }
     if (next == Next::kPartial) {
       const RunReport& r = *out_.report;
       const uint16_t failed_sw = r.failed_sw;
@@ -465,6 +495,8 @@ RunOutcome Runner::Run() {
     }
     auto rep = ParseRunReport(r->data);
     if (!rep.ok()) return Fail(rep.status().message());
+    const bool moved = !out_.report || position(*out_.report) != position(*rep);
+    stalled = op == IssueOp::kResume && !moved ? stalled + 1 : 0;
     out_.report = *rep;
     Log(MakeStep("response", r->sw, *rep));
     if (o_.observer.response) o_.observer.response(Phase(op), r->sw, *rep);

@@ -41,13 +41,15 @@ RunId RandomRunId();  // from the OS's random source
 // and whether it acknowledged it. Text, one "key=value" a line after a "tessera-issue-state 1"
 // header.
 struct IssueState {
+  std::string card;  // the card's serial, 16 hex digits (GET DATA CF): whose run this is
   uint8_t function = 0;
   RunId run_id{};
   bool acked = false;
   std::string result;   // "", "done", "partial", "started"
   std::string updated;  // ISO 8601 UTC time of the last write
 };
-std::string DefaultStatePath(uint8_t function);        // tessera-issue-NN.state
+// tessera-issue-SERIAL-NN.state: one state file per card and function.
+std::string DefaultStatePath(const std::string& card, uint8_t function);
 std::string DefaultLogPath(const std::string& state);  // the same name with .log
 // nullopt when the file does not exist; kMalformed when it is not a state file.
 Result<std::optional<IssueState>> ReadIssueState(const std::string& path);
@@ -111,6 +113,8 @@ struct RunOptions {
   bool ack = true;
   int retries = 3;                  // retry-failed requests after a transient failure
   int reconnect_budget_ms = 10000;  // how long to try to reach the card again after a loss
+  // Start a function the card holds done and acknowledged (by another run) once more.
+  bool again = false;
   IssueLog* log = nullptr;
   RunObserver observer;
   std::function<void(int ms)> sleep;  // default: really sleep

@@ -29,7 +29,8 @@ class FakeCard : public IssueChannel {
   RunId run_id{};
   std::array<uint8_t, 32> bitmap{};
   uint16_t succeeded = 0, failed = 0xFFFF, failed_sw = 0;
-  int executions = 0;  // commands run, all runs
+  int executions = 0;   // commands run, all runs
+  bool wedged = false;  // start and resume answer "interrupted" and run nothing (a stuck card)
 
   Status Connect() override {
     ++connects;
@@ -73,6 +74,7 @@ class FakeCard : public IssueChannel {
         if (!same || acked) return Sw(0x6985);
     }
     if (state == 3) return Template(0x9000);
+    if (wedged) return Template(0x6400);
     return RunCommands();
   }
 
@@ -115,6 +117,7 @@ class FakeCard : public IssueChannel {
     u16(0x84, first);
     u16(0x85, failed == 0xFFFF ? 0 : failed_sw);
     AppendTlv(body, 0xC8, ByteView(run_id.data(), run_id.size()));
+    AppendTlv(body, 0x86, Bytes{acked ? uint8_t{1} : uint8_t{0}});
     ResponseApdu r;
     r.data = EncodeTlv(0xE5, body);
     r.sw = sw;
@@ -322,13 +325,51 @@ TEST(IssueRunTest, AReplayExecutesNothingAndANewRunWaitsForTheAck) {
   EXPECT_EQ(out.exit_code, kExitFailed);
   EXPECT_EQ(out.sw, 0x6985);
   EXPECT_NE(out.message.find("not acknowledged"), std::string::npos) << out.message;
-  // Acknowledged (a replay with ack), the new run works.
+  // Acknowledged (a replay with ack), a new run is one the operator asks for (--again).
   o.ack = true;
   out = RunIssuance(card, o);
   EXPECT_TRUE(out.acked);
+  other.again = true;
   out = RunIssuance(card, other);
   EXPECT_EQ(out.exit_code, kExitIssued) << out.message;
   EXPECT_EQ(card.executions, 6);
+}
+
+// A card that answers every resume with the run where it was (a command it refuses before its
+// bookkeeping): the host stops after two resumes without progress, exit 3, instead of asking
+// forever.
+TEST(IssueRunTest, ARunThatMakesNoProgressStops) {
+  FakeCard card(3);
+  std::vector<int> sleeps;
+  RunOptions o = Options(&sleeps);
+  card.run_id = o.run_id;
+  card.state = 1;  // running: reported interrupted
+  card.wedged = true;
+  const RunOutcome out = RunIssuance(card, o);
+  EXPECT_EQ(out.exit_code, kExitPartial) << out.message;
+  EXPECT_NE(out.message.find("no progress"), std::string::npos) << out.message;
+  EXPECT_LE(card.ops.size(), 4u);  // status and at most three resumes
+  EXPECT_FALSE(card.acked);
+}
+
+// A function issued and acknowledged by an earlier run is not started again by accident; with
+// --again it is.
+TEST(IssueRunTest, AnIssuedFunctionIsStartedAgainOnlyWhenAsked) {
+  FakeCard card(2);
+  std::vector<int> sleeps;
+  RunOptions o = Options(&sleeps);
+  card.run_id = *ParseRunId("AAAAAAAAAAAAAAAA");
+  card.state = 3;
+  card.acked = true;
+  RunOutcome out = RunIssuance(card, o);
+  EXPECT_EQ(out.exit_code, kExitFailed);
+  EXPECT_NE(out.message.find("--again"), std::string::npos) << out.message;
+  EXPECT_EQ(card.ops, (std::vector<uint8_t>{3}));  // only the status
+  EXPECT_EQ(card.executions, 0);
+  o.again = true;
+  out = RunIssuance(card, o);
+  EXPECT_EQ(out.exit_code, kExitIssued) << out.message;
+  EXPECT_EQ(card.executions, 2);
 }
 
 TEST(IssueRunTest, StateFileRoundTripsDurably) {
@@ -354,7 +395,13 @@ TEST(IssueRunTest, StateFileRoundTripsDurably) {
   EXPECT_NE(access((path + ".tmp").c_str(), F_OK), 0);  // renamed away
   std::ofstream(path) << "something else\n";
   EXPECT_FALSE(ReadIssueState(path).ok());
-  EXPECT_EQ(DefaultStatePath(0x0A), "tessera-issue-0A.state");
+  EXPECT_EQ(DefaultStatePath("00000000000000C1", 0x0A), "tessera-issue-00000000000000C1-0A.state");
+  // The card the state belongs to survives the round trip.
+  s.card = "00000000000000C1";
+  ASSERT_TRUE(WriteIssueState(path, s).ok());
+  auto keyed = ReadIssueState(path);
+  ASSERT_TRUE(keyed.ok() && keyed->has_value());
+  EXPECT_EQ((*keyed)->card, "00000000000000C1");
   EXPECT_EQ(DefaultLogPath("x/tessera-issue-0A.state"), "x/tessera-issue-0A.log");
   EXPECT_EQ(DefaultLogPath("run.st"), "run.st.log");
   std::remove(path.c_str());

@@ -101,7 +101,8 @@ Bytes GroupOf(const std::vector<std::pair<std::string, uint8_t>>& apdus) {
   Bytes g{'G', 0x01, 0x00, static_cast<uint8_t>(apdus.size())};
   for (const auto& [hex, flags] : apdus) {
     const Bytes apdu = HexOrDie(hex);
-    Append(g, Bytes{flags, 0x00, 0x00, static_cast<uint8_t>(apdu.size())});
+    Append(g, Bytes{flags, 0x00});
+    AppendU16(g, static_cast<uint16_t>(apdu.size()));
     Append(g, apdu);
   }
   return g;
@@ -231,11 +232,19 @@ TEST_F(IssuanceTest, TheDigestAndTheRequestAreChecked) {
   auto df = card_->fs().DfsByName(root->mf, HexOrDie(kIssuanceAid));
   auto group = card_->fs().ChildByFid(df->front(), 0x0301);
   ASSERT_TRUE(group.ok());
-  const uint32_t at = card_->store().layout().BlockOffset(group->data_blocks[0]) + 8;
-  ram_->cells()[at] ^= 0x01;
+  // Rewritten through the file system, so that nothing but the digest can tell.
+  auto rewrite = [&](uint8_t flip) {
+    ASSERT_TRUE(card_->store().Begin().ok());
+    uint8_t b = 0;
+    ASSERT_TRUE(card_->fs().ReadData(*group, 8, std::span<uint8_t>(&b, 1)).ok());
+    b ^= flip;
+    ASSERT_TRUE(card_->fs().WriteData(*group, 8, ByteView(&b, 1)).ok());
+    ASSERT_TRUE(card_->store().Commit().ok());
+  };
+  rewrite(0x01);
   EXPECT_EQ(SwOf(Execute(0x00, kRunA)), "6A80");
   EXPECT_EQ(g_executions[0], 0);
-  ram_->cells()[at] ^= 0x01;
+  rewrite(0x01);
   // Unknown function, bad P1, missing run id, resume of nothing.
   Tx("00A40400" + Lc(9) + kIssuanceAid + "00");
   EXPECT_EQ(SwOf(Tx("80EA000003C1010100")), "6A80");  // no run id
@@ -307,6 +316,28 @@ TEST_F(IssuanceTest, GroupsWithCommandsTheCardWillNotRunAreRefused) {
     EXPECT_EQ(Load(GroupOf({{"803A0000", 0}, {bad, 0}})), "6A80") << bad;
   }
   EXPECT_EQ(SwOf(Execute(0x03, {})), "6A88");  // nothing was loaded
+}
+
+// Every group the host's limits allow loads: one of exactly 16,384 bytes (the largest) does,
+// one byte more does not (6A80).
+TEST_F(IssuanceTest, TheLargestGroupLoads) {
+  auto sized = [](size_t total) {
+    // 64 commands of 5 + Lc bytes; the last one's data takes what is left.
+    std::vector<std::pair<std::string, uint8_t>> cmds;
+    size_t used = 4;
+    for (int i = 0; i < 63; ++i) {
+      cmds.push_back({"803A0000F8" + std::string(2 * 248, 'A'), 0});
+      used += 4 + 5 + 248;
+    }
+    const size_t last = total - used - 4 - 7;  // extended: 4 + 00 LcLc
+    char head[32];
+    std::snprintf(head, sizeof head, "803A000000%04zX", last);
+    cmds.push_back({head + std::string(2 * last, 'B'), 0});
+    return GroupOf(cmds);
+  };
+  ASSERT_EQ(sized(16384).size(), 16384u);
+  EXPECT_EQ(Load(sized(16384)), "9000");
+  EXPECT_EQ(Load(sized(16385)), "6A80");
 }
 
 // No function may target the issuance application or the issuer security domain: a half-issued
