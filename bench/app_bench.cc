@@ -89,6 +89,8 @@ struct Fixture {
     Bytes inner = Record(aid, 0);
     Append(inner, EncodeTlv(0xC4, HexOrDie("F0544553534552414D01")));
     Append(inner, EncodeTlv(0xC9, HexOrDie("8010000102030405060708090A0B0C0D0E0F810431323334")));
+    // The file signature, over everything before it (docs/applications.md §5.2).
+    Append(inner, EncodeTlv(0x9E, *crypto::EcdsaP256Sign(key.private_key, inner)));
     return EncodeTlv(0xBF70, inner);
   }
   nvm::Geometry geometry;

@@ -1,5 +1,6 @@
 // Installation files (docs/applications.md §5.2): BF70 { E1 record, C4 module AID, [C5 03
-// privileges], [C9 module parameters] }, built from a description in TOML or JSON.
+// privileges], [C9 module parameters], 9E file signature }, built from a description in TOML
+// or JSON.
 //
 // The description (the same keys in both formats):
 //   aid          hex, 5..16 bytes                       (required)
@@ -25,6 +26,7 @@
 #include "app_record.h"
 #include "core/bytes.h"
 #include "core/status.h"
+#include "crypto/ecdsa.h"
 
 namespace tessera::tools {
 
@@ -46,11 +48,19 @@ Result<InstallDescription> ParseInstallDescriptionJson(std::string_view text,
 // By extension: .toml or .json.
 Result<InstallDescription> LoadInstallDescription(const std::string& path);
 
-// BF70 L { E1 (with 9E = signature unless it is empty), C4, [C5], [C9] }.
-Bytes BuildInstallFile(const InstallDescription& d, ByteView signature);
+// What the file signature covers: the encodings of E1 (with 9E = record_signature unless it is
+// empty), C4, [C5], [C9], in that order: every byte of BF70's value before the file's 9E.
+Bytes InstallFileSignedData(const InstallDescription& d, ByteView record_signature);
+// BF70 L { InstallFileSignedData(d, record_signature), [9E file_signature] } (no 9E when
+// file_signature is empty: an unsigned file, which the card refuses).
+Bytes BuildInstallFile(const InstallDescription& d, ByteView record_signature,
+                       ByteView file_signature);
+// The signed installation file: the record signed with `private_key` (over SignedData), then
+// the file (over InstallFileSignedData); both checked against the key's public point.
+Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256KeyPair& key);
 
-// What `tessera apps install` checks before uploading: one BF70 object holding a record that
-// parses. Returns the record.
+// What `tessera apps install` checks before uploading: one BF70 object holding the record
+// (which parses) first, code, and nothing after a file signature. Returns the record.
 Result<AppRecord> CheckInstallFile(ByteView file);
 
 }  // namespace tessera::tools

@@ -99,7 +99,8 @@ TEST_F(AppManagementTest, InstallationRefusals) {
     Append(rec, EncodeTlv(0x9E, *sig));
     Bytes file = EncodeTlv(0xE1, rec);
     Append(file, EncodeTlv(0xC4, HexOrDie(kDataStoreModuleAid)));
-    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, file)), "6982");
+    // The file signature holds: the record's own must too.
+    EXPECT_EQ(Upload(*isd, SignedFile(file, &admin_key_)), "6982");
   }
   // An administrator the card does not know.
   Fields stranger = f;
@@ -109,7 +110,7 @@ TEST_F(AppManagementTest, InstallationRefusals) {
   {
     Bytes file = Record(f, &admin_key_);
     Append(file, EncodeTlv(0xC7, HexOrDie("01AABBCC")));
-    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, file)), "6A81");
+    EXPECT_EQ(Upload(*isd, SignedFile(file, &admin_key_)), "6A81");
   }
   // Bad module parameters, a reserved AID.
   EXPECT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kDataStoreModuleAid, HexOrDie("810112"))),
@@ -131,6 +132,105 @@ TEST_F(AppManagementTest, InstallationRefusals) {
   EXPECT_EQ(RecordOf(kApp2), 0);
   EXPECT_EQ(Sw(SelectCmd(kApp2)), "6A82");
   EXPECT_EQ(List().size(), 2u);
+}
+
+// The file signature (docs/applications.md §5.2) covers every byte the file makes the card act
+// on: a file changed anywhere after signing is refused, even where the record's own signature
+// still holds (C2, C4, C5, C9 are outside it).
+TEST_F(AppManagementTest, TheFileSignatureCoversEverythingTheFileMakesTheCardDo) {
+  AddAdmin();
+  auto isd = Issuer();
+  Fields f;
+  f.aid = kApp;
+  f.name = "SIGNED";
+  f.start = "260101";
+  f.expiry = "301231";
+  TlvBuilder p;
+  p.Add(0x80, ToBytes("signed data")).Add(0x81, ToBytes("1234"));
+  const Bytes params = p.Take();
+  // content(fields, module, privileges, params): E1 (record signed anew), C4, C5, C9.
+  auto content = [&](const Fields& rf, const std::string& module, const std::string& privs,
+                     const Bytes& c9) {
+    Bytes inner = Record(rf, &admin_key_);
+    Append(inner, EncodeTlv(0xC4, HexOrDie(module)));
+    Append(inner, EncodeTlv(0xC5, HexOrDie(privs)));
+    Append(inner, EncodeTlv(0xC9, c9));
+    return inner;
+  };
+  const Bytes good = content(f, kDataStoreModuleAid, "000000", params);
+  const Bytes file_sig = *crypto::EcdsaP256Sign(admin_key_.private_key, good);
+  // `inner` with the signature made over `good`: what a file changed after signing carries.
+  auto resigned = [&](const Bytes& inner) {
+    Bytes v = inner;
+    Append(v, EncodeTlv(0x9E, file_sig));
+    return EncodeTlv(0xBF70, v);
+  };
+  TlvBuilder other_pin;
+  other_pin.Add(0x80, ToBytes("signed data")).Add(0x81, ToBytes("9999"));
+  const Bytes changed_pin = other_pin.Take();
+  struct Change {
+    const char* what;
+    Bytes inner;
+  };
+  std::vector<Change> changes = {
+      {"C5: security domain privileges", content(f, kDataStoreModuleAid, "800000", params)},
+      {"C9: another PIN", content(f, kDataStoreModuleAid, "000000", changed_pin)},
+      {"C4: another module", content(f, kPurseModuleAid, "000000", HexOrDie("810439393939"))},
+  };
+  // Every record field, the record re-signed so that its own signature holds.
+  for (int field = 0; field < 5; ++field) {
+    Fields g = f;
+    const char* what = "";
+    switch (field) {
+      case 0:
+        g.aid = kApp2, what = "4F: another AID";
+        break;
+      case 1:
+        g.name = "CHANGED", what = "50: another name";
+        break;
+      case 2:
+        g.start = "250101", what = "5F25: an earlier start";
+        break;
+      case 3:
+        g.expiry = "991231", what = "5F24: a later expiry";
+        break;
+      case 4:
+        g.status = 1, what = "C2: locked (outside the record's signature)";
+        break;
+    }
+    changes.push_back({what, content(g, kDataStoreModuleAid, "000000", params)});
+  }
+  for (const Change& c : changes) {
+    EXPECT_EQ(Upload(*isd, resigned(c.inner)), "6982") << c.what;
+  }
+  // The record's signature alone (an unsigned file), the file signed by someone else, or
+  // anything after the file signature.
+  EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, good)), "6982");
+  EXPECT_EQ(Upload(*isd, SignedFile(good, &other_key_)), "6982");
+  {
+    Bytes v = good;
+    Append(v, EncodeTlv(0x9E, file_sig));
+    Append(v, EncodeTlv(0xC9, params));
+    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, v)), "6A80");
+    // The objects out of their order (C9 before C5), though signed.
+    Bytes swapped = Record(f, &admin_key_);
+    Append(swapped, EncodeTlv(0xC4, HexOrDie(kDataStoreModuleAid)));
+    Append(swapped, EncodeTlv(0xC9, params));
+    Append(swapped, EncodeTlv(0xC5, HexOrDie("000000")));
+    EXPECT_EQ(Upload(*isd, SignedFile(swapped, &admin_key_)), "6A80");
+  }
+  EXPECT_EQ(RecordOf(kApp), 0);
+  EXPECT_EQ(RecordOf(kApp2), 0);
+  // Signed as it is: installed, with its own privileges and PIN.
+  isd = Issuer();  // reading the list selected the management application
+  ASSERT_EQ(Upload(*isd, resigned(good)), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  isd = Issuer();
+  EXPECT_NE(Sec(*isd, "80F24002" + Lc(11) + "4F09" + kApp + "00").find("9F700107C503000000"),
+            std::string::npos);
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  EXPECT_EQ(Sw("002000800439393939"), "63C2");
+  EXPECT_EQ(Sw("002000800431323334"), "9000");
 }
 
 TEST_F(AppManagementTest, RecordStatusChangesDriveTheApplication) {
@@ -358,6 +458,117 @@ TEST_F(AppManagementTest, TheGlobalPlatformDoorActsOnTheSameRegistry) {
   EXPECT_EQ(SecSw(*isd, "80E8800001AA"), "6A81");
 }
 
+// The issuer's records (administrator 00) through both doors, alternating on one application:
+// the issuer's session is enough for the record door too, no signing key needed
+// (docs/applications.md §4).
+TEST_F(AppManagementTest, TheIssuerUsesBothDoorsOnItsOwnRecords) {
+  AddAdmin();
+  auto isd = Issuer();
+  ASSERT_NE(isd, nullptr);
+  const std::string install = "80E60C00" + Lc(38) + "0A" + kDataStoreModuleAid + "0A" +
+                              kDataStoreModuleAid + "09" + kApp + "0100" + "02C900" + "00";
+  ASSERT_EQ(Sec(*isd, install), "9000");
+  // The GP life cycle (9F70) GET STATUS gives, "" when not listed.
+  auto gp_state = [&] {
+    auto s = Issuer();
+    const std::string r = Sec(*s, "80F24002" + Lc(11) + "4F09" + kApp + "00");
+    const size_t at = r.find("9F7001");
+    return at == std::string::npos ? r.substr(r.size() - 4) : r.substr(at + 6, 2);
+  };
+  // The record as the card holds it (unsigned, administrator 00), with status `to`.
+  auto with_status = [&](uint8_t to) {
+    Bytes rec = List()[RecordOf(kApp) - 1];
+    const std::string hex = ToHex(rec);
+    EXPECT_NE(hex.find("C10100"), std::string::npos) << hex;  // the issuer's
+    EXPECT_EQ(hex.find("9E40"), std::string::npos) << hex;    // unsigned
+    const size_t at = hex.find("C201");
+    EXPECT_EQ(at % 2, 0u) << hex;
+    rec[at / 2 + 2] = to;
+    return rec;
+  };
+  auto record_door = [&](uint8_t to) {
+    const Bytes record = with_status(to);
+    auto sc = Manager(0x30, host::TestKeys());  // the issuer's key set
+    EXPECT_NE(sc, nullptr);
+    return Update(*sc, kApp, record);
+  };
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  EXPECT_EQ(gp_state(), "07");
+  // Record door: lock.
+  EXPECT_EQ(record_door(1), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 1);
+  EXPECT_EQ(gp_state(), "83");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6283");
+  // GP door: unlock.
+  isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80F04000" + Lc(9) + kApp), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  EXPECT_EQ(gp_state(), "07");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
+  // GP door: lock; record door: unlock.
+  isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80F04080" + Lc(9) + kApp), "9000");
+  EXPECT_EQ(gp_state(), "83");
+  EXPECT_EQ(record_door(0), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  EXPECT_EQ(gp_state(), "07");
+  // Not for anyone else: an administrator's session never acts on the issuer's records, and
+  // a signature that is there must verify, also from the issuer.
+  {
+    auto acme = Manager(0x21, AdminKeys());
+    ASSERT_NE(acme, nullptr);
+    EXPECT_EQ(Update(*acme, kApp, with_status(1)), "6982");
+    auto sc = Manager(0x30, host::TestKeys());
+    Bytes forged = with_status(1);
+    Bytes inner(forged.begin() + 2, forged.end());
+    Append(inner, EncodeTlv(0x9E, Bytes(64, 0x5A)));
+    EXPECT_EQ(Update(*sc, kApp, EncodeTlv(0xE1, inner)), "6982");
+    EXPECT_EQ(RecordStatus(kApp), 0);
+  }
+  // Record door: terminate; GP can no longer change it.
+  EXPECT_EQ(record_door(2), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 2);
+  EXPECT_EQ(gp_state(), "0F");
+  EXPECT_EQ(Sw(SelectCmd(kApp)), "6285");
+  isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80F04000" + Lc(9) + kApp), "6985");
+  EXPECT_EQ(record_door(0), "6985");
+  // Record door: delete.
+  {
+    auto sc = Manager(0x30, host::TestKeys());
+    char cmd[16];
+    std::snprintf(cmd, sizeof cmd, "840C%02X0C", RecordOf(kApp));
+    EXPECT_EQ(SecSw(*sc, cmd), "9000");
+  }
+  EXPECT_EQ(RecordOf(kApp), 0);
+  EXPECT_EQ(gp_state(), "6A88");
+}
+
+// The issuer's session does not stand in for another administrator's signature.
+TEST_F(AppManagementTest, TheIssuerStillNeedsAnAdministratorsSignatureOnItsRecords) {
+  AddAdmin();
+  auto isd = Issuer();
+  ASSERT_NE(isd, nullptr);
+  // Collected unsigned: administrator 01's record without a signature.
+  EXPECT_EQ(Sec(*isd, "80E40000" + Lc(11) + "4F09" + kMgmtAid), "9000");
+  ASSERT_EQ(InstallDataStore(kApp), "9000");
+  isd = Issuer();
+  ASSERT_EQ(
+      Sec(*isd, "80E60C00" + Lc(11 + 11 + 10 + 4 + 3 + 1) + "0A" + "F0544553534552414D00" + "0A" +
+                    "F0544553534552414D00" + "09" + kMgmtAid + "03800000" + "02C900" + "00"),
+      "9000");
+  Fields f;
+  f.aid = kApp;
+  f.name = "STORE 20";
+  f.status = 1;
+  auto issuer = Manager(0x30, host::TestKeys());
+  ASSERT_NE(issuer, nullptr);
+  EXPECT_EQ(Update(*issuer, kApp, Record(f, nullptr)), "6982");
+  EXPECT_EQ(RecordStatus(kApp), 0);
+  EXPECT_EQ(Update(*issuer, kApp, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(RecordStatus(kApp), 1);
+}
+
 TEST_F(AppManagementTest, GetStatusContinuesWith6310) {
   auto isd = Issuer();
   std::vector<std::string> aids;
@@ -506,6 +717,57 @@ TEST_F(AppManagementTest, AdministratorsAreListedAndUnique) {
   EXPECT_EQ(Upload(*isd, bad_kcv), "9485");
   EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0x26, &keys)), "6A80");
   EXPECT_EQ(Upload(*isd, AdminObject(0, "ISSUER", admin_key_.public_key, 0, nullptr)), "9000");
+}
+
+// An administrator is its signing key (docs/applications.md §5.3): an object without one, or
+// with 65 bytes that are no point of P-256, is refused and takes none of the 8 slots.
+TEST_F(AppManagementTest, AdministratorsNeedAPointOfP256) {
+  auto isd = Issuer();
+  ASSERT_NE(isd, nullptr);
+  Bytes off_curve = admin_key_.public_key;
+  off_curve.back() ^= 0x01;  // the same X with a Y that is not one of its two
+  Bytes beyond_p = admin_key_.public_key;
+  std::fill(beyond_p.begin() + 1, beyond_p.begin() + 33, 0xFF);  // X >= the field prime
+  Bytes compressed(admin_key_.public_key.begin(), admin_key_.public_key.begin() + 33);
+  compressed[0] = static_cast<uint8_t>(0x02 | (admin_key_.public_key.back() & 1));
+  const struct {
+    const char* what;
+    Bytes key;
+  } bad[] = {
+      {"no 86", {}},
+      {"65 zero bytes", Bytes(65, 0)},
+      {"a point off the curve", off_curve},
+      {"an X beyond the field", beyond_p},
+      {"a compressed point", compressed},
+  };
+  scp03::StaticKeys keys = AdminKeys();
+  for (const auto& b : bad) {
+    EXPECT_EQ(Upload(*isd, AdminObject(1, "BAD", b.key, 0, nullptr)), "6A80") << b.what;
+    EXPECT_EQ(Upload(*isd, AdminObject(2, "BAD", b.key, 0x21, &keys)), "6A80") << b.what;
+  }
+  // A key given twice.
+  {
+    Bytes twice = AdminObject(1, "TWICE", admin_key_.public_key, 0, nullptr);
+    Bytes value(twice.begin() + 3, twice.end());  // BF71 L: one length byte here
+    ASSERT_EQ(twice[2], value.size());
+    Append(value, EncodeTlv(0x86, admin_key_.public_key));
+    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF71, value)), "6A80");
+  }
+  // None of them is registered; all 8 slots are free.
+  EXPECT_EQ(Sec(*isd, "80CABF7100").find("C0"), std::string::npos);
+  for (uint8_t id = 1; id <= 8; ++id) {
+    EXPECT_EQ(Upload(*isd, AdminObject(id, "ADMIN", admin_key_.public_key, 0, nullptr)), "9000")
+        << static_cast<int>(id);
+  }
+  EXPECT_EQ(Upload(*isd, AdminObject(9, "NINTH", admin_key_.public_key, 0, nullptr)), "6A84");
+  // Every registered administrator is listed with its key.
+  const std::string listed = Sec(*isd, "80CABF7100");
+  size_t keys_listed = 0;
+  for (size_t at = 0;
+       (at = listed.find("8641" + ToHex(admin_key_.public_key), at)) != std::string::npos; ++at) {
+    ++keys_listed;
+  }
+  EXPECT_EQ(keys_listed, 8u);
 }
 
 // The state table of docs/applications.md §2, cell by cell: for each state, what each class of
@@ -658,7 +920,7 @@ TEST_F(AppManagementTest, PrivilegesAndNamesAreChecked) {
     Bytes file = Record(f, &admin_key_);
     Append(file, EncodeTlv(0xC4, HexOrDie(kDataStoreModuleAid)));
     Append(file, EncodeTlv(0xC5, HexOrDie(privs)));
-    EXPECT_EQ(Upload(*isd, EncodeTlv(0xBF70, file)), "6A80") << privs;
+    EXPECT_EQ(Upload(*isd, SignedFile(file, &admin_key_)), "6A80") << privs;
   }
   EXPECT_EQ(SecSw(*isd, "80E60C00" + Lc(38) + "0A" + kDataStoreModuleAid + "0A" +
                             kDataStoreModuleAid + "09" + kApp + "01C1" + "02C900" + "00"),

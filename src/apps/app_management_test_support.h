@@ -1,6 +1,7 @@
 // A card with the default profile, an issuer session, an administrator with its own signing
 // key and key set, and installation files built here from docs/applications.md (not with the
-// card's encoders), for the tests of record-driven application management.
+// card's encoders; both signatures, the record's and the file's), for the tests of
+// record-driven application management.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -112,12 +113,27 @@ class AppManagementTest : public card::CardTest {
     Append(inner, t.Take());
     return EncodeTlv(0xE1, inner);
   }
-  static Bytes InstallFile(const Fields& f, const crypto::P256KeyPair* key,
+  // BF70 { inner, 9E }: the file signature by `key` over every byte of `inner` (nullptr: no
+  // file signature).
+  static Bytes SignedFile(const Bytes& inner, const crypto::P256KeyPair* key) {
+    Bytes value = inner;
+    if (key != nullptr) {
+      Append(value, EncodeTlv(0x9E, *crypto::EcdsaP256Sign(key->private_key, inner)));
+    }
+    return EncodeTlv(0xBF70, value);
+  }
+  // E1 { record signed by key }, C4, [C9]: what the file signature covers.
+  static Bytes FileContent(const Fields& f, const crypto::P256KeyPair* key,
                            const std::string& module_hex, const Bytes& params) {
     Bytes inner = Record(f, key);
     Append(inner, EncodeTlv(0xC4, HexOrDie(module_hex)));
     if (!params.empty()) Append(inner, EncodeTlv(0xC9, params));
-    return EncodeTlv(0xBF70, inner);
+    return inner;
+  }
+  // An installation file whose record and file are both signed by `key` (nullptr: neither).
+  static Bytes InstallFile(const Fields& f, const crypto::P256KeyPair* key,
+                           const std::string& module_hex, const Bytes& params) {
+    return SignedFile(FileContent(f, key, module_hex, params), key);
   }
   static Bytes AdminObject(uint8_t id, const std::string& name, const Bytes& public_key,
                            uint8_t kvn, const scp03::StaticKeys* keys) {

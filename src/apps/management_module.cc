@@ -75,6 +75,17 @@ CardStatus MayManage(const Caller& caller, const AppRecord& record) {
   return Error::kSecurityNotSatisfied;
 }
 
+// The issuer's own records (administrator 00) need no signature from the issuer's session:
+// the session is the issuer's authority, as it is for GlobalPlatform's INSTALL and SET STATUS
+// on the same applications, so both doors work for the issuer without a signing key. A
+// signature that is there must still verify; another administrator's record always needs
+// that administrator's signature, whoever sends it.
+bool IssuerMayLeaveUnsigned(const Caller& caller, const AppRecord& updated,
+                            card::SignatureState sig) {
+  return caller.issuer && updated.admin_id == card::kIssuerAdminId &&
+         sig == card::SignatureState::kUnsigned;
+}
+
 // The update unit.
 CardResult<Response> HandleUpdateRecord(card::Card& c, card::ChannelState& ch,
                                         const CommandApdu& cmd) {
@@ -85,7 +96,9 @@ CardResult<Response> HandleUpdateRecord(card::Card& c, card::ChannelState& ch,
   if (updated.aid != t.record.aid) return Error::kWrongData;
   if (updated.admin_id != t.record.admin_id) return Error::kSecurityNotSatisfied;
   CARD_ASSIGN(card::SignatureState sig, card::CheckSignature(c, updated));
-  if (sig != card::SignatureState::kValid) return Error::kSecurityNotSatisfied;
+  if (sig != card::SignatureState::kValid && !IssuerMayLeaveUnsigned(caller, updated, sig)) {
+    return Error::kSecurityNotSatisfied;
+  }
   if (!card::IsAllowedTransition(t.entry.state, updated.status)) {
     return Error::kConditionsNotSatisfied;
   }

@@ -87,14 +87,19 @@ Bytes EncodeRecord(const AppRecord& r) {
   return b.Take();
 }
 
-CardResult<SignatureState> CheckSignature(Card& card, const AppRecord& r) {
-  if (r.signature.empty()) return SignatureState::kUnsigned;
+CardResult<SignatureState> CheckAdministratorSignature(Card& card, uint8_t admin_id,
+                                                       ByteView signed_bytes, ByteView signature) {
+  if (signature.empty()) return SignatureState::kUnsigned;
   CARD_ASSIGN(CardRoot root, card.root());
-  CARD_ASSIGN(auto admin, FindAdministrator(card.store(), root, r.admin_id));
+  CARD_ASSIGN(auto admin, FindAdministrator(card.store(), root, admin_id));
   if (!admin || admin->public_key.empty()) return SignatureState::kInvalid;
-  return crypto::EcdsaP256Verify(admin->public_key, SignedPart(r), r.signature).ok()
+  return crypto::EcdsaP256Verify(admin->public_key, signed_bytes, signature).ok()
              ? SignatureState::kValid
              : SignatureState::kInvalid;
+}
+
+CardResult<SignatureState> CheckSignature(Card& card, const AppRecord& r) {
+  return CheckAdministratorSignature(card, r.admin_id, SignedPart(r), r.signature);
 }
 
 CardResult<std::optional<FileNode>> ApplicationListFile(Card& card) {

@@ -42,7 +42,11 @@ Bytes EncodeRecord(const AppRecord& record);
 Bytes SignedPart(const AppRecord& record);
 
 enum class SignatureState : uint8_t { kValid, kUnsigned, kInvalid };
-// Checks the record's signature with its administrator's public key (none registered: invalid).
+// Checks `signature` (64 bytes r||s, or empty: unsigned) over `signed_bytes` with the public
+// key of administrator `admin_id` (not registered, or without a key: invalid).
+CardResult<SignatureState> CheckAdministratorSignature(Card& card, uint8_t admin_id,
+                                                       ByteView signed_bytes, ByteView signature);
+// Checks the record's signature (over SignedPart) with its administrator's public key.
 CardResult<SignatureState> CheckSignature(Card& card, const AppRecord& record);
 
 // The list EF of the installed management application, or nullopt when there is none.

@@ -2,6 +2,9 @@
 // DATA uploads (installation files, administrators, the trusted date), INSTALL, DELETE of
 // applications, and the LOAD that no code format needs yet. GET STATUS and SET STATUS, the
 // registry's GlobalPlatform view, are in isd_card_status.cc.
+#include <algorithm>
+#include <vector>
+
 #include "card/admin_registry.h"
 #include "card/app_lifecycle.h"
 #include "card/card_root.h"
@@ -13,6 +16,7 @@
 #include "card/secure_channel_service.h"
 #include "core/status_words.h"
 #include "core/tlv.h"
+#include "crypto/ecdsa.h"
 
 namespace tessera::card {
 namespace {
@@ -40,37 +44,65 @@ CardResult<ByteView> TakeLv(ByteView& d) {
   return v;
 }
 
+// The installation file's value (docs/applications.md §5.2): E1 record, C4 or C7 code, [C5
+// privileges], [C9 application data], 9E file signature, in that order, each at most once. The
+// file signature is the administrator's over every byte before it, so nothing the file makes
+// the card do (record, code, privileges, data) can change after signing; the record keeps its
+// own signature (over its fields) for the record door afterwards.
 CardStatus InstallFromFile(Card& card, ByteView file) {
   auto fields = ParseTlvSequence(file);
   if (!fields.ok()) return Error::kWrongData;
   std::optional<AppRecord> record;
   Installation in;
   bool code = false;
+  std::optional<ByteView> file_signature;
+  ByteView signed_bytes;
+  // Where each object may stand: the order above; only C5 and C9 may be left out.
+  enum Stage : uint8_t { kRecord, kCode, kPrivileges, kData, kSignature, kEnd };
+  Stage next = kRecord;
+  auto at = [&](Stage stage) {
+    if (stage < next) return false;                    // out of order, or twice
+    if (next <= kCode && stage != next) return false;  // E1 and code come first
+    next = static_cast<Stage>(stage + 1);
+    return true;
+  };
   for (const TlvView& f : *fields) {
+    if (next == kEnd) return Error::kWrongData;  // nothing after the file signature
+    // The whole object: its value is the last part of its encoding.
+    const uint8_t* start = f.value.data() - (f.encoded_size - f.value.size());
     switch (f.tag) {
       case 0xE1: {
-        // The whole E1 object: its value is the last part of its encoding.
-        const uint8_t* start = f.value.data() - (f.encoded_size - f.value.size());
+        if (!at(kRecord)) return Error::kWrongData;
         CARD_ASSIGN(AppRecord r, ParseRecord(ByteView(start, f.encoded_size)));
         record = std::move(r);
         break;
       }
       case 0xC4:
+        if (!at(kCode)) return Error::kWrongData;
         if (f.value.size() < 5 || f.value.size() > kMaxAidLength) return Error::kWrongData;
         in.entry.module_aid.assign(f.value.begin(), f.value.end());
         in.entry.code_format = kCodeBuiltIn;
         code = true;
         break;
       case 0xC7:
+        if (!at(kCode)) return Error::kWrongData;
         // Code bytes: no format of them runs on this card yet.
         return Error::kFunctionNotSupported;
       case 0xC5:
+        if (!at(kPrivileges)) return Error::kWrongData;
         if (f.value.size() != 3) return Error::kWrongData;
         in.entry.privileges.assign(f.value.begin(), f.value.end());
         CARD_TRY(CheckPrivileges(in.entry.privileges));
         break;
       case 0xC9:
+        if (!at(kData)) return Error::kWrongData;
         in.params.assign(f.value.begin(), f.value.end());
+        break;
+      case 0x9E:
+        if (!at(kSignature)) return Error::kWrongData;
+        if (f.value.size() != crypto::kP256SignatureSize) return Error::kWrongData;
+        file_signature = f.value;
+        signed_bytes = file.first(static_cast<size_t>(start - file.data()));
         break;
       default:
         return Error::kWrongData;
@@ -81,6 +113,12 @@ CardStatus InstallFromFile(Card& card, ByteView file) {
   CARD_ASSIGN(auto admin, FindAdministrator(card.store(), root, record->admin_id));
   if (!admin) return Error::kReferencedDataNotFound;
   if (record->admin_name != admin->name) return Error::kWrongData;  // C0 names its administrator
+  // Both signatures by the record's administrator: the file's over everything, the record's
+  // over its fields (what UPDATE RECORD and `apps list` check later).
+  if (!file_signature) return Error::kSecurityNotSatisfied;
+  CARD_ASSIGN(SignatureState file_sig,
+              CheckAdministratorSignature(card, record->admin_id, signed_bytes, *file_signature));
+  if (file_sig != SignatureState::kValid) return Error::kSecurityNotSatisfied;
   CARD_ASSIGN(SignatureState sig, CheckSignature(card, *record));
   if (sig != SignatureState::kValid) return Error::kSecurityNotSatisfied;
   if (record->status != AppState::kActive && record->status != AppState::kLocked) {
@@ -119,13 +157,19 @@ CardStatus AddAdministratorFrom(Card& card, ChannelState& ch, ByteView value) {
   Administrator a;
   bool have_id = false;
   std::optional<ByteView> keys;
+  // Each object once; C1, C0 and 86 are required: an administrator is known by its signing
+  // key (what it signs its records and installation files with), so one without a key, or
+  // with 65 bytes that are no point of P-256, could never sign and would only take a slot.
+  std::vector<TlvTag> seen;
   for (const TlvView& f : *fields) {
+    if (std::find(seen.begin(), seen.end(), f.tag) != seen.end()) return Error::kWrongData;
+    seen.push_back(f.tag);
     if (f.tag == 0xC1 && f.value.size() == 1 && f.value[0] <= 0x7F) {
       a.id = f.value[0];
       have_id = true;
     } else if (f.tag == 0xC0 && !f.value.empty() && f.value.size() <= 32) {
       a.name.assign(f.value.begin(), f.value.end());
-    } else if (f.tag == 0x86 && f.value.size() == 65 && f.value[0] == 0x04) {
+    } else if (f.tag == 0x86 && crypto::CheckP256PublicKey(f.value).ok()) {
       a.public_key.assign(f.value.begin(), f.value.end());
     } else if (f.tag == 0xD8 && !f.value.empty()) {
       keys = f.value;
@@ -133,7 +177,7 @@ CardStatus AddAdministratorFrom(Card& card, ChannelState& ch, ByteView value) {
       return Error::kWrongData;
     }
   }
-  if (!have_id || a.name.empty()) return Error::kWrongData;
+  if (!have_id || a.name.empty() || a.public_key.empty()) return Error::kWrongData;
   if (a.id == kIssuerAdminId && keys) return Error::kWrongData;  // the issuer has the ISD's
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_ASSIGN(auto existing, FindAdministrator(card.store(), root, a.id));

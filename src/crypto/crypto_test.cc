@@ -133,6 +133,19 @@ TEST(Ecdsa, RefusesMalformedKeysAndSignatures) {
   EXPECT_EQ(P256PublicKeyFromPrivate(Bytes(32, 0xFF)).status().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST(Ecdsa, ChecksPublicPoints) {
+  EXPECT_TRUE(CheckP256PublicKey(HexOrDie(kRfc6979Public)).ok());
+  Bytes off_curve = HexOrDie(kRfc6979Public);
+  off_curve[64] ^= 0x01;
+  EXPECT_EQ(CheckP256PublicKey(off_curve).code(), ErrorCode::kInvalidArgument);
+  Bytes beyond_p = HexOrDie(kRfc6979Public);
+  std::fill(beyond_p.begin() + 1, beyond_p.begin() + 33, 0xFF);
+  EXPECT_EQ(CheckP256PublicKey(beyond_p).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CheckP256PublicKey(Bytes(65, 0)).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(CheckP256PublicKey(ByteView(HexOrDie(kRfc6979Public)).first(64)).code(),
+            ErrorCode::kInvalidArgument);
+}
+
 // Cross-checks our CTR_DRBG against OpenSSL's independent implementation, fed the same entropy
 // through its TEST-RAND source.
 Bytes OpenSslCtrDrbg(ByteView entropy, ByteView personalization, ByteView adin, size_t n,

@@ -58,7 +58,9 @@ Result<Ptr<EVP_PKEY>> MakeKey(ByteView public_key, const BIGNUM* priv) {
   return Ptr<EVP_PKEY>(raw);
 }
 
-Status CheckPublicKey(ByteView public_key) {
+}  // namespace
+
+Status CheckP256PublicKey(ByteView public_key) {
   if (public_key.size() != kP256PublicKeySize || public_key[0] != 0x04) {
     return InvalidArgument("P-256 public key must be 65 bytes, uncompressed (04 || X || Y)");
   }
@@ -66,13 +68,12 @@ Status CheckPublicKey(ByteView public_key) {
   Ptr<EC_POINT> point(EC_POINT_new(group.get()));
   if (!group || !point) return CryptoFail("EC allocation failed");
   if (EC_POINT_oct2point(group.get(), point.get(), public_key.data(), public_key.size(), nullptr) !=
-      1) {
+          1 ||
+      EC_POINT_is_on_curve(group.get(), point.get(), nullptr) != 1) {
     return InvalidArgument("P-256 public key is not a point on the curve");
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 Result<Bytes> P256PublicKeyFromPrivate(ByteView private_key) {
   if (private_key.size() != kP256PrivateKeySize) {
@@ -140,7 +141,7 @@ Result<Bytes> EcdsaP256Sign(ByteView private_key, ByteView message) {
 }
 
 Status EcdsaP256Verify(ByteView public_key, ByteView message, ByteView signature) {
-  TESSERA_RETURN_IF_ERROR(CheckPublicKey(public_key));
+  TESSERA_RETURN_IF_ERROR(CheckP256PublicKey(public_key));
   if (signature.size() != kP256SignatureSize) {
     return InvalidArgument("ECDSA P-256 signature must be 64 bytes (r||s)");
   }

@@ -18,6 +18,9 @@ struct P256KeyPair {
   Bytes public_key;          // 65 bytes, uncompressed
 };
 
+// OK when `public_key` is 04 || X || Y with (X, Y) a point of P-256 (coordinates below the
+// field prime, on the curve); kInvalidArgument saying what is wrong otherwise.
+Status CheckP256PublicKey(ByteView public_key);
 // A fresh key pair from OpenSSL's RNG.
 Result<P256KeyPair> GenerateP256KeyPair();
 // The public point of a private scalar; kInvalidArgument if the scalar is 0 or >= n.

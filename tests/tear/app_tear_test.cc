@@ -99,13 +99,18 @@ const Bytes& Record(uint8_t status) {
   return (*records)[status];
 }
 
+// The installation file, its file signature (over everything before it) made once too.
 Bytes InstallFile() {
-  Bytes inner = Record(0);
-  Append(inner, EncodeTlv(0xC4, HexOrDie(kStoreModule)));
-  TlvBuilder p;
-  p.Add(0x80, kSecret).Add(0x81, kPin);
-  Append(inner, EncodeTlv(0xC9, p.Take()));
-  return EncodeTlv(0xBF70, inner);
+  static const Bytes* file = [] {
+    Bytes inner = Record(0);
+    Append(inner, EncodeTlv(0xC4, HexOrDie(kStoreModule)));
+    TlvBuilder p;
+    p.Add(0x80, kSecret).Add(0x81, kPin);
+    Append(inner, EncodeTlv(0xC9, p.Take()));
+    Append(inner, EncodeTlv(0x9E, *crypto::EcdsaP256Sign(SigningKey().private_key, inner)));
+    return new Bytes(EncodeTlv(0xBF70, inner));
+  }();
+  return *file;
 }
 
 // A card on `device` whose commands report every completed APDU as a step.
