@@ -23,6 +23,7 @@
 #include "crypto/scp03.h"
 #include "file_io.h"
 #include "install_file_builder.h"
+#include "issue_targets.h"
 #include "json_writer.h"
 #include "pem_key.h"
 
@@ -560,6 +561,17 @@ int List(const LinkOptions& o, const Args& a) {
     if (!g->lcs) return std::string("?");
     return HexByte(*g->lcs) + " " + GpState(*g->lcs);
   };
+  // Half-issued applications (a card function's run under way or partial): SELECT refuses them.
+  std::map<std::string, std::string> half_issued;
+  if (auto got = HalfIssuedTargets(s); got.ok()) {
+    half_issued = std::move(*got);
+  } else {
+    rep.Warn("the issuance journal could not be read (" + got.status().message() + ")");
+  }
+  auto half_of = [&](ByteView aid) -> const std::string* {
+    auto it = half_issued.find(ToHex(aid));
+    return it == half_issued.end() ? nullptr : &it->second;
+  };
   std::set<std::string> with_record;
   if (o.json) {
     JsonWriter w;
@@ -580,6 +592,9 @@ int List(const LinkOptions& o, const Args& a) {
           .String("expiration", YymmddText(r.expiration))
           .String("status", StatusName(r.status))
           .String("signature", SignatureState(r, admins));
+      if (const std::string* h = half_of(r.aid)) {
+        w.String("half_issued", *h).Bool("selectable", false);
+      }
       if (with_gp) {
         const GpEntry* g = gp_of(r.aid);
         if (g && g->lcs) w.String("gp_lcs", HexByte(*g->lcs)).String("gp_state", GpState(*g->lcs));
@@ -618,13 +633,16 @@ int List(const LinkOptions& o, const Args& a) {
     }
     const AppRecord& r = *l.record;
     with_record.insert(ToHex(r.aid));
-    std::vector<std::string> row = {AidText(r.aid),
-                                    Printable(r.name),
-                                    HexByte(r.admin_id) + " " + Printable(r.admin_name),
-                                    DateDisplay(r.use_start, "-"),
-                                    DateDisplay(r.expiration, "-"),
-                                    StatusName(r.status),
-                                    SignatureState(r, admins)};
+    std::vector<std::string> row = {
+        AidText(r.aid),
+        Printable(r.name),
+        HexByte(r.admin_id) + " " + Printable(r.admin_name),
+        DateDisplay(r.use_start, "-"),
+        DateDisplay(r.expiration, "-"),
+        StatusName(r.status) + (half_of(r.aid)
+                                    ? ", half-issued (" + *half_of(r.aid) + "): not selectable"
+                                    : std::string()),
+        SignatureState(r, admins)};
     if (with_gp) row.push_back(gp_cell(gp_of(r.aid)));
     rows.push_back(row);
   }

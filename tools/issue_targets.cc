@@ -1,0 +1,32 @@
+#include "issue_targets.h"
+
+#include "core/tlv.h"
+#include "issuance_protocol.h"
+
+namespace tessera::tools {
+
+Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s) {
+  std::map<std::string, std::string> out;
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Plain(SelectIssuance()));
+  if (sel.sw != 0x9000) return out;  // no issuance application: nothing is half-issued
+  for (int n = 1; n <= 16; ++n) {
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu j, s.Plain(ReadRecordCommand(kJournalSfi, n)));
+    if (j.sw != 0x9000) break;
+    if (j.data.size() < 2 || j.data[0] == 0) continue;
+    const uint8_t state = j.data[1];
+    if (state != static_cast<uint8_t>(RunState::kRunning) &&
+        state != static_cast<uint8_t>(RunState::kPartial)) {
+      continue;
+    }
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu t,
+                             s.Plain(ExecuteIssuance(IssueOp::kStatus, j.data[0], nullptr)));
+    if (t.sw != 0x9000) continue;
+    auto report = ParseRunReport(t.data);
+    if (!report.ok() || report->target.empty()) continue;
+    out[ToHex(report->target)] =
+        "function " + ToHex(ByteView(&j.data[0], 1)) + " " + RunStateName(report->state);
+  }
+  return out;
+}
+
+}  // namespace tessera::tools
