@@ -2,11 +2,13 @@
 # Runs `tessera apps`, `tessera admin` and `tessera card` the way a user does.
 #
 # Offline (always): make-install-file builds the bytes of docs/applications.md §5.2 from TOML and
-# JSON alike, its signature verifies with openssl alone, bad fields are named (with the TOML
+# JSON alike, its two signatures (the record's, the file's) verify with openssl alone, bad fields are named (with the TOML
 # line), bad keys are clear errors, PINs never appear in any output, usage errors exit 2.
 #
-# Card-facing (section 2): install, list, set-status, delete, admin add/list and set-date
-# against a card that has the management application (a fresh default image).
+# Card-facing (section 2): install (files changed after signing refused), list, set-status,
+# delete, admin add/list and set-date against a card that has the management application (a
+# fresh default image); GP INSTALL, SET STATUS and the record door alternating on one of the
+# issuer's applications without a signing key; administrators without a valid key refused.
 # APPS_CARD="--connect unix:PATH" (or "--reader NAME") runs them against another card, which
 # must be in the state of a freshly initialised default image.
 set -uo pipefail
@@ -80,6 +82,39 @@ elif cmd == "signed":  # signed.py FILE DATA_OUT SIG_DER_OUT: what 9E signs, and
     body = der_int(sig[:32]) + der_int(sig[32:])
     open(sys.argv[3], "wb").write(signed)
     open(sys.argv[4], "wb").write(b"\x30" + bytes([len(body)]) + body)
+elif cmd == "file-signed":  # FILE DATA_OUT SIG_DER_OUT: what the file's 9E signs, and it as DER
+    (t, _, ff70), = items(data)
+    objs = items(ff70)
+    assert [o[0] for o in objs][-1] == 0x9E and objs[0][0] == 0xE1, [hex(o[0]) for o in objs]
+    signed = b"".join(raw for t, raw, v in objs[:-1])  # every byte of BF70's value before 9E
+    assert ff70.startswith(signed) and len(ff70) == len(signed) + 2 + 64
+    sig = objs[-1][2]
+    body = der_int(sig[:32]) + der_int(sig[32:])
+    open(sys.argv[3], "wb").write(signed)
+    open(sys.argv[4], "wb").write(b"\x30" + bytes([len(body)]) + body)
+elif cmd == "change":  # FILE OUT PATH HEX: the value at PATH (BF70/C5, BF70/E1/C2...) replaced
+    # by HEX of the same length, every other byte (both signatures too) as it was.
+    want, new = sys.argv[4], bytes.fromhex(sys.argv[5])
+    def walk(b, base, path):
+        for t, raw, v in items(b):
+            p = path + "%X" % t
+            off = base + len(raw) - len(v)
+            if p == want:
+                return off, len(v)
+            if constructed(t):
+                r = walk(v, off, p + "/")
+                if r: return r
+            base += len(raw)
+    off, n = walk(data, 0, "")
+    assert n == len(new), (n, len(new))
+    open(sys.argv[3], "wb").write(data[:off] + new + data[off + n:])
+elif cmd == "strip":  # FILE OUT: the file without its file signature (as files were once)
+    (t, _, ff70), = items(data)
+    objs = items(ff70)
+    assert objs[-1][0] == 0x9E
+    v = b"".join(raw for t, raw, v in objs[:-1])
+    n = bytes([len(v)]) if len(v) < 128 else (bytes([0x81, len(v)]) if len(v) < 256 else bytes([0x82]) + len(v).to_bytes(2, "big"))
+    open(sys.argv[3], "wb").write(b"\xBF\x70" + n + v)
 PY
 tlv() { python3 "$dir/tlv.py" "$@"; }
 verifies() { openssl dgst -sha256 -verify "$1" -signature "$2" "$3" >/dev/null 2>&1; }  # PUB SIG DATA
@@ -139,8 +174,8 @@ check "C9: 80 data, 81 PIN, 82 tries" \
   test "$(field "$f" BF70/C9)" = 800568656C6C6F810438363432820103
 check "the objects in the document's order" \
   test "$(tlv dump "$f" | cut -d= -f1 | tr '\n' ' ')" = \
-  "BF70/E1/4F BF70/E1/50 BF70/E1/C0 BF70/E1/C1 BF70/E1/5F25 BF70/E1/5F24 BF70/E1/C2 BF70/E1/9E BF70/C4 BF70/C5 BF70/C9 "
-check "unsigned: no 9E" test -z "$(field "$dir/u-toml.bin" BF70/E1/9E)"
+  "BF70/E1/4F BF70/E1/50 BF70/E1/C0 BF70/E1/C1 BF70/E1/5F25 BF70/E1/5F24 BF70/E1/C2 BF70/E1/9E BF70/C4 BF70/C5 BF70/C9 BF70/9E "
+check "unsigned: no 9E" test -z "$(field "$dir/u-toml.bin" BF70/E1/9E)$(field "$dir/u-toml.bin" BF70/9E)"
 
 # The signature, checked with openssl alone: ECDSA P-256 / SHA-256 over 4F 50 C0 C1 5F25 5F24.
 tlv signed "$f" "$dir/signed.bin" "$dir/sig.der"
@@ -152,6 +187,15 @@ tlv signed "$dir/s-json.bin" "$dir/signed2.bin" "$dir/sig2.der"
 check "the JSON-built file's signature verifies too" \
   verifies "$dir/admin.pub.pem" "$dir/sig2.der" "$dir/signed2.bin"
 check "the signed bytes of TOML and JSON are the same" cmp -s "$dir/signed2.bin" <(tlv signed "$f" /dev/stdout /dev/null)
+# The file's signature, with openssl alone: over every byte of BF70's value before the file's 9E
+# (record with its 9E, C4, C5, C9), and a change anywhere there breaks it.
+tlv file-signed "$f" "$dir/fsigned.bin" "$dir/fsig.der"
+check "the file signature verifies with openssl" verifies "$dir/admin.pub.pem" "$dir/fsig.der" "$dir/fsigned.bin"
+check "the file signature covers the record, C4, C5 and C9" \
+  test "$(od -An -tx1 "$dir/fsigned.bin" | tr -d ' \n' | tr a-f A-F | tail -c 32)" = "$(field "$f" BF70/C9)"
+printf '\x80' | dd of="$dir/fsigned.bin" bs=1 seek=$(($(stat -c %s "$dir/fsigned.bin") - 19)) conv=notrunc 2>/dev/null
+check "... and changed privileges or data do not" sh -c "! openssl dgst -sha256 -verify '$dir/admin.pub.pem' \
+  -signature '$dir/fsig.der' '$dir/fsigned.bin' >/dev/null 2>&1"
 # An "EC PRIVATE KEY" file signs as well.
 openssl ec -in "$dir/admin.pem" -out "$dir/admin-ec.pem" 2>/dev/null
 check "the traditional key is 'EC PRIVATE KEY'" grep -q "BEGIN EC PRIVATE KEY" "$dir/admin-ec.pem"
@@ -165,6 +209,8 @@ check "--json: valid JSON" json_ok <<<"$out"
 check "--json: the signature is the file's 9E" \
   test "$(jget 'd["signature"]' "$out")" = "$(field "$dir/j.bin" BF70/E1/9E)"
 check "--json: signed_data is 4F..5F24" test "$(jget 'd["signed_data"][:4]' "$out")" = 4F0A
+check "--json: file_signature is the file's last 9E" \
+  test "$(jget 'd["file_signature"]' "$out")" = "$(field "$dir/j.bin" BF70/9E)"
 check "--json: a file with a PIN has no hex" test "$(jget '"hex" in d' "$out")" = False
 check "--json: holds_pin" test "$(jget 'd["holds_pin"]' "$out")" = True
 check "--json: the name stays UTF-8" test "$(jget 'd["name"]' "$out")" = "Störe"
@@ -381,6 +427,27 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/issuer
 out=$("$T" "${S[@]}" admin add --id 0 --name ISSUER --public-key "$dir/issuer.pem" 2>&1); rc=$?
 check "admin add: the issuer's signing key (a private key PEM) ($out)" test $rc -eq 0
 
+# A signed file changed after signing is refused, wherever the change is: the file signature
+# covers everything the file makes the card do (docs/applications.md §5.2).
+tampered() {  # tampered NAME PATH HEX
+  tlv change "$dir/s-toml.bin" "$dir/t.bin" "$2" "$3"
+  local out; out=$("$T" "${S[@]}" --json apps install "$dir/t.bin" 2>/dev/null); local r=$?
+  check "install of a file whose $1 changed after signing: exit 1" test $r -eq 1
+  check "... 6982 ($out)" test "$(jget 'd.get("sw")' "$out")" = 6982
+}
+tampered "privileges (C5 800000)" BF70/C5 800000
+tampered "application data (C9, another PIN)" BF70/C9 800568656C6C6F810439393939820103
+tampered "code (C4, the files module)" BF70/C4 F0544553534552414D03
+tampered "initial status (C2, outside the record's signature)" BF70/E1/C2 01
+tampered "name (50)" BF70/E1/50 5374C3B67266
+tampered "expiration (5F24)" BF70/E1/5F24 391231
+tlv strip "$dir/s-toml.bin" "$dir/t.bin"
+out=$("$T" "${S[@]}" --json apps install "$dir/t.bin" 2>/dev/null)
+check "install of a file signed only in its record: 6982" test "$(jget 'd.get("sw")' "$out")" = 6982
+e=$("$T" "${S[@]}" apps install "$dir/t.bin" 2>&1)
+check "... the message says the file may have been changed" grep -q "6982: bad or missing signature.*changed after signing" <<<"$e"
+check "no changed file installed anything" test "$(entry $store)" = null
+
 out=$("$T" "${S[@]}" --trace apps install "$dir/s-toml.bin" 2>&1); rc=$?
 check "install: exit 0 ($(tail -1 <<<"$out"))" test $rc -eq 0
 check "install: in STORE DATA blocks" grep -q "STORE DATA .*P1=90" <<<"$out"
@@ -431,16 +498,85 @@ check "... active" test "$(jget 'd["status"]+d["gp_lcs"]' "$(entry $store)")" = 
 "$T" "${S[@]}" apps set-status $store lock --gp >/dev/null 2>&1
 check "set-status lock --gp: locked" test "$(jget 'd["status"]' "$(entry $store)")" = locked
 "$T" "${S[@]}" apps set-status $store unlock >/dev/null 2>&1
-# The demo's record is unsigned: it changes only once signed by its administrator (the issuer).
-e=$("$T" "${S[@]}" apps set-status $demo lock 2>&1); rc=$?
-check "set-status of an unsigned record: exit 1" test $rc -eq 1
-check "... 6982 and the hint to sign it" grep -q "6982.*give --sign-key PEM" <<<"$e"
+# The issuer's own records (administrator 00) through both doors, alternating on one application
+# installed by GlobalPlatform INSTALL: the issuer's session is enough, no signing key (§4).
+gpapp=F05445535345524130
+# gp_lcs AID: the life cycle GET STATUS gives (9F70), or the status word when none.
+gp_lcs() {
+  local r; r=$("$T" "${S[@]}" apdu "80F240020B4F09${1}00" 2>/dev/null | tail -1)
+  if [[ $r == *9F7001* ]]; then r=${r#*9F7001}; echo "${r:0:2}"; else echo "${r: -4}"; fi
+}
+r=$("$T" "${S[@]}" apdu 80E60C00260AF0544553534552414D010AF0544553534552414D0109${gpapp}010002C90000 2>/dev/null | tail -1)
+check "GP INSTALL of a data store: 9000 ($r)" test "$r" = 9000
+check "... its record is the issuer's, unsigned, active" \
+  test "$(jget 'd["admin_id"],d["signature"],d["status"]' "$(entry $gpapp)")" = "(0, 'unsigned', 'active')"
+out=$("$T" "${S[@]}" apps set-status $gpapp lock 2>&1); rc=$?
+check "record door lock of the issuer's unsigned record, no key: exit 0 ($out)" test $rc -eq 0
+check "... locked in the list and for GET STATUS (83)" \
+  test "$(jget 'd["status"]' "$(entry $gpapp)")$(gp_lcs $gpapp)" = locked83
+check "... SELECT 6283" test "$("$T" "${C[@]}" apdu 00A4040009${gpapp}00 | tail -c 5)" = 6283
+out=$("$T" "${S[@]}" apps set-status $gpapp unlock --gp 2>&1); rc=$?
+check "GP SET STATUS unlock: exit 0 ($out)" test $rc -eq 0
+check "... active in the list and for GET STATUS (07)" \
+  test "$(jget 'd["status"]' "$(entry $gpapp)")$(gp_lcs $gpapp)" = active07
+"$T" "${S[@]}" apps set-status $gpapp lock --gp >/dev/null 2>&1
+check "GP SET STATUS lock: 83" test "$(jget 'd["status"]' "$(entry $gpapp)")$(gp_lcs $gpapp)" = locked83
+out=$("$T" "${S[@]}" apps set-status $gpapp terminate 2>&1); rc=$?
+check "record door terminate: exit 0 ($out)" test $rc -eq 0
+check "... terminated in the list and for GET STATUS (0F)" \
+  test "$(jget 'd["status"]' "$(entry $gpapp)")$(gp_lcs $gpapp)" = terminated0F
+out=$("$T" "${S[@]}" --json apps set-status $gpapp unlock --gp 2>/dev/null); rc=$?
+check "GP SET STATUS of a terminated application: exit 1, 6985" \
+  sh -c "test $rc -eq 1 && test '$(jget 'd["sw"]' "$out")' = 6985"
+out=$("$T" "${C[@]}" --scp03 "$dir/acme.keys" --kvn 41 --json apps set-status $demo lock 2>/dev/null); rc=$?
+check "another administrator's session on the issuer's record: exit 1, 6982" \
+  sh -c "test $rc -eq 1 && test '$(jget 'd["sw"]' "$out")' = 6982"
+out=$("$T" "${S[@]}" apps delete $gpapp --yes 2>&1); rc=$?
+check "record door delete: exit 0 ($out)" test $rc -eq 0
+check "... gone from the list and from GET STATUS (6A88)" \
+  test "$(entry $gpapp)$(gp_lcs $gpapp)" = null6A88
+# The demo's record (the issuer's, unsigned) too; --sign-key still signs it when asked.
+out=$("$T" "${S[@]}" apps set-status $demo lock 2>&1); rc=$?
+check "set-status of the issuer's unsigned record: exit 0 ($out)" test $rc -eq 0
+check "... no hint to sign it" sh -c "! grep -q 'sign-key' <<'E'
+$out
+E"
+check "... locked, still unsigned" test "$(jget 'd["signature"]+d["status"]' "$(entry $demo)")" = unsignedlocked
+"$T" "${S[@]}" apps set-status $demo unlock >/dev/null 2>&1
 out=$("$T" "${S[@]}" apps set-status $demo lock --sign-key "$dir/issuer.pem" 2>&1); rc=$?
 check "set-status --sign-key: exit 0 ($out)" test $rc -eq 0
 check "--sign-key: the demo's record is now signed and valid" \
   test "$(jget 'd["signature"]+d["status"]' "$(entry $demo)")" = validlocked
 "$T" "${S[@]}" apps set-status $demo unlock >/dev/null 2>&1
 check "unlock after signing needs no key" test "$(jget 'd["status"]' "$(entry $demo)")" = active
+
+# Administrators without a signing key, or with one that is no point of P-256, are refused
+# (6A80) and take no slot: by raw STORE DATA (the card's check) and by admin add (the host's).
+admins_before=$("$T" "${C[@]}" --json admin list)
+nokey=BF710AC10107C005484F4C4C4F
+r=$("$T" "${S[@]}" apdu 80E290000D${nokey} 2>/dev/null | tail -1)
+check "BF71 without 86: 6A80 ($r)" test "$r" = 6A80
+p=$(point "$dir/admin.pem")
+last=${p: -2}; flipped=$(printf '%02X' $((0x$last ^ 1)))
+offcurve=BF714DC10107C005484F4C4C4F8641${p:0:128}${flipped}
+r=$("$T" "${S[@]}" apdu 80E2900050${offcurve} 2>/dev/null | tail -1)
+check "BF71 with a point off P-256: 6A80 ($r)" test "$r" = 6A80
+r=$("$T" "${S[@]}" apdu 80E2900050BF714DC10107C005484F4C4C4F8641$(printf '00%.0s' $(seq 65)) 2>/dev/null | tail -1)
+check "BF71 with 65 zero bytes: 6A80 ($r)" test "$r" = 6A80
+check "... none of them registered" test "$("$T" "${C[@]}" --json admin list)" = "$admins_before"
+usage "admin add without --public-key" "${S[@]}" admin add --id 7 --name HOLLOW
+# A PEM whose point is off the curve (the SPKI of admin.pub.pem with Y's last bit flipped).
+openssl pkey -in "$dir/admin.pem" -pubout -outform DER 2>/dev/null >"$dir/spki.der"
+python3 - "$dir/spki.der" <<'PY'
+import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; open(sys.argv[1], "wb").write(b)
+PY
+{ echo "-----BEGIN PUBLIC KEY-----"; base64 -w 64 "$dir/spki.der"; echo "-----END PUBLIC KEY-----"; } >"$dir/offcurve.pem"
+e=$("$T" "${S[@]}" admin add --id 7 --name HOLLOW --public-key "$dir/offcurve.pem" 2>&1); rc=$?
+check "admin add with a point off the curve: exit 1 ($e)" test $rc -eq 1
+check "... names the file" grep -q "offcurve.pem" <<<"$e"
+check "... nothing registered" test "$("$T" "${C[@]}" --json admin list)" = "$admins_before"
+r=$("$T" "${S[@]}" apdu 80E2900050BF714DC10107C005484F4C4C4F8641${p} 2>/dev/null | tail -1)
+check "the same object with the point itself: 9000 ($r)" test "$r" = 9000
 
 # The trusted date.
 out=$("$T" "${S[@]}" card set-date 260115 2>&1); rc=$?
