@@ -163,10 +163,11 @@ Result<CommandGroup> CompileGroup(const std::string& text, const std::string& na
 
 namespace {
 
-// A group file, text or compiled, read once (standard input cannot be read twice). The bound
-// is far above any group that fits the card; the compiler's own limits name what is too big.
+// A group file, text or compiled, read once (standard input cannot be read twice); a file
+// larger than any group text the compiler accepts is refused before it is read.
 Result<SecureBytes> ReadGroupFile(const std::string& path) {
-  return ReadInputFile(path, {.what = "group file", .max_bytes = 64 << 20, .dash_is_stdin = true});
+  return ReadInputFile(path,
+                       {.what = "group file", .max_bytes = kMaxGroupText, .dash_is_stdin = true});
 }
 
 std::string GroupFileName(const std::string& path) {
