@@ -471,9 +471,9 @@ Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256Key
   TESSERA_ASSIGN_OR_RETURN(Bytes record_sig, crypto::EcdsaP256Sign(key.private_key, record_data));
   Bytes file_data = InstallFileSignedData(d, record_sig);
   auto file_sig = crypto::EcdsaP256Sign(key.private_key, file_data);
-  const bool verify =
-      file_sig.ok() && crypto::EcdsaP256Verify(key.public_key, record_data, record_sig).ok() &&
-      crypto::EcdsaP256Verify(key.public_key, file_data, *file_sig).ok();
+  const bool verify = file_sig.ok() &&
+                      crypto::EcdsaP256Verify(key.public_key, record_data, record_sig).ok() &&
+                      crypto::EcdsaP256Verify(key.public_key, file_data, *file_sig).ok();
   Wipe(file_data.data(), file_data.size());  // C9 may hold a PIN
   if (!file_sig.ok()) return file_sig.status();
   if (!verify) return Status(ErrorCode::kCryptoError, "the signatures made do not verify");
