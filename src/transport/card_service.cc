@@ -44,14 +44,17 @@ void CardService::EndSession(uint64_t session) {
   free_.notify_all();
 }
 
+std::optional<Bytes> CardService::RefuseIfPrivileged(const std::string& source, ByteView payload) {
+  if (payload.size() <= 1 || !card_.external_closed()) return std::nullopt;
+  if (trace_) trace_(source, payload, kRefused);
+  return kRefused;
+}
+
 std::optional<Bytes> CardService::Handle(const std::string& source, ByteView payload,
                                          uint64_t session) {
   // Privileged mode: the card is running stored commands and takes nothing from outside; the
   // answer comes at once rather than after the run.
-  if (payload.size() > 1 && card_.external_closed()) {
-    if (trace_) trace_(source, payload, kRefused);
-    return kRefused;
-  }
+  if (auto refused = RefuseIfPrivileged(source, payload)) return refused;
   std::unique_lock<std::mutex> lock(mu_);
   if (session != 0) {
     if (owner_ != session) return kRefused;  // not (or no longer) this session's card

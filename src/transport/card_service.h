@@ -49,6 +49,11 @@ class CardService {
   // messages that take no reply (power off/on/reset).
   std::optional<Bytes> Handle(const std::string& source, ByteView payload, uint64_t session = 0);
 
+  // Privileged mode: 6985 for an APDU (and the trace sees it) while the card runs stored
+  // commands; nullopt otherwise. For a connection that does not own the card yet, so that
+  // what it sends during a run is refused then rather than run after it.
+  std::optional<Bytes> RefuseIfPrivileged(const std::string& source, ByteView payload);
+
   const Options& options() const { return options_; }
 
   // True while some client waits for the card (in BeginSession, or a sessionless exchange):

@@ -57,6 +57,19 @@ void ServeSession(int fd, const std::string& who, const std::string& name, Bytes
                   CardService& service, const std::atomic<bool>& stop,
                   const std::function<void(const std::string&)>& log,
                   const SocketServerOptions& options) {
+  // APDUs that come while the card runs stored commands (privileged mode) are refused at once:
+  // waiting for the card, they would run after the request (docs/self-issuance.md §5).
+  while (auto refused = service.RefuseIfPrivileged(name, first)) {
+    FrameLimits wait;
+    wait.frame_timeout = options.frame_timeout;
+    if (!WriteFrame(fd, *refused).ok()) break;
+    auto next = ReadFrame(fd, &stop, wait);
+    if (!next.ok()) {
+      ::close(fd);
+      return;
+    }
+    first = std::move(*next);
+  }
   std::optional<uint64_t> session = service.BeginSession(name);
   if (!session) {
     // Another client kept the card for longer than the session wait: say so, then close.
