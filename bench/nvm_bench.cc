@@ -94,6 +94,50 @@ void BM_CommitNowRetryCounter(benchmark::State& state) {
 }
 BENCHMARK(BM_CommitNowRetryCounter);
 
+// Reads of committed data, outside a transaction: what a READ BINARY or a node lookup costs
+// the store (with integrity checks, the block's check is verified on every read).
+void BM_Read(benchmark::State& state) {
+  Fixture f;
+  const uint32_t bytes = static_cast<uint32_t>(state.range(0));
+  const uint32_t base = f.store->layout().BlockOffset(f.blocks.front());
+  const uint32_t bs = f.store->layout().geometry.block_size;
+  std::mt19937 rng(3);
+  Bytes out(bytes);
+  for (auto _ : state) {
+    // Within one block, at a random block of the 48.
+    const uint32_t at = base + static_cast<uint32_t>(rng() % 48) * bs +
+                        static_cast<uint32_t>(rng() % (bs - bytes + 1));
+    benchmark::DoNotOptimize(f.store->Read(at, out));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * bytes);
+}
+BENCHMARK(BM_Read)->Arg(1)->Arg(39)->Arg(256);
+
+// A block's allocator state (every Write checks the blocks it touches).
+void BM_GetBlockState(benchmark::State& state) {
+  Fixture f;
+  std::mt19937 rng(4);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        f.store->GetBlockState(static_cast<uint32_t>(rng() % f.store->layout().block_count)));
+  }
+}
+BENCHMARK(BM_GetBlockState);
+
+// Allocating and freeing one block (allocator table read, two commits and a wipe).
+void BM_AllocateFree(benchmark::State& state) {
+  Fixture f;
+  for (auto _ : state) {
+    (void)f.store->Begin();
+    auto b = f.store->AllocateBlock();
+    (void)f.store->Commit();
+    (void)f.store->Begin();
+    (void)f.store->FreeBlock(*b);
+    (void)f.store->Commit();
+  }
+}
+BENCHMARK(BM_AllocateFree);
+
 // Power-on recovery of an idle image (the cost every power-on pays).
 void BM_MountIdle(benchmark::State& state) {
   Fixture f;

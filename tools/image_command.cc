@@ -65,10 +65,12 @@ constexpr const char* kImageUsage =
     "  show    print geometry, block usage, journal state, wear (program counts per page) and\n"
     "          the card: state, GlobalPlatform life cycle, minimum security level, files,\n"
     "          PINs (never their values) and key sets (never their keys)\n"
-    "  check   verify the header, the journal and the allocator invariants\n"
-    "          (docs/nvm-format.md §6), then the card's: the root record, the MF and a\n"
-    "          reachable, acyclic file tree, every USED block owned by exactly one file node,\n"
-    "          data block, key set or the PUT DATA block, sizes and record counts that fit\n"
+    "  check   verify the header, the journal, the allocator invariants and the CRC-32\n"
+    "          of every allocator table page, root area page and block (docs/nvm-format.md\n"
+    "          §6; a failing block is named with what it holds), then the card's: the root\n"
+    "          record, the MF and a reachable, acyclic file tree, every USED block owned by\n"
+    "          exactly one file node, data block, key set or the PUT DATA block, sizes and\n"
+    "          record counts that fit\n"
     "          their blocks, well-formed PINs and key sets (docs/card-format.md §5). Exits 1\n"
     "          and names the damage (file by FID path, e.g. 3F00/1000/1001, field and NVM\n"
     "          offset; file offset = NVM offset + 4096). Pending recovery work (a committed\n"
@@ -208,7 +210,13 @@ Inspection Inspect(const ImageSnapshot& snap) {
   }
   for (const auto& n : in.nvm.notes) in.notes.push_back(n);
   for (const auto& n : in.card.notes) in.notes.push_back(n);
-  for (const auto& e : in.nvm.errors) in.errors.push_back(e);
+  for (const auto& e : in.nvm.errors) {
+    // On a card, the card's report names every integrity failure by what the unit holds.
+    const bool integrity =
+        std::any_of(in.nvm.integrity.begin(), in.nvm.integrity.end(),
+                    [&](const nvm::IntegrityFailure& f) { return f.message == e; });
+    if (!integrity || !in.card.card_present) in.errors.push_back(e);
+  }
   for (const auto& d : in.card.damage) {
     char at[64];
     std::snprintf(at, sizeof at, " (NVM offset 0x%X, file offset 0x%llX)", d.nvm_offset,
@@ -288,7 +296,10 @@ void PrintReportJson(const Inspection& in, const std::string& path) {
   const ImageReport& r = in.nvm;
   const Geometry& g = r.layout.geometry;
   JsonWriter w;
-  w.BeginObject().String("path", path).Bool("ok", in.ok()).Number("format_version", 1);
+  w.BeginObject()
+      .String("path", path)
+      .Bool("ok", in.ok())
+      .Number("format_version", nvm::kImageFormatVersion);
   w.String("created", FormatTime(in.snap->created_unix()));
   SnapshotJson(w, *in.snap);
   w.BeginObject("geometry")
@@ -303,6 +314,8 @@ void PrintReportJson(const Inspection& in, const std::string& path) {
       .Number("nvm_file_offset", nvm::kImageHeaderRegion)
       .Number("journal_body_offset", r.layout.journal_body_offset)
       .Number("table_offset", r.layout.table_offset)
+      .Number("check_offset", r.layout.check_offset)
+      .Number("check_units", r.layout.check_units)
       .Number("root_offset", r.layout.root_offset)
       .Number("blocks_offset", r.layout.blocks_offset)
       .Number("block_count", r.layout.block_count)
@@ -375,16 +388,17 @@ void PrintReportText(const Inspection& in, const std::string& path) {
   const ImageReport& r = in.nvm;
   const Geometry& g = r.layout.geometry;
   const nvm::Layout& l = r.layout;
-  std::printf("image     %s (format 1, created %s)\n", path.c_str(),
+  std::printf("image     %s (format %u, created %s)\n", path.c_str(),
+              static_cast<unsigned>(nvm::kImageFormatVersion),
               FormatTime(in.snap->created_unix()).c_str());
   std::printf("geometry  %u bytes of NVM in %u pages of %u bytes\n", g.nvm_size,
               g.nvm_size / g.page_size, g.page_size);
   std::printf(
       "layout    journal header 0x%X, journal body 0x%X (commit capacity %u bytes),\n"
-      "          allocator table 0x%X, root area 0x%X (%u bytes), blocks 0x%X\n"
-      "          (NVM offsets; the file holds the NVM from offset 4096)\n",
+      "          allocator table 0x%X, check table 0x%X (%u CRC-32s), root area 0x%X\n"
+      "          (%u bytes), blocks 0x%X (NVM offsets; the file holds the NVM from offset 4096)\n",
       l.journal_header_offset, l.journal_body_offset, g.journal_capacity, l.table_offset,
-      l.root_offset, g.root_size, l.blocks_offset);
+      l.check_offset, l.check_units, l.root_offset, g.root_size, l.blocks_offset);
   const double pct = l.block_count ? 100.0 * r.blocks_used / l.block_count : 0.0;
   std::printf("blocks    %u of %u in use (%.1f%%), %u free, %u awaiting wipe; %u bytes each\n",
               r.blocks_used, l.block_count, pct, r.blocks_free, r.blocks_wiping, g.block_size);

@@ -207,7 +207,13 @@ Result<Bytes> Card::PowerOn() {
   TESSERA_ASSIGN_OR_RETURN(store_, nvm::NvmStore::Mount(device_, geometry_));
   auto root = LoadRoot(*store_);
   if (!root.ok()) {
+    // A root record that fails its integrity check is damage, not a blank store.
+    uint8_t magic[4];
+    Status damaged = store_->Read(store_->layout().root_offset, magic);
     store_.reset();
+    if (damaged.code() == ErrorCode::kCorruption) {
+      return Corruption("the card's root record is damaged: " + damaged.message());
+    }
     return Corruption("the image holds no card file system (create one with 'tessera image init')");
   }
   fs_ = std::make_unique<FileSystem>(*store_);

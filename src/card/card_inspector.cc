@@ -15,6 +15,7 @@
 #include "card/access_control.h"
 #include "card/key_store.h"
 #include "core/tlv.h"
+#include "nvm/integrity.h"
 
 namespace tessera::card {
 namespace {
@@ -40,11 +41,24 @@ class Inspector {
   explicit Inspector(const nvm::NvmStore& store) : store_(store), layout_(store.layout()) {}
 
   CardReport Run() {
+    {
+      // The records are judged as the card OS's loaders read them, damaged or not; the
+      // integrity checks come after, on their own.
+      const nvm::NvmStore::UncheckedReads unchecked(store_);
+      Records();
+    }
+    CheckIntegrity();
+    r_.block_owners = owner_;
+    return std::move(r_);
+  }
+
+ private:
+  void Records() {
     for (uint32_t b = 0; b < layout_.block_count; ++b) {
-      auto s = store_.GetBlockState(b);
+      auto s = State(b);
       if (s.ok() && *s == nvm::BlockState::kUsed) ++r_.blocks_used;
     }
-    if (!CheckRoot()) return std::move(r_);
+    if (!CheckRoot()) return;
     CheckPins();
     CheckKeySets();
     CheckDataObjects();
@@ -53,17 +67,55 @@ class Inspector {
     WalkTree();
     CheckApplications();
     CheckLeaks();
-    return std::move(r_);
   }
 
- private:
+  // I5 (docs/nvm-format.md §3.1), named by what each unit holds; and whether the card can
+  // power on through its checked reads (the root record and the MF's node).
+  void CheckIntegrity() {
+    if (!r_.card_present) return;
+    for (uint32_t u = 0; u < layout_.check_units; ++u) {
+      Status s = store_.VerifyUnit(u);
+      if (s.ok()) continue;
+      const nvm::CheckUnit unit = nvm::UnitAt(layout_, u);
+      std::string where = nvm::UnitName(layout_, u);
+      std::string effect = "the card answers 6581 (memory failure) to what reads it";
+      if (unit.kind == nvm::UnitKind::kBlock) {
+        if (auto o = owner_.find(unit.number); o != owner_.end()) where = o->second;
+        if (r_.root && unit.number == r_.root->mf) effect = "the card cannot power on";
+      } else if (unit.kind == nvm::UnitKind::kRootPage) {
+        where = unit.number == 0 ? "root record" : "PIN table";
+        if (unit.number == 0) effect = "the card cannot power on";
+      } else {
+        where = "allocator table";
+        effect = "the card answers 6581 (memory failure) to what allocates or writes there";
+      }
+      Damage(where, "integrity check", unit.offset,
+             nvm::UnitName(layout_, u) + " fails its integrity check (" +
+                 s.message().substr(s.message().find("the CRC-32")) + "): " + effect);
+    }
+    if (r_.mountable) {
+      auto root = LoadRoot(store_);
+      r_.mountable = root.ok() && root->mf < layout_.block_count &&
+                     store_.VerifyUnit(nvm::BlockUnit(layout_, root->mf)).ok();
+    }
+  }
+
   void Damage(std::string where, std::string field, uint32_t offset, std::string message) {
     r_.damage.push_back({std::move(where), std::move(field), std::move(message), offset});
   }
   Bytes Read(uint32_t offset, size_t n) {
     Bytes b(n, 0);
-    if (!store_.Read(offset, b).ok()) b.assign(n, 0);
+    // Unverified: integrity failures are the NVM inspector's to report (I5); here the bytes
+    // are judged as the card OS's records, so that damage is named by field as well.
+    if (!store_.ReadUnverified(offset, b).ok()) b.assign(n, 0);
     return b;
+  }
+  Result<nvm::BlockState> State(uint32_t block) const {
+    uint8_t b = 0;
+    TESSERA_RETURN_IF_ERROR(
+        store_.ReadUnverified(layout_.table_offset + block, std::span<uint8_t>(&b, 1)));
+    if (b > static_cast<uint8_t>(nvm::BlockState::kWiping)) return Corruption("bad state");
+    return static_cast<nvm::BlockState>(b);
   }
   uint32_t BlockOffset(uint32_t b) const { return layout_.BlockOffset(b); }
   bool InRange(uint32_t b) const { return b < layout_.block_count; }
@@ -88,7 +140,7 @@ class Inspector {
       return false;
     }
     owner_[block] = owner;
-    auto state = store_.GetBlockState(block);
+    auto state = State(block);
     if (!state.ok() || *state != nvm::BlockState::kUsed) {
       const bool free = state.ok() && *state == nvm::BlockState::kFree;
       Damage(where, field, ref,
@@ -702,7 +754,7 @@ class Inspector {
   // C3: USED blocks that nothing owns.
   void CheckLeaks() {
     for (uint32_t b = 0; b < layout_.block_count; ++b) {
-      auto s = store_.GetBlockState(b);
+      auto s = State(b);
       if (!s.ok() || *s != nvm::BlockState::kUsed) continue;
       if (owner_.count(b)) {
         ++r_.blocks_owned;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,6 +86,9 @@ struct CardReport {
   uint32_t blocks_owned = 0;  // of those, the ones something owns
   std::vector<CardDamage> damage;
   std::vector<std::string> notes;
+  // What owns each block the tree and the records reach ("the node of 3F00/1000", "data block
+  // 0 of 3F00/1000/1001", "key set slot 0", ...): names NVM integrity failures (I5).
+  std::map<uint32_t, std::string> block_owners;
 
   bool ok() const { return damage.empty(); }
 };

@@ -38,16 +38,23 @@ Result<Layout> ComputeLayout(const Geometry& g) {
   l.table_offset = l.journal_body_offset + g.journal_capacity;
   const uint64_t fixed = uint64_t{l.table_offset} + g.root_size;
   if (fixed >= g.nvm_size) return InvalidArgument("NVM too small for its journal and root area");
-  // Each block costs block_size bytes plus one table byte; the table is padded to a page.
-  uint64_t count = (g.nvm_size - fixed) / (uint64_t{g.block_size} + 1);
-  while (count > 0 &&
-         fixed + RoundUp(static_cast<uint32_t>(count), g.page_size) + count * g.block_size >
-             g.nvm_size) {
-    --count;
-  }
+  // Each block costs block_size bytes, one table byte and a 4-byte check entry; the table and
+  // the check table (which also holds an entry per table page and per root page) are padded
+  // to a page.
+  const uint32_t root_pages = g.root_size / g.page_size;
+  auto overhead = [&](uint64_t count) {
+    const uint64_t table = RoundUp(static_cast<uint32_t>(count), g.page_size);
+    const uint64_t units = table / g.page_size + root_pages + count;
+    return table + RoundUp(static_cast<uint32_t>(4 * units), g.page_size);
+  };
+  uint64_t count = (g.nvm_size - fixed) / (uint64_t{g.block_size} + 5);
+  while (count > 0 && fixed + overhead(count) + count * g.block_size > g.nvm_size) --count;
   if (count == 0) return InvalidArgument("NVM too small for a single block");
   l.block_count = static_cast<uint32_t>(count);
-  l.root_offset = l.table_offset + RoundUp(l.block_count, g.page_size);
+  const uint32_t table_size = RoundUp(l.block_count, g.page_size);
+  l.check_offset = l.table_offset + table_size;
+  l.check_units = table_size / g.page_size + root_pages + l.block_count;
+  l.root_offset = l.check_offset + RoundUp(4 * l.check_units, g.page_size);
   l.blocks_offset = l.root_offset + g.root_size;
   return l;
 }

@@ -7,6 +7,8 @@
 //   | journal body      |  journal_capacity bytes (the commit capacity)
 //   +-------------------+  table_offset
 //   | allocator table   |  one state byte per block, padded to a page
+//   +-------------------+  check_offset
+//   | check table       |  a CRC-32 per check unit (integrity.h), padded to a page
 //   +-------------------+  root_offset
 //   | root area         |  root_size bytes: fixed home of the layers above (card OS roots)
 //   +-------------------+  blocks_offset
@@ -35,6 +37,8 @@ struct Layout {
   uint32_t journal_header_offset = 0;
   uint32_t journal_body_offset = 0;
   uint32_t table_offset = 0;
+  uint32_t check_offset = 0;  // the check table (integrity.h)
+  uint32_t check_units = 0;   // allocator table pages + root area pages + blocks
   uint32_t root_offset = 0;
   uint32_t blocks_offset = 0;
   uint32_t block_count = 0;

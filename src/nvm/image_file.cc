@@ -135,6 +135,13 @@ Result<HeaderInfo> ReadHeader(int fd, const std::string& path) {
   if (GetU32(&header[60]) != Crc32(ByteView(header, 60))) {
     return Corruption(path + " has a damaged header (checksum mismatch)");
   }
+  if (version == 1) {
+    // Version 1 has no check table: its layout differs, and nothing in it could be verified.
+    return Status(ErrorCode::kUnsupported,
+                  path + " uses image format version 1, which has no integrity checks; this " +
+                      "build reads version " + std::to_string(kImageFormatVersion) +
+                      " only: create the card again with 'tessera image init'");
+  }
   if (version != kImageFormatVersion) {
     return Status(ErrorCode::kUnsupported, path + " uses image format version " +
                                                std::to_string(version) + "; this build reads " +

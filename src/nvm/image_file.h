@@ -23,7 +23,8 @@
 namespace tessera::nvm {
 
 inline constexpr uint32_t kImageHeaderRegion = 4096;  // cells start here
-inline constexpr uint16_t kImageFormatVersion = 1;
+// 2: the check table (integrity checks, docs/nvm-format.md §3.1). Version 1 images are refused.
+inline constexpr uint16_t kImageFormatVersion = 2;
 inline constexpr uint8_t kImageMagic[8] = {'T', 'E', 'S', 'S', 'E', 'R', 'A', 0x1A};
 
 class ImageFile {

@@ -1,9 +1,11 @@
 #include "nvm/image_inspector.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "core/crc32.h"
+#include "nvm/integrity.h"
 #include "nvm/journal.h"
 #include "nvm/nvm_store.h"
 
@@ -99,9 +101,39 @@ ImageReport InspectImage(const NvmDevice& device, const Layout& layout) {
     r.notes.push_back(std::to_string(r.blocks_wiping) +
                       " freed block(s) await wiping; the next power-on finishes it");
   }
-  for (uint32_t b = layout.block_count; b < (layout.root_offset - layout.table_offset); ++b) {
+  for (uint32_t b = layout.block_count; b < (layout.check_offset - layout.table_offset); ++b) {
     if (view[layout.table_offset + b] != 0) {
       r.errors.push_back("allocator: padding byte after the table is not zero");
+      break;
+    }
+  }
+
+  // I5: every check unit but a WIPING block matches its entry; the check table's padding is
+  // zero.
+  for (uint32_t u = 0; u < layout.check_units; ++u) {
+    const CheckUnit unit = UnitAt(layout, u);
+    if (unit.kind == UnitKind::kBlock &&
+        view[layout.table_offset + unit.number] == static_cast<uint8_t>(BlockState::kWiping)) {
+      continue;
+    }
+    const uint32_t entry = CheckEntryOffset(layout, u);
+    const uint32_t stored = GetU32(&view[entry]);
+    const uint32_t computed = Crc32(ByteView(view).subspan(unit.offset, unit.length));
+    if (stored != computed) {
+      IntegrityFailure f{u, unit.offset, unit.length, entry, stored, computed, {}};
+      char text[160];
+      std::snprintf(text, sizeof text,
+                    ": the CRC-32 of its bytes is 0x%08X, its check entry (NVM offset 0x%X) "
+                    "says 0x%08X",
+                    computed, entry, stored);
+      f.message = "integrity: " + UnitName(layout, u) + text;
+      r.errors.push_back(f.message);
+      r.integrity.push_back(std::move(f));
+    }
+  }
+  for (uint32_t at = CheckEntryOffset(layout, layout.check_units); at < layout.root_offset; ++at) {
+    if (view[at] != 0) {
+      r.errors.push_back("integrity: padding byte after the check table is not zero");
       break;
     }
   }
@@ -117,7 +149,8 @@ ImageReport InspectImage(const NvmDevice& device, const Layout& layout) {
   };
   region("journal header", 0, layout.journal_body_offset);
   region("journal body", layout.journal_body_offset, layout.table_offset);
-  region("allocator table", layout.table_offset, layout.root_offset);
+  region("allocator table", layout.table_offset, layout.check_offset);
+  region("check table", layout.check_offset, layout.root_offset);
   region("root area", layout.root_offset, layout.blocks_offset);
   region("blocks", layout.blocks_offset, g.nvm_size);
   for (uint32_t p = 0; p < device.page_count(); ++p) {

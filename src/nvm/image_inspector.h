@@ -23,6 +23,17 @@ struct RegionWear {
   uint32_t max_per_page = 0;
 };
 
+// A check unit whose bytes do not match its check entry (I5, integrity.h).
+struct IntegrityFailure {
+  uint32_t unit = 0;
+  uint32_t offset = 0;  // NVM offset and length of the unit's bytes
+  uint32_t length = 0;
+  uint32_t entry_offset = 0;  // NVM offset of its check entry
+  uint32_t stored = 0;        // the entry
+  uint32_t computed = 0;      // the CRC-32 of the bytes
+  std::string message;        // as it appears in ImageReport::errors
+};
+
 struct ImageReport {
   Layout layout;
   JournalState journal_state = JournalState::kIdle;
@@ -35,8 +46,9 @@ struct ImageReport {
   uint32_t max_wear = 0;
   uint32_t max_wear_page = 0;
   std::vector<RegionWear> wear;
-  std::vector<std::string> errors;  // damage the failure model cannot explain
-  std::vector<std::string> notes;   // recovery work that the next power-on will do
+  std::vector<std::string> errors;          // damage the failure model cannot explain
+  std::vector<IntegrityFailure> integrity;  // the I5 failures among the errors, in detail
+  std::vector<std::string> notes;           // recovery work that the next power-on will do
 
   bool ok() const { return errors.empty(); }
 };

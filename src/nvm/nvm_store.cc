@@ -1,15 +1,17 @@
 #include "nvm/nvm_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "core/crc32.h"
+#include "nvm/integrity.h"
 
 namespace tessera::nvm {
 
 Status NvmStore::Format(NvmDevice& device, const Geometry& geometry) {
-  TESSERA_RETURN_IF_ERROR(ComputeLayout(geometry).status());
+  TESSERA_ASSIGN_OR_RETURN(Layout layout, ComputeLayout(geometry));
   if (device.size() != geometry.nvm_size || device.page_size() != geometry.page_size) {
     return InvalidArgument("device does not match the geometry");
   }
@@ -17,6 +19,8 @@ Status NvmStore::Format(NvmDevice& device, const Geometry& geometry) {
   for (uint32_t p = 1; p < device.page_count(); ++p) {
     TESSERA_RETURN_IF_ERROR(device.ProgramPage(p, zero));
   }
+  // Every unit is zero: its check entry is the CRC-32 of zeros (G8).
+  TESSERA_RETURN_IF_ERROR(device.ProgramRange(layout.check_offset, FormattedCheckTable(layout)));
   return device.ProgramPage(0, EncodeJournalHeader(JournalHeader{}, geometry.page_size));
 }
 
@@ -115,8 +119,17 @@ void NvmStore::RollbackTo(const Savepoint& point) {
     (void)StageBytes(layout_.table_offset + b, ByteView(&wiping, 1));
     orphans_.push_back(b);
   }
-  // Early commits made since the mark are durable: the restored page images must show them.
+  // Early commits made since the mark are durable: the restored page images must show them,
+  // and the check entries the transaction holds must match what it now shows.
   for (const auto& [offset, data] : early_) PatchPending(offset, data);
+  RefreshAllPendingChecks();
+  // Fresh blocks taken before the mark keep their bytes (they went to NVM at once), but the
+  // entries staged for them since the mark are gone. Without room for them the commit seals
+  // nothing wrong either way: such a block then fails its check (damage named, never served).
+  for (uint32_t b : fresh_) {
+    const uint32_t u = BlockUnit(layout_, b);
+    (void)StageChecks(u, u + 1);
+  }
 }
 
 Status NvmStore::CommitAndContinue() {
@@ -125,6 +138,90 @@ Status NvmStore::CommitAndContinue() {
 }
 
 Status NvmStore::Read(uint32_t offset, std::span<uint8_t> out) const {
+  TESSERA_RETURN_IF_ERROR(ReadUnverified(offset, out));
+  if (unchecked_reads_ > 0) return Status::Ok();
+  const auto [first, last] = UnitsOverlapping(layout_, offset, out.size());
+  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, &pending_));
+  return Status::Ok();
+}
+
+Status NvmStore::VerifyUnit(uint32_t unit) const {
+  TESSERA_RETURN_IF_ERROR(CheckAlive());
+  if (unit >= layout_.check_units) return InvalidArgument("no such check unit");
+  return CheckUnitIn(unit, &pending_);
+}
+
+namespace {
+
+// Calls fn(piece) for the bytes [offset, offset + length) of `cells` overlaid by `overlay`, in
+// order, without copying them.
+template <typename Fn>
+void ForEachViewPiece(ByteView cells, const ExtentMap* overlay, uint32_t offset, uint32_t length,
+                      Fn fn) {
+  uint64_t at = offset;
+  const uint64_t end = uint64_t{offset} + length;
+  if (overlay != nullptr && !overlay->empty()) {
+    auto it = overlay->upper_bound(offset);
+    if (it != overlay->begin()) --it;
+    for (; it != overlay->end() && it->first < end && at < end; ++it) {
+      const uint64_t e_start = it->first;
+      const uint64_t e_end = e_start + it->second.size();
+      if (e_end <= at) continue;
+      if (e_start > at) {
+        fn(cells.subspan(at, e_start - at));
+        at = e_start;
+      }
+      const uint64_t hi = std::min(e_end, end);
+      fn(ByteView(it->second).subspan(at - e_start, hi - at));
+      at = hi;
+    }
+  }
+  if (at < end) fn(cells.subspan(at, end - at));
+}
+
+std::string Hex32(uint32_t v) {
+  char s[16];
+  std::snprintf(s, sizeof s, "0x%08X", v);
+  return s;
+}
+
+}  // namespace
+
+uint32_t NvmStore::ViewCrc(uint32_t offset, uint32_t length, const ExtentMap* overlay) const {
+  uint32_t crc = 0;
+  ForEachViewPiece(device_.cells(), overlay, offset, length,
+                   [&](ByteView piece) { crc = Crc32(piece, crc); });
+  return crc;
+}
+
+void NvmStore::ViewCopy(uint32_t offset, std::span<uint8_t> out, const ExtentMap* overlay) const {
+  size_t done = 0;
+  ForEachViewPiece(device_.cells(), overlay, offset, static_cast<uint32_t>(out.size()),
+                   [&](ByteView piece) {
+                     std::memcpy(out.data() + done, piece.data(), piece.size());
+                     done += piece.size();
+                   });
+}
+
+Status NvmStore::CheckUnitIn(uint32_t unit, const ExtentMap* overlay) const {
+  const CheckUnit u = UnitAt(layout_, unit);
+  if (u.kind == UnitKind::kBlock) {
+    uint8_t state = 0;
+    ViewCopy(layout_.table_offset + u.number, std::span<uint8_t>(&state, 1), overlay);
+    // A WIPING block's bytes are being zeroed, outside any commit: nothing reads it.
+    if (state == static_cast<uint8_t>(BlockState::kWiping)) return Status::Ok();
+  }
+  uint8_t entry[kCheckEntryBytes];
+  ViewCopy(CheckEntryOffset(layout_, unit), entry, overlay);
+  const uint32_t stored = GetU32(entry);
+  const uint32_t computed = ViewCrc(u.offset, u.length, overlay);
+  if (stored == computed) return Status::Ok();
+  return Corruption("NVM " + UnitName(layout_, unit) +
+                    " fails its integrity check: the CRC-32 of its bytes is " + Hex32(computed) +
+                    ", its check entry says " + Hex32(stored));
+}
+
+Status NvmStore::ReadUnverified(uint32_t offset, std::span<uint8_t> out) const {
   TESSERA_RETURN_IF_ERROR(CheckAlive());
   TESSERA_RETURN_IF_ERROR(device_.Read(offset, out));
   if (pending_.empty() || out.empty()) return Status::Ok();
@@ -172,38 +269,154 @@ size_t NvmStore::EncodedSize(const ExtentMap& extents) {
   return total;
 }
 
+size_t NvmStore::SizeWith(std::initializer_list<std::pair<uint64_t, uint64_t>> ranges) const {
+  // The new ranges, and the pending extents they touch (which the merge joins); pending extents
+  // are disjoint and never adjacent, so every join runs through a new range.
+  std::vector<std::pair<uint64_t, uint64_t>> all(ranges);
+  std::vector<uint32_t> joined;
+  size_t joined_bytes = 0;
+  for (const auto& [start, end] : ranges) {
+    auto first = pending_.upper_bound(static_cast<uint32_t>(start));
+    if (first != pending_.begin()) {
+      auto prev = std::prev(first);
+      if (prev->first + prev->second.size() >= start) first = prev;
+    }
+    for (auto it = first; it != pending_.end() && it->first <= end; ++it) {
+      if (std::find(joined.begin(), joined.end(), it->first) != joined.end()) continue;
+      joined.push_back(it->first);
+      joined_bytes += EncodedExtentSize(it->second.size());
+      all.emplace_back(it->first, it->first + it->second.size());
+    }
+  }
+  std::sort(all.begin(), all.end());
+  size_t merged = 0;
+  for (size_t i = 0; i < all.size();) {
+    const uint64_t lo = all[i].first;
+    uint64_t hi = all[i].second;
+    for (++i; i < all.size() && all[i].first <= hi; ++i) hi = std::max(hi, all[i].second);
+    merged += EncodedExtentSize(hi - lo);
+  }
+  return pending_bytes_ - joined_bytes + merged;
+}
+
 Status NvmStore::StageBytes(uint32_t offset, ByteView data) {
   // The journal holds whole pages, so that replay can restore a page that a harsh-mode cut left
   // with arbitrary bytes outside the written range (docs/nvm-format.md §4).
   const uint32_t ps = layout_.geometry.page_size;
   const uint32_t a_start = offset / ps * ps;
   const uint32_t a_end = static_cast<uint32_t>((uint64_t{offset} + data.size() + ps - 1) / ps * ps);
+  // G8: the units the bytes fall in must be intact before they change (a new check over
+  // damaged bytes would hide the damage), and their entries change with them.
+  const auto [first, last] = UnitsOverlapping(layout_, offset, data.size());
+  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, &pending_));
   SecureBytes image(a_end - a_start);
-  TESSERA_RETURN_IF_ERROR(Read(a_start, image));
+  TESSERA_RETURN_IF_ERROR(ReadUnverified(a_start, image));
   std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
-  // The journal size after merging, computed over the extents the merge joins (as
-  // MergeExtent finds them) without copying the pending map.
-  uint64_t start = a_start, end = a_end;
-  size_t joined = 0;
-  auto first = pending_.upper_bound(a_start);
-  if (first != pending_.begin()) {
-    auto prev = std::prev(first);
-    if (prev->first + prev->second.size() >= a_start) first = prev;
+  uint32_t c_start = 0, c_end = 0;
+  SecureBytes checks;
+  if (first < last) {
+    c_start = CheckEntryOffset(layout_, first) / ps * ps;
+    c_end = (CheckEntryOffset(layout_, last - 1) + kCheckEntryBytes + ps - 1) / ps * ps;
+    checks.resize(c_end - c_start);
+    ViewCopy(c_start, checks, &pending_);
+    for (uint32_t u = first; u < last; ++u) {
+      // The unit as the transaction will see it: its pages in `image` from there, the rest as
+      // it sees them now.
+      const CheckUnit unit = UnitAt(layout_, u);
+      SecureBytes content(unit.length);
+      ViewCopy(unit.offset, content, &pending_);
+      const uint64_t lo = std::max<uint64_t>(unit.offset, a_start);
+      const uint64_t hi = std::min<uint64_t>(uint64_t{unit.offset} + unit.length, a_end);
+      std::memcpy(content.data() + (lo - unit.offset), image.data() + (lo - a_start), hi - lo);
+      PutU32(&checks[CheckEntryOffset(layout_, u) - c_start], Crc32(content));
+    }
   }
-  for (auto it = first; it != pending_.end() && it->first <= end; ++it) {
-    start = std::min<uint64_t>(start, it->first);
-    end = std::max<uint64_t>(end, it->first + it->second.size());
-    joined += EncodedExtentSize(it->second.size());
-  }
-  const size_t bytes = pending_bytes_ - joined + EncodedExtentSize(end - start);
+  const size_t bytes =
+      first < last ? SizeWith({{a_start, a_end}, {c_start, c_end}}) : SizeWith({{a_start, a_end}});
   if (bytes > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "transaction needs " + std::to_string(bytes) +
                                                     " journal bytes; the commit capacity is " +
                                                     std::to_string(commit_capacity()));
   }
   MergeExtent(pending_, a_start, image);
+  if (first < last) MergeExtent(pending_, c_start, checks);
   pending_bytes_ = bytes;
   return Status::Ok();
+}
+
+Status NvmStore::StageChecks(uint32_t first, uint32_t last) {
+  if (first >= last) return Status::Ok();
+  const uint32_t ps = layout_.geometry.page_size;
+  const uint32_t c_start = CheckEntryOffset(layout_, first) / ps * ps;
+  const uint32_t c_end =
+      (CheckEntryOffset(layout_, last - 1) + kCheckEntryBytes + ps - 1) / ps * ps;
+  SecureBytes checks(c_end - c_start);
+  ViewCopy(c_start, checks, &pending_);
+  for (uint32_t u = first; u < last; ++u) {
+    const CheckUnit unit = UnitAt(layout_, u);
+    PutU32(&checks[CheckEntryOffset(layout_, u) - c_start],
+           ViewCrc(unit.offset, unit.length, &pending_));
+  }
+  const size_t bytes = SizeWith({{c_start, c_end}});
+  if (bytes > commit_capacity()) {
+    return Status(ErrorCode::kCapacityExceeded, "transaction needs " + std::to_string(bytes) +
+                                                    " journal bytes; the commit capacity is " +
+                                                    std::to_string(commit_capacity()));
+  }
+  MergeExtent(pending_, c_start, checks);
+  pending_bytes_ = bytes;
+  return Status::Ok();
+}
+
+void NvmStore::AddChecks(ExtentMap& extents, const std::vector<uint32_t>& extra) const {
+  std::vector<uint32_t> units = extra;
+  for (const auto& [offset, data] : extents) {
+    const auto [first, last] = UnitsOverlapping(layout_, offset, data.size());
+    for (uint32_t u = first; u < last; ++u) units.push_back(u);
+  }
+  std::sort(units.begin(), units.end());
+  units.erase(std::unique(units.begin(), units.end()), units.end());
+  const uint32_t ps = layout_.geometry.page_size;
+  ExtentMap pages;
+  for (uint32_t u : units) {
+    const uint32_t at = CheckEntryOffset(layout_, u);
+    const uint32_t page_start = at / ps * ps;
+    auto it = pages.find(page_start);
+    if (it == pages.end()) {
+      SecureBytes page(ps);
+      ViewCopy(page_start, page, &extents);
+      it = pages.emplace(page_start, std::move(page)).first;
+    }
+    const CheckUnit unit = UnitAt(layout_, u);
+    PutU32(&it->second[at - page_start], ViewCrc(unit.offset, unit.length, &extents));
+  }
+  for (const auto& [offset, page] : pages) MergeExtent(extents, offset, page);
+}
+
+void NvmStore::RefreshPendingChecks(uint32_t first, uint32_t last) {
+  for (uint32_t u = first; u < last; ++u) {
+    const uint32_t at = CheckEntryOffset(layout_, u);
+    auto it = pending_.upper_bound(at);
+    if (it == pending_.begin()) continue;
+    --it;
+    if (uint64_t{at} + kCheckEntryBytes > it->first + it->second.size()) continue;  // not held
+    const CheckUnit unit = UnitAt(layout_, u);
+    PutU32(&it->second[at - it->first], ViewCrc(unit.offset, unit.length, &pending_));
+  }
+}
+
+void NvmStore::RefreshAllPendingChecks() {
+  const uint32_t lo = layout_.check_offset;
+  const uint32_t hi = CheckEntryOffset(layout_, layout_.check_units);
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  for (const auto& [offset, data] : pending_) {
+    const uint64_t e_end = uint64_t{offset} + data.size();
+    if (e_end <= lo || offset >= hi) continue;
+    const uint32_t from = std::max(offset, lo);
+    const uint32_t to = static_cast<uint32_t>(std::min<uint64_t>(e_end, hi));
+    spans.emplace_back((from - lo) / kCheckEntryBytes, (to - lo) / kCheckEntryBytes);
+  }
+  for (const auto& [first, last] : spans) RefreshPendingChecks(first, last);
 }
 
 Status NvmStore::Write(uint32_t offset, ByteView data) {
@@ -236,9 +449,15 @@ Status NvmStore::WritePiece(uint32_t offset, ByteView data) {
   if (std::find(fresh_.begin(), fresh_.end(), block) == fresh_.end()) {
     return StageBytes(offset, data);
   }
+  const uint32_t unit = BlockUnit(layout_, block);
+  TESSERA_RETURN_IF_ERROR(CheckUnitIn(unit, &pending_));
   Status s = device_.ProgramRange(offset, data);
-  if (!s.ok()) dead_ = true;
-  return s;
+  if (!s.ok()) {
+    dead_ = true;
+    return s;
+  }
+  // The block's entry commits with the pointer switch (the block is WIPING on NVM until then).
+  return StageChecks(unit, unit + 1);
 }
 
 Result<BlockState> NvmStore::GetBlockState(uint32_t block) const {
@@ -287,6 +506,7 @@ Result<std::vector<uint32_t>> NvmStore::AllocateFreshBlocks(size_t n) {
   // One early commit makes them WIPING on NVM, with page images taken from NVM (the open
   // transaction's other writes must not become durable early).
   TESSERA_ASSIGN_OR_RETURN(ExtentMap merged, TablePages(blocks, BlockState::kWiping));
+  AddChecks(merged, {});
   if (EncodedSize(merged) > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "too many fresh blocks for one early commit");
   }
@@ -295,6 +515,8 @@ Result<std::vector<uint32_t>> NvmStore::AllocateFreshBlocks(size_t n) {
     dead_ = true;
     return s;
   }
+  // The transaction's copies of the check pages just committed are stale now.
+  RefreshAllPendingChecks();
   // Registered before staging, so that Abort() and RollbackTo() wipe them whatever happens.
   fresh_.insert(fresh_.end(), blocks.begin(), blocks.end());
   const uint8_t used = static_cast<uint8_t>(BlockState::kUsed);
@@ -377,6 +599,10 @@ Status NvmStore::WipeAndRelease(const std::vector<uint32_t>& blocks) {
     TESSERA_RETURN_IF_ERROR(device_.ProgramRange(layout_.BlockOffset(b), zeros));
   }
   TESSERA_ASSIGN_OR_RETURN(ExtentMap merged, TablePages(blocks, BlockState::kFree));
+  // FREE blocks are zero, and their entries say so (G8).
+  std::vector<uint32_t> units;
+  for (uint32_t b : blocks) units.push_back(BlockUnit(layout_, b));
+  AddChecks(merged, units);
   return CommitExtents(merged, false);
 }
 
@@ -389,6 +615,9 @@ Result<ExtentMap> NvmStore::TablePages(const std::vector<uint32_t>& blocks,
     const uint32_t page_start = at / ps * ps;
     auto it = pages.find(page_start);
     if (it == pages.end()) {
+      // G8: a damaged table page is not rewritten under a new check.
+      const auto [unit, unit_end] = UnitsOverlapping(layout_, page_start, ps);
+      for (uint32_t u = unit; u < unit_end; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, nullptr));
       SecureBytes page(ps);
       TESSERA_RETURN_IF_ERROR(device_.Read(page_start, page));
       it = pages.emplace(page_start, std::move(page)).first;
@@ -439,8 +668,12 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
   SecureBytes image(a_end - a_start);
   TESSERA_RETURN_IF_ERROR(device_.Read(a_start, image));
   std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
+  // G8: the unit must be intact on NVM, and its entry commits with the bytes.
+  const auto [first, last] = UnitsOverlapping(layout_, offset, data.size());
+  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, nullptr));
   ExtentMap one;
   one.emplace(a_start, std::move(image));
+  AddChecks(one, {});
   if (EncodedSize(one) > commit_capacity()) {
     return Status(ErrorCode::kCapacityExceeded, "early commit exceeds the commit capacity");
   }
@@ -454,6 +687,7 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
   // The open transaction keeps its writes but must now see (and, on commit, keep) these bytes,
   // also after a RollbackTo().
   PatchPending(offset, data);
+  RefreshPendingChecks(first, last);
   if (in_tx_) early_.emplace_back(offset, SecureBytes(data.begin(), data.end()));
   return Status::Ok();
 }
@@ -523,6 +757,12 @@ Status NvmStore::Recover(RecoveryReport& report) {
                         " holds invalid state " + std::to_string(table[b]));
     }
     if (table[b] == static_cast<uint8_t>(BlockState::kWiping)) wiping.push_back(b);
+  }
+  // Wiping acts on the table: a damaged page could name a block in use as WIPING (G8). Every
+  // page holding a WIPING entry is verified before anything is wiped.
+  for (uint32_t b : wiping) {
+    const auto [first, last] = UnitsOverlapping(layout_, layout_.table_offset + b, 1);
+    for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, nullptr));
   }
   TESSERA_RETURN_IF_ERROR(WipeAndRelease(wiping));
   report.wipes_finished = static_cast<uint32_t>(wiping.size());

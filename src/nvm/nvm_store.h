@@ -22,6 +22,12 @@
 //     they reach NVM at once, and only the allocator change commits with the transaction (the
 //     "pointer switch"). Such a block is durably WIPING until the commit, so a cut before it,
 //     an Abort() or a RollbackTo() leaves it wiped and FREE again: G1 still holds.
+//  G8 Integrity. Every check unit of the data area (each allocator table page, each root area
+//     page, each block: integrity.h) has a CRC-32 in the check table, updated in the same
+//     commit as the unit's bytes (early commits, copy-on-write blocks and wipes included).
+//     Read() verifies every unit it touches, Write() and CommitNow() verify a unit before they
+//     change it (so damage is never sealed under a new check), and Mount() verifies the table
+//     pages whose WIPING entries it acts on: damage is kCorruption, never wrong bytes.
 //  G7 Secrets. The journal body of a sensitive transaction (MarkSensitive, and every early
 //     commit) is zeroed after it is applied, and a cut at any point of that is finished by the
 //     next Mount(): the header says WIPE while the body may hold secrets (docs/nvm-format.md §5).
@@ -31,6 +37,7 @@
 //  I2 Every allocator table byte is FREE (00), USED (01) or WIPING (02); WIPING only until the
 //     next Mount() or the end of the committing transaction.
 //  I3 Every FREE block reads as all zeros.
+//  I5 Every check unit but a WIPING block matches its check entry (G8).
 //
 // WHY IT HOLDS (sketch; docs/nvm-format.md §5 has the full argument). The body is programmed
 // while the header says IDLE, so a cut there leaves the old state. The header program is the
@@ -42,6 +49,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <vector>
@@ -90,7 +98,27 @@ class NvmStore {
   Status Begin();
   bool in_transaction() const { return in_tx_; }
   // Reads [offset, offset+out.size()) anywhere in the device, through the open transaction.
+  // kCorruption when a check unit the range touches fails its check (G8): `out` then holds
+  // the damaged bytes, which the caller must not use.
   Status Read(uint32_t offset, std::span<uint8_t> out) const;
+  // Read() without the checks: for inspectors, which report damage rather than refuse it.
+  Status ReadUnverified(uint32_t offset, std::span<uint8_t> out) const;
+  // While one of these lives, Read() skips the checks (writes still verify what they change):
+  // for the card inspector, which runs the card OS's own loaders to judge the bytes as records
+  // and reports the integrity failures (VerifyUnit) on their own.
+  class UncheckedReads {
+   public:
+    explicit UncheckedReads(const NvmStore& store) : store_(store) { ++store_.unchecked_reads_; }
+    ~UncheckedReads() { --store_.unchecked_reads_; }
+    UncheckedReads(const UncheckedReads&) = delete;
+    UncheckedReads& operator=(const UncheckedReads&) = delete;
+
+   private:
+    const NvmStore& store_;
+  };
+  // G8 for one check unit (integrity.h), through the open transaction: kCorruption naming the
+  // unit when its bytes do not match its check entry (a WIPING block always passes).
+  Status VerifyUnit(uint32_t unit) const;
   // REQUIRES: a transaction is open. Offsets must lie in the root area or in blocks that are
   // allocated (kInvalidArgument otherwise). kCapacityExceeded leaves the transaction unchanged.
   Status Write(uint32_t offset, ByteView data);
@@ -137,7 +165,23 @@ class NvmStore {
   Status CheckBlocksInUse(uint32_t offset, size_t length) const;
   // Stages bytes (widened to whole pages) into the open transaction; kCapacityExceeded leaves
   // the transaction unchanged. REQUIRES: the range was checked.
+  // Also stages the check entries of the units the bytes fall in (G8), after verifying them.
   Status StageBytes(uint32_t offset, ByteView data);
+  // Stages the check entries of units [first, last), computed from the transaction's view.
+  Status StageChecks(uint32_t first, uint32_t last);
+  // Journal bytes of the open transaction after merging these page-aligned [start, end) ranges.
+  size_t SizeWith(std::initializer_list<std::pair<uint64_t, uint64_t>> ranges) const;
+  // G8 of one unit in the cells as `overlay` (nullptr: NVM as it is) would leave them.
+  Status CheckUnitIn(uint32_t unit, const ExtentMap* overlay) const;
+  uint32_t ViewCrc(uint32_t offset, uint32_t length, const ExtentMap* overlay) const;
+  void ViewCopy(uint32_t offset, std::span<uint8_t> out, const ExtentMap* overlay) const;
+  // Adds to `extents` (page images to program over NVM) the check entries of every unit they
+  // touch and of `extra` units, computed over NVM with the extents applied.
+  void AddChecks(ExtentMap& extents, const std::vector<uint32_t>& extra) const;
+  // Recomputes, from the transaction's view, the entries of units [first, last) (or of every
+  // unit) whose check page the open transaction holds: after an early commit changed NVM.
+  void RefreshPendingChecks(uint32_t first, uint32_t last);
+  void RefreshAllPendingChecks();
   // Adds bytes to an extent map, merging overlapping and adjacent extents.
   static void MergeExtent(ExtentMap& extents, uint32_t offset, ByteView data);
   static size_t EncodedSize(const ExtentMap& extents);
@@ -170,6 +214,7 @@ class NvmStore {
   std::vector<uint32_t> orphans_;  // fresh blocks given up by RollbackTo: wiped at the end
   std::vector<std::pair<uint32_t, SecureBytes>> early_;  // early commits of the transaction
   bool sensitive_ = false;
+  mutable int unchecked_reads_ = 0;  // UncheckedReads alive
 };
 
 }  // namespace tessera::nvm

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "nvm/image_inspector.h"
+#include "nvm/integrity.h"
 
 namespace tessera::nvm {
 namespace {
@@ -65,7 +66,13 @@ TEST(Geometry, LayoutIsPageAlignedAndFits) {
   EXPECT_EQ(l->root_offset % 64, 0u);
   EXPECT_GE(l->root_offset - l->table_offset, l->block_count);
   EXPECT_LE(l->end(), 1u << 20);
-  EXPECT_GT(l->block_count, 4000u);
+  EXPECT_GT(l->block_count, 3900u);
+  // The check table: an entry per table page, root page and block, between table and root.
+  EXPECT_EQ(l->check_offset % 64, 0u);
+  EXPECT_EQ(l->check_offset - l->table_offset, (l->block_count + 63) / 64 * 64);
+  EXPECT_EQ(l->check_units, (l->block_count + 63) / 64 + 4 + l->block_count);
+  EXPECT_GE(l->root_offset - l->check_offset, 4 * l->check_units);
+  EXPECT_LT(l->root_offset - l->check_offset, 4 * l->check_units + 64);
   Geometry bad;
   bad.page_size = 48;
   EXPECT_EQ(ComputeLayout(bad).status().code(), ErrorCode::kInvalidArgument);
@@ -134,13 +141,19 @@ TEST_F(NvmStoreTest, ExceedingCommitCapacityFailsCleanly) {
   ASSERT_EQ(blocks.back(), blocks.front() + 3);
   const uint32_t base = store_->layout().BlockOffset(blocks.front());
 
-  // The largest page run that fits: 15 pages + 6 bytes of entry header = 966 <= 1024.
+  // Every run of pages costs 6 bytes plus its pages, and the page of the check table that holds
+  // the touched units' entries (G8) is one more run: here the entries of the root area's first
+  // page and of the four blocks share check page 0, which is adjacent to none of the data.
+  const uint32_t check_page = store_->layout().check_offset;
+  ASSERT_LT(CheckEntryOffset(store_->layout(), BlockUnit(store_->layout(), blocks.back())),
+            check_page + 64);
   ASSERT_TRUE(store_->Begin().ok());
   ASSERT_TRUE(store_->Write(root(), Bytes(8, 1)).ok());
-  ASSERT_TRUE(store_->Write(base, Bytes(14 * 64, 9)).ok());
+  EXPECT_EQ(store_->pending_journal_bytes(), 6u + 64 + 6 + 64);
+  ASSERT_TRUE(store_->Write(base, Bytes(13 * 64, 9)).ok());
   const size_t before = store_->pending_journal_bytes();
-  EXPECT_EQ(before, 6u + 64 + 6 + 14 * 64);
-  Status s = store_->Write(base, Bytes(16 * 64, 7));
+  EXPECT_EQ(before, 6u + 64 + 6 + 64 + 6 + 13 * 64);
+  Status s = store_->Write(base, Bytes(15 * 64, 7));
   EXPECT_EQ(s.code(), ErrorCode::kCapacityExceeded);
   EXPECT_NE(s.message().find("commit capacity is 1024"), std::string::npos);
   EXPECT_EQ(store_->pending_journal_bytes(), before);  // the transaction is unchanged
@@ -152,12 +165,14 @@ TEST_F(NvmStoreTest, ExceedingCommitCapacityFailsCleanly) {
   EXPECT_EQ(ReadBytes(root(), 8), Bytes(8, 0));
   EXPECT_EQ(ReadBytes(base, 64), Bytes(64, 0));
 
+  // The largest page run that fits with its check page: 6 + 14 pages + 6 + 1 page = 972.
   ASSERT_TRUE(store_->Begin().ok());
-  ASSERT_TRUE(store_->Write(base, Bytes(15 * 64, 9)).ok());
-  EXPECT_EQ(store_->pending_journal_bytes(), 966u);
+  EXPECT_EQ(store_->Write(base, Bytes(15 * 64, 9)).code(), ErrorCode::kCapacityExceeded);
+  ASSERT_TRUE(store_->Write(base, Bytes(14 * 64, 9)).ok());
+  EXPECT_EQ(store_->pending_journal_bytes(), 972u);
   ASSERT_TRUE(store_->Commit().ok());
   Remount();
-  EXPECT_EQ(ReadBytes(base + 15 * 64 - 1, 2), (Bytes{9, 0}));
+  EXPECT_EQ(ReadBytes(base + 14 * 64 - 1, 2), (Bytes{9, 0}));
 }
 
 TEST_F(NvmStoreTest, CommitNowIsDurableBeforeTheTransactionCommits) {
