@@ -44,8 +44,9 @@ constexpr const char* kImageUsage =
     "          --page-size   program unit in bytes: a power of two 32..4096 (default 64).\n"
     "                        Every one works; from 512 up the block size and the root area\n"
     "                        default to the page size, since both are whole pages\n"
-    "          --journal     commit capacity: the most one command may change (default 16K;\n"
-    "                        a multiple of the page size). Too small for the default profile\n"
+    "          --journal     commit capacity: the most one command may change (default 16K,\n"
+    "                        8 pages with 4K pages; a multiple of the page size). Too small\n"
+    "                        for the default profile\n"
     "                        is refused with the least that works for the geometry\n"
     "          --block-size  allocation unit: a multiple of the page size, at least 256 for a\n"
     "                        card (default: 256 or the page size, whichever is larger)\n"
@@ -109,6 +110,7 @@ struct Options {
   bool force = false;
   bool blank = false;
   bool block_size_given = false;
+  bool journal_given = false;
   bool level_given = false;
   uint8_t min_level = card::kDefaultAdminLevel;
   std::string keys_file;
@@ -448,6 +450,9 @@ int Init(Options o) {
   Geometry& g = o.geometry;
   g.root_size = std::max<uint32_t>(256, g.page_size);
   if (!o.block_size_given) g.block_size = std::max<uint32_t>(card::kNodeSize, g.page_size);
+  // A command's journal holds whole pages, its check table page among them: with 4 KiB pages
+  // the profile's largest command needs 5, more than the 16 KiB default holds.
+  if (!o.journal_given) g.journal_capacity = std::max<uint32_t>(16 * 1024, 8 * g.page_size);
   if (auto layout = nvm::ComputeLayout(g); !layout.ok()) return Fail(o, layout.status());
   if (!o.blank && g.block_size < card::kNodeSize) {
     return Fail(o, InvalidArgument("the card OS needs a block size of at least 256 bytes (" +
@@ -699,6 +704,7 @@ int RunImageCommand(const std::vector<std::string>& args) {
       if (!value(o.geometry.page_size)) return Usage("--page-size needs a number");
     } else if (a == "--journal") {
       if (!value(o.geometry.journal_capacity)) return Usage("--journal needs a size");
+      o.journal_given = true;
     } else if (a == "--block-size") {
       if (!value(o.geometry.block_size)) return Usage("--block-size needs a number");
       o.block_size_given = true;

@@ -68,6 +68,20 @@ out=$("$T" image show "$img" 2>&1); rc=$?
 check "damaged header refused" test $rc -eq 1
 check "damaged header message" grep -q "damaged header" <<<"$out"
 
+# An image of format version 1 (before the integrity checks; its layout differs) is refused
+# with what to do, never read.
+"$T" image init "$img" --size 256K --force >/dev/null
+python3 -c '
+import struct, sys, zlib
+f = open(sys.argv[1], "r+b"); h = bytearray(f.read(64))
+h[8:10] = struct.pack(">H", 1); h[60:64] = struct.pack(">I", zlib.crc32(bytes(h[:60])))
+f.seek(0); f.write(h)' "$img"
+out=$("$T" image check "$img" 2>&1); rc=$?
+check "format version 1 refused" test $rc -eq 1
+check "format version 1: what to do" grep -q "format version 1, which has no integrity checks.*tessera image init" <<<"$out"
+out=$("$T" --image "$img" apdu 00A4000C023F00 2>&1); rc=$?
+check "format version 1: the card does not open it" test $rc -ne 0
+
 "$T" image init "$img" --size 256K --force >/dev/null
 truncate -s 100000 "$img"
 out=$("$T" image check "$img" 2>&1); rc=$?
@@ -230,7 +244,9 @@ poke "$img" "$at" 0009
 out=$("$T" image check "$img" 2>&1); rc=$?
 check "record count: check fails" test $rc -eq 1
 check "record count: named" grep -q "damaged: 3F00/1000/1002: record count: is 9, more than the maximum number of records 5" <<<"$out"
-check "record count: the only damage" test "$(grep -c damaged <<<"$out")" -eq 1
+# Bytes changed behind the card's back also fail their block's integrity check (nvm-format §3.1).
+check "record count: the node's integrity check fails" grep -q "damaged: a damaged node under 3F00/1000: integrity check: block [0-9]* fails its integrity check (the CRC-32 of its bytes is 0x[0-9A-F]*, its check entry says 0x[0-9A-F]*): the card answers 6581" <<<"$out"
+check "record count: the only other damage" test "$(grep damaged <<<"$out" | grep -vc 'integrity check')" -eq 1
 check "record count: offset reported" test "$(reported 3F00/1000/1002 'record count')" -eq "$at"
 poke "$img" "$(reported 3F00/1000/1002 'record count')" 0005
 "$T" image check "$img" >/dev/null 2>&1; check "record count: repaired at the reported offset" test $? -eq 0
