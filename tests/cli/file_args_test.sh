@@ -40,6 +40,9 @@ command -v openssl >/dev/null || { echo "openssl is needed (scripts/install-deps
 # --- Good inputs, so that only the file under test is wrong ------------------------------------
 img="$dir/card.img"
 "$T" image init "$img" >/dev/null 2>&1 || { echo "image init failed"; exit 1; }
+# issue run reads its state file once it knows the card (its serial, the issuance application).
+"$T" --image "$img" --scp03 test issue install-app >/dev/null 2>&1 ||
+  { echo "issue install-app failed"; exit 1; }
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/admin.pem" 2>/dev/null
 cat >"$dir/store.toml" <<'EOF'
 aid = "F0544553534552412001"
