@@ -129,7 +129,7 @@ check "balance: one credit of 5" test "$(balance a.img)" -eq 1005
 out=$("$T" --image a.img issue ack --function 2 --state b.state 2>&1); rc=$?
 check "ack exits 0" test $rc -eq 0
 check "ack recorded in the state file" grep -q "^acked=1" b.state
-out=$("$T" --image a.img issue run --function 2 --run-id 00000000000000BB --state other.state 2>&1); rc=$?
+out=$("$T" --image a.img issue run --function 2 --run-id 00000000000000BB --state other.state --again 2>&1); rc=$?
 check "after the ack a new run works" test $rc -eq 0 || echo "$out"
 check "balance: two credits of 5" test "$(balance a.img)" -eq 1010
 
@@ -238,7 +238,7 @@ assert steps==["status","start","reconnect","status","resume","response","ack"],
   # 6b. SIGKILL of the host: `issue run` again with the same state file completes the run.
   before=$(balance a.img)
   serve_stopping hit2 go2
-  "$T" --connect "unix:$sock" issue run --function 6 --state h.state >h.out 2>h.err &
+  "$T" --connect "unix:$sock" issue run --function 6 --state h.state --again >h.out 2>h.err &
   host=$!
   pids+=("$host")
   wait_for hit2; check "the card stopped mid-run (2)" test $? -eq 0
