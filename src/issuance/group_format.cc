@@ -56,6 +56,9 @@ Result<std::vector<StoredCommand>> ParseGroup(ByteView g) {
     if (g.size() < pos + 2) return Malformed(at + "the group is truncated");
     StoredCommand c;
     c.flags = g[pos];
+    if ((c.flags & ~kFlagHarmless) != 0) {
+      return Malformed(at + "flags " + Hex1(c.flags) + ": only b1 (harmless) is defined");
+    }
     const size_t n = g[pos + 1];
     pos += 2;
     if (n > kMaxSuccessWords) {
