@@ -9,6 +9,7 @@
 #include "card/admin_registry.h"
 #include "card/app_registry.h"
 #include "card/card_inspector.h"
+#include "nvm/integrity.h"
 
 namespace tessera::apps {
 namespace {
@@ -359,6 +360,11 @@ TEST_F(AppManagementTest, WhoMayChangeARecord) {
     Bytes before(unchanged.begin() + from, unchanged.end());
     std::fill(now.begin() + (at - from), now.begin() + (at - from) + 256, 0);
     std::fill(before.begin() + (at - from), before.begin() + (at - from) + 256, 0);
+    // And that block's integrity check entry (docs/nvm-format.md §3.1).
+    const nvm::Layout& l = card_->store().layout();
+    const uint32_t entry = nvm::CheckEntryOffset(l, nvm::BlockUnit(l, (*admin)->key_set)) - from;
+    std::fill(now.begin() + entry, now.begin() + entry + 4, 0);
+    std::fill(before.begin() + entry, before.begin() + entry + 4, 0);
     EXPECT_TRUE(now == before) << "a refused command changed NVM";
   }
   // An illegal transition changes nothing either.

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "core/crc32.h"
 #include "nvm/integrity.h"
@@ -31,6 +32,14 @@ Result<std::unique_ptr<NvmStore>> NvmStore::Mount(NvmDevice& device, const Geome
     return InvalidArgument("device does not match the geometry");
   }
   std::unique_ptr<NvmStore> store(new NvmStore(device, layout));
+  store->verified_.assign((layout.check_units + 63) / 64, 0);
+  store->block_unit_base_ = BlockUnit(layout, 0);
+  const uint32_t bs = layout.geometry.block_size;
+  if ((bs & (bs - 1)) == 0) {
+    while ((1u << store->block_shift_) < bs) ++store->block_shift_;
+  } else {
+    store->block_shift_ = -1;
+  }
   RecoveryReport local;
   TESSERA_RETURN_IF_ERROR(store->Recover(report != nullptr ? *report : local));
   return store;
@@ -139,9 +148,17 @@ Status NvmStore::CommitAndContinue() {
 
 Status NvmStore::Read(uint32_t offset, std::span<uint8_t> out) const {
   TESSERA_RETURN_IF_ERROR(ReadUnverified(offset, out));
-  if (unchecked_reads_ > 0) return Status::Ok();
-  const auto [first, last] = UnitsOverlapping(layout_, offset, out.size());
-  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, &pending_));
+  if (unchecked_reads_ > 0 || out.empty()) return Status::Ok();
+  uint32_t first = 0, last = 0;
+  const uint64_t end = uint64_t{offset} + out.size();
+  if (offset >= layout_.blocks_offset && end <= layout_.end()) {
+    // The hot path (file data and nodes): blocks only.
+    first = block_unit_base_ + BlockIndex(offset);
+    last = block_unit_base_ + BlockIndex(static_cast<uint32_t>(end - 1)) + 1;
+  } else {
+    std::tie(first, last) = UnitsOverlapping(layout_, offset, out.size());
+  }
+  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(Verified(u, &pending_));
   return Status::Ok();
 }
 
@@ -203,7 +220,40 @@ void NvmStore::ViewCopy(uint32_t offset, std::span<uint8_t> out, const ExtentMap
                    });
 }
 
-Status NvmStore::CheckUnitIn(uint32_t unit, const ExtentMap* overlay) const {
+namespace {
+
+bool Touches(const ExtentMap& extents, uint32_t offset, uint32_t length) {
+  auto it = extents.upper_bound(offset);
+  if (it != extents.begin() && std::prev(it)->first + std::prev(it)->second.size() > offset) {
+    return true;
+  }
+  return it != extents.end() && it->first < uint64_t{offset} + length;
+}
+
+}  // namespace
+
+Status NvmStore::Verified(uint32_t unit, const ExtentMap* overlay) const {
+  const uint64_t bit = uint64_t{1} << (unit % 64);
+  if (verified_[unit / 64] & bit) return Status::Ok();
+  bool checked = false;
+  TESSERA_RETURN_IF_ERROR(CheckUnitIn(unit, overlay, &checked));
+  if (!checked) return Status::Ok();
+  // What passed is NVM itself only when the overlay touches neither the unit, nor its entry,
+  // nor (for a block) its state.
+  if (overlay != nullptr && !overlay->empty()) {
+    const CheckUnit u = UnitAt(layout_, unit);
+    if (Touches(*overlay, u.offset, u.length) ||
+        Touches(*overlay, CheckEntryOffset(layout_, unit), kCheckEntryBytes) ||
+        (u.kind == UnitKind::kBlock && Touches(*overlay, layout_.table_offset + u.number, 1))) {
+      return Status::Ok();
+    }
+  }
+  verified_[unit / 64] |= bit;
+  return Status::Ok();
+}
+
+Status NvmStore::CheckUnitIn(uint32_t unit, const ExtentMap* overlay, bool* checked) const {
+  if (checked != nullptr) *checked = false;
   const CheckUnit u = UnitAt(layout_, unit);
   if (u.kind == UnitKind::kBlock) {
     uint8_t state = 0;
@@ -211,6 +261,7 @@ Status NvmStore::CheckUnitIn(uint32_t unit, const ExtentMap* overlay) const {
     // A WIPING block's bytes are being zeroed, outside any commit: nothing reads it.
     if (state == static_cast<uint8_t>(BlockState::kWiping)) return Status::Ok();
   }
+  if (checked != nullptr) *checked = true;
   uint8_t entry[kCheckEntryBytes];
   ViewCopy(CheckEntryOffset(layout_, unit), entry, overlay);
   const uint32_t stored = GetU32(entry);
@@ -308,7 +359,7 @@ Status NvmStore::StageBytes(uint32_t offset, ByteView data) {
   // G8: the units the bytes fall in must be intact before they change (a new check over
   // damaged bytes would hide the damage), and their entries change with them.
   const auto [first, last] = UnitsOverlapping(layout_, offset, data.size());
-  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, &pending_));
+  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(Verified(u, &pending_));
   SecureBytes image(a_end - a_start);
   TESSERA_RETURN_IF_ERROR(ReadUnverified(a_start, image));
   std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
@@ -450,7 +501,7 @@ Status NvmStore::WritePiece(uint32_t offset, ByteView data) {
     return StageBytes(offset, data);
   }
   const uint32_t unit = BlockUnit(layout_, block);
-  TESSERA_RETURN_IF_ERROR(CheckUnitIn(unit, &pending_));
+  TESSERA_RETURN_IF_ERROR(Verified(unit, &pending_));
   Status s = device_.ProgramRange(offset, data);
   if (!s.ok()) {
     dead_ = true;
@@ -617,7 +668,7 @@ Result<ExtentMap> NvmStore::TablePages(const std::vector<uint32_t>& blocks,
     if (it == pages.end()) {
       // G8: a damaged table page is not rewritten under a new check.
       const auto [unit, unit_end] = UnitsOverlapping(layout_, page_start, ps);
-      for (uint32_t u = unit; u < unit_end; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, nullptr));
+      for (uint32_t u = unit; u < unit_end; ++u) TESSERA_RETURN_IF_ERROR(Verified(u, nullptr));
       SecureBytes page(ps);
       TESSERA_RETURN_IF_ERROR(device_.Read(page_start, page));
       it = pages.emplace(page_start, std::move(page)).first;
@@ -670,7 +721,7 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
   std::memcpy(image.data() + (offset - a_start), data.data(), data.size());
   // G8: the unit must be intact on NVM, and its entry commits with the bytes.
   const auto [first, last] = UnitsOverlapping(layout_, offset, data.size());
-  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, nullptr));
+  for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(Verified(u, nullptr));
   ExtentMap one;
   one.emplace(a_start, std::move(image));
   AddChecks(one, {});
@@ -762,7 +813,7 @@ Status NvmStore::Recover(RecoveryReport& report) {
   // page holding a WIPING entry is verified before anything is wiped.
   for (uint32_t b : wiping) {
     const auto [first, last] = UnitsOverlapping(layout_, layout_.table_offset + b, 1);
-    for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(CheckUnitIn(u, nullptr));
+    for (uint32_t u = first; u < last; ++u) TESSERA_RETURN_IF_ERROR(Verified(u, nullptr));
   }
   TESSERA_RETURN_IF_ERROR(WipeAndRelease(wiping));
   report.wipes_finished = static_cast<uint32_t>(wiping.size());

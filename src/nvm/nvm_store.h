@@ -27,7 +27,9 @@
 //     commit as the unit's bytes (early commits, copy-on-write blocks and wipes included).
 //     Read() verifies every unit it touches, Write() and CommitNow() verify a unit before they
 //     change it (so damage is never sealed under a new check), and Mount() verifies the table
-//     pages whose WIPING entries it acts on: damage is kCorruption, never wrong bytes.
+//     pages whose WIPING entries it acts on: damage is kCorruption, never wrong bytes. A unit
+//     is verified the first time after Mount() that it is used: under the failure model
+//     nothing but this store's own commits changes it later, and they keep it intact.
 //  G7 Secrets. The journal body of a sensitive transaction (MarkSensitive, and every early
 //     commit) is zeroed after it is applied, and a cut at any point of that is finished by the
 //     next Mount(): the header says WIPE while the body may hold secrets (docs/nvm-format.md §5).
@@ -171,8 +173,13 @@ class NvmStore {
   Status StageChecks(uint32_t first, uint32_t last);
   // Journal bytes of the open transaction after merging these page-aligned [start, end) ranges.
   size_t SizeWith(std::initializer_list<std::pair<uint64_t, uint64_t>> ranges) const;
-  // G8 of one unit in the cells as `overlay` (nullptr: NVM as it is) would leave them.
-  Status CheckUnitIn(uint32_t unit, const ExtentMap* overlay) const;
+  // G8 of one unit in the cells as `overlay` (nullptr: NVM as it is) would leave them;
+  // `checked` says whether it was checked (a WIPING block is not).
+  Status CheckUnitIn(uint32_t unit, const ExtentMap* overlay, bool* checked = nullptr) const;
+  // CheckUnitIn, once per unit and power-on: a unit whose NVM bytes passed stays intact until
+  // the next power-on, since nothing changes NVM but this store's programs (nvm_device.h), and
+  // every commit writes a unit's bytes and its entry together (G8).
+  Status Verified(uint32_t unit, const ExtentMap* overlay) const;
   uint32_t ViewCrc(uint32_t offset, uint32_t length, const ExtentMap* overlay) const;
   void ViewCopy(uint32_t offset, std::span<uint8_t> out, const ExtentMap* overlay) const;
   // Adds to `extents` (page images to program over NVM) the check entries of every unit they
@@ -214,7 +221,16 @@ class NvmStore {
   std::vector<uint32_t> orphans_;  // fresh blocks given up by RollbackTo: wiped at the end
   std::vector<std::pair<uint32_t, SecureBytes>> early_;  // early commits of the transaction
   bool sensitive_ = false;
-  mutable int unchecked_reads_ = 0;  // UncheckedReads alive
+  mutable int unchecked_reads_ = 0;         // UncheckedReads alive
+  mutable std::vector<uint64_t> verified_;  // a bit per check unit: passed since Mount()
+  // Read()'s hot path: the check unit of block 0, and log2 of the block size (-1: not a power
+  // of two).
+  uint32_t block_unit_base_ = 0;
+  int block_shift_ = 0;
+  uint32_t BlockIndex(uint32_t offset) const {
+    const uint32_t rel = offset - layout_.blocks_offset;
+    return block_shift_ >= 0 ? rel >> block_shift_ : rel / layout_.geometry.block_size;
+  }
 };
 
 }  // namespace tessera::nvm
