@@ -454,22 +454,42 @@ class IssuanceModule final : public card::Module {
 
 }  // namespace
 
-card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch, ByteView aid) {
-  if (card.privileged_internal(ch)) return false;  // the run itself works on it
-  if (Protected(aid)) return false;                // whatever an old table may say
+namespace {
+
+// The installed issuance application and its files, and the table slots of the functions that
+// target `aid`; nullopt when the card has no issuance application (in `state`, when given).
+struct Targeting {
+  AppContext app;
+  Files files;
+  std::vector<std::pair<uint16_t, TableEntry>> functions;
+};
+CardResult<std::optional<Targeting>> FunctionsTargeting(card::Card& card, ByteView aid,
+                                                        std::optional<card::AppState> state) {
   CARD_ASSIGN(card::CardRoot root, card.root());
   CARD_ASSIGN(card::Registry registry, card::LoadRegistry(card.store(), root));
   CARD_ASSIGN(auto entry, card::FindEntry(card.store(), registry, card::aid::kIssuanceApplication));
-  if (!entry || entry->state != card::AppState::kActive) return false;
+  if (!entry || (state && entry->state != *state)) return std::optional<Targeting>();
   CARD_ASSIGN(FileNode df, card.fs().Load(entry->df));
-  AppContext app{&card, nullptr, *entry, df};
-  CARD_ASSIGN(Files f, LoadFiles(app));
+  Targeting t{AppContext{&card, nullptr, *entry, df}, {}, {}};
+  CARD_ASSIGN(t.files, LoadFiles(t.app));
   for (uint16_t slot = 0; slot < kFunctions; ++slot) {
-    CARD_ASSIGN(Bytes rec, card.fs().ReadSlot(f.table, slot));
+    CARD_ASSIGN(Bytes rec, card.fs().ReadSlot(t.files.table, slot));
     if (rec.size() != kRecordSize || rec[0] == 0) continue;
-    const TableEntry e = DecodeEntry(rec);
-    if (!std::equal(e.target.begin(), e.target.end(), aid.begin(), aid.end())) continue;
-    CARD_ASSIGN(Journal j, LoadJournal(app, f, slot));
+    TableEntry e = DecodeEntry(rec);
+    if (Same(e.target, aid)) t.functions.emplace_back(slot, std::move(e));
+  }
+  return std::optional<Targeting>(std::move(t));
+}
+
+}  // namespace
+
+card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch, ByteView aid) {
+  if (card.privileged_internal(ch)) return false;  // the run itself works on it
+  if (Protected(aid)) return false;                // whatever an old table may say
+  CARD_ASSIGN(auto t, FunctionsTargeting(card, aid, card::AppState::kActive));
+  if (!t) return false;
+  for (const auto& [slot, e] : t->functions) {
+    CARD_ASSIGN(Journal j, LoadJournal(t->app, t->files, slot));
     if (j.state == kRunning || j.state == kPartial) return true;
   }
   return false;
@@ -479,22 +499,14 @@ card::CardStatus ForgetFunctionsOf(card::Card& card, ByteView aid) {
   // A run's own commands may delete and re-install its target: the function under way keeps
   // its group until the run ends.
   if (card.external_closed() || aid.empty() || Protected(aid)) return card::Ok{};
-  CARD_ASSIGN(card::CardRoot root, card.root());
-  CARD_ASSIGN(card::Registry registry, card::LoadRegistry(card.store(), root));
-  CARD_ASSIGN(auto entry, card::FindEntry(card.store(), registry, card::aid::kIssuanceApplication));
-  if (!entry) return card::Ok{};
-  CARD_ASSIGN(FileNode df, card.fs().Load(entry->df));
-  AppContext app{&card, nullptr, *entry, df};
-  CARD_ASSIGN(Files f, LoadFiles(app));
-  for (uint16_t slot = 0; slot < kFunctions; ++slot) {
-    CARD_ASSIGN(Bytes rec, card.fs().ReadSlot(f.table, slot));
-    if (rec.size() != kRecordSize || rec[0] == 0) continue;
-    const TableEntry e = DecodeEntry(rec);
-    if (!Same(e.target, aid)) continue;
-    if (auto group = card.fs().ChildByFid(df, e.fid); group.ok())
-      CARD_TRY(card.fs().Delete(*group));
-    CARD_TRY(card.fs().WriteSlot(f.table, slot, Bytes(kRecordSize, 0)));
-    CARD_TRY(card.fs().WriteSlot(f.journal, slot, Bytes(kRecordSize, 0)));
+  CARD_ASSIGN(auto t, FunctionsTargeting(card, aid, std::nullopt));
+  if (!t) return card::Ok{};
+  for (const auto& [slot, e] : t->functions) {
+    if (auto group = card.fs().ChildByFid(t->app.df, e.fid); group.ok()) {
+      CARD_TRY(card.fs().Delete(*group));  // its blocks wiped after the commit
+    }
+    CARD_TRY(card.fs().WriteSlot(t->files.table, slot, Bytes(kRecordSize, 0)));
+    CARD_TRY(card.fs().WriteSlot(t->files.journal, slot, Bytes(kRecordSize, 0)));
   }
   return card::Ok{};
 }
