@@ -120,12 +120,13 @@ struct Options {
 
 // A card's serial when none is given: 8 random bytes, never 0 (0 means "no serial"), so that
 // two cards made on one desk never share an identity (the issue state files are keyed by it).
-uint64_t RandomSerial() {
-  uint64_t v = 0;
-  while (v == 0) {
-    if (::getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) v = 0;
+// nullopt when the OS's random source fails.
+std::optional<uint64_t> RandomSerial() {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    uint64_t v = 0;
+    if (::getrandom(&v, sizeof v, 0) == static_cast<ssize_t>(sizeof v) && v != 0) return v;
   }
-  return v;
+  return std::nullopt;
 }
 
 std::optional<uint32_t> ParseSize(const std::string& s) {
@@ -468,12 +469,13 @@ int Init(Options o) {
   }
   const crypto::scp03::StaticKeys* issuer = o.keys_file.empty() ? nullptr : &keys;
   const uint8_t level = o.min_level;
-  const uint64_t serial = o.serial ? *o.serial : RandomSerial();
+  const std::optional<uint64_t> serial = o.serial ? o.serial : RandomSerial();
+  if (!serial) return Fail(o, IOError("no random serial: the OS's random source failed"));
   Status s = o.blank ? ImageFile::Create(o.path, g, o.force)
                      : ImageFile::Create(
                            o.path, g, o.force,
                            [issuer, level, serial](nvm::NvmDevice& d, const Geometry& geo) {
-                             return card::InstallDefaultProfile(d, geo, issuer, level, serial);
+                             return card::InstallDefaultProfile(d, geo, issuer, level, *serial);
                            });
   if (!s.ok() && !o.blank && s.code() != ErrorCode::kBusy &&
       s.code() != ErrorCode::kFailedPrecondition && s.code() != ErrorCode::kIOError) {
@@ -665,8 +667,7 @@ int RunImageCommand(const std::vector<std::string>& args) {
     };
     const bool init_option = a == "--force" || a == "--blank" || a == "--scp03-keys" ||
                              a == "--size" || a == "--page-size" || a == "--journal" ||
-                             a == "--block-size" || a == "--min-security-level" ||
-                             a == "--serial";
+                             a == "--block-size" || a == "--min-security-level" || a == "--serial";
     if (a == "--help" || a == "-h") {
       std::fputs(kImageUsage, stdout);
       return 0;

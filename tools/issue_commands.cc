@@ -110,6 +110,10 @@ Status SelectApp(CardSession& s, const Reporter& rep) {
   return Status::Ok();
 }
 
+// A card without a serial (an image made before cards had one): it has no identity to key a
+// state file by, or to recognise after a reconnection.
+constexpr const char* kNoSerial = "0000000000000000";
+
 // The card serial from the issuer security domain's GET DATA CF (key diversification data:
 // 00 00 || serial, docs/card-format.md §1), as 16 hex digits: the identity state files are
 // keyed by.
@@ -320,7 +324,7 @@ class CardChannel final : public IssueChannel {
     TESSERA_ASSIGN_OR_RETURN(s_, CardSession::Open(o_));
     // The card's identity, on every link: a reconnection must reach the same card.
     TESSERA_ASSIGN_OR_RETURN(std::string serial, ReadCardSerial(*s_));
-    if (!serial_.empty() && serial != serial_) {
+    if (!serial_.empty() && serial != serial_ && serial_ != kNoSerial) {
       return FailedPrecondition("after reconnecting, another card answered (serial " + serial +
                                 ", not " + serial_ + ")");
     }
@@ -611,6 +615,9 @@ int Run(const LinkOptions& o, const Args& a) {
                      "'s policy needs the secure channel (b3): give --scp03 KEYS");
   }
   const std::string card = channel.card_serial();
+  if (card == kNoSerial && !a.has("--state")) {
+    return rep.Usage("this card has no serial (serial 0): give --state FILE, one per card");
+  }
   const std::string state_path = StatePathOf(a, card, function);
   const std::string log_path = a.has("--log") ? a.value("--log") : DefaultLogPath(state_path);
   Progress progress(rep.command());
@@ -649,6 +656,10 @@ int Run(const LinkOptions& o, const Args& a) {
     state.result = "started";
     if (auto st = WriteIssueState(state_path, state); !st.ok()) return rep.Fail(st);
   }
+  // What the state file said before this run, put back when the card turns out to hold
+  // another run (the start never reached its journal: nothing of this run id exists).
+  const std::optional<IssueState> previous =
+      stored->has_value() && (*stored)->acked ? std::optional<IssueState>(**stored) : std::nullopt;
   IssueLog log;
   if (auto st = log.Open(log_path); !st.ok()) return rep.Fail(st);
 
@@ -671,10 +682,17 @@ int Run(const LinkOptions& o, const Args& a) {
     return WriteIssueState(state_path, s);
   };
   const RunOutcome out = RunIssuance(channel, ro);
-  if (!out.acked && out.report) {
+  if (!out.acked && out.report && out.report->run_id == state.run_id) {
     IssueState s = state;
     s.result = out.exit_code == kExitIssued ? "done" : RunStateName(out.report->state);
     (void)WriteIssueState(state_path, s);
+  } else if (!out.acked && out.exit_code != kExitIssued && !out.run_id_sent) {
+    // The card never recorded this run id: the state file goes back to what it was.
+    if (previous) {
+      (void)WriteIssueState(state_path, *previous);
+    } else if (!stored->has_value()) {
+      (void)::unlink(state_path.c_str());
+    }
   }
   return PrintOutcome(o, rep, out, function, state.run_id, state_path, log_path);
 }
@@ -757,6 +775,9 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
                      "'s policy needs the secure channel (b3): give --scp03 KEYS");
   }
   const std::string card = ch.card_serial();
+  if (card == kNoSerial && !a.has("--state") && !a.has("--run-id")) {
+    return rep.Usage("this card has no serial (serial 0): give --state FILE or --run-id HEX16");
+  }
   const std::string state_path = StatePathOf(a, card, function);
   RunId run_id{};
   std::optional<IssueState> state;

@@ -420,9 +420,16 @@ RunOutcome Runner::Run() {
   // A resume that leaves the run where it was makes no progress; twice in a row, and the run
   // stops rather than ask forever (a command the card will not run keeps it there).
   int stalled = 0;
+  // Running and interrupted are one position: the card reports a cut request's record as
+  // interrupted, the request's own answer as running.
   auto position = [](const RunReport& r) {
-    return std::make_tuple(r.state, r.succeeded, r.first_pending, r.failed_sw);
+    const uint8_t state = r.state == static_cast<uint8_t>(RunState::kRunning)
+                              ? static_cast<uint8_t>(RunState::kInterrupted)
+                              : r.state;
+    return std::make_tuple(state, r.succeeded, r.first_pending, r.failed_sw);
   };
+  // A card that loses the link on every request (it crashes at one command) is given up too.
+  constexpr int kMaxReconnects = 20;
   while (next != Next::kDone) {
     if (next == Next::kResume && out_.report && stalled >= 2) {
       const std::string which = "command " + std::to_string(out_.report->first_pending) + " (of " +
@@ -462,22 +469,32 @@ RunOutcome Runner::Run() {
                        : next == Next::kResume ? IssueOp::kResume
                                                : IssueOp::kRetryFailed;
     if (op == IssueOp::kStart || op == IssueOp::kResume) Log(MakeStep(Phase(op)));
+    out_.run_id_sent = true;
     auto r = Exchange(op, Phase(op), &reconnected);
     if (!r.ok()) return Fail(r.status().message());
     out_.sw = r->sw;
     if (reconnected) {  // r is the status the card gives after the loss
+      if (out_.reconnects > kMaxReconnects) {
+        return Fail("the link to the card was lost " + std::to_string(out_.reconnects) +
+                        " times during run " + id + "; it stays unacknowledged",
+                    kExitFailed);
+      }
       if (r->sw != 0x9000) {
         return Fail("EXECUTE ISSUANCE status after reconnecting: the card answered " +
                     HexU16(r->sw) + ": " + Meaning(r->sw));
       }
       auto rep = ParseRunReport(r->data);
       if (!rep.ok()) return Fail(rep.status().message());
+      const bool moved_here = !out_.report || position(*out_.report) != position(*rep);
+      stalled = op == IssueOp::kResume && !moved_here ? stalled + 1 : 0;
       out_.report = *rep;
       if (o_.observer.response) o_.observer.response("status", r->sw, *rep);
       next = Decide(*rep, r->sw);
       continue;
     }
     if (!IsTemplateSw(r->sw)) {
+      // Refused: the card recorded nothing of a start.
+      if (op == IssueOp::kStart) out_.run_id_sent = false;
       Log(MakeStep("refused", r->sw));
       std::string hint;
       if (r->sw == 0x6985 && op == IssueOp::kStart) {

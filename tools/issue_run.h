@@ -130,6 +130,8 @@ struct RunOutcome {
   std::string message;              // why it failed or what it did, one line
   bool acked = false;
   bool replay = false;  // the card had already done this run: nothing was executed
+  // This run id may be on the card: a start was sent and not answered with a refusal.
+  bool run_id_sent = false;
   int retries = 0;
   int reconnects = 0;
 };

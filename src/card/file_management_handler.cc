@@ -103,6 +103,8 @@ CardResult<Response> HandleTerminateCardUsage(Card& card, ChannelState& ch,
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_ASSIGN(FileNode mf, card.fs().Load(root.mf));
   CARD_TRY(CheckAccess(card, ch, mf, kAmTerminate));
+  // Never from a stored command: the run could not even be acknowledged afterwards.
+  if (card.privileged_internal(ch)) return Error::kConditionsNotSatisfied;
   root.card_state = kCardTerminated;
   CARD_TRY(SaveRoot(card.store(), root));
   return Response{};

@@ -185,6 +185,9 @@ CardResult<Response> HandleSetStatus(Card& card, ChannelState& ch, const Command
   if (cmd.p1 == 0x40 || cmd.p1 == 0x60) return SetApplicationStatus(card, cmd);
   if (cmd.p1 != 0x80) return Error::kWrongP1P2;
   if (!cmd.data.empty() && Bytes(cmd.data) != kIsd) return Error::kReferencedDataNotFound;
+  // A stored command never changes the card's life cycle: locked or terminated, the card
+  // would refuse the issuance application and the acknowledgement of the very run.
+  if (card.privileged_internal(ch)) return Error::kConditionsNotSatisfied;
   const uint8_t from = root.gp_life_cycle, to = cmd.p2;
   const bool allowed =
       (from == kGpOpReady && to == kGpInitialized) ||

@@ -118,6 +118,9 @@ CardResult<Response> HandleDeleteKey(Card& card, ChannelState& ch, const Command
     }
   }
   if (!kvn) return Error::kWrongData;
+  // Key sets are the session's business, never a stored command's (docs/self-issuance.md §5):
+  // a run would end the issuer's own session, or take the issuer's keys.
+  if (card.privileged_internal(ch)) return Error::kConditionsNotSatisfied;
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_ASSIGN(KeySet set, FindKeySet(card.store(), root, *kvn));
   if (*kvn == 0) return Error::kWrongData;

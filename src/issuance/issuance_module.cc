@@ -247,10 +247,23 @@ CardResult<bool> Run(AppContext& app, const Files& f, uint16_t slot, const Table
     // (SELECT, VERIFY) run again to rebuild its selection and security state, and count for
     // nothing; every other succeeded command is skipped.
     if (done && (!(c.flags & kFlagHarmless) || !first_pending || j.first_unanswered == 0)) continue;
+    // In place, from NVM. A command that cannot be read (damage: 6581) ends the run as
+    // partial at that command, never leaves it "running".
     Bytes apdu(c.length);
-    CARD_TRY(card.fs().ReadData(group, c.offset, apdu));  // in place, from NVM
+    if (auto read = card.fs().ReadData(group, c.offset, apdu); !read.ok()) {
+      if (read.error().code == Error::kPowerLost || !card.powered()) return Error::kPowerLost;
+      j.failed = static_cast<uint16_t>(i);
+      j.failed_sw = card::ToStatusWord(read.error());
+      j.state = kPartial;
+      break;
+    }
     auto cmd = CommandApdu::Parse(apdu);
-    if (!cmd.ok()) return Error::kMemoryFailure;
+    if (!cmd.ok()) {
+      j.failed = static_cast<uint16_t>(i);
+      j.failed_sw = sw::kMemoryFailure;
+      j.state = kPartial;
+      break;
+    }
     if (done) {
       (void)card.ExecuteInternal(*cmd);
       if (!card.powered()) return Error::kPowerLost;
@@ -324,9 +337,13 @@ CardResult<Response> HandleExecute(card::Card& c, card::ChannelState& ch, const 
     return Template(e, j, Reported(j));
   }
   if (e.policy & kPolicySecureChannel) CARD_TRY(card::RequireAdminSession(c, ch));
-  // Retrying a partial run's failed commands is the policy's to allow (b2); without it a
-  // partial function is acknowledged and issued anew.
-  if (cmd.p1 == 0x02 && !(e.policy & kPolicyPartialRetry)) return Error::kConditionsNotSatisfied;
+  // Running a partial run's failed command again (retry, or resume, or a start with its run
+  // id) is the policy's to allow (b2); without it a partial function is acknowledged and issued
+  // anew.
+  if (!(e.policy & kPolicyPartialRetry) &&
+      (cmd.p1 == 0x02 || (same_run && j.state == kPartial && cmd.p1 != 0x04))) {
+    return Error::kConditionsNotSatisfied;
+  }
   if (cmd.p1 == 0x00 && !same_run) {
     // A new run: only once the previous result was acknowledged.
     if (j.state != kIdle && !j.acknowledged) return Error::kConditionsNotSatisfied;
@@ -443,7 +460,9 @@ class IssuanceModule final : public card::Module {
                                 kRecordSize, kFunctions,
                                 fid == kTableFid ? kTableSecurity : kReadableFile));
       for (uint16_t i = 0; i < kFunctions; ++i) {
-        CARD_TRY(app.card->fs().WriteSlot(ef, i, Bytes(kRecordSize, 0)));
+        // Free table records are zeros; free journal records read as an idle journal.
+        CARD_TRY(app.card->fs().WriteSlot(
+            ef, i, fid == kTableFid ? Bytes(kRecordSize, 0) : EncodeJournal(Journal{})));
       }
       ef.record_count = kFunctions;
       CARD_TRY(app.card->fs().Save(ef));
@@ -496,17 +515,19 @@ card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch
 }
 
 card::CardStatus ForgetFunctionsOf(card::Card& card, ByteView aid) {
-  // A run's own commands may delete and re-install its target: the function under way keeps
-  // its group until the run ends.
-  if (card.external_closed() || aid.empty() || Protected(aid)) return card::Ok{};
+  if (aid.empty() || Protected(aid)) return card::Ok{};
   CARD_ASSIGN(auto t, FunctionsTargeting(card, aid, std::nullopt));
   if (!t) return card::Ok{};
   for (const auto& [slot, e] : t->functions) {
+    // A run's own commands may delete and re-install its target: the function under way (its
+    // journal says running) keeps its group until the run ends.
+    CARD_ASSIGN(Journal j, LoadJournal(t->app, t->files, slot));
+    if (card.external_closed() && j.state == kRunning) continue;
     if (auto group = card.fs().ChildByFid(t->app.df, e.fid); group.ok()) {
       CARD_TRY(card.fs().Delete(*group));  // its blocks wiped after the commit
     }
     CARD_TRY(card.fs().WriteSlot(t->files.table, slot, Bytes(kRecordSize, 0)));
-    CARD_TRY(card.fs().WriteSlot(t->files.journal, slot, Bytes(kRecordSize, 0)));
+    CARD_TRY(card.fs().WriteSlot(t->files.journal, slot, EncodeJournal(Journal{})));
   }
   return card::Ok{};
 }

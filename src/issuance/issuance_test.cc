@@ -308,6 +308,24 @@ TEST_F(IssuanceTest, AStoredDeleteOfTheIssuanceApplicationIsRefused) {
   EXPECT_EQ(Sw("00A40400" + Lc(9) + kIssuanceAid + "00"), "9000");
 }
 
+// No stored command changes the card's life cycle or its key sets: terminated or locked, the
+// card would refuse even the acknowledgement of the run.
+TEST_F(IssuanceTest, StoredCommandsCannotLockTheCardOrTakeItsKeys) {
+  uint8_t n = 0;
+  for (const char* bad : {"80F080FF00", "80F0807F00", "80E4000003D20130", "00FE0000"}) {
+    ASSERT_EQ(Load(GroupOf({{"00A4040008A000000151000000", 1}, {bad, 0}})), "9000") << bad;
+    Bytes run = kRunA;
+    run[7] = ++n;
+    const std::string r = Execute(0x00, run);
+    // 6985 (or, for TERMINATE CARD USAGE, the MF's access condition first: 6982).
+    const std::string why = Field(r, 0x85);
+    EXPECT_TRUE(why == "6985" || (why == "6982" && std::string(bad) == "00FE0000"))
+        << bad << ": " << r;
+    EXPECT_EQ(SwOf(Execute(0x04, run)), "9000") << bad;  // the card still answers
+    EXPECT_EQ(Sw("00A4040008A00000015100000000"), "9000") << bad;
+  }
+}
+
 // Commands the card will not run from a group are refused when the group is loaded (6A80),
 // so that no stored command can wedge a function in "running".
 TEST_F(IssuanceTest, GroupsWithCommandsTheCardWillNotRunAreRefused) {
@@ -363,7 +381,10 @@ TEST_F(IssuanceTest, RetryOfAPartialRunFollowsPolicyB2) {
       EXPECT_EQ(g_executions[2], 1);
     } else {
       EXPECT_EQ(SwOf(r), "6985") << r;
-      EXPECT_EQ(g_executions[2], 0);
+      // Nor by resume, or a start with the same run id.
+      EXPECT_EQ(SwOf(Execute(0x01, run)), "6985");
+      EXPECT_EQ(SwOf(Execute(0x00, run)), "6985");
+      EXPECT_EQ(g_executions[1] + g_executions[2], 0);
       EXPECT_EQ(Field(Execute(0x03, {}), 0x80), "04");  // still partial, nothing ran
     }
     EXPECT_EQ(SwOf(Execute(0x04, run)), "9000");
@@ -395,6 +416,30 @@ TEST_F(IssuanceTest, StoredCommandsAreNotReadableAndAreWipedWithTheirTarget) {
   ASSERT_EQ(SecSw(*isd, "80E40000" + Lc(11) + "4F09F05445535345524110"), "9000");
   EXPECT_FALSE(in_nvm()) << "the deleted target's group is still in NVM";
   EXPECT_EQ(SwOf(Execute(0x03, {})), "6A88");  // the function is gone
+  // Deleted by another function's stored command: forgotten too. Function 1 (the secret)
+  // targets a purse that function 2 installs and deletes.
+  const std::string purse = "F05445535345524150";
+  const std::string params = "C90C800400000000810431323334";
+  ASSERT_EQ(Load(GroupOf({{secret, 0}}), 0x03, purse), "9000");
+  {
+    auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+    ASSERT_TRUE(sc);
+    TlvBuilder b;
+    b.Open(0xBF73).AddByte(0xC1, 0x02).AddByte(0xC3, 1).Add(0x4F, HexOrDie("F0544553534552415A"));
+    b.AddByte(0xC5, 0x03)
+        .Add(0xC6, GroupOf({{"00A4040008A000000151000000", 1},
+                            {"80E60C00" + Lc(11 + 11 + 10 + 2 + 1 + params.size() / 2 + 1) + "0A" +
+                                 kPurseModuleAid + "0A" + kPurseModuleAid + "09" + purse + "0100" +
+                                 Lc(params.size() / 2) + params + "00",
+                             0},
+                            {"80E40000" + Lc(11) + "4F09" + purse, 0}}))
+        .Close();
+    ASSERT_EQ(Upload(*sc, b.Take()), "9000");
+  }
+  Tx("00A40400" + Lc(9) + kIssuanceAid + "00");
+  ASSERT_EQ(SwOf(Tx("80EA00000DC10102C808" + ToHex(kRunB) + "00")), "9000");
+  EXPECT_FALSE(in_nvm()) << "a group whose target a run deleted is still in NVM";
+  EXPECT_EQ(SwOf(Execute(0x03, {})), "6A88");
 }
 
 // A card function that means something (an e-money purse): the group installs a PURSE through

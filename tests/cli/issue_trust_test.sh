@@ -64,6 +64,16 @@ check "  the issuance application is still there" test "$(sel c1.img $ISSUANCE)"
 out=$("$T" --image c1.img issue ack --function 2 2>&1); rc=$?
 check "  the partial run is acknowledged" test $rc -eq 0
 
+# --- stored commands that would lock or terminate the card, or take its keys -----------------
+for bad in 80F080FF00 80F0807F00 80E4000003D20130; do
+  printf '00A4040008A000000151000000 harmless\n%s\n' $bad >lock.group
+  "$T" --image c1.img --scp03 test issue load-group lock.group --function 4 --target $PURSE >/dev/null 2>&1
+  out=$("$T" --image c1.img issue run --function 4 --state lock-$bad.state 2>&1); rc=$?
+  check "stored $bad: refused, exit 3 naming 6985" bash -c '[ $1 -eq 3 ] && grep -q "failed with 6985" <<<"$2"' _ $rc "$out"
+  "$T" --image c1.img issue ack --function 4 --state lock-$bad.state >/dev/null 2>&1
+  check "  the card still serves its ISD" test "$(sel c1.img A000000151000000)" = 9000
+done
+
 # --- targets the card refuses -----------------------------------------------------------------
 for t in $ISSUANCE A000000151000000; do
   out=$("$T" --image c1.img --scp03 test issue load-group purse.group --function 3 --target $t 2>&1); rc=$?
@@ -102,6 +112,12 @@ out=$("$T" --image a.img issue run --function 1 --state "$b_state" 2>&1); rc=$?
 check "  card b's state file is refused for card a" bash -c '[ $1 -eq 1 ] && grep -q "belongs to card" <<<"$2"' _ $rc "$out"
 out=$("$T" --image a.img issue run --function 1 2>&1); rc=$?
 check "  card a's own run is acknowledged as a replay" bash -c '[ $1 -eq 0 ] && grep -q "already done" <<<"$2"' _ $rc "$out"
+b_default=$(ls tessera-issue-*-01.state | grep -v "$a_state")
+before_state=$(grep -v '^updated=' "$b_default")
+out=$("$T" --image b.img issue run --function 1 2>&1); rc=$?
+check "a second run with the card's own state file is refused (exit 1)" test $rc -eq 1
+check "  and leaves that state file as it was (the acknowledged run)" \
+  test "$(grep -v '^updated=' "$b_default")" = "$before_state"
 out=$("$T" --image b.img issue run --function 1 --state other.state 2>&1); rc=$?
 check "an issued function is not started again (exit 1, says --again)" bash -c '[ $1 -eq 1 ] && grep -q -- "--again" <<<"$2"' _ $rc "$out"
 check "  the purse stays selectable" test "$(sel b.img $PURSE)" = 9000
