@@ -17,6 +17,7 @@ PACKAGES=(
   vsmartcard-vpicc python3-virtualsmartcard python3-pycryptodome  # the Python emulator (bench/)
   procps                         # ps, pgrep in the test scripts
   gdb                            # stops tessera-card mid-run in tests/cli/issue_cli_test.sh
+  stress-ng                      # the CPU hog scripts/test.sh runs the CLI, socket and PC/SC tests under
 )
 
 missing=()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then
 #   1. builds with GCC and warnings as errors, runs every test through CTest (unit tests, the
-#      tear suite, CLI tests, fuzz corpus replay) and builds the benchmarks;
+#      tear suite, CLI tests, fuzz corpus replay) and builds the benchmarks; then runs the CLI,
+#      socket and PC/SC tests a second time beside a CPU hog (stress-ng, one busy worker per
+#      core), so that a test that depends on timing fails here rather than on a busy machine;
 #   2. builds with Clang, ASan and UBSan, runs the same tests again, and runs every libFuzzer
 #      target for a short fixed time (FUZZ_SECONDS, default 20).
 set -euo pipefail
@@ -14,6 +16,15 @@ scripts/build.sh build -DTESSERA_WERROR=ON
 echo "== tests (gcc)"
 (cd build && ctest --output-on-failure -j 2)
 build/tessera_tear_tests --gtest_brief=1 | grep 'tear:'
+
+echo "== CLI, socket and PC/SC tests again, under load (stress-ng --cpu $(nproc))"
+stress-ng --cpu "$(nproc)" --quiet &
+hog=$!
+stop_hog() { kill -TERM "$hog" 2>/dev/null; wait "$hog" 2>/dev/null || true; }
+trap stop_hog EXIT
+(cd build && ctest --output-on-failure -R 'cli_|socket|pcsc')
+stop_hog
+trap - EXIT
 
 echo "== build (clang, ASan+UBSan, libFuzzer)"
 CC=clang CXX=clang++ scripts/build.sh build-asan -DTESSERA_WERROR=ON -DTESSERA_SANITIZE=ON \

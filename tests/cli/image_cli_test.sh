@@ -4,6 +4,7 @@
 # truncated, foreign and locked images and for bad usage; images a card serves and read-only
 # images; card-level damage made in the bytes of a real image file; ls; every page size.
 set -uo pipefail
+. "$(dirname "$0")/wait_until.sh"  # waits on conditions, never for a fixed time
 T="${TESSERA:?set TESSERA to the tessera binary}"
 dir=$(mktemp -d)
 card=""
@@ -125,7 +126,7 @@ trap '' PIPE  # a card that died must fail the checks below, not kill this scrip
 card=$!
 exec 8>"$dir/fifo"
 echo 00A4000C023F00 >&8  # answered once the card holds the image
-for _ in $(seq 400); do grep -q 9000 "$dir/card.out" && break; sleep 0.05; done
+wait_until 120 grep -q 9000 "$dir/card.out"
 check "the card runs" grep -q 9000 "$dir/card.out"
 before=$(stat -c %i "$img")
 out=$("$T" image init "$img" --size 256K --force 2>&1); rc=$?

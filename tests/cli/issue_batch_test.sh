@@ -5,6 +5,7 @@
 # the cards themselves, read through APDUs: a counting group (every command credits the purse
 # once more) shows any command that ran twice or never.
 set -uo pipefail
+. "$(dirname "$0")/wait_until.sh"  # waits on conditions, never for a fixed time
 T="${TESSERA:?set TESSERA to the tessera binary}"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 dir=$(mktemp -d)
@@ -85,14 +86,17 @@ check "no key bytes in the logs" bash -c "! grep -qi \"$(sed -n 's/^enc=//p' "$d
 
 # 5. A batch killed mid-way (SIGKILL: its in-process cards lose power wherever they are),
 # again and again, and re-run ends with every card issued exactly once.
-for k in $(seq 40); do
-  # Six kills, and more until the killed batches have left at least one image (a loaded
-  # machine may be slow to start).
-  [[ $k -gt 6 && $(ls "$dir"/b/card-*.img 2>/dev/null | wc -l) -ge 1 ]] && break
+images_in_b() { ls "$dir"/b/card-*.img 2>/dev/null | wc -l; }
+# progressed N PID: the batch has made more than N images, or has ended.
+progressed() { [ "$(images_in_b)" -gt "$1" ] || ! kill -0 "$2" 2>/dev/null; }
+for k in $(seq 6); do
+  # Each batch is killed once it has made progress (a new image, 1 to 3 of them), however long
+  # a loaded machine takes to get there; where in a card the kill lands varies with the poll.
+  made=$(images_in_b)
   "$T" --json issue batch "$dir/count.group" --images "$dir/b" --count 120 --no-sync \
     >/dev/null 2>&1 &
   victim=$!
-  sleep "0.0$((RANDOM % 9 + 1))"
+  wait_until 300 progressed $((made + RANDOM % 3)) $victim
   kill -9 $victim 2>/dev/null
   wait $victim 2>/dev/null
 done

@@ -10,11 +10,13 @@
 # The card is stopped in the middle of a run by running tessera-card under gdb with a
 # breakpoint on Card::ExecuteInternal (a run executes about 250 commands in a few ms): the
 # test waits for the breakpoint, then kills. Without gdb (scripts/install-deps.sh installs it)
-# the test fails.
+# the test fails. Every step waits for a condition (a file, a readiness line, a process state),
+# never for a fixed time: the suite also runs under a CPU hog.
 set -uo pipefail
 T="${TESSERA:?set TESSERA to the tessera binary}"
 CARD="${TESSERA_CARD:?set TESSERA_CARD to the tessera-card binary}"
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/wait_until.sh"
 profiles="$here/../../profiles"
 dir=$(mktemp -d)
 pids=()
@@ -184,7 +186,9 @@ else
   "$T" --image a.img --scp03 test issue load-group long.group --function 6 >/dev/null 2>&1
   check "load-group of 251 commands" test $? -eq 0
   sock="$dir/card.sock"
-  # Serves a.img under gdb; stops at the 101st stored command, touches $1, waits for $2.
+  # Serves a.img under gdb; stops at the 101st stored command, touches $1, waits for $2. The
+  # session wait is long: a client that comes while the stopped run holds the card waits for it
+  # however slow this machine is.
   serve_stopping() {
     cat >gdb.cmd <<EOF
 set startup-with-shell off
@@ -193,33 +197,43 @@ break tessera::card::Card::ExecuteInternal
 ignore 1 100
 run
 shell touch $1
-shell n=0; while [ ! -e $2 ] && [ \$n -lt 1200 ]; do sleep 0.05; n=\$((n + 1)); done
+shell n=0; while [ ! -e $2 ] && [ \$n -lt 12000 ]; do sleep 0.05; n=\$((n + 1)); done
 delete
 continue
 EOF
     rm -f ready
-    gdb -q -batch -x gdb.cmd --args "$CARD" --image a.img --listen "unix:$sock" --ready-fd 3 \
-      3>ready >gdb.log 2>&1 &
+    gdb -q -batch -x gdb.cmd --args "$CARD" --image a.img --listen "unix:$sock" \
+      --session-wait 600 --ready-fd 3 3>ready >gdb.log 2>&1 &
     gdb_pid=$!
     pids+=("$gdb_pid")
-    for _ in $(seq 300); do [ -s ready ] && break; sleep 0.05; done
+    wait_until 300 test -s ready
   }
-  wait_for() { for _ in $(seq 400); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+  wait_for() { wait_until 300 test -e "$1"; }
+  # gone PID: the process has exited (a zombie has released its files, the image lock too).
+  gone() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 
   # 6a. SIGKILL of the card: restarted, the host reconnects and finishes the run.
   before=$(balance a.img)
   serve_stopping hit1 go1
-  "$T" --connect "unix:$sock" issue run --function 6 --state k.state >k.out 2>k.err &
+  check "the card under gdb is ready" test -s ready
+  # --timeout 600: the answer to a run the card was stopped in may take long on a busy machine.
+  "$T" --connect "unix:$sock" --timeout 600 issue run --function 6 --state k.state >k.out 2>k.err &
   host=$!
   pids+=("$host")
   wait_for hit1; check "the card stopped mid-run" test $? -eq 0
   check "the state file holds the run id before the answer" grep -q "^run_id=[0-9A-F]\{16\}" k.state
+  # The host is stopped while the card is killed and restarted, so that its reconnection (10 s
+  # of attempts) starts when the new card serves, however long the restart takes here.
+  kill -STOP "$host"
   card=$(pgrep -x -P "$gdb_pid" tessera-card)
   kill -9 "$card"
+  wait_until 120 gone "$card"; check "the killed card is gone" test $? -eq 0
   touch go1
   "$CARD" --image a.img --listen "unix:$sock" --ready-fd 3 3>ready2 2>card2.log &
   card2=$!
   pids+=("$card2")
+  wait_until 120 test -s ready2; check "the restarted card serves" test $? -eq 0 || cat card2.log
+  kill -CONT "$host"
   wait "$host"; rc=$?
   check "the host finishes after the card was killed" test $rc -eq 0 || cat k.err
   check "the host reconnected" grep -q "reconnected" k.err
@@ -238,14 +252,16 @@ assert steps==["status","start","reconnect","status","resume","response","ack"],
   # 6b. SIGKILL of the host: `issue run` again with the same state file completes the run.
   before=$(balance a.img)
   serve_stopping hit2 go2
-  "$T" --connect "unix:$sock" issue run --function 6 --state h.state --again >h.out 2>h.err &
+  check "the card under gdb is ready (2)" test -s ready
+  "$T" --connect "unix:$sock" --timeout 600 issue run --function 6 --state h.state --again >h.out 2>h.err &
   host=$!
   pids+=("$host")
   wait_for hit2; check "the card stopped mid-run (2)" test $? -eq 0
   run_h=$(sed -n 's/^run_id=//p' h.state)
   kill -9 "$host"; wait "$host" 2>/dev/null
   touch go2  # the card finishes the request alone
-  out=$("$T" --connect "unix:$sock" issue run --function 6 --state h.state 2>h2.err); rc=$?
+  out=$("$T" --connect "unix:$sock" --timeout 600 issue run --function 6 --state h.state 2>h2.err)
+  rc=$?
   check "the second issue run exits 0" test $rc -eq 0 || cat h2.err
   check "it resumes the stored run id" grep -q "holds run $run_h, not acknowledged.*resuming it" h2.err
   check "it completes and acknowledges" grep -q "run $run_h .*251 of 251 commands succeeded, acknowledged" <<<"$out"
