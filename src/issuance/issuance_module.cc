@@ -386,14 +386,21 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
   if (!items.ok()) return Error::kWrongData;
   TableEntry e;
   std::optional<Bytes> content;
+  std::vector<TlvTag> seen;
+  constexpr uint8_t kPolicyDefined =
+      kPolicyStopOnError | kPolicyPartialRetry | kPolicySecureChannel;
   for (const TlvView& t : *items) {
+    // Each field once: a second one would be silently ignored by some reader.
+    if (std::find(seen.begin(), seen.end(), t.tag) != seen.end()) return Error::kWrongData;
+    seen.push_back(t.tag);
     if (t.tag == 0xC1 && t.value.size() == 1 && t.value[0] != 0 && t.value[0] != 0xFF) {
       e.function = t.value[0];
     } else if (t.tag == 0xC3 && t.value.size() == 1) {
       e.version = t.value[0];
-    } else if (t.tag == 0x4F && t.value.size() <= 16) {
+    } else if (t.tag == 0x4F &&
+               (t.value.empty() || (t.value.size() >= 5 && t.value.size() <= 16))) {
       e.target.assign(t.value.begin(), t.value.end());
-    } else if (t.tag == 0xC5 && t.value.size() == 1) {
+    } else if (t.tag == 0xC5 && t.value.size() == 1 && (t.value[0] & ~kPolicyDefined) == 0) {
       e.policy = static_cast<uint8_t>(t.value[0] | kPolicyStopOnError);
     } else if (t.tag == 0xC6 && !t.value.empty() && t.value.size() <= issuance::kMaxGroupBytes) {
       content = Bytes(t.value.begin(), t.value.end());

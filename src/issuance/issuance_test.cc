@@ -360,6 +360,20 @@ TEST_F(IssuanceTest, TheLargestGroupLoads) {
 
 // No function may target the issuance application or the issuer security domain: a half-issued
 // function would make them unselectable, and with them every way out.
+// The upload's fields are what the docs say, each once: undefined policy bits, an AID that is
+// no AID and a field given twice are refused.
+TEST_F(IssuanceTest, TheGroupUploadIsChecked) {
+  EXPECT_EQ(Load(Group(2), 0x0B), "6A80");
+  EXPECT_EQ(Load(Group(2), 0x03, "F054"), "6A80");
+  auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+  ASSERT_TRUE(sc);
+  TlvBuilder b;
+  b.Open(0xBF73).AddByte(0xC1, 0x01).AddByte(0xC1, 0x02).AddByte(0xC5, 0x03).Add(0xC6, Group(2));
+  b.Close();
+  EXPECT_EQ(Upload(*sc, b.Take()), "6A80");
+  EXPECT_EQ(Load(Group(2), 0x07), "9000");
+}
+
 TEST_F(IssuanceTest, TheCardsOwnDoorsCannotBeTargets) {
   EXPECT_EQ(Load(Group(2), 0x03, kIssuanceAid), "6A80");
   EXPECT_EQ(Load(Group(2), 0x03, "A000000151000000"), "6A80");
