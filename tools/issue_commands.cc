@@ -687,12 +687,9 @@ int Run(const LinkOptions& o, const Args& a) {
     s.result = out.exit_code == kExitIssued ? "done" : RunStateName(out.report->state);
     (void)WriteIssueState(state_path, s);
   } else if (!out.acked && out.exit_code != kExitIssued && !out.run_id_sent) {
-    // The card never recorded this run id: the state file goes back to what it was.
-    if (previous) {
-      (void)WriteIssueState(state_path, *previous);
-    } else if (!stored->has_value()) {
-      (void)::unlink(state_path.c_str());
-    }
+    // The card never recorded this run id: a state file that held an acknowledged run goes
+    // back to it (a new file stays, its run id unused: the next run starts with it).
+    if (previous) (void)WriteIssueState(state_path, *previous);
   }
   return PrintOutcome(o, rep, out, function, state.run_id, state_path, log_path);
 }
