@@ -50,6 +50,18 @@ std::optional<Bytes> CardService::RefuseIfPrivileged(const std::string& source, 
   return kRefused;
 }
 
+bool CardService::AnswerBeforeSession(const std::string& source, ByteView payload,
+                                      std::optional<Bytes>* reply) {
+  if (!card_.external_closed()) return false;
+  if (payload.size() == 1) {
+    *reply = payload[0] == kCtrlGetAtr ? std::optional<Bytes>(card::Card::Atr()) : std::nullopt;
+    return true;
+  }
+  *reply = RefuseIfPrivileged(source, payload);
+  // The run may have ended between the two reads: then the frame waits for the card.
+  return reply->has_value();
+}
+
 std::optional<Bytes> CardService::Handle(const std::string& source, ByteView payload,
                                          uint64_t session) {
   // Privileged mode: the card is running stored commands and takes nothing from outside; the

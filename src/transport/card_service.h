@@ -53,6 +53,14 @@ class CardService {
   // commands; nullopt otherwise. For a connection that does not own the card yet, so that
   // what it sends during a run is refused then rather than run after it.
   std::optional<Bytes> RefuseIfPrivileged(const std::string& source, ByteView payload);
+  // For a connection that does not own the card yet: while the card runs stored commands,
+  // answers any frame at once and returns true. An APDU gets 6985, GET ATR the ATR, power
+  // control nothing (the session that follows begins with a reset anyway). False outside
+  // privileged mode: the connection then waits for the card (BeginSession). Without this, a
+  // client whose first frame is power control would wait for the whole run before hearing
+  // that the card is busy.
+  bool AnswerBeforeSession(const std::string& source, ByteView payload,
+                           std::optional<Bytes>* reply);
 
   const Options& options() const { return options_; }
 

@@ -91,6 +91,13 @@ TEST_F(CardServiceTest, ASocketClientDuringARunIsRefusedNotQueued) {
   // Bounded: a B that waited for the card would otherwise wait for ever (the run waits for us).
   const timeval bound{60, 0};
   ::setsockopt(*b, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound);
+  // B begins as a reader driver does, with power control: that too is answered during the
+  // run (power on takes no answer, GET ATR gets the ATR), not held until the run ends.
+  ASSERT_TRUE(WriteFrame(*b, Bytes{kCtrlPowerOn}).ok());
+  ASSERT_TRUE(WriteFrame(*b, Bytes{kCtrlGetAtr}).ok());
+  auto atr = ReadFrame(*b);
+  ASSERT_TRUE(atr.ok()) << atr.status().ToString();
+  EXPECT_EQ(*atr, card::Card::Atr());
   ASSERT_TRUE(WriteFrame(*b, HexOrDie("803F0000")).ok());
   auto refused = ReadFrame(*b);  // answered while the run still holds the card
   ASSERT_TRUE(refused.ok()) << refused.status().ToString();

@@ -59,11 +59,12 @@ void ServeSession(int fd, const std::string& who, const std::string& name, Bytes
                   const SocketServerOptions& options) {
   // APDUs that come while the card runs stored commands (privileged mode) are refused at once:
   // waiting for the card, they would run after the request (docs/self-issuance.md §5).
-  while (auto refused = service.RefuseIfPrivileged(name, first)) {
+  std::optional<Bytes> early;
+  while (service.AnswerBeforeSession(name, first, &early)) {
     FrameLimits wait;
     wait.frame_timeout = options.frame_timeout;
-    if (!WriteFrame(fd, *refused).ok()) break;
-    auto next = ReadFrame(fd, &stop, wait);
+    const bool sent = !early || WriteFrame(fd, *early).ok();
+    auto next = sent ? ReadFrame(fd, &stop, wait) : Result<Bytes>(IOError("client gone"));
     if (!next.ok()) {
       ::close(fd);
       return;
