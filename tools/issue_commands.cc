@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "card_session.h"
 #include "cli_args.h"
@@ -124,6 +126,12 @@ Result<std::string> ReadCardSerial(CardSession& s) {
   select.data = HexOrDie("A000000151000000");  // the issuer security domain
   select.ne = 256;
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Plain(select));
+  if (sel.sw == 0x6985) {
+    // Selecting the ISD is refused only in privileged mode (docs/self-issuance.md §5).
+    return Status{ErrorCode::kBusy,
+                  "SELECT of the ISD: 6985: the card is running stored commands for another "
+                  "connection (privileged mode)"};
+  }
   if (sel.sw != 0x9000) return FailedPrecondition("SELECT of the ISD: " + HexU16(sel.sw));
   CommandApdu get_data;
   get_data.cla = 0x80;
@@ -318,12 +326,35 @@ class CardChannel final : public IssueChannel {
   CardSession& session() { return *s_; }
 
  private:
+  // Opens a link and reads the card's identity. A card in privileged mode (a request another
+  // connection started, e.g. by a host that was killed, runs to its end alone) refuses every
+  // command: the link is opened again until the mode ends, for at most --timeout seconds.
   Status OpenLink() {
-    s_.reset();
-    in_session_ = false;
-    TESSERA_ASSIGN_OR_RETURN(s_, CardSession::Open(o_));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.timeout_s);
+    bool said = false;
+    Result<std::string> read = NotFound("no link");
+    for (;;) {
+      s_.reset();
+      in_session_ = false;
+      TESSERA_ASSIGN_OR_RETURN(s_, CardSession::Open(o_));
+      read = ReadCardSerial(*s_);
+      if (read.ok() || read.status().code() != ErrorCode::kBusy ||
+          std::chrono::steady_clock::now() >= deadline) {
+        break;
+      }
+      if (!said) {
+        rep_.Warn(
+            "the card is running stored commands for another connection (privileged "
+            "mode); waiting up to " +
+            std::to_string(o_.timeout_s) + " s for that request to end");
+        said = true;
+      }
+      s_.reset();  // a closed connection leaves the card to the request
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!read.ok()) return read.status();
+    std::string serial = std::move(*read);
     // The card's identity, on every link: a reconnection must reach the same card.
-    TESSERA_ASSIGN_OR_RETURN(std::string serial, ReadCardSerial(*s_));
     if (!serial_.empty() && serial != serial_ && serial_ != kNoSerial) {
       return FailedPrecondition("after reconnecting, another card answered (serial " + serial +
                                 ", not " + serial_ + ")");
