@@ -6,6 +6,7 @@ Usage: kill_stream.py write STATE_FILE   -- writes generations until the card di
        kill_stream.py check STATE_FILE   -- after the restart: every file holds the last
                                             acknowledged generation or the one after it
 """
+import os
 import sys
 import time
 
@@ -16,7 +17,7 @@ READER = "Virtual PCD 00 00"
 AID = list(bytes.fromhex("F05445535345524110"))
 
 
-def connect(timeout=20):
+def connect(timeout=120):
     deadline = time.time() + timeout
     while True:
         try:
@@ -27,7 +28,7 @@ def connect(timeout=20):
         except (CardConnectionException, NoCardException, IndexError):
             if time.time() > deadline:
                 raise
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling the reader until the deadline
 
 
 def tx(c, apdu):
@@ -60,8 +61,10 @@ def write(state):
             assert sw == 0x9000, hex(sw)
             _, sw = tx(c, [0, 0xDC, 1, (2 << 3) | 4, 16] + record(gen))
             assert sw == 0x9000, hex(sw)
-            with open(state, "w") as f:
+            # Atomically: the test reads it while the stream runs, and after the kill.
+            with open(state + ".tmp", "w") as f:
                 f.write(str(gen))
+            os.replace(state + ".tmp", state)
     except (CardConnectionException, NoCardException, AssertionError) as e:
         print(f"stream stopped after generation {gen - 1} acknowledged ({type(e).__name__})")
 
