@@ -54,7 +54,18 @@ bool CardService::AnswerBeforeSession(const std::string& source, ByteView payloa
                                       std::optional<Bytes>* reply) {
   if (!card_.external_closed()) return false;
   if (payload.size() == 1) {
-    *reply = payload[0] == kCtrlGetAtr ? std::optional<Bytes>(card::Card::Atr()) : std::nullopt;
+    switch (payload[0]) {
+      case kCtrlPowerOff:
+      case kCtrlPowerOn:
+      case kCtrlReset:
+        *reply = std::nullopt;
+        break;
+      case kCtrlGetAtr:
+        *reply = card::Card::Atr();
+        break;
+      default:
+        *reply = Bytes{0x6D, 0x00};  // as in a session: not a control message we know
+    }
     return true;
   }
   *reply = RefuseIfPrivileged(source, payload);

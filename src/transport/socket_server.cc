@@ -63,6 +63,8 @@ void ServeSession(int fd, const std::string& who, const std::string& name, Bytes
   while (service.AnswerBeforeSession(name, first, &early)) {
     FrameLimits wait;
     wait.frame_timeout = options.frame_timeout;
+    // Without a session the connection holds a worker: one that goes silent lets it go.
+    wait.give_up_idle = [&](milliseconds waited) { return waited >= options.idle_timeout; };
     const bool sent = !early || WriteFrame(fd, *early).ok();
     auto next = sent ? ReadFrame(fd, &stop, wait) : Result<Bytes>(IOError("client gone"));
     if (!next.ok()) {
