@@ -119,7 +119,9 @@ constexpr const char* kNoSerial = "0000000000000000";
 // The card serial from the issuer security domain's GET DATA CF (key diversification data:
 // 00 00 || serial, docs/card-format.md §1), as 16 hex digits: the identity state files are
 // keyed by.
-Result<std::string> ReadCardSerial(CardSession& s) {
+// `privileged`, if given, is set when the card refused the SELECT because it runs stored
+// commands for another connection (6985: the only reason the ISD refuses to be selected).
+Result<std::string> ReadCardSerial(CardSession& s, bool* privileged = nullptr) {
   CommandApdu select;
   select.ins = 0xA4;
   select.p1 = 0x04;
@@ -128,9 +130,10 @@ Result<std::string> ReadCardSerial(CardSession& s) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Plain(select));
   if (sel.sw == 0x6985) {
     // Selecting the ISD is refused only in privileged mode (docs/self-issuance.md §5).
-    return Status{ErrorCode::kBusy,
-                  "SELECT of the ISD: 6985: the card is running stored commands for another "
-                  "connection (privileged mode)"};
+    if (privileged != nullptr) *privileged = true;
+    return FailedPrecondition(
+        "SELECT of the ISD: 6985: the card is running stored commands for another connection "
+        "(privileged mode)");
   }
   if (sel.sw != 0x9000) return FailedPrecondition("SELECT of the ISD: " + HexU16(sel.sw));
   CommandApdu get_data;
@@ -327,32 +330,38 @@ class CardChannel final : public IssueChannel {
 
  private:
   // Opens a link and reads the card's identity. A card in privileged mode (a request another
-  // connection started, e.g. by a host that was killed, runs to its end alone) refuses every
-  // command: the link is opened again until the mode ends, for at most --timeout seconds.
+  // connection started, e.g. by a host that was killed, or this host before its link was lost,
+  // runs to its end alone) refuses every command: the link is opened again until the mode
+  // ends. The wait is bounded by --timeout seconds for the channel's whole life, so that
+  // reconnection attempts do not each wait that long; it starts again once a link succeeds.
   Status OpenLink() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o_.timeout_s);
-    bool said = false;
+    using Clock = std::chrono::steady_clock;
     Result<std::string> read = NotFound("no link");
     for (;;) {
       s_.reset();
       in_session_ = false;
       TESSERA_ASSIGN_OR_RETURN(s_, CardSession::Open(o_));
-      read = ReadCardSerial(*s_);
-      if (read.ok() || read.status().code() != ErrorCode::kBusy ||
-          std::chrono::steady_clock::now() >= deadline) {
-        break;
-      }
-      if (!said) {
+      bool privileged = false;
+      read = ReadCardSerial(*s_, &privileged);
+      if (!privileged) break;
+      const auto now = Clock::now();
+      if (!privileged_until_) {
+        privileged_until_ = now + std::chrono::seconds(o_.timeout_s);
         rep_.Warn(
             "the card is running stored commands for another connection (privileged "
             "mode); waiting up to " +
             std::to_string(o_.timeout_s) + " s for that request to end");
-        said = true;
+      }
+      if (now >= *privileged_until_) {
+        s_.reset();
+        return FailedPrecondition(read.status().message() + "; still so after " +
+                                  std::to_string(o_.timeout_s) + " s (--timeout)");
       }
       s_.reset();  // a closed connection leaves the card to the request
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!read.ok()) return read.status();
+    privileged_until_.reset();
     std::string serial = std::move(*read);
     // The card's identity, on every link: a reconnection must reach the same card.
     if (!serial_.empty() && serial != serial_ && serial_ != kNoSerial) {
@@ -373,6 +382,8 @@ class CardChannel final : public IssueChannel {
   bool secure_ = false;
   bool fresh_ = false;
   bool in_session_ = false;
+  // While the card is in privileged mode for another connection: until when it is waited for.
+  std::optional<std::chrono::steady_clock::time_point> privileged_until_;
   std::string serial_;
 };
 
