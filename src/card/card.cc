@@ -285,14 +285,14 @@ void Card::ForgetDeleted() {
 }
 
 Bytes Card::Transmit(ByteView command) {
-  if (!powered()) return ResponseApdu{{}, sw::kNoPreciseDiagnosis}.Serialize();
-  if (external_closed()) return ResponseApdu{{}, sw::kConditionsNotSatisfied}.Serialize();
+  if (!powered()) return ErrorResponse({Error::kNoPreciseDiagnosis}).Serialize();
+  if (external_closed()) return ErrorResponse({Error::kConditionsNotSatisfied}).Serialize();
   auto parsed = CommandApdu::Parse(command);
   if (!parsed.ok()) {
     if (command.size() >= 1 && !DecodeClass(command[0]).valid) {
-      return ResponseApdu{{}, sw::kClaNotSupported}.Serialize();
+      return ErrorResponse({Error::kClaNotSupported}).Serialize();
     }
-    return ResponseApdu{{}, sw::kWrongLength}.Serialize();
+    return ErrorResponse({Error::kWrongLength}).Serialize();
   }
   Bytes response = Admit(*parsed).Serialize();
   // Privileged mode lasts at most as long as the external command that entered it.
@@ -301,12 +301,12 @@ Bytes Card::Transmit(ByteView command) {
 }
 
 ResponseApdu Card::ExecuteInternal(const CommandApdu& command, const StageHook& stage) {
-  if (!powered()) return ResponseApdu{{}, sw::kNoPreciseDiagnosis};
+  if (!powered()) return ErrorResponse({Error::kNoPreciseDiagnosis});
   const ClassByte cls = DecodeClass(command.cla);
   if (!cls.valid) return ErrorResponse({Error::kClaNotSupported});
   if (cls.chaining) return ErrorResponse({Error::kChainingNotSupported});
   if (cls.secure_messaging != SecureMessaging::kNone) {
-    return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
+    return ErrorResponse({Error::kSecureMessagingNotSupported});
   }
   // GET RESPONSE has nothing to return here, and MANAGE CHANNEL would reach the external
   // channels.
@@ -331,14 +331,13 @@ ResponseApdu Card::Admit(const CommandApdu& cmd_in) {
   ch.command_secured = false;
   if (cls.secure_messaging != SecureMessaging::kNone &&
       !(cmd_in.ins == ins::kExternalAuthenticate && cls.proprietary)) {
-    if (!ch.scp) return ResponseApdu{{}, sw::kSecureMessagingNotSupported};
+    if (!ch.scp) return ErrorResponse({Error::kSecureMessagingNotSupported});
     auto plain = ch.scp->UnwrapCommand(cmd_in);
     if (!plain.ok()) {
       ch.CloseSecureChannel();
-      return ResponseApdu{{},
-                          plain.status().code() == ErrorCode::kMalformed
-                              ? sw::kSmDataIncorrect
-                              : sw::kSecurityNotSatisfied};
+      return ErrorResponse({plain.status().code() == ErrorCode::kMalformed
+                                ? Error::kSmDataIncorrect
+                                : Error::kSecurityNotSatisfied});
     }
     unwrapped = std::move(*plain);
     in = &unwrapped;
@@ -500,7 +499,7 @@ ResponseApdu Card::Finish(const CommandApdu& cmd, ChannelState& ch, Response r,
   const size_t ne = std::min<size_t>(cmd.ne, kMaxResponseData);
   if (r.data.size() <= ne) return ResponseApdu{std::move(r.data), r.sw};
   if (r.exact_length && cmd.ne < kMaxShortNe && r.data.size() <= kMaxShortNe) {
-    return ResponseApdu{{}, static_cast<uint16_t>(sw::kWrongLe | (r.data.size() & 0xFF))};
+    return ErrorResponse({Error::kWrongLengthExpected, static_cast<uint8_t>(r.data.size() & 0xFF)});
   }
   ResponseApdu out{Bytes(r.data.begin(), r.data.begin() + static_cast<ptrdiff_t>(ne)), 0};
   ch.pending_response.assign(r.data.begin() + static_cast<ptrdiff_t>(ne), r.data.end());

@@ -12,6 +12,8 @@ uint16_t ToStatusWord(CardError e) {
       return static_cast<uint16_t>(sw::kWrongLe | e.param);
     case Error::kChannelNotSupported:
       return sw::kChannelNotSupported;
+    case Error::kSecureMessagingNotSupported:
+      return sw::kSecureMessagingNotSupported;
     case Error::kLastCommandExpected:
       return sw::kLastCommandOfChainExpected;
     case Error::kChainingNotSupported:
@@ -28,6 +30,8 @@ uint16_t ToStatusWord(CardError e) {
       return sw::kConditionsNotSatisfied;
     case Error::kNoCurrentEf:
       return sw::kNoCurrentEf;
+    case Error::kSmDataIncorrect:
+      return sw::kSmDataIncorrect;
     case Error::kWrongData:
       return sw::kWrongData;
     case Error::kFunctionNotSupported:

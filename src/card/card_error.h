@@ -12,34 +12,36 @@
 namespace tessera::card {
 
 enum class Error : uint8_t {
-  kWrongLength,             // 6700
-  kWrongLengthExpected,     // 6Cxx (param = exact length)
-  kChannelNotSupported,     // 6881
-  kLastCommandExpected,     // 6883
-  kChainingNotSupported,    // 6884
-  kIncompatibleFile,        // 6981
-  kSecurityNotSatisfied,    // 6982
-  kAuthenticationBlocked,   // 6983
-  kReferenceDataNotUsable,  // 6984
-  kConditionsNotSatisfied,  // 6985
-  kNoCurrentEf,             // 6986
-  kWrongData,               // 6A80
-  kFunctionNotSupported,    // 6A81
-  kFileNotFound,            // 6A82
-  kRecordNotFound,          // 6A83
-  kNotEnoughMemory,         // 6A84
-  kWrongP1P2,               // 6A86
-  kNcInconsistentWithP1P2,  // 6A87
-  kReferencedDataNotFound,  // 6A88
-  kFileExists,              // 6A89
-  kDfNameExists,            // 6A8A
-  kOffsetOutsideFile,       // 6B00
-  kInsNotSupported,         // 6D00
-  kClaNotSupported,         // 6E00
-  kMemoryFailure,           // 6581
-  kNoPreciseDiagnosis,      // 6F00
-  kInvalidKeyCheckValue,    // 9485
-  kPowerLost,               // no status word: the card lost power mid-command
+  kWrongLength,                  // 6700
+  kWrongLengthExpected,          // 6Cxx (param = exact length)
+  kChannelNotSupported,          // 6881
+  kSecureMessagingNotSupported,  // 6882
+  kLastCommandExpected,          // 6883
+  kChainingNotSupported,         // 6884
+  kIncompatibleFile,             // 6981
+  kSecurityNotSatisfied,         // 6982
+  kAuthenticationBlocked,        // 6983
+  kReferenceDataNotUsable,       // 6984
+  kConditionsNotSatisfied,       // 6985
+  kNoCurrentEf,                  // 6986
+  kSmDataIncorrect,              // 6988
+  kWrongData,                    // 6A80
+  kFunctionNotSupported,         // 6A81
+  kFileNotFound,                 // 6A82
+  kRecordNotFound,               // 6A83
+  kNotEnoughMemory,              // 6A84
+  kWrongP1P2,                    // 6A86
+  kNcInconsistentWithP1P2,       // 6A87
+  kReferencedDataNotFound,       // 6A88
+  kFileExists,                   // 6A89
+  kDfNameExists,                 // 6A8A
+  kOffsetOutsideFile,            // 6B00
+  kInsNotSupported,              // 6D00
+  kClaNotSupported,              // 6E00
+  kMemoryFailure,                // 6581
+  kNoPreciseDiagnosis,           // 6F00
+  kInvalidKeyCheckValue,         // 9485
+  kPowerLost,                    // no status word: the card lost power mid-command
 };
 
 struct CardError {
