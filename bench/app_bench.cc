@@ -6,14 +6,14 @@
 // Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-#include "apps/builtin_modules.h"
 #include "card/card.h"
 #include "card/profile.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "device/virtual_card.h"
 
 namespace tessera::card {
 namespace {
@@ -32,11 +32,10 @@ struct Fixture {
   Fixture() : ram(geometry.nvm_size, geometry.page_size) {
     (void)InstallDefaultProfile(ram.device(), geometry);
     platform = DrbgPlatform::FromSeed(Bytes(48, 9));
-    card = std::make_unique<Card>(ram.device(), geometry, *platform);
-    apps::RegisterBuiltInModules(*card);
+    card = tessera::device::MakeCard(ram.device(), geometry, *platform);
     (void)card->PowerOn();
     key = *crypto::GenerateP256KeyPair();
-    auto isd = Open("A000000151000000", 0x30, host::TestKeys());
+    auto isd = Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
     TlvBuilder b;
     b.Open(0xBF71).AddByte(0xC1, 1).Add(0xC0, ToBytes("ACME")).Add(0x86, key.public_key);
     Bytes d{0x21};
@@ -51,19 +50,19 @@ struct Fixture {
     b.Add(0xD8, d).Close();
     Upload(*isd, b.Take());
   }
-  std::unique_ptr<host::SecureChannel> Open(const std::string& domain, uint8_t kvn,
-                                            scp03::StaticKeys keys) {
-    host::Scp03Options o;
+  std::unique_ptr<crypto::scp03::SecureChannel> Open(const std::string& domain, uint8_t kvn,
+                                                     scp03::StaticKeys keys) {
+    crypto::scp03::ChannelOptions o;
     o.keys = std::move(keys);
     o.kvn = kvn;
     o.level = scp03::kCMac;
     o.security_domain = HexOrDie(domain);
-    auto sc = host::SecureChannel::Open(
+    auto sc = crypto::scp03::SecureChannel::Open(
         [this](ByteView c) -> Result<Bytes> { return card->Transmit(c); }, o);
     if (!sc.ok()) std::abort();
     return std::move(*sc);
   }
-  static bool Upload(host::SecureChannel& isd, const Bytes& data) {
+  static bool Upload(crypto::scp03::SecureChannel& isd, const Bytes& data) {
     bool ok = true;
     for (size_t off = 0, n = 0; off < data.size(); off += 200, ++n) {
       const size_t len = std::min<size_t>(200, data.size() - off);
@@ -115,7 +114,7 @@ void BM_InstallFromFile(benchmark::State& state) {
   const Bytes file = f.InstallFile(kAid);
   uint64_t programs = 0;
   for (auto _ : state) {
-    auto isd = f.Open("A000000151000000", 0x30, host::TestKeys());
+    auto isd = f.Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
     const uint64_t before = f.ram.device().programs();
     if (!Fixture::Upload(*isd, file)) state.SkipWithError("install failed");
     programs += f.ram.device().programs() - before;
@@ -130,7 +129,7 @@ void BM_InstallFromFile(benchmark::State& state) {
 void BM_RecordStatusChange(benchmark::State& state) {
   Fixture f;
   {
-    auto isd = f.Open("A000000151000000", 0x30, host::TestKeys());
+    auto isd = f.Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
     Fixture::Upload(*isd, f.InstallFile(kAid));
   }
   auto sc = f.Open("F05445535345524101", 0x21, AdminKeys());
@@ -159,7 +158,7 @@ void BM_RecordDeletion(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     {
-      auto isd = f.Open("A000000151000000", 0x30, host::TestKeys());
+      auto isd = f.Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
       Fixture::Upload(*isd, file);
     }
     auto sc = f.Open("F05445535345524101", 0x21, AdminKeys());

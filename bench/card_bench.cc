@@ -2,11 +2,11 @@
 // runs on Debian's Python emulator (SELECT EF 2F01, READ BINARY 16 bytes, UPDATE RECORD of 16
 // bytes), on a RAM NVM with the default profile. Results: docs/performance.md.
 #include <benchmark/benchmark.h>
-#include "apps/builtin_modules.h"
+#include "device/virtual_card.h"
 
 #include "card/card.h"
 #include "card/profile.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
 
 namespace tessera::card {
 namespace {
@@ -15,8 +15,7 @@ struct Fixture {
   Fixture() : ram(geometry.nvm_size, geometry.page_size) {
     (void)InstallDefaultProfile(ram.device(), geometry);
     platform = DrbgPlatform::FromSeed(Bytes(48, 9));
-    card = std::make_unique<Card>(ram.device(), geometry, *platform);
-    tessera::apps::RegisterBuiltInModules(*card);
+    card = tessera::device::MakeCard(ram.device(), geometry, *platform);
     (void)card->PowerOn();
   }
   nvm::Geometry geometry;
@@ -53,10 +52,10 @@ void BM_IsdGetDataPlain(benchmark::State& s) {
 }
 void BM_IsdGetDataScp03Level33(benchmark::State& state) {
   Fixture f;
-  host::Scp03Options o;
-  o.keys = host::TestKeys();
+  crypto::scp03::ChannelOptions o;
+  o.keys = crypto::scp03::TestKeys();
   o.level = 0x33;
-  auto sc = host::SecureChannel::Open(
+  auto sc = crypto::scp03::SecureChannel::Open(
       [&f](ByteView c) -> Result<Bytes> { return f.card->Transmit(c); }, o);
   if (!sc.ok()) {
     state.SkipWithError("no session");

@@ -11,11 +11,11 @@
 // NVM page programs per iteration are reported with each. Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-#include "apps/builtin_modules.h"
 #include "card/card.h"
 #include "card/profile.h"
 #include "core/tlv.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "device/virtual_card.h"
 #include "issuance_protocol.h"
 #include "issue_group.h"
 
@@ -41,21 +41,20 @@ struct CardOnRam {
              .ok()) {
       std::abort();
     }
-    card = std::make_unique<card::Card>(ram.device(), geometry, *platform);
-    apps::RegisterBuiltInModules(*card);
+    card = tessera::device::MakeCard(ram.device(), geometry, *platform);
     if (!card->PowerOn().ok()) std::abort();
   }
-  std::unique_ptr<host::SecureChannel> Open(ByteView domain) {
-    host::Scp03Options o;
-    o.keys = host::TestKeys();
+  std::unique_ptr<crypto::scp03::SecureChannel> Open(ByteView domain) {
+    crypto::scp03::ChannelOptions o;
+    o.keys = crypto::scp03::TestKeys();
     o.level = 0x03;
     o.security_domain.assign(domain.begin(), domain.end());
-    auto sc = host::SecureChannel::Open(
+    auto sc = crypto::scp03::SecureChannel::Open(
         [this](ByteView c) -> Result<Bytes> { return card->Transmit(c); }, o);
     if (!sc.ok()) std::abort();
     return std::move(*sc);
   }
-  bool Upload(host::SecureChannel& sc, const Bytes& data) {
+  bool Upload(crypto::scp03::SecureChannel& sc, const Bytes& data) {
     bool ok = true;
     for (size_t off = 0, n = 0; off < data.size(); off += 200, ++n) {
       const size_t len = std::min<size_t>(200, data.size() - off);

@@ -25,7 +25,7 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
-#include "apps/builtin_modules.h"
+#include "device/virtual_card.h"
 
 #include "card/card.h"
 #include "card/profile.h"
@@ -89,8 +89,7 @@ class Harness {
   Harness() : g_(FuzzGeometry()), ram_(g_.nvm_size, g_.page_size) {
     ram_.cells() = ProfileCells();
     platform_ = card::DrbgPlatform::FromSeed(Bytes(48, 1), 1700000000);
-    card_ = std::make_unique<card::Card>(ram_.device(), g_, *platform_);
-    apps::RegisterBuiltInModules(*card_);
+    card_ = device::MakeCard(ram_.device(), g_, *platform_);
     if (!card_->PowerOn().ok()) std::abort();
   }
 
@@ -104,8 +103,7 @@ class Harness {
     if (!card_->powered() || !ram_.device().powered()) {
       ram_.device().CancelCut();
       ram_.device().PowerOn();
-      card_ = std::make_unique<card::Card>(ram_.device(), g_, *platform_);
-      apps::RegisterBuiltInModules(*card_);
+      card_ = device::MakeCard(ram_.device(), g_, *platform_);
       if (!card_->PowerOn().ok()) std::abort();  // recovery must succeed after any cut
       if (!nvm::InspectImage(ram_.device(), card_->store().layout()).ok()) std::abort();
       session_.reset();

@@ -22,13 +22,13 @@
 #include <cstdlib>
 #include <memory>
 
-#include "apps/builtin_modules.h"
 #include "card/card.h"
 #include "card/card_inspector.h"
 #include "card/profile.h"
 #include "core/apdu.h"
 #include "core/tlv.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "device/virtual_card.h"
 #include "issuance_protocol.h"
 #include "nvm/image_inspector.h"
 
@@ -63,8 +63,7 @@ class Harness {
   }
 
   void PowerOn() {
-    card_ = std::make_unique<card::Card>(ram_.device(), g_, *platform_);
-    apps::RegisterBuiltInModules(*card_);
+    card_ = device::MakeCard(ram_.device(), g_, *platform_);
     if (!card_->PowerOn().ok()) std::abort();
   }
 
@@ -75,19 +74,20 @@ class Harness {
   }
 
   // An SCP03 session (C-MAC) with a security domain or the issuance application.
-  std::unique_ptr<host::SecureChannel> Open(const char* aid_hex) {
-    host::Scp03Options o;
-    o.keys = host::TestKeys();
+  std::unique_ptr<crypto::scp03::SecureChannel> Open(const char* aid_hex) {
+    crypto::scp03::ChannelOptions o;
+    o.keys = crypto::scp03::TestKeys();
     o.kvn = 0x30;
     o.level = crypto::scp03::kCMac;
     o.host_challenge = Bytes(8, 0x5A);
     o.security_domain = HexOrDie(aid_hex);
-    auto sc = host::SecureChannel::Open([this](ByteView c) -> Result<Bytes> { return Send(c); }, o);
+    auto sc = crypto::scp03::SecureChannel::Open(
+        [this](ByteView c) -> Result<Bytes> { return Send(c); }, o);
     return sc.ok() ? std::move(*sc) : nullptr;
   }
 
   // STORE DATA blocks of `block` bytes; the status word of the last answer sent.
-  static uint16_t Upload(host::SecureChannel& sc, ByteView upload, size_t block) {
+  static uint16_t Upload(crypto::scp03::SecureChannel& sc, ByteView upload, size_t block) {
     size_t pos = 0;
     uint8_t number = 0;
     do {

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "issuance/group_format.h"
+#include "format/group_format.h"
 #include "issue_group.h"
 
 using namespace tessera;

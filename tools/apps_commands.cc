@@ -1100,7 +1100,7 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
     if (k->enc.size() != k->mac.size() || k->mac.size() != k->dek.size()) {
       return rep.Fail(a.value("--keys") + ": enc, mac and dek must have the same length");
     }
-    if (host::IsTestKeys(*k)) {
+    if (crypto::scp03::IsTestKeys(*k)) {
       rep.Warn(a.value("--keys") +
                " holds the well-known test keys 404142..4F; anyone can open its sessions");
     }

@@ -14,9 +14,9 @@
 #include "card_keys.h"
 #include "core/apdu.h"
 #include "crypto/scp03.h"
+#include "crypto/scp03_host.h"
 #include "file_io.h"
 #include "host/card_link.h"
-#include "host/secure_channel.h"
 #include "host/trace.h"
 #include "json_writer.h"
 
@@ -26,7 +26,8 @@ namespace {
 // A link whose commands travel inside an SCP03 session opened on another link.
 class Scp03Link : public host::CardLink {
  public:
-  Scp03Link(std::unique_ptr<host::CardLink> inner, std::unique_ptr<host::SecureChannel> channel)
+  Scp03Link(std::unique_ptr<host::CardLink> inner,
+            std::unique_ptr<crypto::scp03::SecureChannel> channel)
       : inner_(std::move(inner)), channel_(std::move(channel)) {}
   Result<Bytes> Transmit(ByteView command) override { return channel_->Transmit(command); }
   Result<Bytes> Reset() override { return inner_->Reset(); }
@@ -35,7 +36,7 @@ class Scp03Link : public host::CardLink {
 
  private:
   std::unique_ptr<host::CardLink> inner_;
-  std::unique_ptr<host::SecureChannel> channel_;
+  std::unique_ptr<crypto::scp03::SecureChannel> channel_;
 };
 
 Result<std::unique_ptr<host::CardLink>> OpenPlainLink(const LinkOptions& o) {
@@ -50,13 +51,13 @@ Result<std::unique_ptr<host::CardLink>> OpenPlainLink(const LinkOptions& o) {
 Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
   TESSERA_ASSIGN_OR_RETURN(auto link, OpenPlainLink(o));
   if (o.scp03.empty()) return link;
-  host::Scp03Options so;
+  crypto::scp03::ChannelOptions so;
   if (o.scp03 == "test") {
-    so.keys = host::TestKeys();
+    so.keys = crypto::scp03::TestKeys();
   } else {
     TESSERA_ASSIGN_OR_RETURN(so.keys, LoadKeyFile(o.scp03));
   }
-  if (host::IsTestKeys(so.keys)) {
+  if (crypto::scp03::IsTestKeys(so.keys)) {
     std::fprintf(stderr,
                  "tessera: warning: using the well-known test keys 404142..4F; anyone can open "
                  "a secure channel to this card\n");
@@ -66,7 +67,7 @@ Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
   so.s16 = o.scp03_s16;
   host::CardLink* raw = link.get();
   const bool trace = o.trace;
-  auto channel = host::SecureChannel::Open(
+  auto channel = crypto::scp03::SecureChannel::Open(
       [raw, trace](ByteView c) -> Result<Bytes> {
         if (trace) std::fprintf(stderr, ">> %s\n", host::DescribeCommand(c).c_str());
         auto r = raw->Transmit(c);

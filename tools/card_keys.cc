@@ -9,8 +9,8 @@
 #include <optional>
 
 #include "core/bytes.h"
+#include "crypto/scp03_host.h"
 #include "file_io.h"
-#include "host/secure_channel.h"
 
 namespace tessera::tools {
 namespace {
@@ -42,7 +42,7 @@ Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn) {
                    "tessera: warning: the master key is the well-known test key 404142..4F; "
                    "every card's keys can be computed by anyone\n");
     }
-    const crypto::scp03::StaticKeys t = host::TestKeys();
+    const crypto::scp03::StaticKeys t = crypto::scp03::TestKeys();
     return t.enc;
   }
   auto text = ReadInputFile(spec, {.what = "master key file", .max_bytes = kMaxKeyFileBytes});
@@ -92,7 +92,7 @@ Result<crypto::SecureBuffer> LoadMasterKey(const std::string& spec, bool warn) {
 Result<crypto::scp03::StaticKeys> LoadKeyFile(const std::string& path) {
   auto text = ReadInputFile(path, {.what = "key file", .max_bytes = kMaxKeyFileBytes});
   if (!text.ok()) return text.status();
-  return host::ParseKeyFile(*text, DisplayName(path));
+  return crypto::scp03::ParseKeyFile(*text, DisplayName(path));
 }
 
 Status WriteKeyFile(const std::string& path, const crypto::scp03::StaticKeys& keys) {

@@ -96,11 +96,11 @@ void Reporter::Warn(const std::string& message) const {
 Result<crypto::scp03::StaticKeys> LoadScp03Keys(const std::string& spec, bool warn) {
   crypto::scp03::StaticKeys keys;
   if (spec == "test") {
-    keys = host::TestKeys();
+    keys = crypto::scp03::TestKeys();
   } else {
     TESSERA_ASSIGN_OR_RETURN(keys, LoadKeyFile(spec));
   }
-  if (warn && host::IsTestKeys(keys)) {
+  if (warn && crypto::scp03::IsTestKeys(keys)) {
     std::fprintf(stderr,
                  "tessera: warning: using the well-known test keys 404142..4F; anyone can open "
                  "a secure channel to this card\n");
@@ -139,7 +139,7 @@ Status CardSession::OpenScp03(ByteView sd_aid) {
     keys_loaded_ = true;
   }
   channel_.reset();
-  host::Scp03Options so;
+  crypto::scp03::ChannelOptions so;
   so.keys = keys_;
   so.level = o_.scp03_level;
   so.kvn = o_.scp03_kvn;
@@ -147,7 +147,7 @@ Status CardSession::OpenScp03(ByteView sd_aid) {
   so.security_domain.assign(sd_aid.begin(), sd_aid.end());
   host::CardLink* raw = link_.get();
   const CardSession* self = this;
-  auto channel = host::SecureChannel::Open(
+  auto channel = crypto::scp03::SecureChannel::Open(
       [raw, self](ByteView c) -> Result<Bytes> {
         self->TraceOut(">>", c);
         auto r = raw->Transmit(c);

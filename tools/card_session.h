@@ -17,8 +17,8 @@
 #include "core/bytes.h"
 #include "core/status.h"
 #include "crypto/scp03.h"
+#include "crypto/scp03_host.h"
 #include "host/card_link.h"
-#include "host/secure_channel.h"
 
 namespace tessera::tools {
 
@@ -103,7 +103,7 @@ class CardSession {
 
   const LinkOptions o_;
   std::unique_ptr<host::CardLink> link_;
-  std::unique_ptr<host::SecureChannel> channel_;
+  std::unique_ptr<crypto::scp03::SecureChannel> channel_;
   crypto::scp03::StaticKeys keys_;
   bool keys_loaded_ = false;
 };

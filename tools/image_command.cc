@@ -11,7 +11,7 @@
 #include "card/fs/file_node.h"
 #include "card/profile.h"
 #include "card_keys.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
 #include "issue_commands.h"
 #include "json_writer.h"
 #include "nvm/image_file.h"

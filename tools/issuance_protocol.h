@@ -11,7 +11,7 @@
 #include "core/apdu.h"
 #include "core/bytes.h"
 #include "core/status.h"
-#include "issuance/group_format.h"
+#include "format/group_format.h"
 
 namespace tessera::tools {
 

@@ -18,7 +18,7 @@
 
 #include "core/bytes.h"
 #include "core/status.h"
-#include "issuance/group_format.h"
+#include "format/group_format.h"
 
 namespace tessera::tools {
 
@@ -35,7 +35,7 @@ struct CommandGroup {
   Bytes Encode() const;
 };
 
-// The card's limits (issuance/group_format.h), one set for every side.
+// The card's limits (format/group_format.h), one set for every side.
 inline constexpr size_t kMaxGroupCommands = issuance::kMaxCommands;
 inline constexpr size_t kMaxGroupBytes = issuance::kMaxGroupBytes;
 inline constexpr size_t kMaxSuccessWords = issuance::kMaxSuccessWords;

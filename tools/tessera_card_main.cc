@@ -2,7 +2,6 @@
 // pcscd's vpcd driver) and/or to socket clients. Several transports make a dual-interface card;
 // their commands are serialised. Exits cleanly on SIGTERM or SIGINT.
 #include <unistd.h>
-#include "apps/builtin_modules.h"
 
 #include <chrono>
 #include <csignal>
@@ -15,8 +14,8 @@
 #include <vector>
 
 #include "card/card.h"
+#include "device/virtual_card.h"
 #include "host/trace.h"
-#include "nvm/image_file.h"
 #include "transport/card_service.h"
 #include "transport/endpoint.h"
 #include "transport/socket_server.h"
@@ -150,14 +149,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto image = tessera::nvm::ImageFile::Open(image_path);
-  if (!image.ok()) {
-    std::fprintf(stderr, "tessera-card: %s\n", image.status().ToString().c_str());
+  auto vcard = tessera::device::VirtualCard::OpenImage(image_path);
+  if (!vcard.ok()) {
+    std::fprintf(stderr, "tessera-card: %s\n", vcard.status().ToString().c_str());
     return 1;
   }
-  auto platform = tessera::card::DrbgPlatform::FromSystem();
-  tessera::card::Card card((*image)->device(), (*image)->geometry(), *platform);
-  tessera::apps::RegisterBuiltInModules(card);
+  tessera::card::Card& card = (*vcard)->card();
   auto atr = card.PowerOn();
   if (!atr.ok()) {
     std::fprintf(stderr, "tessera-card: %s\n", atr.status().ToString().c_str());

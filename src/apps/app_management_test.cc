@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <map>
 
-#include "apps/app_management_test_support.h"
 #include "card/admin_registry.h"
 #include "card/app_registry.h"
 #include "card/card_inspector.h"
 #include "nvm/integrity.h"
+#include "support/app_management_fixture.h"
 
 namespace tessera::apps {
 namespace {
@@ -388,7 +388,7 @@ TEST_F(AppManagementTest, WhoMayChangeARecord) {
   EXPECT_EQ(RecordStatus(kApp), 0);
   EXPECT_EQ(Sw(SelectCmd(kApp)), "9000");
   // The issuer may act on every record.
-  auto issuer = Manager(0x30, host::TestKeys());
+  auto issuer = Manager(0x30, crypto::scp03::TestKeys());
   ASSERT_NE(issuer, nullptr);
   EXPECT_EQ(Update(*issuer, kApp, lock), "9000");
   EXPECT_EQ(RecordStatus(kApp), 1);
@@ -494,7 +494,7 @@ TEST_F(AppManagementTest, TheIssuerUsesBothDoorsOnItsOwnRecords) {
   };
   auto record_door = [&](uint8_t to) {
     const Bytes record = with_status(to);
-    auto sc = Manager(0x30, host::TestKeys());  // the issuer's key set
+    auto sc = Manager(0x30, crypto::scp03::TestKeys());  // the issuer's key set
     EXPECT_NE(sc, nullptr);
     return Update(*sc, kApp, record);
   };
@@ -524,7 +524,7 @@ TEST_F(AppManagementTest, TheIssuerUsesBothDoorsOnItsOwnRecords) {
     auto acme = Manager(0x21, AdminKeys());
     ASSERT_NE(acme, nullptr);
     EXPECT_EQ(Update(*acme, kApp, with_status(1)), "6982");
-    auto sc = Manager(0x30, host::TestKeys());
+    auto sc = Manager(0x30, crypto::scp03::TestKeys());
     Bytes forged = with_status(1);
     Bytes inner(forged.begin() + 2, forged.end());
     Append(inner, EncodeTlv(0x9E, Bytes(64, 0x5A)));
@@ -541,7 +541,7 @@ TEST_F(AppManagementTest, TheIssuerUsesBothDoorsOnItsOwnRecords) {
   EXPECT_EQ(record_door(0), "6985");
   // Record door: delete.
   {
-    auto sc = Manager(0x30, host::TestKeys());
+    auto sc = Manager(0x30, crypto::scp03::TestKeys());
     char cmd[16];
     std::snprintf(cmd, sizeof cmd, "840C%02X0C", RecordOf(kApp));
     EXPECT_EQ(SecSw(*sc, cmd), "9000");
@@ -567,7 +567,7 @@ TEST_F(AppManagementTest, TheIssuerStillNeedsAnAdministratorsSignatureOnItsRecor
   f.aid = kApp;
   f.name = "STORE 20";
   f.status = 1;
-  auto issuer = Manager(0x30, host::TestKeys());
+  auto issuer = Manager(0x30, crypto::scp03::TestKeys());
   ASSERT_NE(issuer, nullptr);
   EXPECT_EQ(Update(*issuer, kApp, Record(f, nullptr)), "6982");
   EXPECT_EQ(RecordStatus(kApp), 0);

@@ -1,4 +1,4 @@
-// Applications registered from above the card OS (as src/apps/ and src/issuance/ modules are):
+// Applications registered from above the card OS (as the src/apps/ modules are):
 // a module and its commands reach the dispatcher without any change to it; commands that ISO
 // and GlobalPlatform share reach the handler of what is selected; a module with the
 // security-domain privilege opens SCP03 sessions with its own key sets; and a session ends
@@ -6,11 +6,11 @@
 #include <memory>
 
 #include "card/application.h"
-#include "card/card_test_support.h"
 #include "card/identifiers.h"
 #include "card/key_store.h"
 #include "card/secure_channel_service.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "support/card_fixture.h"
 
 namespace tessera::apps {
 namespace {
@@ -108,14 +108,14 @@ class ApplicationModuleTest : public card::CardTest {
     ASSERT_TRUE(domain_->SaveKeySet(*card_, set).ok());
     ASSERT_TRUE(card_->store().Commit().ok());
   }
-  std::unique_ptr<host::SecureChannel> OpenDomain(uint8_t kvn, scp03::StaticKeys keys,
-                                                  std::string* error = nullptr) {
-    host::Scp03Options o;
+  std::unique_ptr<crypto::scp03::SecureChannel> OpenDomain(uint8_t kvn, scp03::StaticKeys keys,
+                                                           std::string* error = nullptr) {
+    crypto::scp03::ChannelOptions o;
     o.keys = std::move(keys);
     o.kvn = kvn;
     o.level = scp03::kCMac;
     o.security_domain.assign(std::begin(kDomainAid), std::end(kDomainAid));
-    auto sc = host::SecureChannel::Open(
+    auto sc = crypto::scp03::SecureChannel::Open(
         [this](ByteView c) -> Result<Bytes> { return card_->Transmit(c); }, o);
     if (!sc.ok()) {
       if (error) *error = sc.status().ToString();
@@ -123,7 +123,7 @@ class ApplicationModuleTest : public card::CardTest {
     }
     return std::move(*sc);
   }
-  std::string Sec(host::SecureChannel& sc, const std::string& hex) {
+  std::string Sec(crypto::scp03::SecureChannel& sc, const std::string& hex) {
     auto r = sc.Transmit(HexOrDie(hex));
     return r.ok() ? ToHex(*r) : r.status().ToString();
   }
@@ -167,10 +167,10 @@ TEST_F(ApplicationModuleTest, SharedInstructionCodesReachWhatIsSelected) {
   EXPECT_EQ(Sw("80E80000022F01"), "6982");
   EXPECT_EQ(Tx("00A4000C022F01"), "9000");
   EXPECT_EQ(Tx("00A4040000").substr(0, 4), "6F10");
-  host::Scp03Options o;
-  o.keys = host::TestKeys();
+  crypto::scp03::ChannelOptions o;
+  o.keys = crypto::scp03::TestKeys();
   o.level = scp03::kCMac;
-  auto sc = host::SecureChannel::Open(
+  auto sc = crypto::scp03::SecureChannel::Open(
       [this](ByteView c) -> Result<Bytes> { return card_->Transmit(c); }, o);
   ASSERT_TRUE(sc.ok()) << sc.status().ToString();
   EXPECT_EQ(Sec(**sc, "80E4000003D2013100"), "6A88");  // no key set 31
@@ -180,7 +180,7 @@ TEST_F(ApplicationModuleTest, SharedInstructionCodesReachWhatIsSelected) {
 TEST_F(ApplicationModuleTest, ASecurityDomainOpensSessionsWithItsOwnKeySets) {
   std::string error;
   // The issuer's keys are not this domain's.
-  EXPECT_EQ(OpenDomain(0x30, host::TestKeys(), &error), nullptr);
+  EXPECT_EQ(OpenDomain(0x30, crypto::scp03::TestKeys(), &error), nullptr);
   EXPECT_NE(error.find("6A88"), std::string::npos) << error;
   auto sc = OpenDomain(0x21, AdminKeys(), &error);
   ASSERT_NE(sc, nullptr) << error;
@@ -214,17 +214,17 @@ TEST_F(ApplicationModuleTest, AnotherDomainsSessionDoesNotOpenTheIssuersFiles) {
   ASSERT_NE(sc, nullptr);
   EXPECT_EQ(Sec(*sc, "00B0870010"), "6982");
   // The issuer's session reads it.
-  host::Scp03Options o;
-  o.keys = host::TestKeys();
+  crypto::scp03::ChannelOptions o;
+  o.keys = crypto::scp03::TestKeys();
   o.level = scp03::kCMac;
-  auto isd = host::SecureChannel::Open(
+  auto isd = crypto::scp03::SecureChannel::Open(
       [this](ByteView c) -> Result<Bytes> { return card_->Transmit(c); }, o);
   ASSERT_TRUE(isd.ok()) << isd.status().ToString();
   EXPECT_EQ(Sec(**isd, "00B0870010"), std::string(32, '0') + "9000");
 }
 
 TEST_F(ApplicationModuleTest, WhatEndsASession) {
-  auto expect_ended = [&](host::SecureChannel& sc, const char* what) {
+  auto expect_ended = [&](crypto::scp03::SecureChannel& sc, const char* what) {
     EXPECT_EQ(Sec(sc, "8030000000").substr(0, 4), "6882") << what;
   };
   {  // a new INITIALIZE UPDATE

@@ -1,46 +1,19 @@
 #include "apps/builtin_modules.h"
 
-#include "card/fs/fcp.h"
-#include "card/identifiers.h"
+#include "apps/data_store/data_store_module.h"
+#include "apps/files/files_module.h"
+#include "apps/issuance/issuance_module.h"
+#include "apps/management/management_module.h"
+#include "apps/purse/purse_module.h"
 
 namespace tessera::apps {
-namespace {
-
-// FILES: a plain file application. Its DF's files are the whole application; the OS's file
-// commands serve them while the application is active, and its SELECT answers with the DF's
-// FCI as selecting the DF would.
-class FilesModule final : public card::Module {
- public:
-  ByteView aid() const override { return card::aid::kFilesModule; }
-  std::string_view name() const override { return "FILES"; }
-  std::span<const card::Route> commands() const override { return {}; }
-  card::CardStatus Install(card::AppContext& app, ByteView params) override {
-    (void)app;
-    if (!params.empty()) return card::Error::kWrongData;
-    return card::Ok{};
-  }
-  card::CardResult<card::Response> Select(card::AppContext& app, const CommandApdu& cmd) override {
-    card::Response r;
-    if ((cmd.p2 & 0x0C) == 0x00) r.data = card::EncodeFci(app.df);
-    if ((cmd.p2 & 0x0C) == 0x04) r.data = card::EncodeFcp(app.df);
-    return r;
-  }
-};
-
-}  // namespace
-
-std::shared_ptr<card::Module> MakeFilesModule() {
-  return std::make_shared<FilesModule>();
-}
 
 void RegisterBuiltInModules(card::Card& card) {
-  card.AddModule(MakeManagementModule());
-  card.AddModule(MakeDataStoreModule());
-  card.AddModule(MakePurseModule());
-  card.AddModule(MakeFilesModule());
-  card.AddModule(MakeIssuanceModule());
-  card.AddSelectionVeto(HalfIssued);
-  card.AddDeletionObserver(ForgetFunctionsOf);
+  RegisterManagementModule(card);
+  RegisterDataStoreModule(card);
+  RegisterPurseModule(card);
+  RegisterFilesModule(card);
+  RegisterIssuanceModule(card);
 }
 
 }  // namespace tessera::apps

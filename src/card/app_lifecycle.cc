@@ -71,29 +71,28 @@ CardStatus CheckNotRunning(Card& card, const RegistryEntry& e) {
 
 }  // namespace
 
-bool IsReservedAid(ByteView aid, ByteView module_aid) {
+bool IsReservedAid(const Card& card, ByteView aid, ByteView module_aid) {
   // One a prefix of the other: SELECT by a partial name could reach the wrong one.
   auto overlaps = [&](ByteView r) {
     const size_t n = std::min(aid.size(), r.size());
     return std::equal(aid.begin(), aid.begin() + static_cast<ptrdiff_t>(n), r.begin());
   };
-  for (ByteView r :
-       {ByteView(aid::kIssuerSecurityDomain), ByteView(aid::kPse), ByteView(aid::kManagementModule),
-        ByteView(aid::kDataStoreModule), ByteView(aid::kPurseModule), ByteView(aid::kFilesModule),
-        ByteView(aid::kIssuanceModule)}) {
-    if (overlaps(r)) return true;
+  if (overlaps(aid::kIssuerSecurityDomain) || overlaps(aid::kPse)) return true;
+  for (const auto& m : card.modules()) {
+    if (overlaps(m->aid())) return true;
+    const ByteView bound = m->bound_application();
+    if (bound.empty()) continue;
+    if (overlaps(bound) && !Same(aid, bound)) return true;
+    // The bound AID belongs to its module, and the module to that AID.
+    if (Same(aid, bound) != Same(module_aid, m->aid())) return true;
   }
-  if (overlaps(aid::kManagementApplication) && !Same(aid, aid::kManagementApplication)) {
-    return true;
-  }
-  // The management application's AID belongs to the management module, and it to that AID.
-  return Same(aid, aid::kManagementApplication) != Same(module_aid, aid::kManagementModule);
+  return false;
 }
 
 CardResult<RegistryEntry> InstallApplication(Card& card, Installation& in) {
   RegistryEntry& e = in.entry;
   if (e.aid.size() < 5 || e.aid.size() > kMaxAidLength) return Error::kWrongData;
-  if (IsReservedAid(e.aid, e.module_aid)) return Error::kWrongData;
+  if (IsReservedAid(card, e.aid, e.module_aid)) return Error::kWrongData;
   if (e.state != AppState::kActive && e.state != AppState::kLocked) return Error::kWrongData;
   if (e.code_format != kCodeBuiltIn) return Error::kFunctionNotSupported;
   Module* module = card.FindModule(e.module_aid);

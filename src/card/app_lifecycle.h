@@ -53,8 +53,9 @@ CardStatus DeleteApplication(Card& card, const RegistryEntry& entry, bool remove
 // answers with 9000 (active and inside their validity window), in registry order.
 CardStatus RefreshDirectories(Card& card);
 
-// The AIDs an application may not take: the ISD's, the modules', the management
-// application's (unless it is the management module's instance), the PSE's.
-bool IsReservedAid(ByteView aid, ByteView module_aid);
+// The AIDs an application may not take: the ISD's, the PSE's, those of the modules registered
+// with `card`, and a module's bound application AID (unless it is that module's instance);
+// none may be a prefix of another, so that SELECT by partial name cannot reach the wrong one.
+bool IsReservedAid(const Card& card, ByteView aid, ByteView module_aid);
 
 }  // namespace tessera::card

@@ -4,7 +4,7 @@
 // command an application declares goes to it while it is selected, so INS codes that ISO and
 // GlobalPlatform share (E2, E4, E6, E8) reach the right handler.
 //
-// Applications are registered from above (src/apps/, src/issuance/): Card::AddApplication.
+// Applications are registered from above (src/apps/): Card::AddApplication.
 // The issuer security domain (isd_application.h) is one of them. An application with the
 // security-domain privilege also offers secure-channel sessions with its own key sets
 // (secure_channel_service.h).

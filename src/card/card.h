@@ -171,7 +171,7 @@ class Card {
   void set_external_closed(bool closed) { external_closed_.store(closed); }
   bool external_closed() const { return external_closed_.load(); }
 
-  // --- registration from above (src/apps/, src/issuance/) ---
+  // --- registration from above (src/apps/) ---
   // Adds an application, selectable by SELECT by DF name. The first registered application
   // that answers a name wins; the issuer security domain is registered by the card itself.
   void AddApplication(std::shared_ptr<Application> app);

@@ -1,5 +1,5 @@
 #include "card/card_inspector.h"
-#include "apps/builtin_modules.h"
+#include "device/virtual_card.h"
 
 #include <gtest/gtest.h>
 
@@ -10,9 +10,9 @@
 
 #include "card/access_control.h"
 #include "card/card.h"
-#include "card/card_test_support.h"
 #include "card/key_store.h"
 #include "card/profile.h"
+#include "support/card_fixture.h"
 
 namespace tessera::card {
 namespace {
@@ -537,8 +537,8 @@ TEST_F(CardInspectorTest, AnImageTheCardCannotPowerOnIsNeverOk) {
       ram_->cells() = pristine;
       *Cells(at) ^= flip;
       auto copy = nvm::RamNvm::CopyOf(ram_->device());
-      Card card(copy->device(), g_, *platform);
-      apps::RegisterBuiltInModules(card);
+      auto card_owned = device::MakeCard(copy->device(), g_, *platform);
+      card::Card& card = *card_owned;
       const bool powers_on = card.PowerOn().ok();
       const CardReport r = Inspect();
       if (!powers_on) {

@@ -2,7 +2,7 @@
 // command group with its error paths.
 #include <algorithm>
 
-#include "card/card_test_support.h"
+#include "support/card_fixture.h"
 
 namespace tessera::card {
 namespace {

@@ -1,9 +1,9 @@
 // The issuer security domain and SCP03 through the card's APDU interface, with the host side
-// (host::SecureChannel) on the other end: published vectors, every security level, tampering,
-// the failure counter, the card life cycle and PUT KEY.
-#include "card/card_test_support.h"
+// (crypto::scp03::SecureChannel) on the other end: published vectors, every security level,
+// tampering, the failure counter, the card life cycle and PUT KEY.
 #include "crypto/aes.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "support/card_fixture.h"
 
 namespace tessera::card {
 namespace {
@@ -12,21 +12,22 @@ namespace scp03 = crypto::scp03;
 
 class IsdTest : public CardTest {
  protected:
-  host::RawTransmit Raw() {
+  crypto::scp03::RawTransmit Raw() {
     return [this](ByteView c) -> Result<Bytes> { return card_->Transmit(c); };
   }
-  std::unique_ptr<host::SecureChannel> Open(uint8_t level, bool s16 = false, uint8_t kvn = 0,
-                                            scp03::StaticKeys keys = host::TestKeys()) {
-    host::Scp03Options o;
+  std::unique_ptr<crypto::scp03::SecureChannel> Open(
+      uint8_t level, bool s16 = false, uint8_t kvn = 0,
+      scp03::StaticKeys keys = crypto::scp03::TestKeys()) {
+    crypto::scp03::ChannelOptions o;
     o.keys = std::move(keys);
     o.kvn = kvn;
     o.level = level;
     o.s16 = s16;
-    auto sc = host::SecureChannel::Open(Raw(), o);
+    auto sc = crypto::scp03::SecureChannel::Open(Raw(), o);
     EXPECT_TRUE(sc.ok()) << sc.status().ToString();
     return sc.ok() ? std::move(*sc) : nullptr;
   }
-  std::string Sec(host::SecureChannel& sc, const std::string& hex) {
+  std::string Sec(crypto::scp03::SecureChannel& sc, const std::string& hex) {
     auto r = sc.Transmit(HexOrDie(hex));
     return r.ok() ? ToHex(*r) : r.status().ToString();
   }
@@ -122,7 +123,7 @@ TEST_F(IsdTest, WrongHostCryptogramGets6300AndSpendsATry) {
   EXPECT_EQ(Sw("8050300008000102030405060700"), "9000");
   // A right MAC over a wrong cryptogram: wrap it with the real session keys.
   Bytes context = HexOrDie("000102030405060786C8BD65FA1044EE");
-  auto keys = scp03::DeriveSessionKeys(host::TestKeys(), context);
+  auto keys = scp03::DeriveSessionKeys(crypto::scp03::TestKeys(), context);
   scp03::Session s(*keys, 8);
   auto ea = s.WrapExternalAuthenticate(CommandApdu{0x80, 0x82, 0x01, 0, Bytes(8, 0xEE), 0, false});
   EXPECT_EQ(ToHex(card_->Transmit(ea->Serialize())), "6300");
@@ -141,7 +142,7 @@ TEST_F(IsdTest, UnknownKeyVersionAndWrongLengths) {
 }
 
 TEST_F(IsdTest, FailureCounterBlocksTheKeySetAcrossPowerCycles) {
-  scp03::StaticKeys wrong = host::TestKeys();
+  scp03::StaticKeys wrong = crypto::scp03::TestKeys();
   wrong.mac = crypto::MakeSecure(Bytes(16, 0x42));
   for (int i = 0; i < 10; ++i) {
     if (i == 5) Reboot();
@@ -261,10 +262,10 @@ TEST_F(IsdTest, PutKeyAddsAndReplacesKeySets) {
   EXPECT_EQ(ToHex(*r).substr(0, 2), "30");
   Reboot();
   Tx("00A4040000");
-  host::Scp03Options o;
-  o.keys = host::TestKeys();
+  crypto::scp03::ChannelOptions o;
+  o.keys = crypto::scp03::TestKeys();
   o.kvn = 0x30;
-  EXPECT_FALSE(host::SecureChannel::Open(Raw(), o).ok());  // the test keys are gone
+  EXPECT_FALSE(crypto::scp03::SecureChannel::Open(Raw(), o).ok());  // the test keys are gone
   auto again = Open(0x03, false, 0x30, k31);
   EXPECT_TRUE(again);
   // No byte of the old test keys remains in NVM.

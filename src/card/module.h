@@ -43,6 +43,9 @@ class Module {
   virtual ByteView aid() const = 0;
   // The name applications installed without a record get (GlobalPlatform INSTALL).
   virtual std::string_view name() const = 0;
+  // The one application AID this module's code runs as (the management module's instance),
+  // reserved to it: empty when its applications may take any free AID.
+  virtual ByteView bound_application() const { return {}; }
   // Creates the application's files in app.df (new and empty) from its installation
   // parameters (C9 content). Errors abort the installation: 6A80 for bad parameters.
   virtual CardStatus Install(AppContext& app, ByteView params) = 0;

@@ -50,6 +50,11 @@ uint8_t EncodeClass(uint8_t channel, bool chaining, bool secure_messaging, bool 
   return proprietary ? static_cast<uint8_t>(cla | 0x80) : cla;
 }
 
+Bytes GetResponseCommand(uint8_t cla, uint8_t le) {
+  const ClassByte cls = DecodeClass(cla);
+  return Bytes{EncodeClass(cls.valid ? cls.channel : 0), 0xC0, 0x00, 0x00, le};
+}
+
 Result<CommandApdu> CommandApdu::Parse(ByteView bytes) {
   if (bytes.size() < 4) return Malformed("APDU shorter than its 4-byte header");
   CommandApdu a;

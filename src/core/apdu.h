@@ -44,6 +44,8 @@ ClassByte DecodeClass(uint8_t cla);
 // REQUIRES: channel <= 19.
 uint8_t EncodeClass(uint8_t channel, bool chaining = false, bool secure_messaging = false,
                     bool proprietary = false);
+// GET RESPONSE for `le` more bytes, on the channel of the command whose class byte is `cla`.
+Bytes GetResponseCommand(uint8_t cla, uint8_t le);
 
 struct CommandApdu {
   uint8_t cla = 0;

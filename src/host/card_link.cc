@@ -1,5 +1,4 @@
 #include "host/card_link.h"
-#include "apps/builtin_modules.h"
 
 #include <unistd.h>
 
@@ -7,6 +6,7 @@
 
 #include "card/card.h"
 #include "core/apdu.h"
+#include "device/virtual_card.h"
 #include "nvm/image_file.h"
 #include "transport/endpoint.h"
 #include "transport/frame_io.h"
@@ -16,16 +16,11 @@ namespace {
 
 class EmbeddedLink : public CardLink {
  public:
-  EmbeddedLink(std::unique_ptr<nvm::ImageFile> image, std::string path)
-      : image_(std::move(image)),
-        platform_(card::DrbgPlatform::FromSystem()),
-        card_(image_->device(), image_->geometry(), *platform_),
-        path_(std::move(path)) {
-    apps::RegisterBuiltInModules(card_);
-  }
+  EmbeddedLink(std::unique_ptr<device::VirtualCard> vcard, std::string path)
+      : vcard_(std::move(vcard)), card_(vcard_->card()), path_(std::move(path)) {}
   Status PowerOn() { return card_.PowerOn().status(); }
   void ScheduleCut(uint64_t programs) {
-    image_->device().ScheduleCut(programs, nvm::TearMode::kNormal, programs);
+    vcard_->image().device().ScheduleCut(programs, nvm::TearMode::kNormal, programs);
     cut_scheduled_ = true;
   }
   Result<Bytes> Transmit(ByteView command) override {
@@ -44,9 +39,8 @@ class EmbeddedLink : public CardLink {
   std::string Describe() const override { return "image " + path_ + " (in-process)"; }
 
  private:
-  std::unique_ptr<nvm::ImageFile> image_;
-  std::unique_ptr<card::DrbgPlatform> platform_;
-  card::Card card_;
+  std::unique_ptr<device::VirtualCard> vcard_;
+  card::Card& card_;
   std::string path_;
   bool cut_scheduled_ = false;
 };
@@ -111,8 +105,8 @@ class SocketLink : public CardLink {
 
 Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path,
                                                    std::optional<uint64_t> cut_after) {
-  TESSERA_ASSIGN_OR_RETURN(auto image, nvm::ImageFile::Open(image_path));
-  auto link = std::make_unique<EmbeddedLink>(std::move(image), image_path);
+  TESSERA_ASSIGN_OR_RETURN(auto vcard, device::VirtualCard::OpenImage(image_path));
+  auto link = std::make_unique<EmbeddedLink>(std::move(vcard), image_path);
   TESSERA_RETURN_IF_ERROR(link->PowerOn());
   if (cut_after) link->ScheduleCut(*cut_after);
   return std::unique_ptr<CardLink>(std::move(link));
@@ -123,11 +117,6 @@ Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint, in
   if (e.port == 0 && !e.unix_socket) return InvalidArgument("port 0 names no card: " + endpoint);
   TESSERA_ASSIGN_OR_RETURN(int fd, transport::Connect(e, timeout_ms));
   return std::unique_ptr<CardLink>(std::make_unique<SocketLink>(fd, e.ToString(), timeout_ms));
-}
-
-Bytes GetResponseCommand(uint8_t cla, uint8_t le) {
-  const ClassByte cls = DecodeClass(cla);
-  return Bytes{EncodeClass(cls.valid ? cls.channel : 0), 0xC0, 0x00, 0x00, le};
 }
 
 Result<Bytes> TransmitFollowing(CardLink& link, ByteView command) {

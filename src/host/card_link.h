@@ -38,9 +38,6 @@ Result<std::unique_ptr<CardLink>> OpenSocketLink(const std::string& endpoint,
 Result<std::unique_ptr<CardLink>> OpenPcscLink(const std::string& reader);
 Result<std::vector<std::string>> ListPcscReaders();
 
-// GET RESPONSE for `le` more bytes, on the channel of the command whose class byte is `cla`.
-Bytes GetResponseCommand(uint8_t cla, uint8_t le);
-
 // Sends a command and follows 61xx (GET RESPONSE) and 6Cxx (resend with the right Le), as a
 // terminal does. Returns the final response with all data collected.
 Result<Bytes> TransmitFollowing(CardLink& link, ByteView command);

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "card/application.h"
-#include "card/card_test_support.h"
+#include "support/card_fixture.h"
 #include "transport/endpoint.h"
 #include "transport/frame_io.h"
 #include "transport/socket_server.h"

@@ -34,13 +34,13 @@
 #include <string>
 #include <vector>
 
-#include "apps/builtin_modules.h"
 #include "card/card.h"
 #include "card/card_inspector.h"
 #include "card/platform.h"
 #include "card_keys.h"
 #include "core/bytes.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "device/virtual_card.h"
 #include "image_command.h"
 #include "nvm/image_file.h"
 #include "nvm/integrity.h"
@@ -174,8 +174,8 @@ struct Driver {
     Served served;
     for (const Step& s : steps) {
       auto platform = card::DrbgPlatform::FromSeed(Bytes(48, 7), 1700000000);
-      card::Card card(device, g, *platform);
-      apps::RegisterBuiltInModules(card);
+      auto card_owned = device::MakeCard(device, g, *platform);
+      card::Card& card = *card_owned;
       if (!card.PowerOn().ok()) return std::nullopt;
       std::optional<nvm::NvmStore::UncheckedReads> off;
       if (unchecked) off.emplace(card.store());
@@ -184,10 +184,10 @@ struct Driver {
         for (const Bytes& apdu : s.apdus) out.push_back(card.Transmit(apdu));
       } else {
         Bytes last;
-        host::Scp03Options o;
+        crypto::scp03::ChannelOptions o;
         o.keys = keys;
         o.level = crypto::scp03::kCMac;
-        auto sc = host::SecureChannel::Open(
+        auto sc = crypto::scp03::SecureChannel::Open(
             [&](ByteView c) -> Result<Bytes> {
               last = card.Transmit(c);
               return last;

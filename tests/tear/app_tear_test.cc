@@ -16,7 +16,6 @@
 #include <memory>
 #include <set>
 
-#include "apps/builtin_modules.h"
 #include "card/admin_registry.h"
 #include "card/card.h"
 #include "card/card_inspector.h"
@@ -26,7 +25,8 @@
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "device/virtual_card.h"
 #include "nvm/image_inspector.h"
 #include "nvm/nvm_store.h"
 #include "support/integrity_oracle.h"
@@ -117,15 +117,16 @@ Bytes InstallFile() {
 
 // A card on `device` whose commands report every completed APDU as a step.
 struct Session {
-  Card card;
+  std::unique_ptr<Card> owned;
+  Card& card;
   std::function<void()> step_done;
   std::set<size_t>* ea_steps = nullptr;
   std::set<size_t>* verify_steps = nullptr;
   size_t steps = 0;
   Session(nvm::NvmDevice& device, std::function<void()> done)
-      : card(device, Geometry(), TestPlatform()), step_done(std::move(done)) {
-    apps::RegisterBuiltInModules(card);
-  }
+      : owned(device::MakeCard(device, Geometry(), TestPlatform())),
+        card(*owned),
+        step_done(std::move(done)) {}
   Result<Bytes> Transmit(ByteView c) {
     Bytes r = card.Transmit(c);
     if (!card.powered()) return PowerLost("cut");
@@ -135,15 +136,15 @@ struct Session {
     step_done();
     return r;
   }
-  Result<std::unique_ptr<host::SecureChannel>> Open(const std::string& domain, uint8_t kvn,
-                                                    scp03::StaticKeys keys) {
-    host::Scp03Options o;
+  Result<std::unique_ptr<crypto::scp03::SecureChannel>> Open(const std::string& domain, uint8_t kvn,
+                                                             scp03::StaticKeys keys) {
+    crypto::scp03::ChannelOptions o;
     o.keys = std::move(keys);
     o.kvn = kvn;
     o.level = scp03::kCMac;
     o.host_challenge = kHostChallenge;
     o.security_domain = HexOrDie(domain);
-    return host::SecureChannel::Open([this](ByteView c) { return Transmit(c); }, o);
+    return crypto::scp03::SecureChannel::Open([this](ByteView c) { return Transmit(c); }, o);
   }
 };
 
@@ -157,7 +158,8 @@ Status Expect(Result<Bytes> r, const std::string& sw, const std::string& what) {
   return Status::Ok();
 }
 
-Status Upload(host::SecureChannel& isd, const Bytes& data, const std::string& sw = "9000") {
+Status Upload(crypto::scp03::SecureChannel& isd, const Bytes& data,
+              const std::string& sw = "9000") {
   const size_t block = 200;
   for (size_t off = 0, n = 0; off < data.size(); off += block, ++n) {
     const size_t len = std::min(block, data.size() - off);
@@ -224,11 +226,11 @@ Result<View> ReadView(const nvm::NvmDevice& image) {
     }
   }
   {
-    host::Scp03Options o;
-    o.keys = host::TestKeys();
+    crypto::scp03::ChannelOptions o;
+    o.keys = crypto::scp03::TestKeys();
     o.kvn = 0x30;
     o.level = scp03::kCMac;
-    auto isd = host::SecureChannel::Open(
+    auto isd = crypto::scp03::SecureChannel::Open(
         [&](ByteView c) -> Result<Bytes> { return s.card.Transmit(c); }, o);
     if (!isd.ok()) return isd.status();
     std::string p2 = "02";
@@ -318,8 +320,8 @@ size_t Count(ByteView haystack, ByteView needle) {
 // The raw data area after power-on, once the invariants and the card inspector agree.
 Result<Bytes> Observe(nvm::NvmDevice& device) {
   {
-    Card card(device, Geometry(), TestPlatform());
-    apps::RegisterBuiltInModules(card);
+    auto card_owned = device::MakeCard(device, Geometry(), TestPlatform());
+    card::Card& card = *card_owned;
     TESSERA_RETURN_IF_ERROR(card.PowerOn().status());
     nvm::ImageReport report = nvm::InspectImage(device, card.store().layout());
     if (!report.ok()) return Corruption("NVM invariant broken: " + report.errors.front());
@@ -355,7 +357,7 @@ std::unique_ptr<nvm::RamNvm> MakeBase(bool with_app) {
   if (!InstallDefaultProfile(ram->device(), Geometry()).ok()) std::abort();
   Session s(ram->device(), [] {});
   if (!s.card.PowerOn().ok()) std::abort();
-  auto isd = s.Open("A000000151000000", 0x30, host::TestKeys());
+  auto isd = s.Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
   if (!isd.ok()) std::abort();
   TlvBuilder b;
   b.Open(0xBF71).AddByte(0xC1, 1).Add(0xC0, ToBytes("ACME")).Add(0x86, SigningKey().public_key);
@@ -485,7 +487,7 @@ const std::string kIssuanceModule = "F0544553534552414D04";
 // GP INSTALL [for install and make selectable] of the purse (balance 0, PIN 1234), in an
 // issuer session.
 Status InstallPurse(Session& s) {
-  TESSERA_ASSIGN_OR_RETURN(auto isd, s.Open("A000000151000000", 0x30, host::TestKeys()));
+  TESSERA_ASSIGN_OR_RETURN(auto isd, s.Open("A000000151000000", 0x30, crypto::scp03::TestKeys()));
   const std::string params =
       "C912"
       "800400000000"
@@ -498,7 +500,9 @@ Status InstallPurse(Session& s) {
 }
 
 std::vector<Case> Cases() {
-  auto issuer = [](Session& s) { return s.Open("A000000151000000", 0x30, host::TestKeys()); };
+  auto issuer = [](Session& s) {
+    return s.Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
+  };
   return {
       {"install from an installation file", false,
        [=](Session& s) {
@@ -570,7 +574,7 @@ std::vector<Case> Cases() {
        [=](Session& s) {
          TESSERA_RETURN_IF_ERROR(InstallPurse(s));
          {
-           TESSERA_ASSIGN_OR_RETURN(auto ps, s.Open(kPurse, 0x30, host::TestKeys()));
+           TESSERA_ASSIGN_OR_RETURN(auto ps, s.Open(kPurse, 0x30, crypto::scp03::TestKeys()));
            TESSERA_RETURN_IF_ERROR(
                Expect(ps->Transmit(HexOrDie("8052000004000003E8")), "9000", "CREDIT"));
          }
@@ -590,7 +594,7 @@ std::vector<Case> Cases() {
          TESSERA_RETURN_IF_ERROR(
              Expect(isd->Transmit(HexOrDie("80E60C00" + Lc(data.size() / 2) + data)), "9000",
                     "INSTALL issuance"));
-         TESSERA_ASSIGN_OR_RETURN(auto iss, s.Open(kIssuance, 0x30, host::TestKeys()));
+         TESSERA_ASSIGN_OR_RETURN(auto iss, s.Open(kIssuance, 0x30, crypto::scp03::TestKeys()));
          const std::string group =
              "47010002"
              "0000000D"

@@ -4,7 +4,7 @@
 // and key checks, the state with the retry counter spent), the NVM invariants must hold, the
 // card must power on, and no old PIN or key may be left anywhere in the raw image.
 #include <gtest/gtest.h>
-#include "apps/builtin_modules.h"
+#include "device/virtual_card.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -73,8 +73,8 @@ struct Secret {
 std::vector<Secret> DefaultSecrets();
 
 Result<Bytes> ObserveData(nvm::NvmDevice& device, const std::vector<Secret>& secrets) {
-  Card card(device, Geometry(), TestPlatform());
-  apps::RegisterBuiltInModules(card);
+  auto card_owned = device::MakeCard(device, Geometry(), TestPlatform());
+  card::Card& card = *card_owned;
   auto atr = card.PowerOn();
   if (!atr.ok()) return atr.status();
   const nvm::Layout& l = card.store().layout();
@@ -112,8 +112,8 @@ using CardSetup = std::function<void(Card&)>;
 std::function<Status(nvm::NvmDevice&, const std::function<void()>&)> RunSteps(
     std::vector<Step> steps, CardSetup setup = nullptr) {
   return [steps, setup](nvm::NvmDevice& device, const std::function<void()>& step_done) -> Status {
-    Card card(device, Geometry(), TestPlatform());
-    apps::RegisterBuiltInModules(card);
+    auto card_owned = device::MakeCard(device, Geometry(), TestPlatform());
+    card::Card& card = *card_owned;
     if (setup) setup(card);
     TESSERA_RETURN_IF_ERROR(card.PowerOn().status());
     for (const Step& s : steps) {
@@ -402,7 +402,7 @@ TEST(CardTear, HarnessRejectsACommandSplitIntoTwoCommits) {
 }
 
 // Internal execution: a test application (registered from outside the dispatcher, as
-// src/apps/ and src/issuance/ modules are) runs stored commands through Card::ExecuteInternal
+// the src/apps/ modules are) runs stored commands through Card::ExecuteInternal
 // inside its own command's transaction, staging a journal bit with each: byte i of EF 2F01
 // becomes 01 in the same commit as stored command i. The step boundaries are the stored
 // commands, so a cut must leave each one old-or-new, its bit with it.
@@ -455,8 +455,8 @@ class RunStoredApplication final : public Application {
 // those bytes.
 Result<Bytes> ObserveWithJournal(nvm::NvmDevice& device) {
   TESSERA_ASSIGN_OR_RETURN(Bytes state, ObserveCard(device));
-  Card card(device, Geometry(), TestPlatform());
-  apps::RegisterBuiltInModules(card);
+  auto card_owned = device::MakeCard(device, Geometry(), TestPlatform());
+  card::Card& card = *card_owned;
   TESSERA_RETURN_IF_ERROR(card.PowerOn().status());
   auto root = card.root();
   auto mf = card.fs().Load(root->mf);
@@ -483,8 +483,8 @@ TEST(CardTear, StoredCommandsExecutedInsideAHandlerAreEachOldOrNew) {
   std::vector<Bytes> expected;
   {
     auto ram = nvm::RamNvm::CopyOf(ProfileImage());
-    Card card(ram->device(), Geometry(), TestPlatform());
-    apps::RegisterBuiltInModules(card);
+    auto card_owned = device::MakeCard(ram->device(), Geometry(), TestPlatform());
+    card::Card& card = *card_owned;
     ASSERT_TRUE(card.PowerOn().ok());
     auto snapshot = [&] {
       auto copy = nvm::RamNvm::CopyOf(ram->device());
@@ -500,8 +500,8 @@ TEST(CardTear, StoredCommandsExecutedInsideAHandlerAreEachOldOrNew) {
   }
   // Steps: the SELECT, the stored commands (marked by the handler), then the outer APDU.
   auto run = [setup](nvm::NvmDevice& device, const std::function<void()>& step_done) -> Status {
-    Card card(device, Geometry(), TestPlatform());
-    apps::RegisterBuiltInModules(card);
+    auto card_owned = device::MakeCard(device, Geometry(), TestPlatform());
+    card::Card& card = *card_owned;
     setup(card);
     TESSERA_RETURN_IF_ERROR(card.PowerOn().status());
     for (const char* apdu : {"00A4040C08F05445535452554E", "801A0000"}) {
@@ -547,8 +547,8 @@ TEST(CardTear, StoredCommandsExecutedInsideAHandlerAreEachOldOrNew) {
 
 TEST(CardTear, PrivilegedModeNeverSurvivesAPowerCut) {
   auto ram = nvm::RamNvm::CopyOf(ProfileImage());
-  Card card(ram->device(), Geometry(), TestPlatform());
-  apps::RegisterBuiltInModules(card);
+  auto card_owned = device::MakeCard(ram->device(), Geometry(), TestPlatform());
+  card::Card& card = *card_owned;
   card.AddApplication(std::make_shared<RunStoredApplication>());
   ASSERT_TRUE(card.PowerOn().ok());
   ASSERT_EQ(ToHex(card.Transmit(HexOrDie("00A4040C08F05445535452554E"))), "9000");

@@ -12,11 +12,11 @@
 #include <functional>
 #include <optional>
 
-#include "apps/builtin_modules.h"
 #include "card/card.h"
 #include "card/profile.h"
 #include "core/tlv.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "device/virtual_card.h"
 #include "nvm/nvm_device.h"
 #include "support/integrity_oracle.h"
 
@@ -77,21 +77,22 @@ std::string SwOf(const Bytes& r) {
 
 // The card at its first power-on after `device` was written: modules registered.
 struct PoweredCard {
-  explicit PoweredCard(nvm::NvmDevice& device) : card(device, Geometry(), TestPlatform()) {
-    apps::RegisterBuiltInModules(card);
+  explicit PoweredCard(nvm::NvmDevice& device)
+      : owned(device::MakeCard(device, Geometry(), TestPlatform())), card(*owned) {
     ok = card.PowerOn().ok();
   }
-  Card card;
+  std::unique_ptr<Card> owned;
+  Card& card;
   bool ok = false;
 };
 
-std::unique_ptr<host::SecureChannel> Session(Card& card, const std::string& domain) {
-  host::Scp03Options o;
-  o.keys = host::TestKeys();
+std::unique_ptr<crypto::scp03::SecureChannel> Session(Card& card, const std::string& domain) {
+  crypto::scp03::ChannelOptions o;
+  o.keys = crypto::scp03::TestKeys();
   o.kvn = 0x30;
   o.level = crypto::scp03::kCMac;
   o.security_domain = HexOrDie(domain);
-  auto sc = host::SecureChannel::Open(
+  auto sc = crypto::scp03::SecureChannel::Open(
       [&card](ByteView c) -> Result<Bytes> { return card.Transmit(c); }, o);
   return sc.ok() ? std::move(*sc) : nullptr;
 }

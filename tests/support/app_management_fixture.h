@@ -9,12 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "card/card_test_support.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
+#include "support/card_fixture.h"
 
 namespace tessera::apps {
 
@@ -64,14 +64,15 @@ class AppManagementTest : public card::CardTest {
   }
 
   // --- sessions ---
-  std::unique_ptr<host::SecureChannel> Open(const std::string& domain_hex, uint8_t kvn,
-                                            scp03::StaticKeys keys, std::string* error = nullptr) {
-    host::Scp03Options o;
+  std::unique_ptr<crypto::scp03::SecureChannel> Open(const std::string& domain_hex, uint8_t kvn,
+                                                     scp03::StaticKeys keys,
+                                                     std::string* error = nullptr) {
+    crypto::scp03::ChannelOptions o;
     o.keys = std::move(keys);
     o.kvn = kvn;
     o.level = scp03::kCMac;
     o.security_domain = HexOrDie(domain_hex);
-    auto sc = host::SecureChannel::Open(
+    auto sc = crypto::scp03::SecureChannel::Open(
         [this](ByteView c) -> Result<Bytes> { return card_->Transmit(c); }, o);
     if (!sc.ok()) {
       if (error) *error = sc.status().ToString();
@@ -79,17 +80,17 @@ class AppManagementTest : public card::CardTest {
     }
     return std::move(*sc);
   }
-  std::unique_ptr<host::SecureChannel> Issuer() {
-    return Open("A000000151000000", 0x30, host::TestKeys());
+  std::unique_ptr<crypto::scp03::SecureChannel> Issuer() {
+    return Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
   }
-  std::unique_ptr<host::SecureChannel> Manager(uint8_t kvn, scp03::StaticKeys keys) {
+  std::unique_ptr<crypto::scp03::SecureChannel> Manager(uint8_t kvn, scp03::StaticKeys keys) {
     return Open(kMgmtAid, kvn, std::move(keys));
   }
-  static std::string Sec(host::SecureChannel& sc, const std::string& hex) {
+  static std::string Sec(crypto::scp03::SecureChannel& sc, const std::string& hex) {
     auto r = sc.Transmit(HexOrDie(hex));
     return r.ok() ? ToHex(*r) : r.status().ToString();
   }
-  static std::string SecSw(host::SecureChannel& sc, const std::string& hex) {
+  static std::string SecSw(crypto::scp03::SecureChannel& sc, const std::string& hex) {
     std::string r = Sec(sc, hex);
     return r.size() >= 4 ? r.substr(r.size() - 4) : r;
   }
@@ -159,7 +160,8 @@ class AppManagementTest : public card::CardTest {
     return b.Take();
   }
   // Uploads `data` to the ISD in STORE DATA blocks of `block` bytes; the last status word.
-  static std::string Upload(host::SecureChannel& isd, const Bytes& data, size_t block = 200) {
+  static std::string Upload(crypto::scp03::SecureChannel& isd, const Bytes& data,
+                            size_t block = 200) {
     std::string sw;
     for (size_t off = 0, n = 0; off < data.size(); off += block, ++n) {
       const size_t len = std::min(block, data.size() - off);
@@ -238,7 +240,8 @@ class AppManagementTest : public card::CardTest {
     return out;
   }
   // UPDATE RECORD of `aid`'s record with `f` in a session `sc` with the management app.
-  std::string Update(host::SecureChannel& sc, const std::string& aid, const Bytes& record) {
+  std::string Update(crypto::scp03::SecureChannel& sc, const std::string& aid,
+                     const Bytes& record) {
     int n = RecordOf(aid);
     char head[16];
     std::snprintf(head, sizeof head, "84DC%02X0C", n);  // the session re-selects nothing

@@ -1,14 +1,12 @@
-#include "host/secure_channel.h"
+#include "crypto/scp03_host.h"
 
 #include <openssl/rand.h>
 
+#include "core/apdu.h"
 #include "core/status_words.h"
-#include "host/card_link.h"
 
-namespace tessera::host {
+namespace tessera::crypto::scp03 {
 namespace {
-
-namespace scp03 = crypto::scp03;
 
 Status StepFailed(const std::string& step, const Bytes& response) {
   if (response.size() < 2) return Malformed(step + ": response too short");
@@ -22,19 +20,19 @@ uint16_t SwOf(const Bytes& r) {
 
 }  // namespace
 
-scp03::StaticKeys TestKeys() {
+StaticKeys TestKeys() {
   const Bytes k = HexOrDie("404142434445464748494A4B4C4D4E4F");
   return {crypto::MakeSecure(k), crypto::MakeSecure(k), crypto::MakeSecure(k)};
 }
 
-bool IsTestKeys(const scp03::StaticKeys& keys) {
+bool IsTestKeys(const StaticKeys& keys) {
   const Bytes k = HexOrDie("404142434445464748494A4B4C4D4E4F");
   return ConstantTimeEqual(keys.enc, k) || ConstantTimeEqual(keys.mac, k) ||
          ConstantTimeEqual(keys.dek, k);
 }
 
-Result<scp03::StaticKeys> ParseKeyFile(ByteView text, const std::string& path) {
-  scp03::StaticKeys keys;
+Result<StaticKeys> ParseKeyFile(ByteView text, const std::string& path) {
+  StaticKeys keys;
   std::string line;
   int n = 0;
   size_t pos = 0;
@@ -86,8 +84,8 @@ Result<scp03::StaticKeys> ParseKeyFile(ByteView text, const std::string& path) {
 }
 
 Result<std::unique_ptr<SecureChannel>> SecureChannel::Open(RawTransmit transmit,
-                                                           const Scp03Options& o) {
-  if (!scp03::ValidSecurityLevel(o.level)) {
+                                                           const ChannelOptions& o) {
+  if (!ValidSecurityLevel(o.level)) {
     return InvalidArgument("security level must be 00, 01, 03, 11, 13 or 33");
   }
   const size_t n = o.s16 ? 16 : 8;
@@ -126,15 +124,14 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Open(RawTransmit transmit,
   ByteView card_challenge(&r[13], n), card_cryptogram(&r[13 + n], n);
   Bytes context = host_challenge;
   Append(context, card_challenge);
-  TESSERA_ASSIGN_OR_RETURN(auto keys, scp03::DeriveSessionKeys(o.keys, context));
-  TESSERA_ASSIGN_OR_RETURN(Bytes expected,
-                           scp03::Cryptogram(keys, scp03::kDeriveCardCryptogram, context, n));
+  TESSERA_ASSIGN_OR_RETURN(auto keys, DeriveSessionKeys(o.keys, context));
+  TESSERA_ASSIGN_OR_RETURN(Bytes expected, Cryptogram(keys, kDeriveCardCryptogram, context, n));
   if (!ConstantTimeEqual(expected, card_cryptogram)) {
     return FailedPrecondition("card cryptogram mismatch: the card does not hold these keys");
   }
   TESSERA_ASSIGN_OR_RETURN(Bytes host_cryptogram,
-                           scp03::Cryptogram(keys, scp03::kDeriveHostCryptogram, context, n));
-  scp03::Session session(std::move(keys), n);
+                           Cryptogram(keys, kDeriveHostCryptogram, context, n));
+  Session session(std::move(keys), n);
   TESSERA_ASSIGN_OR_RETURN(CommandApdu ea,
                            session.WrapExternalAuthenticate(
                                CommandApdu{0x80, 0x82, o.level, 0x00, host_cryptogram, 0, false}));
@@ -163,4 +160,4 @@ Result<Bytes> SecureChannel::Transmit(ByteView plain_command) {
   return clear.Serialize();
 }
 
-}  // namespace tessera::host
+}  // namespace tessera::crypto::scp03

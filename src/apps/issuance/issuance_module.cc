@@ -10,8 +10,8 @@
 #include <array>
 #include <optional>
 
-#include "apps/builtin_modules.h"
-#include "apps/module_pin.h"
+#include "apps/common/module_pin.h"
+#include "apps/issuance/issuance_module.h"
 #include "card/app_registry.h"
 #include "card/card.h"
 #include "card/identifiers.h"
@@ -20,7 +20,7 @@
 #include "core/status_words.h"
 #include "core/tlv.h"
 #include "crypto/sha256.h"
-#include "issuance/group_format.h"
+#include "format/group_format.h"
 
 namespace tessera::apps {
 namespace {
@@ -507,8 +507,6 @@ CardResult<std::optional<Targeting>> FunctionsTargeting(card::Card& card, ByteVi
   return std::optional<Targeting>(std::move(t));
 }
 
-}  // namespace
-
 card::CardResult<bool> HalfIssued(card::Card& card, const card::ChannelState& ch, ByteView aid) {
   if (card.privileged_internal(ch)) return false;  // the run itself works on it
   if (Protected(aid)) return false;                // whatever an old table may say
@@ -539,8 +537,12 @@ card::CardStatus ForgetFunctionsOf(card::Card& card, ByteView aid) {
   return card::Ok{};
 }
 
-std::shared_ptr<card::Module> MakeIssuanceModule() {
-  return std::make_shared<IssuanceModule>();
+}  // namespace
+
+void RegisterIssuanceModule(card::Card& card) {
+  card.AddModule(std::make_shared<IssuanceModule>());
+  card.AddSelectionVeto(HalfIssued);
+  card.AddDeletionObserver(ForgetFunctionsOf);
 }
 
 }  // namespace tessera::apps

@@ -13,24 +13,24 @@
 #include "core/status.h"
 #include "crypto/scp03.h"
 
-namespace tessera::host {
+namespace tessera::crypto::scp03 {
 
-struct Scp03Options {
-  crypto::scp03::StaticKeys keys;
+struct ChannelOptions {
+  StaticKeys keys;
   uint8_t kvn = 0;  // 00: the card's first key set
-  uint8_t level = crypto::scp03::kCMac | crypto::scp03::kCDec;
+  uint8_t level = kCMac | kCDec;
   bool s16 = false;       // 16-byte challenges, cryptograms and MACs
   Bytes host_challenge;   // empty: random
   Bytes security_domain;  // AID of the security domain to open the session with; empty: the ISD
 };
 
 // The well-known test key set 404142..4F.
-crypto::scp03::StaticKeys TestKeys();
-bool IsTestKeys(const crypto::scp03::StaticKeys& keys);
+StaticKeys TestKeys();
+bool IsTestKeys(const StaticKeys& keys);
 // Parses a key file's text: "enc=HEX", "mac=HEX", "dek=HEX" lines ('#' comments). `name` is
 // how errors name the file ("NAME:LINE: ..."); key bytes never appear in them. The host tool
 // reads the file with its one input-file reader (tools/file_io.h, tools::LoadKeyFile).
-Result<crypto::scp03::StaticKeys> ParseKeyFile(ByteView text, const std::string& name);
+Result<StaticKeys> ParseKeyFile(ByteView text, const std::string& name);
 
 using RawTransmit = std::function<Result<Bytes>(ByteView)>;
 
@@ -38,7 +38,7 @@ class SecureChannel {
  public:
   // Opens a session. Failures name the step: "INITIALIZE UPDATE answered 6A88 (...)",
   // "card cryptogram mismatch (wrong keys?)", "EXTERNAL AUTHENTICATE answered 6300".
-  static Result<std::unique_ptr<SecureChannel>> Open(RawTransmit transmit, const Scp03Options& o);
+  static Result<std::unique_ptr<SecureChannel>> Open(RawTransmit transmit, const ChannelOptions& o);
 
   // Wraps, sends, checks and unwraps. A response failing its R-MAC is an error.
   Result<Bytes> Transmit(ByteView plain_command);
@@ -46,11 +46,11 @@ class SecureChannel {
   uint8_t kvn() const { return kvn_; }
 
  private:
-  SecureChannel(RawTransmit t, crypto::scp03::Session s, uint8_t kvn)
+  SecureChannel(RawTransmit t, Session s, uint8_t kvn)
       : transmit_(std::move(t)), session_(std::move(s)), kvn_(kvn) {}
   RawTransmit transmit_;
-  crypto::scp03::Session session_;
+  Session session_;
   uint8_t kvn_;
 };
 
-}  // namespace tessera::host
+}  // namespace tessera::crypto::scp03

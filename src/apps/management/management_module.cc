@@ -8,8 +8,8 @@
 //  - ERASE RECORD (the delete command): the record deletion unit removes the record and gives
 //    the deletion instruction to the OS's application deletion unit (DeleteApplication).
 // Installing it collects a record for every application already on the card.
-#include "apps/builtin_modules.h"
-#include "apps/module_pin.h"
+#include "apps/management/management_module.h"
+#include "apps/common/module_pin.h"
 #include "card/admin_registry.h"
 #include "card/app_lifecycle.h"
 #include "card/card.h"
@@ -164,6 +164,7 @@ class ManagementModule final : public card::Module {
  public:
   ByteView aid() const override { return card::aid::kManagementModule; }
   std::string_view name() const override { return "MANAGEMENT"; }
+  ByteView bound_application() const override { return card::aid::kManagementApplication; }
   std::span<const card::Route> commands() const override { return kCommands; }
   card::SessionKeys session_keys() const override { return card::SessionKeys::kAllAdministrators; }
 
@@ -211,8 +212,8 @@ class ManagementModule final : public card::Module {
 
 }  // namespace
 
-std::shared_ptr<card::Module> MakeManagementModule() {
-  return std::make_shared<ManagementModule>();
+void RegisterManagementModule(card::Card& card) {
+  card.AddModule(std::make_shared<ManagementModule>());
 }
 
 }  // namespace tessera::apps

@@ -1,6 +1,6 @@
 // DATA STORE (docs/applications.md §6.1): 512 bytes behind the application's own PIN.
-#include "apps/builtin_modules.h"
-#include "apps/module_pin.h"
+#include "apps/data_store/data_store_module.h"
+#include "apps/common/module_pin.h"
 #include "card/card.h"
 #include "card/identifiers.h"
 #include "core/tlv.h"
@@ -120,8 +120,8 @@ class DataStoreModule final : public card::Module {
 
 }  // namespace
 
-std::shared_ptr<card::Module> MakeDataStoreModule() {
-  return std::make_shared<DataStoreModule>();
+void RegisterDataStoreModule(card::Card& card) {
+  card.AddModule(std::make_shared<DataStoreModule>());
 }
 
 }  // namespace tessera::apps

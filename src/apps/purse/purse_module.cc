@@ -2,8 +2,8 @@
 // with the purse itself (its administrator's key set, or the issuer's), debit needs the
 // holder's PIN; every credit and debit appends to a cyclic log, in the same transaction as the
 // balance.
-#include "apps/builtin_modules.h"
-#include "apps/module_pin.h"
+#include "apps/purse/purse_module.h"
+#include "apps/common/module_pin.h"
 #include "card/app_registry.h"
 #include "card/card.h"
 #include "card/identifiers.h"
@@ -211,8 +211,8 @@ class PurseModule final : public card::Module {
 
 }  // namespace
 
-std::shared_ptr<card::Module> MakePurseModule() {
-  return std::make_shared<PurseModule>();
+void RegisterPurseModule(card::Card& card) {
+  card.AddModule(std::make_shared<PurseModule>());
 }
 
 }  // namespace tessera::apps

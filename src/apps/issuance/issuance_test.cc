@@ -5,11 +5,12 @@
 // command that ran twice shows in the card's content; it can be told to fail once.
 #include <gtest/gtest.h>
 
-#include "apps/app_management_test_support.h"
 #include "card/card.h"
 #include "card/fs/file_system.h"
 #include "card/identifiers.h"
 #include "core/tlv.h"
+#include "device/virtual_card.h"
+#include "support/app_management_fixture.h"
 #include "transport/card_service.h"
 
 namespace tessera::apps {
@@ -139,7 +140,7 @@ class IssuanceTest : public AppManagementTest {
   // Policy 03: stop on the first error, partial retry allowed.
   std::string Load(const Bytes& group, uint8_t policy = 0x03,
                    const std::string& target = "F05445535345524110") {
-    auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+    auto sc = Open(kIssuanceAid, 0x30, crypto::scp03::TestKeys());
     if (!sc) return "no session";
     TlvBuilder b;
     b.Open(0xBF73).AddByte(0xC1, 0x01).AddByte(0xC3, 1).Add(0x4F, HexOrDie(target));
@@ -365,7 +366,7 @@ TEST_F(IssuanceTest, TheLargestGroupLoads) {
 TEST_F(IssuanceTest, TheGroupUploadIsChecked) {
   EXPECT_EQ(Load(Group(2), 0x0B), "6A80");
   EXPECT_EQ(Load(Group(2), 0x03, "F054"), "6A80");
-  auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+  auto sc = Open(kIssuanceAid, 0x30, crypto::scp03::TestKeys());
   ASSERT_TRUE(sc);
   TlvBuilder b;
   b.Open(0xBF73).AddByte(0xC1, 0x01).AddByte(0xC1, 0x02).AddByte(0xC5, 0x03).Add(0xC6, Group(2));
@@ -416,7 +417,7 @@ TEST_F(IssuanceTest, StoredCommandsAreNotReadableAndAreWipedWithTheirTarget) {
   EXPECT_EQ(Sw("00B2010C00"), "6982");  // the table (its digest): only in the session
   EXPECT_EQ(Sw("00B2011400"), "9000");  // the journal: no command data
   {
-    auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+    auto sc = Open(kIssuanceAid, 0x30, crypto::scp03::TestKeys());
     ASSERT_TRUE(sc);
     EXPECT_EQ(SecSw(*sc, "00B2010C00"), "9000");
   }
@@ -436,7 +437,7 @@ TEST_F(IssuanceTest, StoredCommandsAreNotReadableAndAreWipedWithTheirTarget) {
   const std::string params = "C90C800400000000810431323334";
   ASSERT_EQ(Load(GroupOf({{secret, 0}}), 0x03, purse), "9000");
   {
-    auto sc = Open(kIssuanceAid, 0x30, host::TestKeys());
+    auto sc = Open(kIssuanceAid, 0x30, crypto::scp03::TestKeys());
     ASSERT_TRUE(sc);
     TlvBuilder b;
     b.Open(0xBF73).AddByte(0xC1, 0x02).AddByte(0xC3, 1).Add(0x4F, HexOrDie("F0544553534552415A"));
@@ -554,8 +555,8 @@ TEST_F(IssuanceTest, APowerCutAtEveryProgramThenResumeEqualsAnUninterruptedRun) 
   };
   auto run_on = [&](nvm::RamNvm& ram, const std::function<void(card::Card&)>& steps) {
     auto platform = card::DrbgPlatform::FromSeed(Bytes(48, 7), 1700000000);
-    card::Card card(ram.device(), geometry_, *platform);
-    RegisterBuiltInModules(card);
+    auto card_owned = device::MakeCard(ram.device(), geometry_, *platform);
+    card::Card& card = *card_owned;
     (void)card.AddCommand({0x3A, HandleCount, card::ClassRange::kProprietary});
     if (!card.PowerOn().ok()) return;
     steps(card);
@@ -608,8 +609,8 @@ TEST_F(IssuanceTest, EveryPairOfCutsThenResumeEqualsAnUninterruptedRun) {
   };
   auto run_on = [&](nvm::RamNvm& ram, const std::function<void(card::Card&)>& steps) {
     auto platform = card::DrbgPlatform::FromSeed(Bytes(48, 7), 1700000000);
-    card::Card card(ram.device(), geometry_, *platform);
-    RegisterBuiltInModules(card);
+    auto card_owned = device::MakeCard(ram.device(), geometry_, *platform);
+    card::Card& card = *card_owned;
     (void)card.AddCommand({0x3A, HandleCount, card::ClassRange::kProprietary});
     if (!card.PowerOn().ok()) return;
     steps(card);

@@ -1,4 +1,4 @@
-#include "issuance/group_format.h"
+#include "format/group_format.h"
 
 #include "core/apdu.h"
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include "apps/builtin_modules.h"
+#include "device/virtual_card.h"
 
 #include <memory>
 #include <string>
@@ -26,8 +26,7 @@ class CardTest : public ::testing::Test {
     ram_ = std::make_unique<nvm::RamNvm>(geometry_.nvm_size, geometry_.page_size);
     ASSERT_TRUE(InstallDefaultProfile(ram_->device(), geometry_).ok());
     platform_ = DrbgPlatform::FromSeed(Bytes(48, 7), 1700000000);
-    card_ = std::make_unique<Card>(ram_->device(), geometry_, *platform_);
-    apps::RegisterBuiltInModules(*card_);
+    card_ = device::MakeCard(ram_->device(), geometry_, *platform_);
     auto atr = card_->PowerOn();
     ASSERT_TRUE(atr.ok()) << atr.status().ToString();
   }

@@ -1,4 +1,4 @@
-#include "apps/module_pin.h"
+#include "apps/common/module_pin.h"
 
 #include "card/card.h"
 #include "core/status_words.h"
