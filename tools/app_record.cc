@@ -31,10 +31,6 @@ bool IsBcd(uint8_t b) {
   return (b >> 4) <= 9 && (b & 0x0F) <= 9;
 }
 
-std::string Text(ByteView v) {
-  return std::string(v.begin(), v.end());
-}
-
 }  // namespace
 
 Bytes ManagementAid() {
@@ -66,127 +62,6 @@ std::string ReservedAidReason(ByteView aid) {
   const Bytes module_prefix = HexOrDie(std::string(kTesseraPrefix) + "4D");
   if (StartsWith(aid, module_prefix)) return "it is under the module AIDs F054455353455241 4Dxx";
   return "";
-}
-
-std::string StatusName(uint8_t status) {
-  switch (status) {
-    case kStatusActive:
-      return "active";
-    case kStatusLocked:
-      return "locked";
-    case kStatusTerminated:
-      return "terminated";
-    case kStatusErased:
-      return "erased";
-    default:
-      return "status " + HexByte(status);
-  }
-}
-
-Bytes SignedData(const AppRecord& r) {
-  Bytes out;
-  AppendTlv(out, 0x4F, r.aid);
-  AppendTlv(out, 0x50, ToBytes(r.name));
-  AppendTlv(out, 0xC0, ToBytes(r.admin_name));
-  AppendTlv(out, 0xC1, Bytes{r.admin_id});
-  AppendTlv(out, 0x5F25, r.use_start);
-  AppendTlv(out, 0x5F24, r.expiration);
-  return out;
-}
-
-Bytes EncodeRecord(const AppRecord& r) {
-  Bytes content = SignedData(r);
-  AppendTlv(content, 0xC2, Bytes{r.status});
-  if (!r.signature.empty()) AppendTlv(content, 0x9E, r.signature);
-  return EncodeTlv(0xE1, content);
-}
-
-Result<AppRecord> ParseRecord(ByteView bytes) {
-  auto outer = ParseTlv(bytes);
-  if (!outer.ok()) return Malformed("record: " + outer.status().message());
-  if (outer->tag != 0xE1) return Malformed("record: tag " + TlvTagToHex(outer->tag) + ", not E1");
-  if (outer->encoded_size != bytes.size()) return Malformed("record: bytes after the E1 object");
-  auto items = ParseTlvSequence(outer->value);
-  if (!items.ok()) return Malformed("record: " + items.status().message());
-  static constexpr std::array<TlvTag, 8> kOrder = {0x4F,   0x50,   0xC0, 0xC1,
-                                                   0x5F25, 0x5F24, 0xC2, 0x9E};
-  AppRecord r;
-  size_t next = 0;  // index into kOrder
-  for (const TlvView& t : *items) {
-    size_t at = next;
-    while (at < kOrder.size() && kOrder[at] != t.tag) ++at;
-    if (at == kOrder.size()) {
-      return Malformed("record: tag " + TlvTagToHex(t.tag) + " unknown or out of order");
-    }
-    if (at != next) {
-      return Malformed("record: " + TlvTagToHex(kOrder[next]) + " missing before " +
-                       TlvTagToHex(t.tag));
-    }
-    next = at + 1;
-    const ByteView v = t.value;
-    auto need = [&](bool ok, const char* what) -> Status {
-      if (ok) return Status::Ok();
-      return Malformed("record: " + TlvTagToHex(t.tag) + " " + what);
-    };
-    switch (t.tag) {
-      case 0x4F:
-        TESSERA_RETURN_IF_ERROR(need(v.size() >= 5 && v.size() <= 16, "(AID) is not 5..16 bytes"));
-        r.aid.assign(v.begin(), v.end());
-        break;
-      case 0x50:
-        TESSERA_RETURN_IF_ERROR(need(!v.empty() && v.size() <= 32, "(name) is not 1..32 bytes"));
-        r.name = Text(v);
-        break;
-      case 0xC0:
-        TESSERA_RETURN_IF_ERROR(
-            need(!v.empty() && v.size() <= 32, "(administrator name) is not 1..32 bytes"));
-        r.admin_name = Text(v);
-        break;
-      case 0xC1:
-        TESSERA_RETURN_IF_ERROR(need(v.size() == 1, "(administrator id) is not 1 byte"));
-        r.admin_id = v[0];
-        break;
-      case 0x5F25:
-      case 0x5F24:
-        TESSERA_RETURN_IF_ERROR(need(v.size() == 3, "(date) is not 3 bytes"));
-        (t.tag == 0x5F25 ? r.use_start : r.expiration).assign(v.begin(), v.end());
-        break;
-      case 0xC2:
-        TESSERA_RETURN_IF_ERROR(need(v.size() == 1, "(status) is not 1 byte"));
-        r.status = v[0];
-        break;
-      case 0x9E:
-        TESSERA_RETURN_IF_ERROR(need(v.size() == 64, "(signature) is not 64 bytes"));
-        r.signature.assign(v.begin(), v.end());
-        break;
-    }
-    if (t.tag != 0xC2 && t.tag != 0x9E) {
-      const size_t off = static_cast<size_t>(t.value.data() - outer->value.data()) -
-                         (t.encoded_size - t.value.size());
-      Append(r.signed_data, outer->value.subspan(off, t.encoded_size));
-    }
-  }
-  if (next < 7) return Malformed("record: " + TlvTagToHex(kOrder[next]) + " missing");
-  return r;
-}
-
-Bytes RewriteRecord(ByteView record, uint8_t status, const std::optional<Bytes>& signature) {
-  auto outer = ParseTlv(record);
-  auto items = ParseTlvSequence(outer->value);
-  Bytes content;
-  bool signed_now = false;
-  for (const TlvView& t : *items) {
-    if (t.tag == 0xC2) {
-      AppendTlv(content, 0xC2, Bytes{status});
-    } else if (t.tag == 0x9E && signature) {
-      AppendTlv(content, 0x9E, *signature);
-      signed_now = true;
-    } else {
-      AppendTlv(content, t.tag, t.value);
-    }
-  }
-  if (signature && !signed_now) AppendTlv(content, 0x9E, *signature);
-  return EncodeTlv(0xE1, content);
 }
 
 Result<Bytes> ParseYymmdd(std::string_view text) {

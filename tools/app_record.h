@@ -1,6 +1,6 @@
-// The host's view of the application list (docs/applications.md §4): the E1 record of one
-// application, the bytes its signature covers, the module AIDs (§1), dates (YYMMDD in BCD) and
-// the FF7x objects whose first tag byte FF core's TLV parser refuses.
+// The host's view of the application list (docs/applications.md §4): the module AIDs (§1),
+// dates (YYMMDD in BCD) as operators type and read them, and the FF7x objects whose first tag
+// byte FF core's TLV parser refuses. The record's codec is format/application_record.h.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 
 #include "core/bytes.h"
 #include "core/status.h"
+#include "format/application_record.h"
 
 namespace tessera::tools {
 
@@ -24,35 +25,16 @@ std::string ModuleNameByAid(ByteView aid);
 // application's, a module AID), or "" when it does not.
 std::string ReservedAidReason(ByteView aid);
 
-// Record status (C2, §2).
-inline constexpr uint8_t kStatusActive = 0x00;
-inline constexpr uint8_t kStatusLocked = 0x01;
-inline constexpr uint8_t kStatusTerminated = 0x02;
-inline constexpr uint8_t kStatusErased = 0x03;
-std::string StatusName(uint8_t status);  // "active", ..., "status 7F" for others
-
-struct AppRecord {
-  Bytes aid;
-  std::string name;
-  std::string admin_name;
-  uint8_t admin_id = 0;
-  Bytes use_start = Bytes(3, 0);   // BCD YYMMDD, 000000 = none
-  Bytes expiration = Bytes(3, 0);  // BCD YYMMDD, 000000 = none
-  uint8_t status = kStatusActive;
-  Bytes signature;    // 64 bytes r||s; empty: unsigned
-  Bytes signed_data;  // as parsed: the encodings of 4F 50 C0 C1 5F25 5F24 found in the record
-};
-
-// The encodings (tag, length, value) of 4F 50 C0 C1 5F25 5F24 in that order: what 9E signs.
-Bytes SignedData(const AppRecord& r);
-// E1 L { 4F 50 C0 C1 5F25 5F24 C2 [9E] }.
-Bytes EncodeRecord(const AppRecord& r);
-// Parses E1 L {...} (exactly one object, the fields in the order of §4). kMalformed names what
-// is wrong.
-Result<AppRecord> ParseRecord(ByteView bytes);
-// The record with C2 replaced by `status` and, when `signature` is given, 9E replaced (or added)
-// by it; every other field's bytes are kept as they are. REQUIRES: ParseRecord(record).ok().
-Bytes RewriteRecord(ByteView record, uint8_t status, const std::optional<Bytes>& signature);
+// The record itself and what its signature covers: format/application_record.h.
+using format::AppRecord;
+using format::AppState;
+using format::EncodeRecord;
+using format::ParseRecord;
+using format::SignedPart;
+// "active", ..., as the record's C2 says.
+inline std::string StatusName(AppState status) {
+  return std::string(format::AppStateName(status));
+}
 
 // "YYMMDD" (digits, a real date in 2000-2099, or "000000") → 3 BCD bytes. The error says why.
 Result<Bytes> ParseYymmdd(std::string_view text);

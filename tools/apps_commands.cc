@@ -364,7 +364,7 @@ std::string SignatureState(const AppRecord& r, const std::vector<Administrator>&
   for (const auto& a : admins) {
     if (a.id != r.admin_id) continue;
     if (a.public_key.empty()) break;
-    return crypto::EcdsaP256Verify(a.public_key, r.signed_data, r.signature).ok() ? "valid"
+    return crypto::EcdsaP256Verify(a.public_key, SignedPart(r), r.signature).ok() ? "valid"
                                                                                   : "invalid";
   }
   return "no-key";
@@ -503,7 +503,7 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
     if (!module.empty()) w.String("module_name", module);
     if (d->privileges) w.String("privileges", ToHex(*d->privileges));
     w.Bool("signed", !signature.empty())
-        .String("signed_data", ToHex(SignedData(r)))
+        .String("signed_data", ToHex(SignedPart(r)))
         .String("signature", ToHex(signature))
         .String("file_signature", ToHex(file_signature))
         .String("record", ToHex(EncodeRecord(signed_record)))
@@ -738,21 +738,21 @@ int SetStatus(const LinkOptions& o, const Args& a) {
   auto aid = ParseAid(a.operands[0]);
   if (!aid.ok()) return rep.Usage(aid.status().message());
   const std::string& action = a.operands[1];
-  static const std::map<std::string, uint8_t> kActions = {{"lock", kStatusLocked},
-                                                          {"unlock", kStatusActive},
-                                                          {"terminate", kStatusTerminated},
-                                                          {"erase", kStatusErased},
-                                                          {"restore", kStatusActive}};
+  static const std::map<std::string, AppState> kActions = {{"lock", AppState::kLocked},
+                                                           {"unlock", AppState::kActive},
+                                                           {"terminate", AppState::kTerminated},
+                                                           {"erase", AppState::kErased},
+                                                           {"restore", AppState::kActive}};
   auto it = kActions.find(action);
   if (it == kActions.end()) {
     return rep.Usage("ACTION '" + action + "': give lock, unlock, terminate, erase or restore");
   }
-  uint8_t target = it->second;
+  AppState target = it->second;
   if (a.has("--restore-to")) {
     if (action != "restore") return rep.Usage("--restore-to goes with restore only");
     const std::string to = a.value("--restore-to");
     if (to != "active" && to != "locked") return rep.Usage("--restore-to: give active or locked");
-    target = to == "locked" ? kStatusLocked : kStatusActive;
+    target = to == "locked" ? AppState::kLocked : AppState::kActive;
   }
   const bool gp = a.has("--gp");
   if (gp && action != "lock" && action != "unlock") {
@@ -831,13 +831,13 @@ int SetStatus(const LinkOptions& o, const Args& a) {
   };
   // An erased application comes back only by restore: a lock or unlock would send the status
   // a restore sends, and the card could not tell them apart.
-  if ((action == "lock" || action == "unlock") && rec.status == kStatusErased) {
+  if ((action == "lock" || action == "unlock") && rec.status == AppState::kErased) {
     return rep.Fail(FailedPrecondition(ToHex(rec.aid) + " is erased: restore it (restore, or "
                                                         "restore --restore-to locked)"));
   }
   // Only an erased application can be restored: the record of any other already says what a
   // restore would write, so the card could not tell the two apart.
-  if (action == "restore" && rec.status != kStatusErased) {
+  if (action == "restore" && rec.status != AppState::kErased) {
     return rep.Fail(FailedPrecondition(ToHex(rec.aid) + " is " + StatusName(rec.status) +
                                        ", not erased: only an erased application is restored"));
   }
@@ -864,11 +864,14 @@ int SetStatus(const LinkOptions& o, const Args& a) {
         rep.Warn("administrator " + HexByte(rec.admin_id) + " is not registered on the card");
       }
     }
-    auto sig = crypto::EcdsaP256Sign(sign_key->private_key, rec.signed_data);
+    auto sig = crypto::EcdsaP256Sign(sign_key->private_key, SignedPart(rec));
     if (!sig.ok()) return rep.Fail(sig.status());
     signature = std::move(*sig);
   }
-  const Bytes updated = RewriteRecord(found->raw, target, signature);
+  AppRecord rewritten = rec;
+  rewritten.status = target;
+  if (signature) rewritten.signature = *signature;
+  const Bytes updated = EncodeRecord(rewritten);
   if (auto st = s.OpenScp03(ManagementAid()); !st.ok()) return rep.Fail(st);
   auto r = s.Secure(
       CommandApdu{0x80, 0xDC, static_cast<uint8_t>(found->number), 0x0C, updated, 0, false});

@@ -332,7 +332,7 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
     return f.Error("status", f.Find("status"),
                    "\"" + *status + "\": give \"active\" or \"locked\" (the initial status)");
   }
-  r.status = status && *status == "locked" ? kStatusLocked : kStatusActive;
+  r.status = status && *status == "locked" ? AppState::kLocked : AppState::kActive;
 
   const std::string module_what =
       "\"data-store\", \"purse\", \"files\", \"management\" or a module AID in hex";
@@ -467,7 +467,7 @@ Bytes BuildInstallFile(const InstallDescription& d, ByteView record_signature,
 }
 
 Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256KeyPair& key) {
-  const Bytes record_data = SignedData(d.record);
+  const Bytes record_data = SignedPart(d.record);
   TESSERA_ASSIGN_OR_RETURN(Bytes record_sig, crypto::EcdsaP256Sign(key.private_key, record_data));
   Bytes file_data = InstallFileSignedData(d, record_sig);
   auto file_sig = crypto::EcdsaP256Sign(key.private_key, file_data);

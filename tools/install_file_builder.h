@@ -55,7 +55,7 @@ Bytes InstallFileSignedData(const InstallDescription& d, ByteView record_signatu
 // file_signature is empty: an unsigned file, which the card refuses).
 Bytes BuildInstallFile(const InstallDescription& d, ByteView record_signature,
                        ByteView file_signature);
-// The signed installation file: the record signed with `private_key` (over SignedData), then
+// The signed installation file: the record signed with `private_key` (over SignedPart), then
 // the file (over InstallFileSignedData); both checked against the key's public point.
 Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256KeyPair& key);
 

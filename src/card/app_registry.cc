@@ -182,16 +182,6 @@ uint8_t GpLifeCycle(AppState state) {
   return 0x00;
 }
 
-bool IsValidDate(ByteView d, bool allow_zero) {
-  if (d.size() != 3) return false;
-  if (IsZero(d)) return allow_zero;
-  for (uint8_t b : d) {
-    if ((b >> 4) > 9 || (b & 0x0F) > 9) return false;
-  }
-  const int month = Bcd(d[1]), day = Bcd(d[2]);
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
-
 bool InsideWindow(const RegistryEntry& e, ByteView today) {
   if (today.size() != 3 || IsZero(today)) return true;
   const uint32_t now = DateValue(today);

@@ -13,21 +13,16 @@
 #include "card/card_error.h"
 #include "card/card_root.h"
 #include "core/bytes.h"
+#include "format/application_record.h"
 #include "nvm/nvm_store.h"
 
 namespace tessera::card {
 
 inline constexpr size_t kMaxApplications = 16;
-inline constexpr size_t kMaxAidLength = 16;
-inline constexpr size_t kMaxAppName = 32;
-
-// The application's state as its record (C2) states it (docs/applications.md §2).
-enum class AppState : uint8_t {
-  kActive = 0x00,
-  kLocked = 0x01,
-  kTerminated = 0x02,
-  kErased = 0x03
-};
+using format::AppState;
+using format::IsValidDate;
+using format::kMaxAidLength;
+using format::kMaxAppName;
 
 inline constexpr uint8_t kCodeBuiltIn = 0x01;
 
@@ -77,7 +72,5 @@ uint8_t GpLifeCycle(AppState state);
 // Whether `date` lies inside [use_start, expiration] (000000 bounds are open; no trusted date:
 // always inside).
 bool InsideWindow(const RegistryEntry& entry, ByteView trusted_date);
-// A date as YYMMDD BCD, valid (month 01-12, day 01-31) or 000000.
-bool IsValidDate(ByteView date, bool allow_zero = true);
 
 }  // namespace tessera::card

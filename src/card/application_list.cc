@@ -7,84 +7,10 @@
 #include "crypto/ecdsa.h"
 
 namespace tessera::card {
-namespace {
-
-bool Utf8Name(ByteView v) {
-  return !v.empty() && v.size() <= kMaxAppName;
-}
-
-}  // namespace
-
 CardResult<AppRecord> ParseRecord(ByteView bytes) {
-  auto outer = ParseTlv(bytes);
-  if (!outer.ok() || outer->tag != 0xE1 || outer->encoded_size != bytes.size()) {
-    return Error::kWrongData;
-  }
-  auto fields = ParseTlvSequence(outer->value);
-  if (!fields.ok()) return Error::kWrongData;
-  static constexpr TlvTag kOrder[] = {0x4F, 0x50, 0xC0, 0xC1, 0x5F25, 0x5F24, 0xC2, 0x9E};
-  AppRecord r;
-  size_t next = 0;
-  for (const TlvView& f : *fields) {
-    while (next < std::size(kOrder) && kOrder[next] != f.tag) {
-      if (kOrder[next] != 0x9E) return Error::kWrongData;  // only the signature is optional
-      ++next;
-    }
-    if (next == std::size(kOrder)) return Error::kWrongData;
-    ++next;
-    switch (f.tag) {
-      case 0x4F:
-        if (f.value.size() < 5 || f.value.size() > kMaxAidLength) return Error::kWrongData;
-        r.aid.assign(f.value.begin(), f.value.end());
-        break;
-      case 0x50:
-        if (!Utf8Name(f.value)) return Error::kWrongData;
-        r.name.assign(f.value.begin(), f.value.end());
-        break;
-      case 0xC0:
-        if (!Utf8Name(f.value)) return Error::kWrongData;
-        r.admin_name.assign(f.value.begin(), f.value.end());
-        break;
-      case 0xC1:
-        if (f.value.size() != 1) return Error::kWrongData;
-        r.admin_id = f.value[0];
-        break;
-      case 0x5F25:
-      case 0x5F24:
-        if (!IsValidDate(f.value)) return Error::kWrongData;
-        (f.tag == 0x5F25 ? r.use_start : r.expiration).assign(f.value.begin(), f.value.end());
-        break;
-      case 0xC2:
-        if (f.value.size() != 1 || f.value[0] > 3) return Error::kWrongData;
-        r.status = static_cast<AppState>(f.value[0]);
-        break;
-      case 0x9E:
-        if (f.value.size() != crypto::kP256SignatureSize) return Error::kWrongData;
-        r.signature.assign(f.value.begin(), f.value.end());
-        break;
-    }
-  }
-  // Everything but the signature is required.
-  if (next < 7) return Error::kWrongData;
-  return r;
-}
-
-Bytes SignedPart(const AppRecord& r) {
-  TlvBuilder b;
-  b.Add(0x4F, r.aid).Add(0x50, ToBytes(r.name)).Add(0xC0, ToBytes(r.admin_name));
-  b.AddByte(0xC1, r.admin_id).Add(0x5F25, r.use_start).Add(0x5F24, r.expiration);
-  return b.Take();
-}
-
-Bytes EncodeRecord(const AppRecord& r) {
-  Bytes inner = SignedPart(r);
-  TlvBuilder tail;
-  tail.AddByte(0xC2, static_cast<uint8_t>(r.status));
-  if (!r.signature.empty()) tail.Add(0x9E, r.signature);
-  Append(inner, tail.Take());
-  TlvBuilder b;
-  b.Add(0xE1, inner);
-  return b.Take();
+  auto r = format::ParseRecord(bytes);
+  if (!r.ok()) return Error::kWrongData;
+  return std::move(*r);
 }
 
 CardResult<SignatureState> CheckAdministratorSignature(Card& card, uint8_t admin_id,

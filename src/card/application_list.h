@@ -11,6 +11,7 @@
 #include "card/app_registry.h"
 #include "card/card_error.h"
 #include "card/fs/file_node.h"
+#include "format/application_record.h"
 
 namespace tessera::card {
 
@@ -24,22 +25,12 @@ inline constexpr uint8_t kApplicationListSfi = 1;
 inline constexpr uint16_t kApplicationListRecordSize = 255;
 inline const Bytes kApplicationListSecurity = HexOrDie("7FFFFFFFFFFFFF00");
 
-struct AppRecord {
-  Bytes aid;
-  std::string name;
-  std::string admin_name;
-  uint8_t admin_id = 0;
-  Bytes use_start = Bytes(3, 0);
-  Bytes expiration = Bytes(3, 0);
-  AppState status = AppState::kActive;
-  Bytes signature;  // 64 bytes, or empty: unsigned
-};
-
-// Parses an E1 record (the fields in the documented order; 6A80 otherwise).
+// The record's bytes: format/application_record.h.
+using format::AppRecord;
+using format::EncodeRecord;
+using format::SignedPart;
+// format::ParseRecord, any refusal answered 6A80.
 CardResult<AppRecord> ParseRecord(ByteView record);
-Bytes EncodeRecord(const AppRecord& record);
-// What the signature covers: the encodings of 4F 50 C0 C1 5F25 5F24.
-Bytes SignedPart(const AppRecord& record);
 
 enum class SignatureState : uint8_t { kValid, kUnsigned, kInvalid };
 // Checks `signature` (64 bytes r||s, or empty: unsigned) over `signed_bytes` with the public
