@@ -12,13 +12,20 @@
 #include "core/bytes.h"
 #include "core/status.h"
 #include "format/group_format.h"
+#include "format/issuance_format.h"
 
 namespace tessera::tools {
 
-enum class IssueOp : uint8_t { kStart = 0, kResume = 1, kRetryFailed = 2, kStatus = 3, kAck = 4 };
-
-inline constexpr size_t kRunIdSize = 8;
-using RunId = std::array<uint8_t, kRunIdSize>;
+// The bytes themselves: format/issuance_format.h.
+using issuance::IssueOp;
+using issuance::kJournalSfi;
+using issuance::kRunIdSize;
+using issuance::kTableSfi;
+using issuance::ParseRunReport;
+using issuance::RunId;
+using issuance::RunReport;
+using issuance::RunState;
+using issuance::RunStateName;
 
 // The issuance application's AID (F054455353455241 02).
 ByteView IssuanceAid();
@@ -30,33 +37,6 @@ CommandApdu InstallIssuanceApplication();
 // EXECUTE ISSUANCE 80 EA P1 00 { C1 function, [C8 run id] } with Le. `run_id` is left out
 // when null (status needs none).
 CommandApdu ExecuteIssuance(IssueOp op, uint8_t function, const RunId* run_id);
-
-// The journal states the template reports (docs/self-issuance.md §4).
-enum class RunState : uint8_t {
-  kIdle = 0,
-  kRunning = 1,
-  kInterrupted = 2,
-  kDone = 3,
-  kPartial = 4
-};
-std::string RunStateName(uint8_t state);
-
-// The E5 template: what ran, what failed, which run.
-struct RunReport {
-  uint8_t function = 0;
-  uint8_t state = 0;
-  uint16_t count = 0;
-  uint16_t succeeded = 0;
-  std::array<uint8_t, 32> bitmap{};
-  uint16_t first_pending = 0xFFFF;  // first failed or unanswered command, FFFF none
-  uint16_t failed_sw = 0;           // its status word (0: unanswered)
-  RunId run_id{};
-  bool acknowledged = false;  // 86: the run was acknowledged (P1 04)
-  Bytes target;               // 4F: the function's target application (empty: none)
-  bool done(size_t i) const { return i < 256 && ((bitmap[i / 8] >> (i % 8)) & 1); }
-};
-// kMalformed when `data` is not one E5 template with every field.
-Result<RunReport> ParseRunReport(ByteView data);
 
 // A file management table record (docs/self-issuance.md §2), read with READ RECORD of SFI 1
 // (record n = slot + 1); the function's journal record (SFI 2) has the same slot.
@@ -73,9 +53,6 @@ struct TableRecord {
   // the issuance application, docs/self-issuance.md §1): only `function` is meaningful.
   bool known = true;
 };
-inline constexpr uint8_t kTableSfi = 1;
-inline constexpr uint8_t kJournalSfi = 2;
-inline constexpr size_t kJournalAcknowledgedOffset = 10;  // 01: acknowledged (§4)
 // nullopt when `rec` is not a record of function `function` (a free slot, another function,
 // or too short).
 std::optional<TableRecord> ParseTableRecord(ByteView rec, uint8_t function, int slot);

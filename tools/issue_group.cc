@@ -1,5 +1,7 @@
 #include "issue_group.h"
 
+#include "format/issuance_format.h"
+
 #include <cctype>
 #include <fstream>
 #include <iostream>
@@ -10,6 +12,7 @@
 #include "core/apdu.h"
 #include "core/tlv.h"
 #include "file_io.h"
+#include "format/issuance_format.h"
 
 namespace tessera::tools {
 namespace {
@@ -236,13 +239,13 @@ Bytes TargetAid(const CommandGroup& group) {
 
 Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_t policy,
                   ByteView encoded_group) {
-  Bytes body;
-  AppendTlv(body, 0xC1, Bytes{function});
-  AppendTlv(body, 0xC3, Bytes{version});
-  if (!target_aid.empty()) AppendTlv(body, 0x4F, target_aid);
-  AppendTlv(body, 0xC5, Bytes{policy});
-  AppendTlv(body, 0xC6, encoded_group);
-  return EncodeTlv(card::tag::kCommandGroup, body);
+  issuance::GroupUpload u;
+  u.function = function;
+  u.version = version;
+  u.target.assign(target_aid.begin(), target_aid.end());
+  u.policy = policy;
+  u.group.assign(encoded_group.begin(), encoded_group.end());
+  return issuance::EncodeGroupUpload(u);
 }
 
 }  // namespace tessera::tools

@@ -8,7 +8,13 @@ namespace {
 
 // E1 L { 4F 05 A0..01  50 02 "ab"  C0 01 "x"  C1 01 07  5F25 000000  5F24 261231  C2 01 }.
 std::string Fields(const std::string& c2 = "C20101", const std::string& date = "261231") {
-  return "4F05A000000001" "50026162" "C00178" "C10107" "5F2503000000" "5F2403" + date + c2;
+  return "4F05A000000001"
+         "50026162"
+         "C00178"
+         "C10107"
+         "5F2503000000"
+         "5F2403" +
+         date + c2;
 }
 Bytes Record(const std::string& fields) {
   return HexOrDie("E1" + HexByte(static_cast<uint8_t>(fields.size() / 2)) + fields);

@@ -21,6 +21,7 @@
 #include "core/tlv.h"
 #include "crypto/sha256.h"
 #include "format/group_format.h"
+#include "format/issuance_format.h"
 
 namespace tessera::apps {
 namespace {
@@ -32,95 +33,27 @@ using card::Error;
 using card::FileNode;
 using card::Response;
 
-constexpr uint16_t kTableFid = 0x0201;
-constexpr uint16_t kJournalFid = 0x0202;
-constexpr uint16_t kGroupFidBase = 0x0300;
-constexpr uint16_t kRecordSize = 64;
-constexpr uint16_t kFunctions = 16;
+using issuance::DecodeJournal;
+using issuance::DecodeTableEntry;
+using issuance::EncodeJournal;
+using issuance::Journal;
 using issuance::kFlagHarmless;
+using issuance::kFunctions;
+using issuance::kGroupFidBase;
+using issuance::kJournalFid;
 using issuance::kPolicyPartialRetry;
 using issuance::kPolicySecureChannel;
-using issuance::kPolicyStopOnError;
+using issuance::kRecordSize;
+using issuance::kTableFid;
+using issuance::RunState;
+using issuance::TableEntry;
 using Command = issuance::StoredCommand;
 
-constexpr uint8_t kIdle = 0, kRunning = 1, kInterrupted = 2, kDone = 3, kPartial = 4;
-
-struct TableEntry {
-  uint8_t function = 0;
-  uint16_t fid = 0;
-  uint8_t version = 0;
-  uint16_t count = 0;
-  Bytes digest = Bytes(32, 0);
-  uint8_t policy = kPolicyStopOnError;
-  Bytes target;
-};
-
-struct Journal {
-  uint8_t function = 0;
-  uint8_t state = kIdle;
-  Bytes run_id = Bytes(8, 0);
-  bool acknowledged = false;
-  uint16_t first_unanswered = 0;
-  uint16_t failed = 0xFFFF;
-  uint16_t failed_sw = 0;
-  uint16_t succeeded = 0;
-  std::array<uint8_t, 32> bitmap{};
-  bool done(size_t i) const { return (bitmap[i / 8] >> (i % 8)) & 1; }
-  void set_done(size_t i) { bitmap[i / 8] = static_cast<uint8_t>(bitmap[i / 8] | (1u << (i % 8))); }
-};
-
-Bytes EncodeEntry(const TableEntry& e) {
-  Bytes b(kRecordSize, 0);
-  b[0] = e.function;
-  PutU16(&b[1], e.fid);
-  b[3] = e.version;
-  PutU16(&b[4], e.count);
-  std::copy(e.digest.begin(), e.digest.end(), b.begin() + 6);
-  b[38] = e.policy;
-  b[39] = static_cast<uint8_t>(e.target.size());
-  std::copy(e.target.begin(), e.target.end(), b.begin() + 40);
-  return b;
-}
-
-TableEntry DecodeEntry(const Bytes& b) {
-  TableEntry e;
-  e.function = b[0];
-  e.fid = GetU16(&b[1]);
-  e.version = b[3];
-  e.count = GetU16(&b[4]);
-  e.digest.assign(b.begin() + 6, b.begin() + 38);
-  e.policy = b[38];
-  e.target.assign(b.begin() + 40, b.begin() + 40 + std::min<uint8_t>(b[39], 16));
-  return e;
-}
-
-Bytes EncodeJournal(const Journal& j) {
-  Bytes b(kRecordSize, 0);
-  b[0] = j.function;
-  b[1] = j.state;
-  std::copy(j.run_id.begin(), j.run_id.end(), b.begin() + 2);
-  b[10] = j.acknowledged ? 1 : 0;
-  PutU16(&b[11], j.first_unanswered);
-  PutU16(&b[13], j.failed);
-  PutU16(&b[15], j.failed_sw);
-  PutU16(&b[17], j.succeeded);
-  std::copy(j.bitmap.begin(), j.bitmap.end(), b.begin() + 19);
-  return b;
-}
-
-Journal DecodeJournal(const Bytes& b) {
-  Journal j;
-  j.function = b[0];
-  j.state = b[1];
-  j.run_id.assign(b.begin() + 2, b.begin() + 10);
-  j.acknowledged = b[10] == 1;
-  j.first_unanswered = GetU16(&b[11]);
-  j.failed = GetU16(&b[13]);
-  j.failed_sw = GetU16(&b[15]);
-  j.succeeded = GetU16(&b[17]);
-  std::copy(b.begin() + 19, b.begin() + 51, j.bitmap.begin());
-  return j;
-}
+constexpr uint8_t kIdle = static_cast<uint8_t>(RunState::kIdle);
+constexpr uint8_t kRunning = static_cast<uint8_t>(RunState::kRunning);
+constexpr uint8_t kInterrupted = static_cast<uint8_t>(RunState::kInterrupted);
+constexpr uint8_t kDone = static_cast<uint8_t>(RunState::kDone);
+constexpr uint8_t kPartial = static_cast<uint8_t>(RunState::kPartial);
 
 bool Same(ByteView a, ByteView b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());
@@ -156,17 +89,17 @@ CardResult<uint16_t> FindFunction(AppContext& app, const Files& f, std::optional
                                   std::optional<uint16_t> fid) {
   for (uint16_t slot = 0; slot < kFunctions; ++slot) {
     CARD_ASSIGN(Bytes rec, app.card->fs().ReadSlot(f.table, slot));
-    if (rec.size() != kRecordSize || rec[0] == 0) continue;
-    const TableEntry e = DecodeEntry(rec);
-    if ((id && e.function == *id) || (fid && e.fid == *fid)) return slot;
+    const auto e = DecodeTableEntry(rec);
+    if (e && ((id && e->function == *id) || (fid && e->fid == *fid))) return slot;
   }
   return Error::kReferencedDataNotFound;
 }
 
 CardResult<Journal> LoadJournal(AppContext& app, const Files& f, uint16_t slot) {
   CARD_ASSIGN(Bytes rec, app.card->fs().ReadSlot(f.journal, slot));
-  if (rec.size() != kRecordSize) return Error::kMemoryFailure;
-  return DecodeJournal(rec);
+  auto j = DecodeJournal(rec);
+  if (!j) return Error::kMemoryFailure;
+  return *j;
 }
 
 CardStatus SaveJournal(AppContext& app, const Files& f, uint16_t slot, const Journal& j) {
@@ -180,51 +113,14 @@ CardStatus SaveJournal(AppContext& app, const Files& f, uint16_t slot, const Jou
 const Bytes kTableSecurity = HexOrDie("7FFFFFFFFFFFFF40");
 
 Response Template(const TableEntry& e, const Journal& j, uint8_t state) {
-  TlvBuilder b;
-  b.Open(0xE5).AddByte(0xC1, e.function).AddByte(0x80, state);
-  Bytes count(2), ok(2), first(2), sw(2);
-  PutU16(count.data(), e.count);
-  PutU16(ok.data(), j.succeeded);
-  uint16_t first_bad = j.failed;
-  if (first_bad == 0xFFFF && j.succeeded < e.count) first_bad = j.first_unanswered;
-  PutU16(first.data(), first_bad);
-  PutU16(sw.data(), j.failed == 0xFFFF ? 0 : j.failed_sw);
-  b.Add(0x81, count).Add(0x82, ok).Add(0x83, ByteView(j.bitmap.data(), j.bitmap.size()));
-  b.Add(0x84, first).Add(0x85, sw).Add(0xC8, j.run_id);
-  b.AddByte(0x86, j.acknowledged ? 1 : 0).Add(0x4F, e.target).Close();
   Response r;
-  r.data = b.Take();
+  r.data = issuance::EncodeRunReport(issuance::MakeRunReport(e, j, state));
   return r;
 }
 
 // The state a host sees: a running record when no run is in progress was interrupted.
 uint8_t Reported(const Journal& j) {
   return j.state == kRunning ? kInterrupted : j.state;
-}
-
-struct Request {
-  std::optional<uint8_t> function;
-  std::optional<uint16_t> fid;
-  std::optional<Bytes> run_id;
-};
-
-CardResult<Request> ParseRequest(ByteView data) {
-  auto items = ParseTlvSequence(data);
-  if (!items.ok()) return Error::kWrongData;
-  Request r;
-  for (const TlvView& t : *items) {
-    if (t.tag == 0xC1 && t.value.size() == 1) {
-      r.function = t.value[0];
-    } else if (t.tag == 0x83 && t.value.size() == 2) {
-      r.fid = GetU16(t.value.data());
-    } else if (t.tag == 0xC8 && t.value.size() == 8) {
-      r.run_id = Bytes(t.value.begin(), t.value.end());
-    } else {
-      return Error::kWrongData;
-    }
-  }
-  if (!r.function && !r.fid) return Error::kWrongData;
-  return r;
 }
 
 // The card issuance section: runs the commands of `e` that have not succeeded, each through
@@ -320,11 +216,15 @@ CardResult<Response> HandleExecute(card::Card& c, card::ChannelState& ch, const 
   // Never from inside a run: a group does not run groups.
   if (&ch == &c.internal_channel()) return Error::kConditionsNotSatisfied;
   if (cmd.p2 != 0 || cmd.p1 > 0x04) return Error::kWrongP1P2;
-  CARD_ASSIGN(Request req, ParseRequest(cmd.data));
+  auto parsed = issuance::ParseIssueRequest(cmd.data);
+  if (!parsed.ok()) return Error::kWrongData;
+  const issuance::IssueRequest& req = *parsed;
   CARD_ASSIGN(Files f, LoadFiles(app));
   CARD_ASSIGN(uint16_t slot, FindFunction(app, f, req.function, req.fid));
   CARD_ASSIGN(Bytes rec, c.fs().ReadSlot(f.table, slot));
-  const TableEntry e = DecodeEntry(rec);
+  const auto entry = DecodeTableEntry(rec);
+  if (!entry) return Error::kMemoryFailure;
+  const TableEntry& e = *entry;
   CARD_ASSIGN(Journal j, LoadJournal(app, f, slot));
   j.function = e.function;
   if (cmd.p1 == 0x03) return Template(e, j, Reported(j));  // status
@@ -377,38 +277,14 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
   CARD_TRY(card::RequireAdminSession(c, ch));
   CARD_ASSIGN(std::optional<Bytes> upload, card::JoinUpload(ch, cmd));
   if (!upload) return Response{};
-  auto outer = ParseTlv(*upload);
-  if (!outer.ok() || outer->tag != card::tag::kCommandGroup ||
-      outer->encoded_size != upload->size()) {
-    return Error::kWrongData;
-  }
-  auto items = ParseTlvSequence(outer->value);
-  if (!items.ok()) return Error::kWrongData;
+  auto parsed = issuance::ParseGroupUpload(*upload);
+  if (!parsed.ok()) return Error::kWrongData;
   TableEntry e;
-  std::optional<Bytes> content;
-  std::vector<TlvTag> seen;
-  constexpr uint8_t kPolicyDefined =
-      kPolicyStopOnError | kPolicyPartialRetry | kPolicySecureChannel;
-  for (const TlvView& t : *items) {
-    // Each field once: a second one would be silently ignored by some reader.
-    if (std::find(seen.begin(), seen.end(), t.tag) != seen.end()) return Error::kWrongData;
-    seen.push_back(t.tag);
-    if (t.tag == 0xC1 && t.value.size() == 1 && t.value[0] != 0 && t.value[0] != 0xFF) {
-      e.function = t.value[0];
-    } else if (t.tag == 0xC3 && t.value.size() == 1) {
-      e.version = t.value[0];
-    } else if (t.tag == 0x4F &&
-               (t.value.empty() || (t.value.size() >= 5 && t.value.size() <= 16))) {
-      e.target.assign(t.value.begin(), t.value.end());
-    } else if (t.tag == 0xC5 && t.value.size() == 1 && (t.value[0] & ~kPolicyDefined) == 0) {
-      e.policy = static_cast<uint8_t>(t.value[0] | kPolicyStopOnError);
-    } else if (t.tag == 0xC6 && !t.value.empty() && t.value.size() <= issuance::kMaxGroupBytes) {
-      content = Bytes(t.value.begin(), t.value.end());
-    } else {
-      return Error::kWrongData;
-    }
-  }
-  if (e.function == 0 || !content) return Error::kWrongData;
+  e.function = parsed->function;
+  e.version = parsed->version;
+  e.target = parsed->target;
+  e.policy = parsed->policy;
+  const Bytes* content = &parsed->group;
   // A half-issued function vetoes its target's selection: never the card's own doors.
   if (Protected(e.target)) return Error::kWrongData;
   CARD_ASSIGN(auto commands, ParseGroup(*content));
@@ -430,7 +306,7 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
   } else {
     for (slot = 0; slot < kFunctions; ++slot) {
       CARD_ASSIGN(Bytes rec, c.fs().ReadSlot(f.table, slot));
-      if (rec.size() != kRecordSize || rec[0] == 0) break;
+      if (!DecodeTableEntry(rec)) break;
     }
     if (slot == kFunctions) return Error::kNotEnoughMemory;
   }
@@ -441,7 +317,7 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
                             static_cast<uint16_t>(content->size()), 0, kPrivateFile));
   CARD_TRY(c.fs().WriteData(group, 0, *content));
   CARD_ASSIGN(f, LoadFiles(app));
-  CARD_TRY(c.fs().WriteSlot(f.table, slot, EncodeEntry(e)));
+  CARD_TRY(c.fs().WriteSlot(f.table, slot, issuance::EncodeTableEntry(e)));
   Journal j;
   j.function = e.function;
   CARD_TRY(SaveJournal(app, f, slot, j));
@@ -500,9 +376,8 @@ CardResult<std::optional<Targeting>> FunctionsTargeting(card::Card& card, ByteVi
   CARD_ASSIGN(t.files, LoadFiles(t.app));
   for (uint16_t slot = 0; slot < kFunctions; ++slot) {
     CARD_ASSIGN(Bytes rec, card.fs().ReadSlot(t.files.table, slot));
-    if (rec.size() != kRecordSize || rec[0] == 0) continue;
-    TableEntry e = DecodeEntry(rec);
-    if (Same(e.target, aid)) t.functions.emplace_back(slot, std::move(e));
+    auto e = DecodeTableEntry(rec);
+    if (e && Same(e->target, aid)) t.functions.emplace_back(slot, std::move(*e));
   }
   return std::optional<Targeting>(std::move(t));
 }
