@@ -4,7 +4,7 @@
 #include <cstdlib>
 
 #include "core/apdu.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 using namespace tessera;
 

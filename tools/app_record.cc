@@ -5,22 +5,23 @@
 #include <cstdio>
 
 #include "core/tlv.h"
+#include "format/identifiers.h"
 #include "json_writer.h"
 
 namespace tessera::tools {
 namespace {
 
-constexpr std::string_view kTesseraPrefix = "F054455353455241";
-
 struct Module {
   std::string_view name;
-  std::string_view aid;
+  ByteView aid;
 };
-constexpr std::array kModules = {
-    Module{"management", "F0544553534552414D00"},
-    Module{"data-store", "F0544553534552414D01"},
-    Module{"purse", "F0544553534552414D02"},
-    Module{"files", "F0544553534552414D03"},
+// The modules an installation file may name (the issuance module installs only its own
+// application, by `issue install`).
+const std::array kModules = {
+    Module{"management", format::aid::kManagementModule},
+    Module{"data-store", format::aid::kDataStoreModule},
+    Module{"purse", format::aid::kPurseModule},
+    Module{"files", format::aid::kFilesModule},
 };
 
 bool StartsWith(ByteView b, ByteView prefix) {
@@ -34,32 +35,35 @@ bool IsBcd(uint8_t b) {
 }  // namespace
 
 Bytes ManagementAid() {
-  return HexOrDie("F05445535345524101");
+  return Bytes(std::begin(format::aid::kManagementApplication),
+               std::end(format::aid::kManagementApplication));
 }
 Bytes IsdAid() {
-  return HexOrDie("A000000151000000");
+  return Bytes(std::begin(format::aid::kIssuerSecurityDomain),
+               std::end(format::aid::kIssuerSecurityDomain));
 }
 
 std::optional<Bytes> ModuleAidByName(std::string_view name) {
   for (const auto& m : kModules) {
-    if (m.name == name) return HexOrDie(m.aid);
+    if (m.name == name) return Bytes(m.aid.begin(), m.aid.end());
   }
   return std::nullopt;
 }
 
 std::string ModuleNameByAid(ByteView aid) {
   for (const auto& m : kModules) {
-    if (ToHex(aid) == m.aid) return std::string(m.name);
+    if (std::equal(aid.begin(), aid.end(), m.aid.begin(), m.aid.end())) return std::string(m.name);
   }
   return "";
 }
 
 std::string ReservedAidReason(ByteView aid) {
   if (StartsWith(aid, IsdAid()) || StartsWith(IsdAid(), aid)) {
-    return "it is under the issuer security domain's AID A000000151000000";
+    return "it is under the issuer security domain's AID " + ToHex(IsdAid());
   }
   if (StartsWith(aid, ManagementAid())) return "it is under the management application's AID";
-  const Bytes module_prefix = HexOrDie(std::string(kTesseraPrefix) + "4D");
+  // The module AIDs: "F0 'TESSERA' 'M' nn".
+  const ByteView module_prefix = ByteView(format::aid::kManagementModule).first(9);
   if (StartsWith(aid, module_prefix)) return "it is under the module AIDs F054455353455241 4Dxx";
   return "";
 }

@@ -22,6 +22,7 @@
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
 #include "file_io.h"
+#include "format/status_words.h"
 #include "install_file_builder.h"
 #include "issue_targets.h"
 #include "json_writer.h"
@@ -232,9 +233,10 @@ CommandApdu ReadRecordCommand(int n) {
 
 Status SelectManagement(CardSession& s, const Reporter& rep) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Select(ManagementAid()));
-  if (r.sw != 0x9000) {
-    return rep.Refused("SELECT of the management application F054455353455241 01", r.sw,
-                       {{0x6A82, "the card has no management application (no application list)"}});
+  if (r.sw != sw::kOk) {
+    return rep.Refused(
+        "SELECT of the management application F054455353455241 01", r.sw,
+        {{sw::kFileNotFound, "the card has no management application (no application list)"}});
   }
   return Status::Ok();
 }
@@ -244,8 +246,8 @@ Result<std::vector<Listed>> ReadApplicationList(CardSession& s, const Reporter& 
   std::vector<Listed> out;
   for (int n = 1; n <= 254; ++n) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(n)));
-    if (r.sw == 0x6A83) break;
-    if (r.sw != 0x9000) return rep.Refused("READ RECORD " + std::to_string(n), r.sw);
+    if (r.sw == sw::kRecordNotFound) break;
+    if (r.sw != sw::kOk) return rep.Refused("READ RECORD " + std::to_string(n), r.sw);
     Listed l;
     l.number = n;
     l.raw = r.data;
@@ -263,12 +265,12 @@ Result<Listed> FindRecord(CardSession& s, const Reporter& rep, ByteView aid) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu found,
                            s.Plain(CommandApdu{0x00, 0xA2, 0x01, 0x0C, pattern, 256, false}));
   std::vector<int> candidates;
-  if (found.sw == 0x9000) {
+  if (found.sw == sw::kOk) {
     for (uint8_t n : found.data) candidates.push_back(n);
   }
   for (int n : candidates) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(n)));
-    if (r.sw != 0x9000) continue;
+    if (r.sw != sw::kOk) continue;
     auto rec = ParseRecord(r.data);
     if (rec.ok() && rec->aid == Bytes(aid.begin(), aid.end())) {
       return Listed{n, r.data, std::move(rec)};
@@ -283,17 +285,17 @@ Result<Listed> FindRecord(CardSession& s, const Reporter& rep, ByteView aid) {
 
 Result<std::vector<Administrator>> ReadAdministrators(CardSession& s, const Reporter& rep) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Select(IsdAid()));
-  if (sel.sw != 0x9000 && sel.sw != 0x6283 && (sel.sw >> 8) != 0x61) {
+  if (sel.sw != sw::kOk && sel.sw != sw::kWarningFileDeactivated && (sel.sw >> 8) != 0x61) {
     return rep.Refused("SELECT of the issuer security domain", sel.sw);
   }
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
                            s.Plain(CommandApdu{0x80, 0xCA, 0xBF, 0x71, {}, 256, false}));
   std::vector<Administrator> out;
-  if (r.sw == 0x6A88 || (r.sw == 0x9000 && r.data.empty())) return out;
-  if (r.sw != 0x9000) {
-    return rep.Refused(
-        "GET DATA BF71 (administrators)", r.sw,
-        {{0x6A88, "no administrators"}, {0x6D00, "the card knows no administrators"}});
+  if (r.sw == sw::kReferencedDataNotFound || (r.sw == sw::kOk && r.data.empty())) return out;
+  if (r.sw != sw::kOk) {
+    return rep.Refused("GET DATA BF71 (administrators)", r.sw,
+                       {{sw::kReferencedDataNotFound, "no administrators"},
+                        {sw::kInsNotSupported, "the card knows no administrators"}});
   }
   auto content = UnwrapObject(r.data, 0xBF71);
   if (!content.ok()) return Malformed("GET DATA BF71: " + content.status().message());
@@ -322,8 +324,9 @@ Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s, const Reporter& 
   for (int round = 0; round < 64; ++round) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
                              s.Secure(CommandApdu{0x80, 0xF2, 0x40, p2, {0x4F, 0x00}, 256, false}));
-    if (r.sw == 0x6A88) break;
-    if (r.sw != 0x9000 && r.sw != 0x6310) return rep.Refused("GET STATUS (applications)", r.sw);
+    if (r.sw == sw::kReferencedDataNotFound) break;
+    if (r.sw != sw::kOk && r.sw != sw::kMoreData)
+      return rep.Refused("GET STATUS (applications)", r.sw);
     auto entries = ParseTlvSequence(r.data);
     if (!entries.ok()) return Malformed("GET STATUS: " + entries.status().message());
     for (const TlvView& e : *entries) {
@@ -338,7 +341,7 @@ Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s, const Reporter& 
       }
       out.push_back(std::move(g));
     }
-    if (r.sw == 0x9000) break;
+    if (r.sw == sw::kOk) break;
     p2 = 0x03;  // next occurrence
   }
   return out;
@@ -407,17 +410,17 @@ Result<Bytes> ParseAid(const std::string& text) {
 
 const std::vector<SwMeaning>& InstallMeanings() {
   static const std::vector<SwMeaning> k = {
-      {0x6A89, "an application with this AID exists"},
-      {0x6A88, "unknown module, or the administrator is not registered"},
-      {0x6A81, "the card cannot run this code format"},
-      {0x6982,
+      {sw::kFileExists, "an application with this AID exists"},
+      {sw::kReferencedDataNotFound, "unknown module, or the administrator is not registered"},
+      {sw::kFunctionNotSupported, "the card cannot run this code format"},
+      {sw::kSecurityNotSatisfied,
        "bad or missing signature: the record's or the file's (was the file changed after "
        "signing, or made --unsigned?), or no session with the issuer security domain"},
-      {0x6A84,
+      {sw::kNotEnoughMemory,
        "out of memory: the NVM, the registry (16 applications) or the application list "
        "is full, or the upload is over 16 KiB"},
-      {0x6A80, "malformed installation file, or an AID under the card's reserved prefixes"},
-      {0x6A86, "a STORE DATA block out of sequence (the upload was dropped)"},
+      {sw::kWrongData, "malformed installation file, or an AID under the card's reserved prefixes"},
+      {sw::kWrongP1P2, "a STORE DATA block out of sequence (the upload was dropped)"},
   };
   return k;
 }
@@ -702,7 +705,7 @@ int Install(const LinkOptions& o, const Args& a) {
   if (!up.ok()) return rep.Fail(up.status());
   const std::string what =
       "installing " + ToHex(record->aid) + " (" + Printable(record->name) + ")";
-  if (up->sw != 0x9000) {
+  if (up->sw != sw::kOk) {
     return rep.CardFail(what + ", STORE DATA block " + std::to_string(up->block + 1) + " of " +
                             std::to_string(up->blocks),
                         up->sw, InstallMeanings());
@@ -781,10 +784,11 @@ int SetStatus(const LinkOptions& o, const Args& a) {
     const uint8_t p2 = action == "lock" ? 0x80 : 0x00;
     auto r = s.Secure(CommandApdu{0x80, 0xF0, 0x40, p2, *aid, 0, false});
     if (!r.ok()) return rep.Fail(r.status());
-    if (r->sw != 0x9000) {
-      return rep.CardFail("SET STATUS (" + action + ") of " + ToHex(*aid), r->sw,
-                          {{0x6985, "the application is terminated"},
-                           {0x6A88, "no such application (not registered, or erased)"}});
+    if (r->sw != sw::kOk) {
+      return rep.CardFail(
+          "SET STATUS (" + action + ") of " + ToHex(*aid), r->sw,
+          {{sw::kConditionsNotSatisfied, "the application is terminated"},
+           {sw::kReferencedDataNotFound, "no such application (not registered, or erased)"}});
     }
     if (o.json) {
       JsonWriter w;
@@ -876,7 +880,7 @@ int SetStatus(const LinkOptions& o, const Args& a) {
   auto r = s.Secure(
       CommandApdu{0x80, 0xDC, static_cast<uint8_t>(found->number), 0x0C, updated, 0, false});
   if (!r.ok()) return rep.Fail(r.status());
-  if (r->sw != 0x9000) {
+  if (r->sw != sw::kOk) {
     std::string bad_sig =
         "not authenticated for this record (another administrator's), or a "
         "missing or bad signature";
@@ -887,13 +891,14 @@ int SetStatus(const LinkOptions& o, const Args& a) {
           "; the record is unsigned: give --sign-key PEM (the administrator's signing "
           "key)";
     }
-    return rep.CardFail("UPDATE RECORD " + std::to_string(found->number) + " (" + ToHex(rec.aid) +
-                            ": " + from + " -> " + to + ")",
-                        r->sw,
-                        {{0x6982, bad_sig},
-                         {0x6985, "the card does not allow " + from + " -> " + to},
-                         {0x6A80, "malformed record, or a changed AID"},
-                         {0x6A83, "no such record (the list changed meanwhile?)"}});
+    return rep.CardFail(
+        "UPDATE RECORD " + std::to_string(found->number) + " (" + ToHex(rec.aid) + ": " + from +
+            " -> " + to + ")",
+        r->sw,
+        {{sw::kSecurityNotSatisfied, bad_sig},
+         {sw::kConditionsNotSatisfied, "the card does not allow " + from + " -> " + to},
+         {sw::kWrongData, "malformed record, or a changed AID"},
+         {sw::kRecordNotFound, "no such record (the list changed meanwhile?)"}});
   }
   return done(true);
 }
@@ -946,14 +951,16 @@ int Delete(const LinkOptions& o, const Args& a) {
     what = "ERASE RECORD " + std::to_string(found->number) + " (" + label + ")";
   }
   if (!r.ok()) return rep.Fail(r.status());
-  if (r->sw != 0x9000) {
+  if (r->sw != sw::kOk) {
     return rep.CardFail(
         what, r->sw,
-        {{0x6982, "not authenticated for this application (another administrator's)"},
-         {0x6A83, "no such record (the list changed meanwhile?)"},
-         {0x6985, gp ? "not an application (a load file or the issuer security domain)"
-                     : "conditions of use not satisfied"},
-         {0x6A88, "no such application (not registered, or erased)"}});
+        {{sw::kSecurityNotSatisfied,
+          "not authenticated for this application (another administrator's)"},
+         {sw::kRecordNotFound, "no such record (the list changed meanwhile?)"},
+         {sw::kConditionsNotSatisfied,
+          gp ? "not an application (a load file or the issuer security domain)"
+             : "conditions of use not satisfied"},
+         {sw::kReferencedDataNotFound, "no such application (not registered, or erased)"}});
   }
   if (o.json) {
     JsonWriter w;
@@ -986,10 +993,11 @@ int SetDate(const LinkOptions& o, const Args& a, const std::string& command) {
   if (auto st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
   auto up = s.StoreData(EncodeTlv(0xDF72, *bcd));
   if (!up.ok()) return rep.Fail(up.status());
-  if (up->sw != 0x9000) {
+  if (up->sw != sw::kOk) {
     return rep.CardFail("STORE DATA DF72 (date " + DateDisplay(*bcd) + ")", up->sw,
-                        {{0x6985, "the card's date never moves backwards (it holds a later one)"},
-                         {0x6A80, "the card does not take this date object"}});
+                        {{sw::kConditionsNotSatisfied,
+                          "the card's date never moves backwards (it holds a later one)"},
+                         {sw::kWrongData, "the card does not take this date object"}});
   }
   if (o.json) {
     JsonWriter w;
@@ -1013,13 +1021,13 @@ int ShowDate(const LinkOptions& o, const Args& a) {
   auto r = s.Plain(CommandApdu{0x80, 0xCA, 0xDF, 0x72, {}, 256, false});
   if (!r.ok()) return rep.Fail(r.status());
   std::optional<Bytes> date;
-  if (r->sw == 0x9000) {
+  if (r->sw == sw::kOk) {
     auto t = ParseTlv(r->data);
     if (!t.ok() || t->tag != 0xDF72 || t->value.size() != 3) {
       return rep.Fail("GET DATA DF72: not a DF72 03 YYMMDD object: " + ToHex(r->data));
     }
     date = Bytes(t->value.begin(), t->value.end());
-  } else if (r->sw != 0x6A88) {
+  } else if (r->sw != sw::kReferencedDataNotFound) {
     return rep.CardFail("GET DATA DF72 (the card's date)", r->sw);
   }
   if (o.json) {
@@ -1129,19 +1137,19 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
   const Bytes object = EncodeTlv(0xBF71, content);
   auto up = s.StoreData(object);
   if (!up.ok()) return rep.Fail(up.status());
-  if (up->sw != 0x9000) {
+  if (up->sw != sw::kOk) {
     return rep.CardFail("registering administrator " + std::to_string(*id) + " (" + name + ")",
                         up->sw,
-                        {{0x6A89, "an administrator with this id exists"},
-                         {0x6985,
+                        {{sw::kFileExists, "an administrator with this id exists"},
+                         {sw::kConditionsNotSatisfied,
                           "the key version number is in use (by the issuer security "
                           "domain or another administrator)"},
                          {0x9485,
                           "bad key check value (was the session's DEK the one of "
                           "--scp03?)"},
-                         {0x6A84, "no room: at most 8 administrators"},
-                         {0x6A80, "the card refused the administrator object as malformed"},
-                         {0x6A86, "a STORE DATA block out of sequence"}});
+                         {sw::kNotEnoughMemory, "no room: at most 8 administrators"},
+                         {sw::kWrongData, "the card refused the administrator object as malformed"},
+                         {sw::kWrongP1P2, "a STORE DATA block out of sequence"}});
   }
   if (o.json) {
     JsonWriter w;

@@ -16,6 +16,7 @@
 #include "crypto/scp03.h"
 #include "crypto/scp03_host.h"
 #include "file_io.h"
+#include "format/status_words.h"
 #include "host/card_link.h"
 #include "host/trace.h"
 #include "json_writer.h"
@@ -126,9 +127,10 @@ std::string Note(ByteView command, ByteView response) {
   const uint8_t ins = command[1], ref = command[3];
   const uint16_t sw = static_cast<uint16_t>((response[response.size() - 2] << 8) | response.back());
   const std::string r = Hex2(ref);
-  if ((ins == 0x20 || ins == 0x24) && (sw == 0x6983 || sw == 0x63C0)) {
-    std::string s =
-        sw == 0x63C0 ? "no tries left: PIN " + r + " is now blocked" : "PIN " + r + " is blocked";
+  if ((ins == 0x20 || ins == 0x24) &&
+      (sw == sw::kAuthenticationBlocked || sw == sw::kCounterBase)) {
+    std::string s = sw == sw::kCounterBase ? "no tries left: PIN " + r + " is now blocked"
+                                           : "PIN " + r + " is blocked";
     s += "; unblock it with RESET RETRY COUNTER (00 2C) and the PIN's PUK: 00 2C 00 " + r +
          " with the PUK followed by a new PIN, or 00 2C 01 " + r +
          " with the PUK alone to keep the PIN";
@@ -140,12 +142,12 @@ std::string Note(ByteView command, ByteView response) {
     }
     return s;
   }
-  if (ins == 0x2C && (sw == 0x6983 || sw == 0x63C0)) {
-    return std::string(sw == 0x63C0 ? "no tries left: " : "") + "the PUK of PIN " + r +
+  if (ins == 0x2C && (sw == sw::kAuthenticationBlocked || sw == sw::kCounterBase)) {
+    return std::string(sw == sw::kCounterBase ? "no tries left: " : "") + "the PUK of PIN " + r +
            " is blocked, so RESET RETRY COUNTER can no longer unblock PIN " + r +
            (ref == 0x81 ? " (on the default profile its PUK, 83, has no PUK of its own)" : "");
   }
-  if (ins == 0x2C && sw == 0x6984) {
+  if (ins == 0x2C && sw == sw::kReferenceDataNotUsable) {
     return "PIN " + r + " has no PUK, so RESET RETRY COUNTER cannot unblock it" +
            std::string(" (on the default profile only PIN 81 has one: 83)");
   }

@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "card_keys.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 #include "host/trace.h"
 #include "json_writer.h"
 
@@ -193,7 +193,7 @@ Result<CardSession::Upload> CardSession::StoreData(ByteView data) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, Secure(c));
     u.sw = r.sw;
     u.block = i;
-    if (r.sw != 0x9000) return u;
+    if (r.sw != sw::kOk) return u;
   }
   return u;
 }

@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "crypto/scp03.h"
 #include "crypto/scp03_host.h"
+#include "format/status_words.h"
 #include "host/card_link.h"
 
 namespace tessera::tools {
@@ -89,8 +90,8 @@ class CardSession {
   // STORE DATA (80 E2, P1 10 / 90 last, P2 = block number from 00) of `data` in blocks of at
   // most 200 bytes, inside the open session. Stops at the first block the card refuses.
   struct Upload {
-    uint16_t sw = 0x9000;  // the last block's, or the refused block's
-    size_t block = 0;      // the refused block (0-based)
+    uint16_t sw = tessera::sw::kOk;  // the last block's, or the refused block's
+    size_t block = 0;                // the refused block (0-based)
     size_t blocks = 0;
   };
   Result<Upload> StoreData(ByteView data);

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 
-#include "card/identifiers.h"
 #include "core/tlv.h"
+#include "format/identifiers.h"
 
 namespace tessera::tools {
 
 ByteView IssuanceAid() {
-  return card::aid::kIssuanceApplication;
+  return format::aid::kIssuanceApplication;
 }
 
 CommandApdu SelectIssuance() {
@@ -20,7 +20,7 @@ CommandApdu SelectIssuance() {
 }
 
 CommandApdu InstallIssuanceApplication() {
-  const ByteView module = card::aid::kIssuanceModule;
+  const ByteView module = format::aid::kIssuanceModule;
   CommandApdu c;
   c.cla = 0x80, c.ins = 0xE6, c.p1 = 0x0C, c.p2 = 0x00;
   for (ByteView aid : {module, module, IssuanceAid()}) {
@@ -36,7 +36,7 @@ CommandApdu InstallIssuanceApplication() {
 
 CommandApdu ExecuteIssuance(IssueOp op, uint8_t function, const RunId* run_id) {
   CommandApdu c;
-  c.cla = 0x80, c.ins = card::ins::kExecuteIssuance, c.p1 = static_cast<uint8_t>(op), c.p2 = 0x00;
+  c.cla = 0x80, c.ins = format::ins::kExecuteIssuance, c.p1 = static_cast<uint8_t>(op), c.p2 = 0x00;
   issuance::IssueRequest r;
   r.function = function;
   if (run_id != nullptr) r.run_id = *run_id;

@@ -16,6 +16,7 @@
 #include "card_keys.h"
 #include "card_session.h"
 #include "crypto/sha256.h"
+#include "format/status_words.h"
 #include "issuance_protocol.h"
 #include "issue_group.h"
 #include "issue_run.h"
@@ -131,7 +132,7 @@ struct OnCard {
 Result<OnCard> FindFunction(CardSession& s, uint8_t function) {
   for (int n = 1; n <= 16; ++n) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Secure(ReadRecordCommand(kTableSfi, n)));
-    if (r.sw != 0x9000) break;
+    if (r.sw != sw::kOk) break;
     auto t = ParseTableRecord(r.data, function, n - 1);
     if (!t) continue;
     return OnCard{std::move(*t)};
@@ -201,21 +202,21 @@ class CardIssuer {
     session_->UseKeys(std::move(keys));
 
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, session_->Plain(SelectIssuance()));
-    if (sel.sw == 0x6A82) {
+    if (sel.sw == sw::kFileNotFound) {
       TESSERA_RETURN_IF_ERROR(session_->OpenScp03({}));
       TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, session_->Secure(InstallIssuanceApplication()));
-      if (r.sw != 0x9000) return Refused("INSTALL of the issuance application", r.sw);
+      if (r.sw != sw::kOk) return Refused("INSTALL of the issuance application", r.sw);
       log_.Step("install-app");
       TESSERA_ASSIGN_OR_RETURN(sel, session_->Plain(SelectIssuance()));
     }
-    if (sel.sw != 0x9000) return Refused("SELECT of the issuance application", sel.sw);
+    if (sel.sw != sw::kOk) return Refused("SELECT of the issuance application", sel.sw);
 
     RunReport report;
     bool loaded = false;
     if (!fresh) {
       TESSERA_ASSIGN_OR_RETURN(ResponseApdu st_r, session_->Plain(ExecuteIssuance(
                                                       IssueOp::kStatus, plan_.function, nullptr)));
-      if (st_r.sw == 0x9000) {
+      if (st_r.sw == sw::kOk) {
         TESSERA_ASSIGN_OR_RETURN(report, ParseRunReport(st_r.data));
         loaded = true;
         // The card holds this function: is it this profile's group? An idle one that is not
@@ -240,7 +241,7 @@ class CardIssuer {
           }
           loaded = false;  // idle: load this profile's group over it
         }
-      } else if (st_r.sw != 0x6A88) {
+      } else if (st_r.sw != sw::kReferencedDataNotFound) {
         return Refused("EXECUTE ISSUANCE status", st_r.sw);
       }
     }
@@ -249,7 +250,7 @@ class CardIssuer {
       const Bytes upload =
           GroupUpload(plan_.function, 1, plan_.target, issuance::kDefaultPolicy, plan_.group);
       TESSERA_ASSIGN_OR_RETURN(CardSession::Upload u, session_->StoreData(upload));
-      if (u.sw != 0x9000) return Refused("STORE DATA of the command group", u.sw);
+      if (u.sw != sw::kOk) return Refused("STORE DATA of the command group", u.sw);
       log_.Step("load-group", {{"function", plan_.function}, {"bytes", plan_.group.size()}});
       TESSERA_ASSIGN_OR_RETURN(sel, session_->Plain(SelectIssuance()));
       report.state = static_cast<uint8_t>(RunState::kIdle);
@@ -290,14 +291,14 @@ class CardIssuer {
               {{"function", plan_.function}, {"run_id", ToHex(ByteView(run_id_.data(), 8))}});
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
                              session_->Plain(ExecuteIssuance(op, plan_.function, &run_id_)));
-    if (r.sw != 0x9000 && r.sw != 0x6300 && r.sw != 0x6400) {
+    if (r.sw != sw::kOk && r.sw != sw::kWarningNvmChanged && r.sw != sw::kExecutionError) {
       return Refused(std::string("EXECUTE ISSUANCE ") + kStep[static_cast<int>(op)], r.sw);
     }
     TESSERA_ASSIGN_OR_RETURN(report, ParseRunReport(r.data));
     Json j = ReportJson(report);
     j["sw"] = SwHex(r.sw);
     log_.Step("response", j);
-    if (r.sw != 0x9000) {
+    if (r.sw != sw::kOk) {
       (void)log_.Flush(plan_.sync_logs);
       return FailedPrecondition(
           "command " + std::to_string(report.first_pending) + " of the group answered " +
@@ -314,7 +315,7 @@ class CardIssuer {
     if (!log_.Flush(plan_.sync_logs)) return IOError("cannot write the card's log " + LogPath());
     TESSERA_ASSIGN_OR_RETURN(
         ResponseApdu a, session_->Plain(ExecuteIssuance(IssueOp::kAck, plan_.function, &run_id_)));
-    if (a.sw != 0x9000) return Refused("EXECUTE ISSUANCE acknowledge", a.sw);
+    if (a.sw != sw::kOk) return Refused("EXECUTE ISSUANCE acknowledge", a.sw);
     log_.Step("ack");
     if (!log_.Flush(false)) return IOError("cannot write the card's log " + LogPath());
     return CardOutcome::kCompleted;

@@ -15,9 +15,11 @@
 #include <set>
 #include <thread>
 
+#include "app_record.h"
 #include "card_session.h"
 #include "cli_args.h"
 #include "crypto/sha256.h"
+#include "format/status_words.h"
 #include "issuance_protocol.h"
 #include "issue_group.h"
 #include "issue_help.h"
@@ -82,30 +84,33 @@ constexpr uint8_t kPolicySecure = issuance::kPolicySecureChannel;
 
 const std::vector<SwMeaning>& SelectMeanings() {
   static const std::vector<SwMeaning> k = {
-      {0x6A82,
+      {sw::kFileNotFound,
        "the card has no issuance application (install it: 'tessera --scp03 KEYS issue "
        "install-app')"},
-      {0x6985, "the card is running an issuance (privileged mode) or the application is locked"},
+      {sw::kConditionsNotSatisfied,
+       "the card is running an issuance (privileged mode) or the application is locked"},
   };
   return k;
 }
 
 const std::vector<SwMeaning>& ExecuteMeanings() {
   static const std::vector<SwMeaning> k = {
-      {0x6A88, "no such function on the card (load it with 'issue load-group')"},
-      {0x6985,
+      {sw::kReferencedDataNotFound,
+       "no such function on the card (load it with 'issue load-group')"},
+      {sw::kConditionsNotSatisfied,
        "not now: the function's previous run is not acknowledged (start), there is no "
        "unacknowledged run with this run id (resume, retry-failed, ack), or a run is in progress"},
-      {0x6982, "the function's policy needs the issuer's secure channel (give --scp03 KEYS)"},
-      {0x6A80, "the group file does not match its digest, or a malformed request"},
-      {0x6A86, "bad P1"},
+      {sw::kSecurityNotSatisfied,
+       "the function's policy needs the issuer's secure channel (give --scp03 KEYS)"},
+      {sw::kWrongData, "the group file does not match its digest, or a malformed request"},
+      {sw::kWrongP1P2, "bad P1"},
   };
   return k;
 }
 
 Status SelectApp(CardSession& s, const Reporter& rep) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(SelectIssuance()));
-  if (r.sw != 0x9000) {
+  if (r.sw != sw::kOk) {
     return rep.Refused("SELECT of the issuance application F054455353455241 02", r.sw,
                        SelectMeanings());
   }
@@ -125,24 +130,24 @@ Result<std::string> ReadCardSerial(CardSession& s, bool* privileged = nullptr) {
   CommandApdu select;
   select.ins = 0xA4;
   select.p1 = 0x04;
-  select.data = HexOrDie("A000000151000000");  // the issuer security domain
+  select.data = IsdAid();
   select.ne = 256;
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Plain(select));
-  if (sel.sw == 0x6985) {
+  if (sel.sw == sw::kConditionsNotSatisfied) {
     // Selecting the ISD is refused only in privileged mode (docs/self-issuance.md §5).
     if (privileged != nullptr) *privileged = true;
     return FailedPrecondition(
         "SELECT of the ISD: 6985: the card is running stored commands for another connection "
         "(privileged mode)");
   }
-  if (sel.sw != 0x9000) return FailedPrecondition("SELECT of the ISD: " + HexU16(sel.sw));
+  if (sel.sw != sw::kOk) return FailedPrecondition("SELECT of the ISD: " + HexU16(sel.sw));
   CommandApdu get_data;
   get_data.cla = 0x80;
   get_data.ins = 0xCA;
   get_data.p2 = 0xCF;
   get_data.ne = 256;
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(get_data));
-  if (r.sw != 0x9000 || r.data.size() != 12 || r.data[0] != 0xCF || r.data[1] != 0x0A) {
+  if (r.sw != sw::kOk || r.data.size() != 12 || r.data[0] != 0xCF || r.data[1] != 0x0A) {
     return FailedPrecondition("GET DATA CF (the card serial): " + HexU16(r.sw));
   }
   return ToHex(ByteView(r.data).subspan(4, 8));
@@ -155,14 +160,14 @@ Result<TableRecord> FindFunction(CardSession& s, const Reporter& rep, uint8_t f,
   for (int n = 1; n <= 16; ++n) {
     const CommandApdu read = ReadRecordCommand(kTableSfi, n);
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, in_session ? s.Secure(read) : s.Plain(read));
-    if (r.sw == 0x6982 && !in_session) {
+    if (r.sw == sw::kSecurityNotSatisfied && !in_session) {
       TableRecord unknown;
       unknown.function = f;
       unknown.slot = -1;
       unknown.known = false;
       return unknown;
     }
-    if (r.sw != 0x9000) {
+    if (r.sw != sw::kOk) {
       return rep.Refused("READ RECORD " + std::to_string(n) + " of the table (SFI 1)", r.sw);
     }
     if (auto t = ParseTableRecord(r.data, f, n - 1)) return *t;
@@ -437,11 +442,11 @@ int Compile(const LinkOptions& o, const Args& a) {
 Result<bool> InstallApp(CardSession& s, const Reporter& rep) {
   TESSERA_RETURN_IF_ERROR(s.OpenScp03({}));
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Secure(InstallIssuanceApplication()));
-  if (r.sw == 0x6A89) return false;
-  if (r.sw != 0x9000) {
+  if (r.sw == sw::kFileExists) return false;
+  if (r.sw != sw::kOk) {
     return rep.Refused("INSTALL of the issuance application", r.sw,
-                       {{0x6A88, "the card has no module ISSUANCE"},
-                        {0x6A84, "out of memory, or the registry is full"}});
+                       {{sw::kReferencedDataNotFound, "the card has no module ISSUANCE"},
+                        {sw::kNotEnoughMemory, "out of memory, or the registry is full"}});
   }
   return true;
 }
@@ -536,29 +541,29 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
   bool installed = false;
   auto sel = s.Plain(SelectIssuance());
   if (!sel.ok()) return rep.Fail(sel.status());
-  if (sel->sw == 0x6A82 && a.has("--install-app")) {
+  if (sel->sw == sw::kFileNotFound && a.has("--install-app")) {
     auto i = InstallApp(s, rep);
     if (!i.ok()) return rep.Fail(i.status());
     installed = *i;
-  } else if (sel->sw != 0x9000) {
+  } else if (sel->sw != sw::kOk) {
     return rep.CardFail("SELECT of the issuance application F054455353455241 02", sel->sw,
                         SelectMeanings());
   }
   if (auto st = s.OpenScp03(IssuanceAid()); !st.ok()) return rep.Fail(st);
   auto up = s.StoreData(GroupUpload(function, version, target, policy, *group));
   if (!up.ok()) return rep.Fail(up.status());
-  if (up->sw != 0x9000) {
+  if (up->sw != sw::kOk) {
     return rep.CardFail(
         "loading function " + FunctionText(function) + ", STORE DATA block " +
             std::to_string(up->block + 1) + " of " + std::to_string(up->blocks),
         up->sw,
-        {{0x6985,
+        {{sw::kConditionsNotSatisfied,
           "the function's last run is not acknowledged (running, partial or done without "
           "ack): finish or acknowledge it first"},
-         {0x6A80, "the card refused the group or the upload as malformed"},
-         {0x6A84, "no room: 16 functions exist, or the NVM is full"},
-         {0x6982, "no session with the issuer's keys"},
-         {0x6A86, "a STORE DATA block out of sequence"}});
+         {sw::kWrongData, "the card refused the group or the upload as malformed"},
+         {sw::kNotEnoughMemory, "no room: 16 functions exist, or the NVM is full"},
+         {sw::kSecurityNotSatisfied, "no session with the issuer's keys"},
+         {sw::kWrongP1P2, "a STORE DATA block out of sequence"}});
   }
   const std::string sha = ToHex(ByteView(digest.data(), digest.size()));
   if (o.json) {
@@ -775,7 +780,7 @@ int StatusCommand(const LinkOptions& o, const Args& a) {
   if (!t.ok()) return rep.Fail(t.status());
   auto r = ch.Execute(ExecuteIssuance(IssueOp::kStatus, function, nullptr));
   if (!r.ok()) return rep.Fail(r.status());
-  if (r->sw != 0x9000) return rep.CardFail("EXECUTE ISSUANCE status", r->sw, ExecuteMeanings());
+  if (r->sw != sw::kOk) return rep.CardFail("EXECUTE ISSUANCE status", r->sw, ExecuteMeanings());
   auto rep_ = ParseRunReport(r->data);
   if (!rep_.ok()) return rep.Fail(rep_.status());
   const bool acked = rep_->acknowledged;
@@ -858,7 +863,7 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
       function, run_id));
   auto r = ch.Execute(ExecuteIssuance(op, function, &run_id));
   if (!r.ok()) return rep.Fail(r.status());
-  if (r->sw != 0x9000 && r->sw != 0x6300 && r->sw != 0x6400) {
+  if (r->sw != sw::kOk && r->sw != sw::kWarningNvmChanged && r->sw != sw::kExecutionError) {
     (void)log.Write(WithRun(MakeStep("refused", r->sw), function, run_id));
     return rep.CardFail("EXECUTE ISSUANCE " + name + " of run " + RunIdText(run_id), r->sw,
                         ExecuteMeanings());

@@ -8,10 +8,10 @@
 #include <iterator>
 #include <sstream>
 
-#include "card/identifiers.h"
 #include "core/apdu.h"
 #include "core/tlv.h"
 #include "file_io.h"
+#include "format/identifiers.h"
 #include "format/issuance_format.h"
 
 namespace tessera::tools {
@@ -225,7 +225,7 @@ Bytes TargetAid(const CommandGroup& group) {
       }
     } else if (apdu->ins == 0xE2) {
       auto file = ParseTlv(d);
-      if (!file.ok() || file->tag != card::tag::kInstallationFile) continue;
+      if (!file.ok() || file->tag != format::tag::kInstallationFile) continue;
       auto record = FindTlv(file->value, 0xE1);
       if (!record.ok() || !*record) continue;
       auto aid = FindTlv((*record)->value, 0x4F);

@@ -15,6 +15,7 @@
 
 #include "card_session.h"
 #include "file_io.h"
+#include "format/status_words.h"
 #include "json_writer.h"
 
 namespace tessera::tools {
@@ -51,7 +52,7 @@ std::string FunctionText(uint8_t f) {
 }  // namespace
 
 bool IsTransientSw(uint16_t sw) {
-  return sw == 0x6581 || sw == 0x6F00;
+  return sw == sw::kMemoryFailure || sw == sw::kNoPreciseDiagnosis;
 }
 
 int RetryBackoffMs(int attempt) {
@@ -305,7 +306,9 @@ class Runner {
     out_.message = message;
     return out_;
   }
-  static bool IsTemplateSw(uint16_t sw) { return sw == 0x9000 || sw == 0x6300 || sw == 0x6400; }
+  static bool IsTemplateSw(uint16_t sw) {
+    return sw == sw::kOk || sw == sw::kWarningNvmChanged || sw == sw::kExecutionError;
+  }
   static std::string Phase(IssueOp op) {
     switch (op) {
       case IssueOp::kStart:
@@ -344,7 +347,7 @@ Result<ResponseApdu> Runner::Reconnect(const Status& why) {
         ++out_.reconnects;
         Note("reconnected (attempt " + std::to_string(attempt) + ")");
         std::optional<RunReport> rep;
-        if (r->sw == 0x9000) {
+        if (r->sw == sw::kOk) {
           if (auto p = ParseRunReport(r->data); p.ok()) rep = *p;
         }
         Log(MakeStep("status", r->sw, rep, "", attempt));
@@ -391,10 +394,11 @@ RunOutcome Runner::Run() {
   bool reconnected = false;
   auto first = Exchange(IssueOp::kStatus, "status", &reconnected);
   if (!first.ok()) return Fail(first.status().message());
-  if (first->sw != 0x9000) {
+  if (first->sw != sw::kOk) {
     out_.sw = first->sw;
     return Fail("EXECUTE ISSUANCE status: the card answered " + HexU16(first->sw) + ": " +
-                Meaning(first->sw, {{0x6A88, "no such function on the card (load-group first)"}}));
+                Meaning(first->sw, {{sw::kReferencedDataNotFound,
+                                     "no such function on the card (load-group first)"}}));
   }
   auto parsed = ParseRunReport(first->data);
   if (!parsed.ok()) return Fail(parsed.status().message());
@@ -479,7 +483,7 @@ RunOutcome Runner::Run() {
                         " times during run " + id + "; it stays unacknowledged",
                     kExitFailed);
       }
-      if (r->sw != 0x9000) {
+      if (r->sw != sw::kOk) {
         return Fail("EXECUTE ISSUANCE status after reconnecting: the card answered " +
                     HexU16(r->sw) + ": " + Meaning(r->sw));
       }
@@ -497,14 +501,14 @@ RunOutcome Runner::Run() {
       if (op == IssueOp::kStart) out_.run_id_sent = false;
       Log(MakeStep("refused", r->sw));
       std::string hint;
-      if (r->sw == 0x6985 && op == IssueOp::kStart) {
+      if (r->sw == sw::kConditionsNotSatisfied && op == IssueOp::kStart) {
         hint = " (the card's previous run " + RunIdText(out_.report->run_id) + ", " +
                RunStateName(out_.report->state) +
                ", is not acknowledged: 'tessera issue ack --run-id " +
                RunIdText(out_.report->run_id) + "' or finish it first)";
-      } else if (r->sw == 0x6982) {
+      } else if (r->sw == sw::kSecurityNotSatisfied) {
         hint = " (the function's policy needs the issuer's secure channel: give --scp03 KEYS)";
-      } else if (r->sw == 0x6A80) {
+      } else if (r->sw == sw::kWrongData) {
         hint = " (the group file does not match its digest in the table)";
       }
       return Fail("EXECUTE ISSUANCE " + Phase(op) + ": the card answered " + HexU16(r->sw) + ": " +
@@ -536,7 +540,7 @@ RunOutcome Runner::Run() {
     if (!r.ok()) return Fail(r.status().message());
     if (reconnected) continue;  // acknowledge again on the new link
     out_.sw = r->sw;
-    if (r->sw != 0x9000) {
+    if (r->sw != sw::kOk) {
       Log(MakeStep("refused", r->sw, std::nullopt, "ack"));
       return Fail("EXECUTE ISSUANCE acknowledge: the card answered " + HexU16(r->sw) + ": " +
                   Meaning(r->sw));

@@ -1,6 +1,7 @@
 #include "issue_targets.h"
 
 #include "core/tlv.h"
+#include "format/status_words.h"
 #include "issuance_protocol.h"
 
 namespace tessera::tools {
@@ -8,10 +9,10 @@ namespace tessera::tools {
 Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s) {
   std::map<std::string, std::string> out;
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Plain(SelectIssuance()));
-  if (sel.sw != 0x9000) return out;  // no issuance application: nothing is half-issued
+  if (sel.sw != sw::kOk) return out;  // no issuance application: nothing is half-issued
   for (int n = 1; n <= 16; ++n) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu j, s.Plain(ReadRecordCommand(kJournalSfi, n)));
-    if (j.sw != 0x9000) break;
+    if (j.sw != sw::kOk) break;
     if (j.data.size() < 2 || j.data[0] == 0) continue;
     const uint8_t state = j.data[1];
     if (state != static_cast<uint8_t>(RunState::kRunning) &&
@@ -20,7 +21,7 @@ Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s) {
     }
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu t,
                              s.Plain(ExecuteIssuance(IssueOp::kStatus, j.data[0], nullptr)));
-    if (t.sw != 0x9000) continue;
+    if (t.sw != sw::kOk) continue;
     auto report = ParseRunReport(t.data);
     if (!report.ok() || report->target.empty()) continue;
     out[ToHex(report->target)] =

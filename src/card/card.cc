@@ -6,7 +6,7 @@
 #include "card/isd_application.h"
 #include "card/module.h"
 #include "card/secure_channel_service.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

@@ -36,6 +36,7 @@
 #include "card/platform.h"
 #include "core/apdu.h"
 #include "crypto/scp03.h"
+#include "format/status_words.h"
 #include "nvm/nvm_device.h"
 #include "nvm/nvm_store.h"
 
@@ -49,10 +50,10 @@ struct ChannelState {
   bool open = false;
   uint16_t current_df = kNoNode;
   uint16_t current_ef = kNoNode;
-  uint16_t current_record = 0;   // 0 = none
-  uint8_t verified_pins = 0;     // bit i: PIN slot i verified on this channel
-  Bytes pending_response;        // for GET RESPONSE
-  uint16_t pending_sw = 0x9000;  // the status word its last piece ends with
+  uint16_t current_record = 0;    // 0 = none
+  uint8_t verified_pins = 0;      // bit i: PIN slot i verified on this channel
+  Bytes pending_response;         // for GET RESPONSE
+  uint16_t pending_sw = sw::kOk;  // the status word its last piece ends with
   // Command chaining (CLA b5).
   bool chaining = false;
   uint8_t chain_ins = 0, chain_p1 = 0, chain_p2 = 0;
@@ -108,7 +109,7 @@ struct ChannelState {
 // What a handler returns on success: data and a success or warning status word.
 struct Response {
   Bytes data;
-  uint16_t sw = 0x9000;
+  uint16_t sw = tessera::sw::kOk;
   // The data is one object that cannot be cut (a record, a data object): a short Le that does
   // not match its length gets 6Cxx instead of 61xx.
   bool exact_length = false;

@@ -1,6 +1,6 @@
 #include "card/card_error.h"
 
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 

@@ -6,6 +6,7 @@
 #include "card/access_control.h"
 #include "card/handlers.h"
 #include "core/tlv.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {
@@ -35,7 +36,7 @@ CardResult<Response> HandleGetData(Card& card, ChannelState&, const CommandApdu&
   CARD_ASSIGN(TlvTag tag, TagOf(cmd));
   if (tag == 0x5F52) {  // historical bytes
     Bytes atr = Card::Atr();
-    Response r{EncodeTlv(0x5F52, ByteView(atr).subspan(4, atr.size() - 5)), 0x9000, true};
+    Response r{EncodeTlv(0x5F52, ByteView(atr).subspan(4, atr.size() - 5)), sw::kOk, true};
     return r;
   }
   CARD_ASSIGN(CardRoot root, card.root());
@@ -43,7 +44,7 @@ CardResult<Response> HandleGetData(Card& card, ChannelState&, const CommandApdu&
   auto seq = ParseTlvSequence(objects);
   if (!seq.ok()) return Error::kMemoryFailure;
   for (const TlvView& v : *seq) {
-    if (v.tag == tag) return Response{EncodeTlv(v.tag, v.value), 0x9000, true};
+    if (v.tag == tag) return Response{EncodeTlv(v.tag, v.value), sw::kOk, true};
   }
   return Error::kReferencedDataNotFound;
 }

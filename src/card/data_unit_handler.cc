@@ -2,7 +2,7 @@
 #include "card/access_control.h"
 #include "card/ef_resolver.h"
 #include "card/handlers.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

@@ -3,8 +3,8 @@
 #include "card/admin_registry.h"
 #include "card/card.h"
 #include "card/identifiers.h"
-#include "core/status_words.h"
 #include "core/tlv.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

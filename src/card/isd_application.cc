@@ -3,8 +3,8 @@
 #include "card/card_root.h"
 #include "card/identifiers.h"
 #include "card/key_store.h"
-#include "core/status_words.h"
 #include "core/tlv.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

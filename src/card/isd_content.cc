@@ -14,9 +14,9 @@
 #include "card/key_store.h"
 #include "card/module.h"
 #include "card/secure_channel_service.h"
-#include "core/status_words.h"
 #include "core/tlv.h"
 #include "crypto/ecdsa.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

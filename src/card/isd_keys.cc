@@ -5,9 +5,9 @@
 #include "card/isd_application.h"
 #include "card/key_store.h"
 #include "card/secure_channel_service.h"
-#include "core/status_words.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
+#include "format/status_words.h"
 
 #include <optional>
 

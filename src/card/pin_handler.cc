@@ -4,7 +4,7 @@
 // outside the command's transaction), and reset only after a match: cutting power at the
 // moment of a wrong guess never yields a free try.
 #include "card/handlers.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

@@ -1,7 +1,7 @@
 #include "card/secure_channel_service.h"
 
 #include "card/card_root.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "card/fs/fcp.h"
 #include "card/handlers.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::card {
 namespace {

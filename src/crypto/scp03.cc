@@ -1,4 +1,5 @@
 #include "crypto/scp03.h"
+#include "format/status_words.h"
 
 #include <algorithm>
 
@@ -39,9 +40,8 @@ void AppendLc(Bytes& out, size_t lc, bool extended) {
 }
 
 // Only successful and warning responses carry R-MAC / R-ENC (GP Amendment D).
-bool Protectable(uint16_t sw) {
-  const uint8_t sw1 = static_cast<uint8_t>(sw >> 8);
-  return sw == 0x9000 || sw1 == 0x62 || sw1 == 0x63;
+bool Protectable(uint16_t status) {
+  return status == sw::kOk || sw::IsWarning(status);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <openssl/rand.h>
 
 #include "core/apdu.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::crypto::scp03 {
 namespace {
@@ -98,7 +98,8 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Open(RawTransmit transmit,
     select_cmd.push_back(0x00);
   }
   TESSERA_ASSIGN_OR_RETURN(Bytes select, transmit(select_cmd));
-  if (SwOf(select) != 0x9000 && SwOf(select) != 0x6283 && (SwOf(select) & 0xFF00) != 0x6100) {
+  if (SwOf(select) != sw::kOk && SwOf(select) != sw::kWarningFileDeactivated &&
+      (SwOf(select) & 0xFF00) != sw::kBytesRemaining) {
     return StepFailed(o.security_domain.empty()
                           ? "SELECT of the issuer security domain"
                           : "SELECT of the security domain " + ToHex(o.security_domain),
@@ -114,7 +115,7 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Open(RawTransmit transmit,
   if (host_challenge.size() != n) return InvalidArgument("host challenge must have 8 or 16 bytes");
   CommandApdu iu{0x80, 0x50, o.kvn, 0x00, host_challenge, 256, false};
   TESSERA_ASSIGN_OR_RETURN(Bytes r, transmit(iu.Serialize()));
-  if (SwOf(r) != 0x9000) return StepFailed("INITIALIZE UPDATE", r);
+  if (SwOf(r) != sw::kOk) return StepFailed("INITIALIZE UPDATE", r);
   const size_t expect = 10 + 3 + 2 * n;
   if (r.size() - 2 != expect && r.size() - 2 != expect + 3) {
     return Malformed("INITIALIZE UPDATE response has " + std::to_string(r.size() - 2) + " bytes");
@@ -136,7 +137,7 @@ Result<std::unique_ptr<SecureChannel>> SecureChannel::Open(RawTransmit transmit,
                            session.WrapExternalAuthenticate(
                                CommandApdu{0x80, 0x82, o.level, 0x00, host_cryptogram, 0, false}));
   TESSERA_ASSIGN_OR_RETURN(Bytes er, transmit(ea.Serialize()));
-  if (SwOf(er) != 0x9000) return StepFailed("EXTERNAL AUTHENTICATE", er);
+  if (SwOf(er) != sw::kOk) return StepFailed("EXTERNAL AUTHENTICATE", er);
   session.set_level(o.level);
   return std::unique_ptr<SecureChannel>(
       new SecureChannel(std::move(transmit), std::move(session), kvn));

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "card/identifiers.h"
 #include "core/apdu.h"
-#include "core/status_words.h"
+#include "format/identifiers.h"
+#include "format/status_words.h"
 
 namespace tessera::host {
 namespace {
@@ -46,7 +46,7 @@ std::string SelectDetail(uint8_t p1, uint8_t p2) {
 }  // namespace
 
 std::string InstructionName(uint8_t cla, uint8_t ins) {
-  const std::string_view name = card::InstructionName(cla, ins);
+  const std::string_view name = format::InstructionName(cla, ins);
   return name.empty() ? "INS " + HexByte(ins) : std::string(name);
 }
 

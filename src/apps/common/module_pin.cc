@@ -1,7 +1,7 @@
 #include "apps/common/module_pin.h"
 
 #include "card/card.h"
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 namespace tessera::apps {
 namespace {

@@ -17,11 +17,11 @@
 #include "card/identifiers.h"
 #include "card/isd_application.h"
 #include "card/secure_channel_service.h"
-#include "core/status_words.h"
 #include "core/tlv.h"
 #include "crypto/sha256.h"
 #include "format/group_format.h"
 #include "format/issuance_format.h"
+#include "format/status_words.h"
 
 namespace tessera::apps {
 namespace {

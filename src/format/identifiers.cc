@@ -1,8 +1,8 @@
-#include "card/identifiers.h"
+#include "format/identifiers.h"
 
 #include <algorithm>
 
-namespace tessera::card {
+namespace tessera::format {
 namespace {
 
 constexpr InstructionInfo kInstructions[] = {
@@ -54,4 +54,4 @@ std::string_view InstructionName(uint8_t cla, uint8_t code) {
   return it->interindustry;
 }
 
-}  // namespace tessera::card
+}  // namespace tessera::format

@@ -1,4 +1,4 @@
-#include "core/status_words.h"
+#include "format/status_words.h"
 
 #include <array>
 #include <cstdio>
