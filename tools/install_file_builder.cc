@@ -13,6 +13,7 @@
 
 #include "core/tlv.h"
 #include "file_io.h"
+#include "format/module_params.h"
 
 namespace tessera::tools {
 namespace {
@@ -238,40 +239,42 @@ class Fields {
 };
 
 // The C9 content of the DATA STORE (§6.1): 80 data, 81 PIN, 82 tries.
-Result<Bytes> DataStoreParams(const Fields& p, bool* holds_pin) {
+Result<Bytes> DataStoreParamsOf(const Fields& p, bool* holds_pin) {
   TESSERA_RETURN_IF_ERROR(p.OnlyKnown({"pin", "tries", "data", "data_hex"}, ""));
-  Bytes out;
+  format::DataStoreParams out;
   TESSERA_ASSIGN_OR_RETURN(auto text, p.String("data", false, "the initial data as text"));
-  TESSERA_ASSIGN_OR_RETURN(auto hex, p.Hex("data_hex", false, "the initial data in hex", 0, 512));
+  TESSERA_ASSIGN_OR_RETURN(
+      auto hex, p.Hex("data_hex", false, "the initial data in hex", 0, format::kDataStoreSize));
   if (text && hex) {
     return p.Error("data_hex", p.Find("data_hex"), "give data or data_hex, not both");
   }
-  if (text && text->size() > 512) {
+  if (text && text->size() > format::kDataStoreSize) {
     return p.Error("data", p.Find("data"),
-                   std::to_string(text->size()) + " bytes; the data store holds at most 512");
+                   std::to_string(text->size()) + " bytes; the data store holds at most " +
+                       std::to_string(format::kDataStoreSize));
   }
-  if (text) AppendTlv(out, 0x80, ToBytes(*text));
-  if (hex) AppendTlv(out, 0x80, *hex);
+  if (text) out.data = ToBytes(*text);
+  if (hex) out.data = *hex;
   TESSERA_ASSIGN_OR_RETURN(auto pin, p.String("pin", false, "the PIN as text, 4..16 bytes"));
   if (pin) {
     // Never repeat the PIN in an error.
-    if (pin->size() < 4 || pin->size() > 16) {
+    if (pin->size() < format::kMinPinLength || pin->size() > format::kMaxPinLength) {
       return p.Error("pin", p.Find("pin"),
                      std::to_string(pin->size()) + " bytes; a PIN has 4..16 bytes");
     }
-    AppendTlv(out, 0x81, ToBytes(*pin));
+    out.pin = ToBytes(*pin);
     *holds_pin = true;
   }
   TESSERA_ASSIGN_OR_RETURN(auto tries, p.Integer("tries", false, 1, 15));
-  if (tries) AppendTlv(out, 0x82, Bytes{static_cast<uint8_t>(*tries)});
-  return out;
+  if (tries) out.tries = static_cast<uint8_t>(*tries);
+  return format::EncodeDataStoreParams(out);
 }
 
 // The C9 content of the PURSE (§6.2): 80 04 balance, 81 PIN, 83 04 limit.
-Result<Bytes> PurseParams(const Fields& p, bool* holds_pin) {
+Result<Bytes> PurseParamsOf(const Fields& p, bool* holds_pin) {
   TESSERA_RETURN_IF_ERROR(p.OnlyKnown({"balance", "pin", "limit"}, ""));
-  constexpr int64_t kMax = 0xFFFFFFFF, kDefaultLimit = 100000000;
-  Bytes out;
+  constexpr int64_t kMax = 0xFFFFFFFF, kDefaultLimit = format::kPurseDefaultLimit;
+  format::PurseParams out;
   TESSERA_ASSIGN_OR_RETURN(auto balance, p.Integer("balance", false, 0, kMax));
   TESSERA_ASSIGN_OR_RETURN(auto limit, p.Integer("limit", false, 0, kMax));
   if (balance && *balance > limit.value_or(kDefaultLimit)) {
@@ -279,23 +282,18 @@ Result<Bytes> PurseParams(const Fields& p, bool* holds_pin) {
                    "over the balance limit (" + std::to_string(limit.value_or(kDefaultLimit)) +
                        (limit ? ")" : ", the default)"));
   }
-  auto u32 = [](int64_t v) {
-    Bytes b;
-    AppendU32(b, static_cast<uint32_t>(v));
-    return b;
-  };
-  if (balance) AppendTlv(out, 0x80, u32(*balance));
+  if (balance) out.balance = static_cast<uint32_t>(*balance);
   TESSERA_ASSIGN_OR_RETURN(auto pin, p.String("pin", false, "the PIN as text, 4..16 bytes"));
   if (pin) {
-    if (pin->size() < 4 || pin->size() > 16) {
+    if (pin->size() < format::kMinPinLength || pin->size() > format::kMaxPinLength) {
       return p.Error("pin", p.Find("pin"),
                      std::to_string(pin->size()) + " bytes; a PIN has 4..16 bytes");
     }
-    AppendTlv(out, 0x81, ToBytes(*pin));
+    out.pin = ToBytes(*pin);
     *holds_pin = true;
   }
-  if (limit) AppendTlv(out, 0x83, u32(*limit));
-  return out;
+  if (limit) out.limit = static_cast<uint32_t>(*limit);
+  return format::EncodePurseParams(out);
 }
 
 Result<InstallDescription> FromValue(const Value& root, const std::string& source) {
@@ -380,9 +378,9 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
     const Fields p(source, *params, "params.");
     Bytes c9;
     if (module_name == "data-store") {
-      TESSERA_ASSIGN_OR_RETURN(c9, DataStoreParams(p, &d.params_hold_pin));
+      TESSERA_ASSIGN_OR_RETURN(c9, DataStoreParamsOf(p, &d.params_hold_pin));
     } else if (module_name == "purse") {
-      TESSERA_ASSIGN_OR_RETURN(c9, PurseParams(p, &d.params_hold_pin));
+      TESSERA_ASSIGN_OR_RETURN(c9, PurseParamsOf(p, &d.params_hold_pin));
     } else if (!params->table.empty()) {
       return f.Error("params", params,
                      "module " + (module_name.empty() ? ToHex(d.module_aid) : module_name) +

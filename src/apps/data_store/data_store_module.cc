@@ -4,6 +4,7 @@
 #include "card/card.h"
 #include "card/identifiers.h"
 #include "core/tlv.h"
+#include "format/module_params.h"
 
 namespace tessera::apps {
 namespace {
@@ -16,30 +17,19 @@ using card::Response;
 
 constexpr uint16_t kDataFid = 0x0101;
 constexpr uint16_t kPinFid = 0x01FF;
-constexpr uint16_t kDataSize = 512;
+constexpr uint16_t kDataSize = format::kDataStoreSize;
 
 struct Params {
   std::optional<Bytes> data;
   std::optional<Bytes> pin;
-  uint8_t tries = 3;
+  uint8_t tries = format::kDataStoreDefaultTries;
 };
 
 CardResult<Params> ParseParams(ByteView params) {
-  Params p;
-  auto items = ParseTlvSequence(params);
-  if (!items.ok()) return Error::kWrongData;
-  for (const TlvView& t : *items) {
-    if (t.tag == 0x80 && t.value.size() <= kDataSize) {
-      p.data = Bytes(t.value.begin(), t.value.end());
-    } else if (t.tag == 0x81 && t.value.size() >= 4 && t.value.size() <= 16) {
-      p.pin = Bytes(t.value.begin(), t.value.end());
-    } else if (t.tag == 0x82 && t.value.size() == 1 && t.value[0] >= 1 && t.value[0] <= 15) {
-      p.tries = t.value[0];
-    } else {
-      return Error::kWrongData;
-    }
-  }
-  return p;
+  auto parsed = format::ParseDataStoreParams(params);
+  if (!parsed.ok()) return Error::kWrongData;
+  return Params{std::move(parsed->data), std::move(parsed->pin),
+                parsed->tries.value_or(format::kDataStoreDefaultTries)};
 }
 
 CardStatus WriteAll(AppContext& app, ByteView data) {

@@ -9,6 +9,7 @@
 #include "card/identifiers.h"
 #include "card/secure_channel_service.h"
 #include "core/tlv.h"
+#include "format/module_params.h"
 
 namespace tessera::apps {
 namespace {
@@ -25,7 +26,7 @@ constexpr uint16_t kPinFid = 0x02FF;
 constexpr uint16_t kStateSize = 12;
 constexpr uint16_t kLogRecords = 10;
 constexpr uint16_t kLogRecordSize = 16;
-constexpr uint32_t kDefaultLimit = 100000000;
+constexpr uint32_t kDefaultLimit = format::kPurseDefaultLimit;
 constexpr uint8_t kInsGetBalance = 0x5C;
 constexpr uint8_t kInsCredit = 0x52;
 constexpr uint8_t kInsDebit = 0x54;
@@ -149,25 +150,10 @@ struct Params {
 };
 
 CardResult<Params> ParseParams(ByteView params) {
-  Params p;
-  auto items = ParseTlvSequence(params);
-  if (!items.ok()) return Error::kWrongData;
-  bool balance = false;
-  for (const TlvView& t : *items) {
-    if (t.tag == 0x80 && t.value.size() == 4) {
-      p.balance = GetU32(t.value.data());
-      balance = true;
-    } else if (t.tag == 0x81 && t.value.size() >= 4 && t.value.size() <= 16) {
-      p.pin.assign(t.value.begin(), t.value.end());
-    } else if (t.tag == 0x83 && t.value.size() == 4) {
-      p.limit = GetU32(t.value.data());
-    } else {
-      return Error::kWrongData;
-    }
-  }
-  (void)balance;
-  if (p.balance > p.limit) return Error::kWrongData;
-  return p;
+  auto parsed = format::ParsePurseParams(params);
+  if (!parsed.ok()) return Error::kWrongData;
+  return Params{parsed->balance.value_or(0), parsed->limit.value_or(kDefaultLimit),
+                parsed->pin.value_or(Bytes{})};
 }
 
 class PurseModule final : public card::Module {
