@@ -13,6 +13,7 @@
 
 #include "core/tlv.h"
 #include "file_io.h"
+#include "format/installation_file.h"
 #include "format/module_params.h"
 
 namespace tessera::tools {
@@ -445,23 +446,29 @@ Result<InstallDescription> LoadInstallDescription(const std::string& path) {
   return d;
 }
 
+namespace {
+
+format::InstallationFile FileOf(const InstallDescription& d, ByteView record_signature,
+                                ByteView file_signature) {
+  format::InstallationFile f;
+  f.record = d.record;
+  f.record.signature.assign(record_signature.begin(), record_signature.end());
+  f.module_aid = d.module_aid;
+  f.privileges = d.privileges;
+  f.params = d.params;
+  f.signature.assign(file_signature.begin(), file_signature.end());
+  return f;
+}
+
+}  // namespace
+
 Bytes InstallFileSignedData(const InstallDescription& d, ByteView record_signature) {
-  AppRecord r = d.record;
-  r.signature.assign(record_signature.begin(), record_signature.end());
-  Bytes content = EncodeRecord(r);
-  AppendTlv(content, 0xC4, d.module_aid);
-  if (d.privileges) AppendTlv(content, 0xC5, *d.privileges);
-  if (d.params) AppendTlv(content, 0xC9, *d.params);
-  return content;
+  return format::SignedPart(FileOf(d, record_signature, {}));
 }
 
 Bytes BuildInstallFile(const InstallDescription& d, ByteView record_signature,
                        ByteView file_signature) {
-  Bytes content = InstallFileSignedData(d, record_signature);
-  if (!file_signature.empty()) AppendTlv(content, 0x9E, file_signature);
-  Bytes file = EncodeTlv(0xBF70, content);
-  Wipe(content.data(), content.size());  // C9 may hold a PIN
-  return file;
+  return format::EncodeInstallationFile(FileOf(d, record_signature, file_signature));
 }
 
 Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256KeyPair& key) {
@@ -483,20 +490,8 @@ Result<AppRecord> CheckInstallFile(ByteView file) {
     return InvalidArgument("installation file of " + std::to_string(file.size()) +
                            " bytes: the card takes at most 16 KiB per upload");
   }
-  TESSERA_ASSIGN_OR_RETURN(ByteView content, UnwrapObject(file, 0xBF70));
-  auto items = ParseTlvSequence(content);
-  if (!items.ok()) return Malformed("BF70: " + items.status().message());
-  if (items->empty() || (*items)[0].tag != 0xE1) {
-    return Malformed("BF70: the first object is not the E1 record");
-  }
-  if (items->size() < 2 || ((*items)[1].tag != 0xC4 && (*items)[1].tag != 0xC7)) {
-    return Malformed("BF70: no code (C4 module AID or C7 code bytes) after the record");
-  }
-  for (size_t i = 0; i + 1 < items->size(); ++i) {
-    if ((*items)[i].tag == 0x9E) return Malformed("BF70: objects after the file signature (9E)");
-  }
-  const TlvView& e1 = (*items)[0];
-  return ParseRecord(content.subspan(0, e1.encoded_size));
+  TESSERA_ASSIGN_OR_RETURN(auto parsed, format::ParseInstallationFile(file));
+  return std::move(parsed.file.record);
 }
 
 }  // namespace tessera::tools

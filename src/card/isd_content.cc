@@ -16,6 +16,7 @@
 #include "card/secure_channel_service.h"
 #include "core/tlv.h"
 #include "crypto/ecdsa.h"
+#include "format/installation_file.h"
 #include "format/status_words.h"
 
 namespace tessera::card {
@@ -50,65 +51,23 @@ CardResult<ByteView> TakeLv(ByteView& d) {
 // the card do (record, code, privileges, data) can change after signing; the record keeps its
 // own signature (over its fields) for the record door afterwards.
 CardStatus InstallFromFile(Card& card, ByteView file) {
-  auto fields = ParseTlvSequence(file);
-  if (!fields.ok()) return Error::kWrongData;
-  std::optional<AppRecord> record;
+  auto parsed = format::ParseInstallationFileValue(file);
+  if (!parsed.ok()) return Error::kWrongData;
+  const format::InstallationFile& f = parsed->file;
+  // Code bytes: no format of them runs on this card yet.
+  if (f.code) return Error::kFunctionNotSupported;
+  std::optional<AppRecord> record = f.record;
   Installation in;
-  bool code = false;
-  std::optional<ByteView> file_signature;
-  ByteView signed_bytes;
-  // Where each object may stand: the order above; only C5 and C9 may be left out.
-  enum Stage : uint8_t { kRecord, kCode, kPrivileges, kData, kSignature, kEnd };
-  Stage next = kRecord;
-  auto at = [&](Stage stage) {
-    if (stage < next) return false;                    // out of order, or twice
-    if (next <= kCode && stage != next) return false;  // E1 and code come first
-    next = static_cast<Stage>(stage + 1);
-    return true;
-  };
-  for (const TlvView& f : *fields) {
-    if (next == kEnd) return Error::kWrongData;  // nothing after the file signature
-    // The whole object: its value is the last part of its encoding.
-    const uint8_t* start = f.value.data() - (f.encoded_size - f.value.size());
-    switch (f.tag) {
-      case 0xE1: {
-        if (!at(kRecord)) return Error::kWrongData;
-        CARD_ASSIGN(AppRecord r, ParseRecord(ByteView(start, f.encoded_size)));
-        record = std::move(r);
-        break;
-      }
-      case 0xC4:
-        if (!at(kCode)) return Error::kWrongData;
-        if (f.value.size() < 5 || f.value.size() > kMaxAidLength) return Error::kWrongData;
-        in.entry.module_aid.assign(f.value.begin(), f.value.end());
-        in.entry.code_format = kCodeBuiltIn;
-        code = true;
-        break;
-      case 0xC7:
-        if (!at(kCode)) return Error::kWrongData;
-        // Code bytes: no format of them runs on this card yet.
-        return Error::kFunctionNotSupported;
-      case 0xC5:
-        if (!at(kPrivileges)) return Error::kWrongData;
-        if (f.value.size() != 3) return Error::kWrongData;
-        in.entry.privileges.assign(f.value.begin(), f.value.end());
-        CARD_TRY(CheckPrivileges(in.entry.privileges));
-        break;
-      case 0xC9:
-        if (!at(kData)) return Error::kWrongData;
-        in.params.assign(f.value.begin(), f.value.end());
-        break;
-      case 0x9E:
-        if (!at(kSignature)) return Error::kWrongData;
-        if (f.value.size() != crypto::kP256SignatureSize) return Error::kWrongData;
-        file_signature = f.value;
-        signed_bytes = file.first(static_cast<size_t>(start - file.data()));
-        break;
-      default:
-        return Error::kWrongData;
-    }
+  in.entry.module_aid = f.module_aid;
+  in.entry.code_format = kCodeBuiltIn;
+  if (f.privileges) {
+    in.entry.privileges = *f.privileges;
+    CARD_TRY(CheckPrivileges(in.entry.privileges));
   }
-  if (!record || !code) return Error::kWrongData;
+  if (f.params) in.params = *f.params;
+  std::optional<ByteView> file_signature;
+  if (!f.signature.empty()) file_signature = ByteView(f.signature);
+  const ByteView signed_bytes = parsed->signed_part;
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_ASSIGN(auto admin, FindAdministrator(card.store(), root, record->admin_id));
   if (!admin) return Error::kReferencedDataNotFound;
