@@ -114,8 +114,8 @@ std::string GpLifeCycleName(uint8_t life_cycle);
 std::string SecurityLevelName(uint8_t level);
 
 // NVM offsets of the fields the checker reports, relative to the start of a node block
-// (docs/card-format.md §2), of a key set block (§2a) and of the root area (§1). The test
-// checks them against the encoders.
+// (docs/card-format.md §2) and of a key set block (§2a); the root area's are root_field in
+// card_root.h. The test checks them against the encoders.
 namespace node_field {
 inline constexpr uint32_t kMagic = 0, kKind = 1, kFdb = 2, kFid = 3, kSfi = 5, kLcs = 6;
 inline constexpr uint32_t kSecurityLength = 7, kSecurity = 8, kNameLength = 16, kName = 17;
@@ -127,14 +127,5 @@ namespace key_field {
 inline constexpr uint32_t kMagic = 0, kKvn = 1, kKeyLength = 2, kMaxFailures = 3;
 inline constexpr uint32_t kFailuresLeft = 4;
 }  // namespace key_field
-namespace root_field {
-inline constexpr uint32_t kMagic = 0, kVersion = 4, kCardState = 5, kMf = 6, kDataObjects = 8;
-inline constexpr uint32_t kKeySets = 10, kLifeCycle = 26, kAdminLevel = 27, kRegistry = 28;
-inline constexpr uint32_t kAdministrators = 30, kReserved = 32;
-inline constexpr uint32_t kPins = 32, kPinEntry = 24;
-// Inside a PIN entry.
-inline constexpr uint32_t kPinReference = 0, kPinMaxTries = 1, kPinTriesLeft = 2;
-inline constexpr uint32_t kPinLength = 3, kPinPuk = 20;
-}  // namespace root_field
 
 }  // namespace tessera::card

@@ -14,6 +14,18 @@
 
 namespace tessera::card {
 
+// Offsets in the root area (docs/card-format.md §1), for its codec (card_root.cc) and the
+// checker (card_inspector.cc).
+namespace root_field {
+inline constexpr uint32_t kMagic = 0, kVersion = 4, kCardState = 5, kMf = 6, kDataObjects = 8;
+inline constexpr uint32_t kKeySets = 10, kLifeCycle = 26, kAdminLevel = 27, kRegistry = 28;
+inline constexpr uint32_t kAdministrators = 30, kReserved = 32;
+inline constexpr uint32_t kPins = 32, kPinEntry = 24;
+// Inside a PIN entry.
+inline constexpr uint32_t kPinReference = 0, kPinMaxTries = 1, kPinTriesLeft = 2;
+inline constexpr uint32_t kPinLength = 3, kPinValue = 4, kPinPuk = 20;
+}  // namespace root_field
+
 inline constexpr size_t kMaxPins = 8;
 inline constexpr size_t kMaxPinLength = 16;
 inline constexpr uint8_t kCardOperational = 0x05;
