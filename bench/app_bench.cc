@@ -6,8 +6,8 @@
 // Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-#include "card/card.h"
-#include "card/profile.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"

@@ -4,8 +4,8 @@
 #include <benchmark/benchmark.h>
 #include "device/virtual_card.h"
 
-#include "card/card.h"
-#include "card/profile.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
 #include "crypto/scp03_host.h"
 
 namespace tessera::card {

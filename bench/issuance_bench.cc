@@ -11,8 +11,8 @@
 // NVM page programs per iteration are reported with each. Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-#include "card/card.h"
-#include "card/profile.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
 #include "core/tlv.h"
 #include "crypto/scp03_host.h"
 #include "device/virtual_card.h"

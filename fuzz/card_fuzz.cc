@@ -27,8 +27,8 @@
 #include <optional>
 #include "device/virtual_card.h"
 
-#include "card/card.h"
-#include "card/profile.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
 #include "core/apdu.h"
 #include "crypto/scp03.h"
 #include "nvm/image_inspector.h"

@@ -22,9 +22,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "card/card.h"
-#include "card/card_inspector.h"
-#include "card/profile.h"
+#include "card/check/card_inspector.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
 #include "core/apdu.h"
 #include "core/tlv.h"
 #include "crypto/scp03_host.h"

@@ -120,7 +120,7 @@ std::string Hex2(uint8_t b) {
 }
 
 // What a status word of a PIN command means for the PIN, from the card's behaviour
-// (src/card/pin_handler.cc): a blocked PIN is unblocked only by RESET RETRY COUNTER with the
+// (src/card/iso/pin_handler.cc): a blocked PIN is unblocked only by RESET RETRY COUNTER with the
 // PIN's PUK. Empty when there is nothing to add to the status word's meaning.
 std::string Note(ByteView command, ByteView response) {
   if (command.size() < 4 || response.size() < 2 || (command[0] & 0x80)) return "";

@@ -7,9 +7,9 @@
 #include <ctime>
 #include <optional>
 
-#include "card/card_inspector.h"
+#include "card/check/card_inspector.h"
 #include "card/fs/file_node.h"
-#include "card/profile.h"
+#include "card/kernel/profile.h"
 #include "card_keys.h"
 #include "crypto/scp03_host.h"
 #include "issue_commands.h"

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "card/profile.h"
+#include "card/kernel/profile.h"
 #include "card_keys.h"
 #include "card_session.h"
 #include "crypto/sha256.h"

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 #include "device/virtual_card.h"
 #include "host/trace.h"
 #include "transport/card_service.h"

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <map>
 
-#include "card/admin_registry.h"
-#include "card/app_registry.h"
-#include "card/card_inspector.h"
+#include "card/check/card_inspector.h"
+#include "card/registry/admin_registry.h"
+#include "card/registry/app_registry.h"
 #include "nvm/integrity.h"
 #include "support/app_management_fixture.h"
 

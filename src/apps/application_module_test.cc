@@ -5,10 +5,10 @@
 // exactly where secure_channel_service.h says.
 #include <memory>
 
-#include "card/application.h"
-#include "card/identifiers.h"
-#include "card/key_store.h"
-#include "card/secure_channel_service.h"
+#include "card/gp/key_store.h"
+#include "card/gp/secure_channel_service.h"
+#include "card/kernel/application.h"
+#include "card/kernel/identifiers.h"
 #include "crypto/scp03_host.h"
 #include "support/card_fixture.h"
 

@@ -4,7 +4,7 @@
 // Cards are assembled in one place, device/virtual_card.h, which calls it.
 #pragma once
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 
 namespace tessera::apps {
 

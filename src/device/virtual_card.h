@@ -1,4 +1,4 @@
-// The one place a card is assembled: the card OS (card/card.h) with every built-in module
+// The one place a card is assembled: the card OS (card/kernel/card.h) with every built-in module
 // (apps/builtin_modules.h). `tessera-card`, `tessera --image` (the embedded link), the tests,
 // benchmarks and fuzzers all make their cards here, so no card is ever made without its
 // modules.
@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "card/card.h"
-#include "card/platform.h"
+#include "card/kernel/card.h"
+#include "card/kernel/platform.h"
 #include "core/status.h"
 #include "nvm/geometry.h"
 #include "nvm/image_file.h"

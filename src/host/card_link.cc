@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 #include "core/apdu.h"
 #include "device/virtual_card.h"
 #include "nvm/image_file.h"

@@ -21,7 +21,7 @@
 #include <optional>
 #include <string>
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 
 namespace tessera::transport {
 

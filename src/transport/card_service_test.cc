@@ -15,7 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "card/application.h"
+#include "card/kernel/application.h"
 #include "support/card_fixture.h"
 #include "transport/endpoint.h"
 #include "transport/frame_io.h"

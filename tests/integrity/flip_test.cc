@@ -34,9 +34,9 @@
 #include <string>
 #include <vector>
 
-#include "card/card.h"
-#include "card/card_inspector.h"
-#include "card/platform.h"
+#include "card/check/card_inspector.h"
+#include "card/kernel/card.h"
+#include "card/kernel/platform.h"
 #include "card_keys.h"
 #include "core/bytes.h"
 #include "crypto/scp03_host.h"

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "card/card.h"
-#include "card/profile.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
 #include "core/bytes.h"
 
 namespace tessera::card {

@@ -16,11 +16,11 @@
 #include <memory>
 #include <set>
 
-#include "card/admin_registry.h"
-#include "card/card.h"
-#include "card/card_inspector.h"
-#include "card/key_store.h"
-#include "card/profile.h"
+#include "card/check/card_inspector.h"
+#include "card/gp/key_store.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
+#include "card/registry/admin_registry.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"

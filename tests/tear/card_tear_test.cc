@@ -9,11 +9,11 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "card/card.h"
-#include "card/card_root.h"
-#include "card/identifiers.h"
-#include "card/key_store.h"
-#include "card/profile.h"
+#include "card/gp/key_store.h"
+#include "card/kernel/card.h"
+#include "card/kernel/card_root.h"
+#include "card/kernel/identifiers.h"
+#include "card/kernel/profile.h"
 #include "crypto/aes.h"
 #include "crypto/scp03.h"
 #include "nvm/image_inspector.h"

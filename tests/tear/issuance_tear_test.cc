@@ -12,8 +12,8 @@
 #include <functional>
 #include <optional>
 
-#include "card/card.h"
-#include "card/profile.h"
+#include "card/kernel/card.h"
+#include "card/kernel/profile.h"
 #include "core/tlv.h"
 #include "crypto/scp03_host.h"
 #include "device/virtual_card.h"

@@ -1,6 +1,6 @@
 #include "apps/common/module_pin.h"
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 #include "format/status_words.h"
 
 namespace tessera::apps {

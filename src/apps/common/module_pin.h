@@ -5,9 +5,9 @@
 // sets bit kPinVerified of the channel's app_security, which deselection clears.
 #pragma once
 
-#include "card/card_error.h"
 #include "card/fs/file_node.h"
-#include "card/module.h"
+#include "card/kernel/card_error.h"
+#include "card/kernel/module.h"
 
 namespace tessera::apps {
 

@@ -1,8 +1,8 @@
 // DATA STORE (docs/applications.md §6.1): 512 bytes behind the application's own PIN.
 #include "apps/data_store/data_store_module.h"
 #include "apps/common/module_pin.h"
-#include "card/card.h"
-#include "card/identifiers.h"
+#include "card/kernel/card.h"
+#include "card/kernel/identifiers.h"
 #include "core/tlv.h"
 #include "format/module_params.h"
 

@@ -1,7 +1,7 @@
 // DATA STORE (docs/applications.md §6.1): 512 bytes behind the application's own PIN.
 #pragma once
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 
 namespace tessera::apps {
 

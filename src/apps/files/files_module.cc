@@ -4,8 +4,8 @@
 #include "apps/files/files_module.h"
 
 #include "card/fs/fcp.h"
-#include "card/identifiers.h"
-#include "card/module.h"
+#include "card/kernel/identifiers.h"
+#include "card/kernel/module.h"
 
 namespace tessera::apps {
 namespace {

@@ -1,7 +1,7 @@
 // FILES: a plain file application, served by the OS's file commands (docs/applications.md §6).
 #pragma once
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 
 namespace tessera::apps {
 

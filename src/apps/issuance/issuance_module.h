@@ -2,7 +2,7 @@
 // command groups and run inside the card on one EXECUTE ISSUANCE request.
 #pragma once
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 
 namespace tessera::apps {
 

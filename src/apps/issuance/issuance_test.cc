@@ -5,9 +5,9 @@
 // command that ran twice shows in the card's content; it can be told to fail once.
 #include <gtest/gtest.h>
 
-#include "card/card.h"
 #include "card/fs/file_system.h"
-#include "card/identifiers.h"
+#include "card/kernel/card.h"
+#include "card/kernel/identifiers.h"
 #include "core/tlv.h"
 #include "device/virtual_card.h"
 #include "support/app_management_fixture.h"

@@ -10,11 +10,11 @@
 // Installing it collects a record for every application already on the card.
 #include "apps/management/management_module.h"
 #include "apps/common/module_pin.h"
-#include "card/admin_registry.h"
-#include "card/app_lifecycle.h"
-#include "card/card.h"
-#include "card/identifiers.h"
-#include "card/secure_channel_service.h"
+#include "card/gp/secure_channel_service.h"
+#include "card/kernel/card.h"
+#include "card/kernel/identifiers.h"
+#include "card/registry/admin_registry.h"
+#include "card/registry/app_lifecycle.h"
 #include "core/tlv.h"
 
 namespace tessera::apps {

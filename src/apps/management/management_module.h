@@ -2,7 +2,7 @@
 // signed application records and manages applications by them (seed JP6426411B2).
 #pragma once
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 
 namespace tessera::apps {
 

@@ -4,10 +4,10 @@
 // balance.
 #include "apps/purse/purse_module.h"
 #include "apps/common/module_pin.h"
-#include "card/app_registry.h"
-#include "card/card.h"
-#include "card/identifiers.h"
-#include "card/secure_channel_service.h"
+#include "card/gp/secure_channel_service.h"
+#include "card/kernel/card.h"
+#include "card/kernel/identifiers.h"
+#include "card/registry/app_registry.h"
 #include "core/tlv.h"
 #include "format/module_params.h"
 

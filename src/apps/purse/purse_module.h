@@ -1,7 +1,7 @@
 // PURSE (docs/applications.md §6.2): a stored-value purse with a cyclic log.
 #pragma once
 
-#include "card/card.h"
+#include "card/kernel/card.h"
 
 namespace tessera::apps {
 

@@ -2,8 +2,8 @@
 // that SELECT returns, and the FCP that CREATE FILE takes.
 #pragma once
 
-#include "card/card_error.h"
 #include "card/fs/file_node.h"
+#include "card/kernel/card_error.h"
 #include "core/bytes.h"
 
 namespace tessera::card {

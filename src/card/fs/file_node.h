@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "card/card_error.h"
+#include "card/kernel/card_error.h"
 #include "core/bytes.h"
 
 namespace tessera::card {

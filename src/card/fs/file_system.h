@@ -7,8 +7,8 @@
 #include <optional>
 #include <vector>
 
-#include "card/card_error.h"
 #include "card/fs/file_node.h"
+#include "card/kernel/card_error.h"
 #include "nvm/nvm_store.h"
 
 namespace tessera::card {

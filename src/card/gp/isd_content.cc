@@ -1,0 +1,335 @@
+// Card content management on the issuer security domain (docs/applications.md §5, §7): STORE
+// DATA uploads (installation files, administrators, the trusted date), INSTALL, DELETE of
+// applications, and the LOAD that no code format needs yet. GET STATUS and SET STATUS, the
+// registry's GlobalPlatform view, are in isd_card_status.cc.
+#include <algorithm>
+#include <vector>
+
+#include "card/gp/isd_application.h"
+#include "card/gp/key_store.h"
+#include "card/gp/secure_channel_service.h"
+#include "card/kernel/card_root.h"
+#include "card/kernel/identifiers.h"
+#include "card/kernel/module.h"
+#include "card/registry/admin_registry.h"
+#include "card/registry/app_lifecycle.h"
+#include "card/registry/installed_application.h"
+#include "core/tlv.h"
+#include "crypto/ecdsa.h"
+#include "format/installation_file.h"
+#include "format/status_words.h"
+
+namespace tessera::card {
+namespace {
+
+// An upload's object: 16 KiB of content (an installation file's, a command group's) and the
+// tags and lengths that wrap it.
+constexpr size_t kMaxUpload = 16 * 1024 + 256;
+
+bool Same(ByteView a, ByteView b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// A one-byte-length field of INSTALL's data.
+// Privileges an application may have here (GP CS 2.3 Table 6-1; standards.md §7.7): no DAP
+// or mandated-DAP verification (nothing is loaded), none of the third byte's RFU bits.
+CardStatus CheckPrivileges(ByteView p) {
+  if ((p[0] & 0x41) != 0 || (p[2] & 0x0F) != 0) return Error::kWrongData;
+  return Ok{};
+}
+
+CardResult<ByteView> TakeLv(ByteView& d) {
+  if (d.empty() || d.size() < 1u + d[0]) return Error::kWrongData;
+  ByteView v = d.subspan(1, d[0]);
+  d = d.subspan(1u + d[0]);
+  return v;
+}
+
+// The installation file's value (docs/applications.md §5.2): E1 record, C4 or C7 code, [C5
+// privileges], [C9 application data], 9E file signature, in that order, each at most once. The
+// file signature is the administrator's over every byte before it, so nothing the file makes
+// the card do (record, code, privileges, data) can change after signing; the record keeps its
+// own signature (over its fields) for the record door afterwards.
+CardStatus InstallFromFile(Card& card, ByteView file) {
+  auto parsed = format::ParseInstallationFileValue(file);
+  if (!parsed.ok()) return Error::kWrongData;
+  const format::InstallationFile& f = parsed->file;
+  // Code bytes: no format of them runs on this card yet.
+  if (f.code) return Error::kFunctionNotSupported;
+  std::optional<AppRecord> record = f.record;
+  Installation in;
+  in.entry.module_aid = f.module_aid;
+  in.entry.code_format = kCodeBuiltIn;
+  if (f.privileges) {
+    in.entry.privileges = *f.privileges;
+    CARD_TRY(CheckPrivileges(in.entry.privileges));
+  }
+  if (f.params) in.params = *f.params;
+  std::optional<ByteView> file_signature;
+  if (!f.signature.empty()) file_signature = ByteView(f.signature);
+  const ByteView signed_bytes = parsed->signed_part;
+  CARD_ASSIGN(CardRoot root, card.root());
+  CARD_ASSIGN(auto admin, FindAdministrator(card.store(), root, record->admin_id));
+  if (!admin) return Error::kReferencedDataNotFound;
+  if (record->admin_name != admin->name) return Error::kWrongData;  // C0 names its administrator
+  // Both signatures by the record's administrator: the file's over everything, the record's
+  // over its fields (what UPDATE RECORD and `apps list` check later).
+  if (!file_signature) return Error::kSecurityNotSatisfied;
+  CARD_ASSIGN(SignatureState file_sig,
+              CheckAdministratorSignature(card, record->admin_id, signed_bytes, *file_signature));
+  if (file_sig != SignatureState::kValid) return Error::kSecurityNotSatisfied;
+  CARD_ASSIGN(SignatureState sig, CheckSignature(card, *record));
+  if (sig != SignatureState::kValid) return Error::kSecurityNotSatisfied;
+  if (record->status != AppState::kActive && record->status != AppState::kLocked) {
+    return Error::kWrongData;
+  }
+  in.entry.aid = record->aid;
+  in.entry.name = record->name;
+  in.entry.admin_id = record->admin_id;
+  in.entry.use_start = record->use_start;
+  in.entry.expiration = record->expiration;
+  in.entry.state = record->status;
+  in.record = std::move(record);
+  CARD_ASSIGN(RegistryEntry installed, InstallApplication(card, in));
+  (void)installed;
+  return Ok{};
+}
+
+}  // namespace
+
+CardResult<bool> KvnInUse(Card& card, const CardRoot& root, uint8_t kvn) {
+  if (FindKeySet(card.store(), root, kvn).ok()) return true;
+  CARD_ASSIGN(auto admins, LoadAdministrators(card.store(), root));
+  for (const Administrator& a : admins) {
+    if (a.key_set == 0xFFFF) continue;
+    CARD_ASSIGN(KeySet set, LoadKeySet(card.store(), a.key_set));
+    if (set.kvn == kvn) return true;
+  }
+  return false;
+}
+
+namespace {
+
+CardStatus AddAdministratorFrom(Card& card, ChannelState& ch, ByteView value) {
+  auto fields = ParseTlvSequence(value);
+  if (!fields.ok()) return Error::kWrongData;
+  Administrator a;
+  bool have_id = false;
+  std::optional<ByteView> keys;
+  // Each object once; C1, C0 and 86 are required: an administrator is known by its signing
+  // key (what it signs its records and installation files with), so one without a key, or
+  // with 65 bytes that are no point of P-256, could never sign and would only take a slot.
+  std::vector<TlvTag> seen;
+  for (const TlvView& f : *fields) {
+    if (std::find(seen.begin(), seen.end(), f.tag) != seen.end()) return Error::kWrongData;
+    seen.push_back(f.tag);
+    if (f.tag == 0xC1 && f.value.size() == 1 && f.value[0] <= 0x7F) {
+      a.id = f.value[0];
+      have_id = true;
+    } else if (f.tag == 0xC0 && !f.value.empty() && f.value.size() <= 32) {
+      a.name.assign(f.value.begin(), f.value.end());
+    } else if (f.tag == 0x86 && crypto::CheckP256PublicKey(f.value).ok()) {
+      a.public_key.assign(f.value.begin(), f.value.end());
+    } else if (f.tag == 0xD8 && !f.value.empty()) {
+      keys = f.value;
+    } else {
+      return Error::kWrongData;
+    }
+  }
+  if (!have_id || a.name.empty() || a.public_key.empty()) return Error::kWrongData;
+  if (a.id == kIssuerAdminId && keys) return Error::kWrongData;  // the issuer has the ISD's
+  CARD_ASSIGN(CardRoot root, card.root());
+  CARD_ASSIGN(auto existing, FindAdministrator(card.store(), root, a.id));
+  if (existing) return Error::kFileExists;
+  if (keys) {
+    const uint8_t kvn = (*keys)[0];
+    if (kvn == 0 || kvn > 0x7F) return Error::kWrongData;
+    CARD_ASSIGN(bool used, KvnInUse(card, root, kvn));
+    if (used) return Error::kConditionsNotSatisfied;
+    CARD_ASSIGN(crypto::SecureBuffer dek, SessionDek(card, ch));
+    Bytes kcvs;
+    KeySet set;
+    set.kvn = kvn;
+    CARD_ASSIGN(set.keys, UnwrapKeyComponents(keys->subspan(1), dek, kcvs));
+    CARD_TRY(WriteKeySet(card.store(), set));
+    a.key_set = set.block;
+    card.store().MarkSensitive();
+  }
+  return AddAdministrator(card.store(), root, a);
+}
+
+CardStatus SetTrustedDate(Card& card, ByteView date) {
+  if (!IsValidDate(date, /*allow_zero=*/false)) return Error::kWrongData;
+  CARD_ASSIGN(CardRoot root, card.root());
+  CARD_ASSIGN(Registry registry, LoadRegistry(card.store(), root));
+  // The date never moves backwards: a card that could be sent back in time would make an
+  // expired application selectable again.
+  if (Bytes(date.begin(), date.end()) < registry.trusted_date) {
+    return Error::kConditionsNotSatisfied;
+  }
+  registry.trusted_date.assign(date.begin(), date.end());
+  CARD_TRY(SaveRegistry(card.store(), root, registry));
+  return RefreshDirectories(card);
+}
+
+CardStatus CarryOutUpload(Card& card, ChannelState& ch, ByteView upload) {
+  auto objects = ParseTlvSequence(upload);
+  if (!objects.ok() || objects->empty()) return Error::kWrongData;
+  for (const TlvView& o : *objects) {
+    switch (o.tag) {
+      case tag::kInstallationFile:
+        CARD_TRY(InstallFromFile(card, o.value));
+        break;
+      case tag::kAdministrator:
+        CARD_TRY(AddAdministratorFrom(card, ch, o.value));
+        break;
+      case tag::kTrustedDate:
+        CARD_TRY(SetTrustedDate(card, o.value));
+        break;
+      default:
+        return Error::kWrongData;
+    }
+  }
+  return Ok{};
+}
+
+CardResult<RegistryEntry> VisibleEntry(Card& card, ByteView aid) {
+  CARD_ASSIGN(CardRoot root, card.root());
+  CARD_ASSIGN(Registry registry, LoadRegistry(card.store(), root));
+  CARD_ASSIGN(auto entry, FindEntry(card.store(), registry, aid));
+  if (!entry || entry->state == AppState::kErased) return Error::kReferencedDataNotFound;
+  return *entry;
+}
+
+}  // namespace
+
+CardResult<std::optional<Bytes>> JoinUpload(ChannelState& ch, const CommandApdu& cmd) {
+  ChannelState::Content& c = ch.content;
+  const bool last = (cmd.p1 & 0x80) != 0;
+  const uint8_t format = cmd.p1 & 0x7E;
+  if (format != 0x10 && format != 0x00) return Error::kWrongP1P2;
+  if (cmd.p2 != (c.uploading ? c.next_block : 0)) {
+    c.uploading = false;
+    c.upload.clear();
+    return Error::kWrongP1P2;  // a block out of sequence drops the upload
+  }
+  if (c.upload.size() + cmd.data.size() > kMaxUpload) {
+    c.uploading = false;
+    c.upload.clear();
+    return Error::kNotEnoughMemory;
+  }
+  Append(c.upload, cmd.data);
+  c.uploading = true;
+  c.next_block = static_cast<uint8_t>(cmd.p2 + 1);
+  if (!last) return std::optional<Bytes>();
+  Bytes upload = std::move(c.upload);
+  c.upload.clear();
+  c.uploading = false;
+  return std::optional<Bytes>(std::move(upload));
+}
+
+CardResult<Response> HandleStoreData(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+  CARD_TRY(RequireAdminSession(card, ch));
+  ChannelState::Content& c = ch.content;
+  const bool last = (cmd.p1 & 0x80) != 0;
+  if (!c.personalize_aid.empty()) {
+    // INSTALL [for personalization]: each block goes to the application, on its own.
+    const Bytes aid = c.personalize_aid;
+    if (last) c.personalize_aid.clear();
+    CARD_ASSIGN(RegistryEntry entry, VisibleEntry(card, aid));
+    if (entry.state != AppState::kActive) return Error::kConditionsNotSatisfied;
+    Application* app = card.InstanceFor(entry);
+    if (app == nullptr) return Error::kReferencedDataNotFound;
+    auto* installed = static_cast<InstalledApplication*>(app);
+    CARD_ASSIGN(AppContext ctx, installed->Context(card, ch));
+    card.store().MarkSensitive();
+    return installed->module().Personalize(ctx, cmd);
+  }
+  CARD_ASSIGN(std::optional<Bytes> upload, JoinUpload(ch, cmd));
+  if (!upload) return Response{};
+  CARD_TRY(CarryOutUpload(card, ch, *upload));
+  return Response{};
+}
+
+CardResult<Response> HandleInstall(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+  CARD_TRY(RequireAdminSession(card, ch));
+  if (cmd.p2 != 0x00) return Error::kWrongP1P2;
+  ByteView d = cmd.data;
+  switch (cmd.p1 & 0x7F) {
+    case 0x0C: {  // for install and make selectable
+      CARD_ASSIGN(ByteView elf, TakeLv(d));
+      CARD_ASSIGN(ByteView module_aid, TakeLv(d));
+      CARD_ASSIGN(ByteView app_aid, TakeLv(d));
+      CARD_ASSIGN(ByteView privileges, TakeLv(d));
+      CARD_ASSIGN(ByteView params, TakeLv(d));
+      CARD_ASSIGN(ByteView token, TakeLv(d));
+      if (!d.empty() || !token.empty()) return Error::kWrongData;
+      if (privileges.size() != 1 && privileges.size() != 3) return Error::kWrongData;
+      {
+        Bytes p(3, 0);
+        std::copy(privileges.begin(), privileges.end(), p.begin());
+        CARD_TRY(CheckPrivileges(p));
+      }
+      Module* module = card.FindModule(module_aid);
+      if (module == nullptr || !Same(elf, module_aid)) return Error::kReferencedDataNotFound;
+      Installation in;
+      in.entry.aid.assign(app_aid.begin(), app_aid.end());
+      in.entry.module_aid.assign(module_aid.begin(), module_aid.end());
+      in.entry.name = std::string(module->name());
+      in.entry.privileges = Bytes(3, 0);
+      std::copy(privileges.begin(), privileges.end(), in.entry.privileges.begin());
+      auto items = ParseTlvSequence(params);
+      if (!items.ok()) return Error::kWrongData;
+      for (const TlvView& t : *items) {
+        if (t.tag == 0xC9) in.params.assign(t.value.begin(), t.value.end());
+      }
+      CARD_ASSIGN(RegistryEntry e, InstallApplication(card, in));
+      (void)e;
+      return GpReceipt(cmd);
+    }
+    case 0x20: {  // for personalization
+      CARD_ASSIGN(ByteView none1, TakeLv(d));
+      CARD_ASSIGN(ByteView none2, TakeLv(d));
+      CARD_ASSIGN(ByteView app_aid, TakeLv(d));
+      (void)none1;
+      (void)none2;
+      CARD_ASSIGN(RegistryEntry entry, VisibleEntry(card, app_aid));
+      if (entry.state != AppState::kActive) return Error::kConditionsNotSatisfied;
+      ch.content.uploading = false;
+      ch.content.upload.clear();
+      ch.content.personalize_aid = entry.aid;
+      return GpReceipt(cmd);
+    }
+    case 0x02:  // for load: no loadable code format exists yet
+      return Error::kFunctionNotSupported;
+    default:  // install and make selectable happen in one step here
+      return Error::kWrongP1P2;
+  }
+}
+
+CardResult<Response> HandleLoad(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+  (void)cmd;
+  CARD_TRY(RequireAdminSession(card, ch));
+  return Error::kFunctionNotSupported;
+}
+
+CardResult<Response> HandleDelete(Card& card, ChannelState& ch, const CommandApdu& cmd) {
+  auto items = ParseTlvSequence(cmd.data);
+  bool application = false;
+  if (items.ok()) {
+    for (const TlvView& t : *items) application = application || t.tag == 0x4F;
+  }
+  if (!application) return HandleDeleteKey(card, ch, cmd);
+  CARD_TRY(RequireAdminSession(card, ch));
+  if (cmd.p1 != 0x00 || (cmd.p2 != 0x00 && cmd.p2 != 0x80)) return Error::kWrongP1P2;
+  if (items->size() != 1) return Error::kWrongData;
+  ByteView aid = (*items)[0].value;
+  if (Same(aid, aid::kIssuerSecurityDomain) || card.FindModule(aid) != nullptr) {
+    return Error::kConditionsNotSatisfied;  // the ISD and built-in code stay
+  }
+  CARD_ASSIGN(RegistryEntry entry, VisibleEntry(card, aid));
+  CARD_TRY(DeleteApplication(card, entry, /*remove_record=*/true));
+  return GpReceipt(cmd);
+}
+
+}  // namespace tessera::card
