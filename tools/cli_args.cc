@@ -40,4 +40,23 @@ int Help(const char* text) {
   return 0;
 }
 
+std::optional<uint64_t> ParseSize(const std::string& s, uint64_t max) {
+  if (s.empty()) return std::nullopt;
+  uint64_t mult = 1;
+  std::string digits = s;
+  const char last = s.back();
+  if (last == 'K' || last == 'k') mult = 1024;
+  if (last == 'M' || last == 'm') mult = 1024 * 1024;
+  if (mult != 1) digits.pop_back();
+  if (digits.empty() || digits.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  v *= mult;
+  if (v == 0 || v > max) return std::nullopt;
+  return v;
+}
+
 }  // namespace tessera::tools

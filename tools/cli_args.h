@@ -4,8 +4,10 @@
 // aliases are named canonically.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +35,10 @@ struct OptionSyntax {
 // missing value.
 std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
                       const std::string& command, const OptionSyntax& syntax, Args* out);
+
+// A size as operators write it, "65536", "128K" or "1M" (K and M are 1024 and 1024², either
+// case), between 1 and `max`; nullopt otherwise. Every command that takes a size reads it here.
+std::optional<uint64_t> ParseSize(const std::string& s, uint64_t max);
 
 // "--help" or "-h" anywhere among `args`.
 bool WantsHelp(const std::vector<std::string>& args);

@@ -7,10 +7,12 @@
 #include <ctime>
 #include <optional>
 
+#include "app_record.h"
 #include "card/check/card_inspector.h"
 #include "card/fs/file_node.h"
 #include "card/kernel/profile.h"
 #include "card_keys.h"
+#include "cli_args.h"
 #include "crypto/scp03_host.h"
 #include "issue_commands.h"
 #include "json_writer.h"
@@ -129,25 +131,6 @@ std::optional<uint64_t> RandomSerial() {
   return std::nullopt;
 }
 
-std::optional<uint32_t> ParseSize(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  uint64_t mult = 1;
-  std::string digits = s;
-  const char last = s.back();
-  if (last == 'K' || last == 'k') mult = 1024;
-  if (last == 'M' || last == 'm') mult = 1024 * 1024;
-  if (mult != 1) digits.pop_back();
-  if (digits.empty() || digits.size() > 10) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  v *= mult;
-  if (v == 0 || v > 0xFFFFFFFFull) return std::nullopt;
-  return static_cast<uint32_t>(v);
-}
-
 int Usage(const std::string& message) {
   std::fprintf(stderr, "tessera image: %s\n\n%s", message.c_str(), kImageUsage);
   return 2;
@@ -162,10 +145,9 @@ std::string FormatTime(uint64_t unix_time) {
   return buf;
 }
 
+// A DF name as text: what is printable UTF-8 as it is, every other byte '?' (app_record.h).
 std::string Printable(ByteView b) {
-  std::string s;
-  for (uint8_t c : b) s += (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '.';
-  return s;
+  return tools::Printable(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
 }
 uint64_t FileOffset(uint32_t nvm_offset) {
   return uint64_t{nvm::kImageHeaderRegion} + nvm_offset;
@@ -660,9 +642,9 @@ int RunImageCommand(const std::vector<std::string>& args) {
     const std::string& a = args[i];
     auto value = [&](uint32_t& out) -> bool {
       if (i + 1 >= args.size()) return false;
-      auto v = ParseSize(args[++i]);
+      auto v = ParseSize(args[++i], 0xFFFFFFFFull);
       if (!v) return false;
-      out = *v;
+      out = static_cast<uint32_t>(*v);
       return true;
     };
     const bool init_option = a == "--force" || a == "--blank" || a == "--scp03-keys" ||

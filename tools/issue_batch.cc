@@ -15,11 +15,13 @@
 #include "card/kernel/profile.h"
 #include "card_keys.h"
 #include "card_session.h"
+#include "cli_args.h"
 #include "crypto/sha256.h"
 #include "format/status_words.h"
 #include "issuance_protocol.h"
 #include "issue_group.h"
 #include "issue_run.h"
+#include "json_writer.h"
 #include "nvm/image_file.h"
 
 namespace tessera::tools {
@@ -96,7 +98,7 @@ class CardLog {
     extra["t"] = IsoTimeNow();
     extra["serial"] = serial_;
     extra["step"] = step;
-    const std::string line = extra.dump() + "\n";
+    const std::string line = DumpJson(extra) + "\n";
     if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
       failed_ = true;
     }
@@ -333,20 +335,6 @@ class CardIssuer {
   OnCard on_card_;  // read when the card already held the function
 };
 
-// "128K", "1M", "65536".
-bool ParseSize(const std::string& v, uint32_t* out) {
-  char* end = nullptr;
-  unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (end == v.c_str()) return false;
-  if (*end == 'K' || *end == 'k')
-    n <<= 10, ++end;
-  else if (*end == 'M' || *end == 'm')
-    n <<= 20, ++end;
-  if (*end != '\0' || n == 0 || n > (1ull << 30)) return false;
-  *out = static_cast<uint32_t>(n);
-  return true;
-}
-
 bool ParseU64(const std::string& v, uint64_t* out) {
   if (v.empty() || v[0] == '-') return false;
   char* end = nullptr;
@@ -364,7 +352,7 @@ int Usage(const std::string& what, const std::string& message) {
 
 int Fail(bool json, const std::string& what, const std::string& message) {
   std::fprintf(stderr, "tessera issue %s: %s\n", what.c_str(), message.c_str());
-  if (json) std::printf("%s\n", Json{{"ok", false}, {"error", message}}.dump().c_str());
+  if (json) std::printf("%s\n", DumpJson(Json{{"ok", false}, {"error", message}}).c_str());
   return 1;
 }
 
@@ -459,7 +447,9 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
     } else if (a == "--target") {
       target_hex = v;
     } else if (a == "--size") {
-      if (!ParseSize(v, &size)) return Usage("batch", "--size '" + v + "': e.g. 128K or 1M");
+      const auto parsed = ParseSize(v, uint64_t{1} << 30);
+      if (!parsed) return Usage("batch", "--size '" + v + "': e.g. 128K or 1M");
+      size = static_cast<uint32_t>(*parsed);
     } else if (a == "--no-sync") {
       sync = false;
     } else if (a == "--trace") {
@@ -551,7 +541,7 @@ int RunIssueBatch(const std::vector<std::string>& args, bool json) {
                                  {"image", ImagePath(plan, f.serial)},
                                  {"error", f.error}});
     }
-    std::printf("%s\n", out.dump().c_str());
+    std::printf("%s\n", DumpJson(out).c_str());
   } else {
     std::printf("shard %u/%u: %zu cards of %s (%zu commands) in %s\n", shard, shards, cards,
                 profile.c_str(), group->commands.size(), images.c_str());
@@ -605,7 +595,7 @@ int RunCardKeys(const std::vector<std::string>& args, bool json) {
   if (json) {
     std::printf(
         "%s\n",
-        Json{{"ok", true}, {"serial", SerialHex(serial)}, {"key_file", out}}.dump().c_str());
+        DumpJson(Json{{"ok", true}, {"serial", SerialHex(serial)}, {"key_file", out}}).c_str());
   } else {
     std::printf("wrote the SCP03 keys of card %s to %s\n", SerialHex(serial).c_str(), out.c_str());
   }

@@ -2,7 +2,13 @@
 
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 namespace tessera::tools {
+
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 size_t Utf8SequenceLength(std::string_view s) {
   auto byte = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };

@@ -219,5 +219,13 @@ check "... no advice to use --force, which batch has not" sh -c "! grep -q -- '-
 check "... says what to do" grep -q "run the batch again once the other process is done" "$dir/out"
 check "... the link left alone" test -L "$dir/taken/card-0000000000000001.img"
 
+# A folder name that is not UTF-8 (a path may hold any bytes): the --json summary is still one
+# valid JSON object (the bytes replaced), the run not aborted, the card issued.
+odd="$dir/$(printf 'cards\xff')"
+"$T" --json issue batch "$dir/plain.group" --images "$odd" --count 1 >"$dir/out" 2>"$dir/err"
+check "a non-UTF-8 --images path, --json: exit 0" test $? -eq 0
+check "... the summary is valid JSON" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$dir/out"
+check "... the card issued" test -n "$(ls "$odd"/card-*.img 2>/dev/null)"
+
 echo "issue batch: $pass checks passed, $fails failed"
 test $fails -eq 0
