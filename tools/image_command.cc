@@ -12,6 +12,7 @@
 #include "card/fs/file_node.h"
 #include "card/kernel/profile.h"
 #include "card_keys.h"
+#include "card_text.h"
 #include "cli_args.h"
 #include "crypto/scp03_host.h"
 #include "issue_commands.h"
@@ -223,9 +224,9 @@ void CardJson(JsonWriter& w, const CardReport& c) {
     const card::CardRoot& r = *c.root;
     w.String("state", CardStateName(r.card_state))
         .String("life_cycle", HexByte(r.gp_life_cycle))
-        .String("life_cycle_name", card::GpLifeCycleName(r.gp_life_cycle))
+        .String("life_cycle_name", GpLifeCycleName(r.gp_life_cycle))
         .String("min_security_level", HexByte(r.admin_level))
-        .String("min_security_level_name", card::SecurityLevelName(r.admin_level));
+        .String("min_security_level_name", SecurityLevelName(r.admin_level));
   }
   w.Number("files", c.files.size());
   w.BeginArray("pins");
@@ -350,10 +351,10 @@ void PrintCardText(const CardReport& c) {
   }
   const card::CardRoot& r = *c.root;
   std::printf("card      %s; GlobalPlatform life cycle %s (%s)\n",
-              CardStateName(r.card_state).c_str(), card::GpLifeCycleName(r.gp_life_cycle).c_str(),
+              CardStateName(r.card_state).c_str(), GpLifeCycleName(r.gp_life_cycle).c_str(),
               HexByte(r.gp_life_cycle).c_str());
   std::printf("          minimum security level %s (%s) for administration once SECURED\n",
-              HexByte(r.admin_level).c_str(), card::SecurityLevelName(r.admin_level).c_str());
+              HexByte(r.admin_level).c_str(), SecurityLevelName(r.admin_level).c_str());
   std::string pins, keys;
   for (const auto& p : c.pins) {
     pins += (pins.empty() ? "" : ", ") + HexByte(p.reference) + " (" +
@@ -488,7 +489,7 @@ int Init(Options o) {
                 o.path.c_str(), g.nvm_size, layout->block_count, g.block_size, g.journal_capacity);
     if (!o.blank) {
       std::printf("card: default profile, minimum security level %s (%s)\n", HexByte(level).c_str(),
-                  card::SecurityLevelName(level).c_str());
+                  SecurityLevelName(level).c_str());
     }
   }
   if (!o.blank && o.keys_file.empty()) {
@@ -508,7 +509,7 @@ std::string FileSummary(const card::FileEntry& e) {
       s += ", name " + ToHex(n.df_name) + " \"" + Printable(n.df_name) + "\"";
     }
   } else {
-    s = card::FileTypeName(n) + " EF";
+    s = FileTypeName(n) + " EF";
     if (n.is_record_ef()) {
       s += ", " + std::to_string(n.record_count) + " of " + std::to_string(n.max_records) +
            " records, up to " + std::to_string(n.size) + " bytes each";
@@ -517,7 +518,7 @@ std::string FileSummary(const card::FileEntry& e) {
     }
     if (n.sfi != 0) s += ", SFI " + std::to_string(n.sfi);
   }
-  return s + "; " + card::LifeCycleName(n.lcs);
+  return s + "; " + LifeCycleName(n.lcs);
 }
 
 void PrintLsJson(const Inspection& in, const std::string& path, uint32_t block_size) {
@@ -534,9 +535,9 @@ void PrintLsJson(const Inspection& in, const std::string& path, uint32_t block_s
         .String("fid", HexU16(n.fid))
         .Number("depth", static_cast<uint64_t>(e.depth))
         .String("kind", n.is_df() ? (e.depth == 0 ? "MF" : "DF") : "EF")
-        .String("type", card::FileTypeName(n))
+        .String("type", FileTypeName(n))
         .String("fdb", HexByte(n.fdb))
-        .String("lcs", card::LifeCycleName(n.lcs))
+        .String("lcs", LifeCycleName(n.lcs))
         .String("lcs_byte", HexByte(n.lcs));
     if (n.is_df()) {
       w.String("df_name_hex", ToHex(n.df_name)).String("df_name_text", Printable(n.df_name));
@@ -551,9 +552,9 @@ void PrintLsJson(const Inspection& in, const std::string& path, uint32_t block_s
         w.Number("size", n.size);
       }
     }
-    w.String("security", ToHex(n.security)).String("access_text", card::DescribeAccess(n));
+    w.String("security", ToHex(n.security)).String("access_text", DescribeAccess(n));
     w.BeginArray("access");
-    for (const auto& rule : card::AccessRules(n)) {
+    for (const auto& rule : AccessRules(n)) {
       w.BeginObject().BeginArray("modes");
       for (const auto& m : rule.modes) w.String(m);
       w.EndArray().String("condition", rule.condition).EndObject();
@@ -590,7 +591,7 @@ int ReadOnlyCommand(const Options& o) {
         const std::string indent(2 * static_cast<size_t>(e.depth), ' ');
         std::printf("%s%s  %s\n", indent.c_str(), HexU16(e.node.fid).c_str(),
                     FileSummary(e).c_str());
-        std::printf("%s      access: %s\n", indent.c_str(), card::DescribeAccess(e.node).c_str());
+        std::printf("%s      access: %s\n", indent.c_str(), DescribeAccess(e.node).c_str());
       }
     }
     for (const auto& e : in.errors)

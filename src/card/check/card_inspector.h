@@ -46,12 +46,6 @@ struct CardDamage {
   std::string ToString() const;  // "WHERE: FIELD: MESSAGE (NVM offset 0x...)"
 };
 
-// One access rule of a file: the modes that share a condition.
-struct AccessRule {
-  std::vector<std::string> modes;  // "read", "update", ... (access_control.h)
-  std::string condition;           // "always", "never", "PIN 81", "PIN 81 or secure messaging"
-};
-
 struct FileEntry {
   std::string path;  // FIDs from the MF, e.g. "3F00/1000/1001"
   int depth = 0;     // 0 for the MF
@@ -98,20 +92,6 @@ CardReport InspectCard(const nvm::NvmStore& store);
 // What a card powering on this device finds: recovery runs on a copy (the device is left as it
 // is), then the card is inspected. A store that does not mount is damage ("NVM").
 CardReport InspectCardImage(const nvm::NvmDevice& device, const nvm::Geometry& geometry);
-
-// Human-readable names of a file's properties, for listings.
-std::string FileTypeName(const FileNode& node);  // "DF", "transparent", "linear fixed", ...
-std::string LifeCycleName(uint8_t lcs);          // "activated", "deactivated", ...
-// The compact security attributes (FCP 8C, access_control.h) as rules, in AM bit order, modes
-// with the same condition together; modes without a condition are "always".
-std::vector<AccessRule> AccessRules(const FileNode& node);
-// "read, update: PIN 81; others: always".
-std::string DescribeAccess(const FileNode& node);
-// A security condition byte: "always", "never", "PIN 81", "secure messaging and PIN 82", ...
-std::string DescribeCondition(uint8_t sc);
-// GlobalPlatform names of the card life cycle and of a secure-channel security level.
-std::string GpLifeCycleName(uint8_t life_cycle);
-std::string SecurityLevelName(uint8_t level);
 
 // NVM offsets of the fields the checker reports, relative to the start of a node block
 // (docs/card-format.md §2) and of a key set block (§2a); the root area's are root_field in
