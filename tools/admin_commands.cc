@@ -1,0 +1,270 @@
+#include "admin_commands.h"
+
+#include "app_client.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "app_record.h"
+#include "card_keys.h"
+#include "card_session.h"
+#include "cli_args.h"
+#include "core/tlv.h"
+#include "crypto/aes.h"
+#include "crypto/ecdsa.h"
+#include "crypto/scp03.h"
+#include "file_io.h"
+#include "format/status_words.h"
+#include "install_file_builder.h"
+#include "issue_targets.h"
+#include "json_writer.h"
+#include "pem_key.h"
+
+namespace tessera::tools {
+namespace {
+
+// 88 L {key length, AES-CBC(DEK, zero IV, key padded with zeros to whole blocks)} 03 KCV, as
+// PUT KEY sends a key (GP Amendment D).
+Result<Bytes> WrapKey(ByteView dek, ByteView key) {
+  crypto::SecureBuffer padded(key.begin(), key.end());
+  padded.resize((key.size() + 15) / 16 * 16, 0);
+  TESSERA_ASSIGN_OR_RETURN(Bytes enc, crypto::AesCbcEncrypt(dek, Bytes(16, 0), padded));
+  TESSERA_ASSIGN_OR_RETURN(Bytes kcv, crypto::scp03::KeyCheckValue(key));
+  Bytes out{0x88, static_cast<uint8_t>(1 + enc.size()), static_cast<uint8_t>(key.size())};
+  Append(out, enc);
+  out.push_back(0x03);
+  Append(out, kcv);
+  return out;
+}
+
+Result<int> ParseId(const std::string& text) {
+  char* end = nullptr;
+  const long v = std::strtol(text.c_str(), &end, 0);
+  if (text.empty() || *end != '\0' || v < 0 || v > 127) {
+    return InvalidArgument("--id '" + text + "': give 0..127 (0 = the card issuer)");
+  }
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// card set-date, card date
+
+int SetDate(const LinkOptions& o, const Args& a, const std::string& command) {
+  const Reporter rep(command, o.json);
+  if (a.operands.size() != 1) return rep.Usage("give the date as YYMMDD");
+  auto bcd = ParseYymmdd(a.operands[0]);
+  if (!bcd.ok()) return rep.Usage("'" + a.operands[0] + "': " + bcd.status().message());
+  if (*bcd == Bytes(3, 0)) return rep.Usage("000000 is no date");
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  if (o.scp03.empty()) {
+    return rep.Usage("setting the date needs the issuer's secure channel: give --scp03 KEYS");
+  }
+  auto session = CardSession::Open(o);
+  if (!session.ok()) return rep.Fail(session.status());
+  CardSession& s = **session;
+  if (auto st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
+  auto up = s.StoreData(EncodeTlv(0xDF72, *bcd));
+  if (!up.ok()) return rep.Fail(up.status());
+  if (up->sw != sw::kOk) {
+    return rep.CardFail("STORE DATA DF72 (date " + DateDisplay(*bcd) + ")", up->sw,
+                        {{sw::kConditionsNotSatisfied,
+                          "the card's date never moves backwards (it holds a later one)"},
+                         {sw::kWrongData, "the card does not take this date object"}});
+  }
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Bool("ok", true).String("date", YymmddText(*bcd)).EndObject();
+    std::printf("%s\n", w.Take().c_str());
+  } else {
+    std::printf("the card's date is now %s\n", DateDisplay(*bcd).c_str());
+  }
+  return 0;
+}
+
+int ShowDate(const LinkOptions& o, const Args& a) {
+  const Reporter rep("card date", o.json);
+  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  auto session = CardSession::Open(o);
+  if (!session.ok()) return rep.Fail(session.status());
+  CardSession& s = **session;
+  auto sel = s.Select(IsdAid());
+  if (!sel.ok()) return rep.Fail(sel.status());
+  auto r = s.Plain(CommandApdu{0x80, 0xCA, 0xDF, 0x72, {}, 256, false});
+  if (!r.ok()) return rep.Fail(r.status());
+  std::optional<Bytes> date;
+  if (r->sw == sw::kOk) {
+    auto t = ParseTlv(r->data);
+    if (!t.ok() || t->tag != 0xDF72 || t->value.size() != 3) {
+      return rep.Fail("GET DATA DF72: not a DF72 03 YYMMDD object: " + ToHex(r->data));
+    }
+    date = Bytes(t->value.begin(), t->value.end());
+  } else if (r->sw != sw::kReferencedDataNotFound) {
+    return rep.CardFail("GET DATA DF72 (the card's date)", r->sw);
+  }
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject().Bool("ok", true).Bool("set", date.has_value());
+    if (date) w.String("date", YymmddText(*date));
+    w.EndObject();
+    std::printf("%s\n", w.Take().c_str());
+  } else {
+    std::printf("%s\n", date ? DateDisplay(*date).c_str() : "no date set");
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// admin add, admin list
+
+int AdminAdd(const LinkOptions& o, const Args& a) {
+  const Reporter rep("admin add", o.json);
+  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
+  for (const char* need : {"--id", "--name", "--public-key"}) {
+    if (!a.has(need)) return rep.Usage(std::string(need) + " is required");
+  }
+  auto id = ParseId(a.value("--id"));
+  if (!id.ok()) return rep.Usage(id.status().message());
+  const std::string name = a.value("--name");
+  if (name.empty() || name.size() > 32 || !IsPrintableUtf8(name)) {
+    return rep.Usage("--name: give 1..32 bytes of UTF-8 text");
+  }
+  if (a.has("--keys") != a.has("--key-kvn")) {
+    return rep.Usage("--keys KEYFILE and --key-kvn XX go together");
+  }
+  std::optional<uint8_t> kvn;
+  if (a.has("--key-kvn")) {
+    auto b = FromHex(a.value("--key-kvn"));
+    if (!b.ok() || b->size() != 1 || (*b)[0] == 0 || (*b)[0] > 0x7F) {
+      return rep.Usage("--key-kvn '" + a.value("--key-kvn") + "': give one hex byte 01..7F");
+    }
+    kvn = (*b)[0];
+  }
+  if (*id == 0 && kvn) {
+    return rep.Usage(
+        "administrator 0 is the card issuer: it uses the ISD's key sets, so it "
+        "takes no --keys");
+  }
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  if (o.scp03.empty()) {
+    return rep.Usage(
+        "registering an administrator needs the issuer's secure channel: give "
+        "--scp03 KEYS");
+  }
+  auto public_key = LoadP256PublicKeyPem(a.value("--public-key"));
+  if (!public_key.ok()) return rep.Fail(public_key.status());
+  std::optional<crypto::scp03::StaticKeys> new_keys;
+  if (kvn) {
+    auto k = LoadKeyFile(a.value("--keys"));
+    if (!k.ok()) return rep.Fail(k.status());
+    if (k->enc.size() != k->mac.size() || k->mac.size() != k->dek.size()) {
+      return rep.Fail(a.value("--keys") + ": enc, mac and dek must have the same length");
+    }
+    if (crypto::scp03::IsTestKeys(*k)) {
+      rep.Warn(a.value("--keys") +
+               " holds the well-known test keys 404142..4F; anyone can open its sessions");
+    }
+    new_keys = std::move(*k);
+  }
+  auto session = CardSession::Open(o);
+  if (!session.ok()) return rep.Fail(session.status());
+  CardSession& s = **session;
+  if (auto st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
+  Bytes content;
+  AppendTlv(content, 0xC1, Bytes{static_cast<uint8_t>(*id)});
+  AppendTlv(content, 0xC0, ToBytes(name));
+  AppendTlv(content, 0x86, *public_key);
+  if (new_keys) {
+    crypto::SecureBuffer set{*kvn};
+    for (const auto* key : {&new_keys->enc, &new_keys->mac, &new_keys->dek}) {
+      auto wrapped = WrapKey(s.keys().dek, *key);
+      if (!wrapped.ok()) return rep.Fail(wrapped.status());
+      set.insert(set.end(), wrapped->begin(), wrapped->end());
+    }
+    AppendTlv(content, 0xD8, set);
+  }
+  const Bytes object = EncodeTlv(0xBF71, content);
+  auto up = s.StoreData(object);
+  if (!up.ok()) return rep.Fail(up.status());
+  if (up->sw != sw::kOk) {
+    return rep.CardFail("registering administrator " + std::to_string(*id) + " (" + name + ")",
+                        up->sw,
+                        {{sw::kFileExists, "an administrator with this id exists"},
+                         {sw::kConditionsNotSatisfied,
+                          "the key version number is in use (by the issuer security "
+                          "domain or another administrator)"},
+                         {0x9485,
+                          "bad key check value (was the session's DEK the one of "
+                          "--scp03?)"},
+                         {sw::kNotEnoughMemory, "no room: at most 8 administrators"},
+                         {sw::kWrongData, "the card refused the administrator object as malformed"},
+                         {sw::kWrongP1P2, "a STORE DATA block out of sequence"}});
+  }
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject()
+        .Bool("ok", true)
+        .Number("id", static_cast<uint64_t>(*id))
+        .String("name", name)
+        .String("public_key", ToHex(*public_key));
+    if (kvn) w.String("kvn", HexByte(*kvn));
+    w.EndObject();
+    std::printf("%s\n", w.Take().c_str());
+  } else {
+    std::printf("registered administrator %d (%s) with a signing key%s\n", *id,
+                Printable(name).c_str(), kvn ? (" and key set " + HexByte(*kvn)).c_str() : "");
+  }
+  return 0;
+}
+
+int AdminList(const LinkOptions& o, const Args& a) {
+  const Reporter rep("admin list", o.json);
+  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  auto session = CardSession::Open(o);
+  if (!session.ok()) return rep.Fail(session.status());
+  auto admins = ReadAdministrators(**session, rep);
+  if (!admins.ok()) return rep.Fail(admins.status());
+  if (o.json) {
+    JsonWriter w;
+    w.BeginArray();
+    for (const auto& ad : *admins) {
+      w.BeginObject().Number("id", ad.id).String("name", ad.name);
+      if (!ad.public_key.empty()) w.String("public_key", ToHex(ad.public_key));
+      if (ad.kvn) w.String("kvn", HexByte(*ad.kvn));
+      w.EndObject();
+    }
+    w.EndArray();
+    std::printf("%s\n", w.Take().c_str());
+    return 0;
+  }
+  if (admins->empty()) {
+    std::printf("no administrators\n");
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& ad : *admins) {
+    std::string key = "none";
+    if (!ad.public_key.empty()) {
+      key = ToHex(ByteView(ad.public_key).first(std::min<size_t>(9, ad.public_key.size())));
+      if (ad.public_key.size() > 9) key += "...";
+    }
+    rows.push_back({HexByte(ad.id), Printable(ad.name), key, ad.kvn ? HexByte(*ad.kvn) : "none"});
+  }
+  PrintTable({"ID", "NAME", "SIGNING KEY", "KEY SET"}, rows);
+  return 0;
+}
+
+}  // namespace tessera::tools

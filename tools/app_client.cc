@@ -1,0 +1,211 @@
+#include "app_client.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "app_record.h"
+#include "card_keys.h"
+#include "card_session.h"
+#include "cli_args.h"
+#include "core/tlv.h"
+#include "crypto/aes.h"
+#include "crypto/ecdsa.h"
+#include "crypto/scp03.h"
+#include "file_io.h"
+#include "format/status_words.h"
+#include "install_file_builder.h"
+#include "issue_targets.h"
+#include "json_writer.h"
+#include "pem_key.h"
+
+namespace tessera::tools {
+namespace {
+
+CommandApdu ReadRecordCommand(int n) {
+  return CommandApdu{0x00, 0xB2, static_cast<uint8_t>(n), 0x0C, {}, 256, false};
+}
+
+}  // namespace
+
+Status SelectManagement(CardSession& s, const Reporter& rep) {
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Select(ManagementAid()));
+  if (r.sw != sw::kOk) {
+    return rep.Refused(
+        "SELECT of the management application F054455353455241 01", r.sw,
+        {{sw::kFileNotFound, "the card has no management application (no application list)"}});
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Listed>> ReadApplicationList(CardSession& s, const Reporter& rep) {
+  TESSERA_RETURN_IF_ERROR(SelectManagement(s, rep));
+  std::vector<Listed> out;
+  for (int n = 1; n <= 254; ++n) {
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(n)));
+    if (r.sw == sw::kRecordNotFound) break;
+    if (r.sw != sw::kOk) return rep.Refused("READ RECORD " + std::to_string(n), r.sw);
+    Listed l;
+    l.number = n;
+    l.raw = r.data;
+    l.record = ParseRecord(r.data);
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+Result<Listed> FindRecord(CardSession& s, const Reporter& rep, ByteView aid) {
+  TESSERA_RETURN_IF_ERROR(SelectManagement(s, rep));
+  Bytes pattern = EncodeTlv(0x4F, aid);
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu found,
+                           s.Plain(CommandApdu{0x00, 0xA2, 0x01, 0x0C, pattern, 256, false}));
+  std::vector<int> candidates;
+  if (found.sw == sw::kOk) {
+    for (uint8_t n : found.data) candidates.push_back(n);
+  }
+  for (int n : candidates) {
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(n)));
+    if (r.sw != sw::kOk) continue;
+    auto rec = ParseRecord(r.data);
+    if (rec.ok() && rec->aid == Bytes(aid.begin(), aid.end())) {
+      return Listed{n, r.data, std::move(rec)};
+    }
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto list, ReadApplicationList(s, rep));
+  for (auto& l : list) {
+    if (l.record.ok() && l.record->aid == Bytes(aid.begin(), aid.end())) return std::move(l);
+  }
+  return NotFound("no application " + ToHex(aid) + " in the application list");
+}
+
+Result<std::vector<Administrator>> ReadAdministrators(CardSession& s, const Reporter& rep) {
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Select(IsdAid()));
+  if (sel.sw != sw::kOk && sel.sw != sw::kWarningFileDeactivated && (sel.sw >> 8) != 0x61) {
+    return rep.Refused("SELECT of the issuer security domain", sel.sw);
+  }
+  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
+                           s.Plain(CommandApdu{0x80, 0xCA, 0xBF, 0x71, {}, 256, false}));
+  std::vector<Administrator> out;
+  if (r.sw == sw::kReferencedDataNotFound || (r.sw == sw::kOk && r.data.empty())) return out;
+  if (r.sw != sw::kOk) {
+    return rep.Refused("GET DATA BF71 (administrators)", r.sw,
+                       {{sw::kReferencedDataNotFound, "no administrators"},
+                        {sw::kInsNotSupported, "the card knows no administrators"}});
+  }
+  auto content = UnwrapObject(r.data, 0xBF71);
+  if (!content.ok()) return Malformed("GET DATA BF71: " + content.status().message());
+  auto entries = ParseTlvSequence(*content);
+  if (!entries.ok()) return Malformed("GET DATA BF71: " + entries.status().message());
+  for (const TlvView& e : *entries) {
+    if (e.tag != 0xE2) continue;
+    auto fields = ParseTlvSequence(e.value);
+    if (!fields.ok()) return Malformed("GET DATA BF71: " + fields.status().message());
+    Administrator a;
+    for (const TlvView& f : *fields) {
+      if (f.tag == 0xC1 && f.value.size() == 1) a.id = f.value[0];
+      if (f.tag == 0xC0) a.name.assign(f.value.begin(), f.value.end());
+      if (f.tag == 0x86) a.public_key.assign(f.value.begin(), f.value.end());
+      if (f.tag == 0xD2 && f.value.size() == 1) a.kvn = f.value[0];
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s, const Reporter& rep) {
+  TESSERA_RETURN_IF_ERROR(s.OpenScp03({}));
+  std::vector<GpEntry> out;
+  uint8_t p2 = 0x02;
+  for (int round = 0; round < 64; ++round) {
+    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
+                             s.Secure(CommandApdu{0x80, 0xF2, 0x40, p2, {0x4F, 0x00}, 256, false}));
+    if (r.sw == sw::kReferencedDataNotFound) break;
+    if (r.sw != sw::kOk && r.sw != sw::kMoreData)
+      return rep.Refused("GET STATUS (applications)", r.sw);
+    auto entries = ParseTlvSequence(r.data);
+    if (!entries.ok()) return Malformed("GET STATUS: " + entries.status().message());
+    for (const TlvView& e : *entries) {
+      if (e.tag != 0xE3) continue;
+      auto fields = ParseTlvSequence(e.value);
+      if (!fields.ok()) return Malformed("GET STATUS: " + fields.status().message());
+      GpEntry g;
+      for (const TlvView& f : *fields) {
+        if (f.tag == 0x4F) g.aid.assign(f.value.begin(), f.value.end());
+        if (f.tag == 0x9F70 && !f.value.empty()) g.lcs = f.value[0];
+        if (f.tag == 0xC4) g.module.assign(f.value.begin(), f.value.end());
+      }
+      out.push_back(std::move(g));
+    }
+    if (r.sw == sw::kOk) break;
+    p2 = 0x03;  // next occurrence
+  }
+  return out;
+}
+
+std::string GpState(uint8_t lcs) {
+  switch (lcs) {
+    case 0x03:
+      return "installed";
+    case 0x07:
+      return "selectable";
+    case 0x0F:
+      return "app-specific";
+    case 0x83:
+      return "locked";
+    default:
+      return (lcs & 0x80) ? "locked" : "state " + HexByte(lcs);
+  }
+}
+
+std::string SignatureState(const AppRecord& r, const std::vector<Administrator>& admins) {
+  if (r.signature.empty()) return "unsigned";
+  for (const auto& a : admins) {
+    if (a.id != r.admin_id) continue;
+    if (a.public_key.empty()) break;
+    return crypto::EcdsaP256Verify(a.public_key, SignedPart(r), r.signature).ok() ? "valid"
+                                                                                  : "invalid";
+  }
+  return "no-key";
+}
+
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = DisplayWidth(header[c]);
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], DisplayWidth(row[c]));
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      s += cells[c];
+      if (c + 1 < cells.size()) s += std::string(width[c] - DisplayWidth(cells[c]) + 2, ' ');
+    }
+    std::printf("%s\n", s.c_str());
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+}
+
+std::string AidText(ByteView aid) {
+  return ToHex(aid);
+}
+
+Result<Bytes> ParseAid(const std::string& text) {
+  auto b = FromHex(text);
+  if (!b.ok() || b->size() < 5 || b->size() > 16) {
+    return InvalidArgument("AID '" + text + "': give 5..16 bytes in hex");
+  }
+  return *b;
+}
+
+}  // namespace tessera::tools
