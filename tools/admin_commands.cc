@@ -205,7 +205,7 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
                          {sw::kConditionsNotSatisfied,
                           "the key version number is in use (by the issuer security "
                           "domain or another administrator)"},
-                         {0x9485,
+                         {sw::kInvalidKeyCheckValue,
                           "bad key check value (was the session's DEK the one of "
                           "--scp03?)"},
                          {sw::kNotEnoughMemory, "no room: at most 8 administrators"},

@@ -89,7 +89,8 @@ Result<Listed> FindRecord(CardSession& s, const Reporter& rep, ByteView aid) {
 
 Result<std::vector<Administrator>> ReadAdministrators(CardSession& s, const Reporter& rep) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Select(IsdAid()));
-  if (sel.sw != sw::kOk && sel.sw != sw::kWarningFileDeactivated && (sel.sw >> 8) != 0x61) {
+  if (sel.sw != sw::kOk && sel.sw != sw::kWarningFileDeactivated &&
+      (sel.sw & 0xFF00) != sw::kBytesRemaining) {
     return rep.Refused("SELECT of the issuer security domain", sel.sw);
   }
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,

@@ -460,15 +460,26 @@ format::InstallationFile FileOf(const InstallDescription& d, ByteView record_sig
   return f;
 }
 
+// C9 may hold a PIN: the temporary's copy is wiped.
+void WipeParams(format::InstallationFile& f) {
+  if (f.params) Wipe(f.params->data(), f.params->size());
+}
+
 }  // namespace
 
 Bytes InstallFileSignedData(const InstallDescription& d, ByteView record_signature) {
-  return format::SignedPart(FileOf(d, record_signature, {}));
+  format::InstallationFile f = FileOf(d, record_signature, {});
+  Bytes out = format::SignedPart(f);
+  WipeParams(f);
+  return out;
 }
 
 Bytes BuildInstallFile(const InstallDescription& d, ByteView record_signature,
                        ByteView file_signature) {
-  return format::EncodeInstallationFile(FileOf(d, record_signature, file_signature));
+  format::InstallationFile f = FileOf(d, record_signature, file_signature);
+  Bytes out = format::EncodeInstallationFile(f);
+  WipeParams(f);
+  return out;
 }
 
 Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256KeyPair& key) {

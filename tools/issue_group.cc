@@ -12,7 +12,6 @@
 #include "core/tlv.h"
 #include "file_io.h"
 #include "format/identifiers.h"
-#include "format/issuance_format.h"
 
 namespace tessera::tools {
 namespace {

@@ -13,19 +13,19 @@ Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s) {
   for (int n = 1; n <= 16; ++n) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu j, s.Plain(ReadRecordCommand(kJournalSfi, n)));
     if (j.sw != sw::kOk) break;
-    if (j.data.size() < 2 || j.data[0] == 0) continue;
-    const uint8_t state = j.data[1];
-    if (state != static_cast<uint8_t>(RunState::kRunning) &&
-        state != static_cast<uint8_t>(RunState::kPartial)) {
+    const auto journal = issuance::DecodeJournal(j.data);
+    if (!journal || journal->function == 0) continue;
+    if (journal->state != static_cast<uint8_t>(RunState::kRunning) &&
+        journal->state != static_cast<uint8_t>(RunState::kPartial)) {
       continue;
     }
-    TESSERA_ASSIGN_OR_RETURN(ResponseApdu t,
-                             s.Plain(ExecuteIssuance(IssueOp::kStatus, j.data[0], nullptr)));
+    TESSERA_ASSIGN_OR_RETURN(
+        ResponseApdu t, s.Plain(ExecuteIssuance(IssueOp::kStatus, journal->function, nullptr)));
     if (t.sw != sw::kOk) continue;
     auto report = ParseRunReport(t.data);
     if (!report.ok() || report->target.empty()) continue;
     out[ToHex(report->target)] =
-        "function " + ToHex(ByteView(&j.data[0], 1)) + " " + RunStateName(report->state);
+        "function " + HexByte(journal->function) + " " + RunStateName(report->state);
   }
   return out;
 }

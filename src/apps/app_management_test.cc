@@ -113,6 +113,13 @@ TEST_F(AppManagementTest, InstallationRefusals) {
     Append(file, EncodeTlv(0xC7, HexOrDie("01AABBCC")));
     EXPECT_EQ(Upload(*isd, SignedFile(file, &admin_key_)), "6A81");
   }
+  // ... whatever follows the code bytes (here privileges of the wrong length).
+  {
+    Bytes file = Record(f, &admin_key_);
+    Append(file, EncodeTlv(0xC7, HexOrDie("01AABBCC")));
+    Append(file, EncodeTlv(0xC5, HexOrDie("00")));
+    EXPECT_EQ(Upload(*isd, SignedFile(file, &admin_key_)), "6A81");
+  }
   // Bad module parameters, a reserved AID.
   EXPECT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kDataStoreModuleAid, HexOrDie("810112"))),
             "6A80");

@@ -19,7 +19,7 @@ Bytes SignedPart(const InstallationFile& f) {
 Bytes EncodeInstallationFile(const InstallationFile& f) {
   Bytes value = SignedPart(f);
   if (!f.signature.empty()) AppendTlv(value, 0x9E, f.signature);
-  Bytes file = EncodeTlv(kInstallationFileTag, value);
+  Bytes file = EncodeTlv(tag::kInstallationFile, value);
   Wipe(value.data(), value.size());  // C9 may hold a PIN
   return file;
 }
@@ -103,7 +103,7 @@ Result<ParsedInstallationFile> ParseInstallationFileValue(ByteView value) {
 Result<ParsedInstallationFile> ParseInstallationFile(ByteView bytes) {
   auto t = ParseTlv(bytes);
   if (!t.ok()) return Malformed("BF70: " + t.status().message());
-  if (t->tag != kInstallationFileTag) return Malformed("not a BF70 installation file");
+  if (t->tag != tag::kInstallationFile) return Malformed("not a BF70 installation file");
   if (t->encoded_size != bytes.size()) {
     return Malformed("BF70: " + std::to_string(bytes.size() - t->encoded_size) +
                      " bytes after the object");

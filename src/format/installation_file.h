@@ -11,10 +11,9 @@
 #include "core/bytes.h"
 #include "core/status.h"
 #include "format/application_record.h"
+#include "format/identifiers.h"
 
 namespace tessera::format {
-
-inline constexpr uint32_t kInstallationFileTag = 0xBF70;
 
 struct InstallationFile {
   AppRecord record;                 // E1, with its own 9E when signed

@@ -4,11 +4,10 @@
 #include <vector>
 
 #include "core/tlv.h"
+#include "format/identifiers.h"
 
 namespace tessera::issuance {
 namespace {
-
-constexpr uint32_t kGroupUploadTag = 0xBF73;
 
 Bytes U16(uint16_t v) {
   Bytes b(2);
@@ -199,12 +198,13 @@ Bytes EncodeGroupUpload(const GroupUpload& u) {
   if (!u.target.empty()) AppendTlv(body, 0x4F, u.target);
   AppendTlv(body, 0xC5, Bytes{u.policy});
   AppendTlv(body, 0xC6, u.group);
-  return EncodeTlv(kGroupUploadTag, body);
+  return EncodeTlv(format::tag::kCommandGroup, body);
 }
 
 Result<GroupUpload> ParseGroupUpload(ByteView upload) {
   auto outer = ParseTlv(upload);
-  if (!outer.ok() || outer->tag != kGroupUploadTag || outer->encoded_size != upload.size()) {
+  if (!outer.ok() || outer->tag != format::tag::kCommandGroup ||
+      outer->encoded_size != upload.size()) {
     return Malformed("not one BF73 object");
   }
   auto items = ParseTlvSequence(outer->value);

@@ -51,11 +51,20 @@ CardResult<ByteView> TakeLv(ByteView& d) {
 // the card do (record, code, privileges, data) can change after signing; the record keeps its
 // own signature (over its fields) for the record door afterwards.
 CardStatus InstallFromFile(Card& card, ByteView file) {
+  // Code bytes (C7 after a well-formed record): no format of them runs on this card yet, and
+  // that is the answer whatever follows them.
+  if (auto fields = ParseTlvSequence(file);
+      fields.ok() && fields->size() >= 2 && (*fields)[0].tag == 0xE1 && (*fields)[1].tag == 0xC7) {
+    const TlvView& e1 = (*fields)[0];
+    if (ParseRecord(
+            ByteView(e1.value.data() - (e1.encoded_size - e1.value.size()), e1.encoded_size))
+            .ok()) {
+      return Error::kFunctionNotSupported;
+    }
+  }
   auto parsed = format::ParseInstallationFileValue(file);
   if (!parsed.ok()) return Error::kWrongData;
-  const format::InstallationFile& f = parsed->file;
-  // Code bytes: no format of them runs on this card yet.
-  if (f.code) return Error::kFunctionNotSupported;
+  format::InstallationFile& f = parsed->file;
   std::optional<AppRecord> record = f.record;
   Installation in;
   in.entry.module_aid = f.module_aid;
@@ -64,7 +73,7 @@ CardStatus InstallFromFile(Card& card, ByteView file) {
     in.entry.privileges = *f.privileges;
     CARD_TRY(CheckPrivileges(in.entry.privileges));
   }
-  if (f.params) in.params = *f.params;
+  if (f.params) in.params = std::move(*f.params);  // may hold a PIN: one copy
   std::optional<ByteView> file_signature;
   if (!f.signature.empty()) file_signature = ByteView(f.signature);
   const ByteView signed_bytes = parsed->signed_part;
