@@ -24,6 +24,7 @@
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
 #include "file_io.h"
+#include "format/administrator.h"
 #include "format/status_words.h"
 #include "install_file_builder.h"
 #include "issue_targets.h"
@@ -182,20 +183,21 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
   if (!session.ok()) return rep.Fail(session.status());
   CardSession& s = **session;
   if (auto st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
-  Bytes content;
-  AppendTlv(content, 0xC1, Bytes{static_cast<uint8_t>(*id)});
-  AppendTlv(content, 0xC0, ToBytes(name));
-  AppendTlv(content, 0x86, *public_key);
+  format::AdministratorUpload upload;
+  upload.id = static_cast<uint8_t>(*id);
+  upload.name = name;
+  upload.public_key = *public_key;
   if (new_keys) {
-    crypto::SecureBuffer set{*kvn};
+    Bytes set{*kvn};
     for (const auto* key : {&new_keys->enc, &new_keys->mac, &new_keys->dek}) {
       auto wrapped = WrapKey(s.keys().dek, *key);
       if (!wrapped.ok()) return rep.Fail(wrapped.status());
       set.insert(set.end(), wrapped->begin(), wrapped->end());
     }
-    AppendTlv(content, 0xD8, set);
+    upload.key_set = std::move(set);
   }
-  const Bytes object = EncodeTlv(0xBF71, content);
+  const Bytes object = format::EncodeAdministratorUpload(upload);
+  if (upload.key_set) Wipe(upload.key_set->data(), upload.key_set->size());
   auto up = s.StoreData(object);
   if (!up.ok()) return rep.Fail(up.status());
   if (up->sw != sw::kOk) {

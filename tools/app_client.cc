@@ -102,24 +102,9 @@ Result<std::vector<Administrator>> ReadAdministrators(CardSession& s, const Repo
                        {{sw::kReferencedDataNotFound, "no administrators"},
                         {sw::kInsNotSupported, "the card knows no administrators"}});
   }
-  auto content = UnwrapObject(r.data, 0xBF71);
-  if (!content.ok()) return Malformed("GET DATA BF71: " + content.status().message());
-  auto entries = ParseTlvSequence(*content);
-  if (!entries.ok()) return Malformed("GET DATA BF71: " + entries.status().message());
-  for (const TlvView& e : *entries) {
-    if (e.tag != 0xE2) continue;
-    auto fields = ParseTlvSequence(e.value);
-    if (!fields.ok()) return Malformed("GET DATA BF71: " + fields.status().message());
-    Administrator a;
-    for (const TlvView& f : *fields) {
-      if (f.tag == 0xC1 && f.value.size() == 1) a.id = f.value[0];
-      if (f.tag == 0xC0) a.name.assign(f.value.begin(), f.value.end());
-      if (f.tag == 0x86) a.public_key.assign(f.value.begin(), f.value.end());
-      if (f.tag == 0xD2 && f.value.size() == 1) a.kvn = f.value[0];
-    }
-    out.push_back(std::move(a));
-  }
-  return out;
+  auto list = format::ParseAdministratorList(r.data);
+  if (!list.ok()) return Malformed("GET DATA BF71: " + list.status().message());
+  return std::move(*list);
 }
 
 Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s, const Reporter& rep) {

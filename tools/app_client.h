@@ -12,6 +12,7 @@
 #include "card_session.h"
 #include "core/bytes.h"
 #include "core/status.h"
+#include "format/administrator.h"
 
 namespace tessera::tools {
 
@@ -21,12 +22,8 @@ struct Listed {
   Result<AppRecord> record = Malformed("unread");
 };
 
-struct Administrator {
-  uint8_t id = 0;
-  std::string name;
-  Bytes public_key;  // empty: none
-  std::optional<uint8_t> kvn;
-};
+// An administrator as GET DATA BF71 lists it (format/administrator.h).
+using Administrator = format::AdministratorEntry;
 
 struct GpEntry {
   Bytes aid;

@@ -8,6 +8,7 @@
 #include "card/registry/admin_registry.h"
 #include "card/registry/app_registry.h"
 #include "core/tlv.h"
+#include "format/administrator.h"
 #include "format/status_words.h"
 
 namespace tessera::card {
@@ -90,19 +91,16 @@ CardResult<Response> HandleIsdGetData(Card& card, ChannelState&, const CommandAp
     case tag::kAdministrator: {
       // The administrators and their public keys (docs/applications.md §5.3): public.
       CARD_ASSIGN(auto admins, LoadAdministrators(card.store(), root));
-      TlvBuilder b;
-      b.Open(tag::kAdministrator);
+      std::vector<format::AdministratorEntry> list;
       for (const Administrator& a : admins) {
-        b.Open(0xE2).AddByte(0xC1, a.id).Add(0xC0, ToBytes(a.name));
-        if (!a.public_key.empty()) b.Add(0x86, a.public_key);
+        format::AdministratorEntry e{a.id, a.name, a.public_key, std::nullopt};
         if (a.key_set != 0xFFFF) {
           CARD_ASSIGN(KeySet set, LoadKeySet(card.store(), a.key_set));
-          b.AddByte(0xD2, set.kvn);
+          e.kvn = set.kvn;
         }
-        b.Close();
+        list.push_back(std::move(e));
       }
-      b.Close();
-      r.data = b.Take();
+      r.data = format::EncodeAdministratorList(list);
       break;
     }
     case tag::kTrustedDate: {

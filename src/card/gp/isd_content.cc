@@ -16,6 +16,7 @@
 #include "card/registry/installed_application.h"
 #include "core/tlv.h"
 #include "crypto/ecdsa.h"
+#include "format/administrator.h"
 #include "format/installation_file.h"
 #include "format/status_words.h"
 
@@ -120,32 +121,18 @@ CardResult<bool> KvnInUse(Card& card, const CardRoot& root, uint8_t kvn) {
 namespace {
 
 CardStatus AddAdministratorFrom(Card& card, ChannelState& ch, ByteView value) {
-  auto fields = ParseTlvSequence(value);
-  if (!fields.ok()) return Error::kWrongData;
+  auto parsed = format::ParseAdministratorUpload(value);
+  if (!parsed.ok()) return Error::kWrongData;
+  // C1, C0 and 86 are required: an administrator is known by its signing key (what it signs
+  // its records and installation files with), so one without a key, or with 65 bytes that are
+  // no point of P-256, could never sign and would only take a slot.
+  if (!crypto::CheckP256PublicKey(parsed->public_key).ok()) return Error::kWrongData;
   Administrator a;
-  bool have_id = false;
+  a.id = parsed->id;
+  a.name = parsed->name;
+  a.public_key = parsed->public_key;
   std::optional<ByteView> keys;
-  // Each object once; C1, C0 and 86 are required: an administrator is known by its signing
-  // key (what it signs its records and installation files with), so one without a key, or
-  // with 65 bytes that are no point of P-256, could never sign and would only take a slot.
-  std::vector<TlvTag> seen;
-  for (const TlvView& f : *fields) {
-    if (std::find(seen.begin(), seen.end(), f.tag) != seen.end()) return Error::kWrongData;
-    seen.push_back(f.tag);
-    if (f.tag == 0xC1 && f.value.size() == 1 && f.value[0] <= 0x7F) {
-      a.id = f.value[0];
-      have_id = true;
-    } else if (f.tag == 0xC0 && !f.value.empty() && f.value.size() <= 32) {
-      a.name.assign(f.value.begin(), f.value.end());
-    } else if (f.tag == 0x86 && crypto::CheckP256PublicKey(f.value).ok()) {
-      a.public_key.assign(f.value.begin(), f.value.end());
-    } else if (f.tag == 0xD8 && !f.value.empty()) {
-      keys = f.value;
-    } else {
-      return Error::kWrongData;
-    }
-  }
-  if (!have_id || a.name.empty() || a.public_key.empty()) return Error::kWrongData;
+  if (parsed->key_set) keys = ByteView(*parsed->key_set);
   if (a.id == kIssuerAdminId && keys) return Error::kWrongData;  // the issuer has the ISD's
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_ASSIGN(auto existing, FindAdministrator(card.store(), root, a.id));
