@@ -1,7 +1,7 @@
 // The host's command-group codecs (tools/issue_group.h): the text compiler and the decoder of
 // the card's form. The input is compiled as group text and decoded as an encoded group.
 //
-// A group the compiler accepts is one the card accepts (issuance::ParseGroup, the card's own
+// A group the compiler accepts is one the card accepts (format::ParseGroup, the card's own
 // codec: "groups the compiler accepts must load") within the card's limits, and it decodes back
 // to the same commands; a decoded group re-encodes to exactly its input; TargetAid and the
 // BF73 upload are made from either without failing.
@@ -46,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (encoded.size() > kMaxGroupBytes || compiled->commands.size() > kMaxGroupCommands) {
       std::abort();
     }
-    auto on_card = issuance::ParseGroup(encoded);
+    auto on_card = format::ParseGroup(encoded);
     if (!on_card.ok() || on_card->size() != compiled->commands.size()) std::abort();
     auto decoded = DecodeGroup(encoded);
     if (!decoded.ok() || !SameCommands(*compiled, *decoded)) std::abort();
@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto decoded = DecodeGroup(raw);
   if (decoded.ok()) {
     // What the host decodes, the card accepts, and the host's form loses nothing of it.
-    if (!issuance::ParseGroup(raw).ok()) std::abort();
+    if (!format::ParseGroup(raw).ok()) std::abort();
     const Bytes again = decoded->Encode();
     if (again != Bytes(raw.begin(), raw.end())) std::abort();
     Use(*decoded, again);

@@ -37,16 +37,16 @@ CommandApdu InstallIssuanceApplication() {
 CommandApdu ExecuteIssuance(IssueOp op, uint8_t function, const RunId* run_id) {
   CommandApdu c;
   c.cla = 0x80, c.ins = format::ins::kExecuteIssuance, c.p1 = static_cast<uint8_t>(op), c.p2 = 0x00;
-  issuance::IssueRequest r;
+  format::IssueRequest r;
   r.function = function;
   if (run_id != nullptr) r.run_id = *run_id;
-  c.data = issuance::EncodeIssueRequest(r);
+  c.data = format::EncodeIssueRequest(r);
   c.ne = 256;
   return c;
 }
 
 std::optional<TableRecord> ParseTableRecord(ByteView b, uint8_t function, int slot) {
-  const auto e = issuance::DecodeTableEntry(b);
+  const auto e = format::DecodeTableEntry(b);
   if (!e || e->function != function) return std::nullopt;
   TableRecord t;
   t.slot = slot;

@@ -17,15 +17,15 @@
 namespace tessera::tools {
 
 // The bytes themselves: format/issuance_format.h.
-using issuance::IssueOp;
-using issuance::kJournalSfi;
-using issuance::kRunIdSize;
-using issuance::kTableSfi;
-using issuance::ParseRunReport;
-using issuance::RunId;
-using issuance::RunReport;
-using issuance::RunState;
-using issuance::RunStateName;
+using format::IssueOp;
+using format::kJournalSfi;
+using format::kRunIdSize;
+using format::kTableSfi;
+using format::ParseRunReport;
+using format::RunId;
+using format::RunReport;
+using format::RunState;
+using format::RunStateName;
 
 // The issuance application's AID (F054455353455241 02).
 ByteView IssuanceAid();

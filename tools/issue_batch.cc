@@ -250,7 +250,7 @@ class CardIssuer {
     if (!loaded) {
       TESSERA_RETURN_IF_ERROR(session_->OpenScp03(IssuanceAid()));
       const Bytes upload =
-          GroupUpload(plan_.function, 1, plan_.target, issuance::kDefaultPolicy, plan_.group);
+          GroupUpload(plan_.function, 1, plan_.target, format::kDefaultPolicy, plan_.group);
       TESSERA_ASSIGN_OR_RETURN(CardSession::Upload u, session_->StoreData(upload));
       if (u.sw != sw::kOk) return Refused("STORE DATA of the command group", u.sw);
       log_.Step("load-group", {{"function", plan_.function}, {"bytes", plan_.group.size()}});

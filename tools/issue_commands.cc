@@ -80,7 +80,7 @@ std::string FunctionText(uint8_t f) {
 // ---------------------------------------------------------------------------------------------
 // The issuance application's files, read with READ RECORD (their access is "read: always")
 
-constexpr uint8_t kPolicySecure = issuance::kPolicySecureChannel;
+constexpr uint8_t kPolicySecure = format::kPolicySecureChannel;
 
 const std::vector<SwMeaning>& SelectMeanings() {
   static const std::vector<SwMeaning> k = {
@@ -496,7 +496,7 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
   }
   uint8_t function = 0;
   if (auto e = GetFunction(a, &function); !e.empty()) return rep.Usage(e);
-  uint8_t version = 1, policy = issuance::kDefaultPolicy;
+  uint8_t version = 1, policy = format::kDefaultPolicy;
   Bytes target;
   if (a.has("--version")) {
     char* end = nullptr;

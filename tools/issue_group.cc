@@ -16,7 +16,7 @@
 namespace tessera::tools {
 namespace {
 
-using issuance::kFlagHarmless;
+using format::kFlagHarmless;
 constexpr size_t kMaxErrors = 20;
 
 bool IsHexWord(const std::string& w) {
@@ -33,7 +33,7 @@ std::string Lower(std::string s) {
 
 // Why `apdu` cannot be stored, or "": the card's own rule.
 std::string ApduProblem(const Bytes& apdu) {
-  return issuance::StoredCommandProblem(apdu);
+  return format::StoredCommandProblem(apdu);
 }
 
 }  // namespace
@@ -196,10 +196,10 @@ Result<CommandGroup> LoadGroupFile(const std::string& path) {
 }
 
 Result<CommandGroup> DecodeGroup(ByteView g) {
-  TESSERA_ASSIGN_OR_RETURN(std::vector<issuance::StoredCommand> stored, issuance::ParseGroup(g));
+  TESSERA_ASSIGN_OR_RETURN(std::vector<format::StoredCommand> stored, format::ParseGroup(g));
   CommandGroup out;
   for (size_t i = 0; i < stored.size(); ++i) {
-    const issuance::StoredCommand& s = stored[i];
+    const format::StoredCommand& s = stored[i];
     GroupCommand c;
     c.harmless = (s.flags & kFlagHarmless) != 0;
     c.success = s.success;
@@ -238,13 +238,13 @@ Bytes TargetAid(const CommandGroup& group) {
 
 Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_t policy,
                   ByteView encoded_group) {
-  issuance::GroupUpload u;
+  format::GroupUpload u;
   u.function = function;
   u.version = version;
   u.target.assign(target_aid.begin(), target_aid.end());
   u.policy = policy;
   u.group.assign(encoded_group.begin(), encoded_group.end());
-  return issuance::EncodeGroupUpload(u);
+  return format::EncodeGroupUpload(u);
 }
 
 }  // namespace tessera::tools

@@ -36,9 +36,9 @@ struct CommandGroup {
 };
 
 // The card's limits (format/group_format.h), one set for every side.
-inline constexpr size_t kMaxGroupCommands = issuance::kMaxCommands;
-inline constexpr size_t kMaxGroupBytes = issuance::kMaxGroupBytes;
-inline constexpr size_t kMaxSuccessWords = issuance::kMaxSuccessWords;
+inline constexpr size_t kMaxGroupCommands = format::kMaxCommands;
+inline constexpr size_t kMaxGroupBytes = format::kMaxGroupBytes;
+inline constexpr size_t kMaxSuccessWords = format::kMaxSuccessWords;
 // A text line longer than this is refused: the largest command that fits a group, in hex with
 // a space between bytes, and a comment, fit.
 inline constexpr size_t kMaxGroupLine = 64 * 1024;

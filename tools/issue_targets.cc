@@ -13,7 +13,7 @@ Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s) {
   for (int n = 1; n <= 16; ++n) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu j, s.Plain(ReadRecordCommand(kJournalSfi, n)));
     if (j.sw != sw::kOk) break;
-    const auto journal = issuance::DecodeJournal(j.data);
+    const auto journal = format::DecodeJournal(j.data);
     if (!journal || journal->function == 0) continue;
     if (journal->state != static_cast<uint8_t>(RunState::kRunning) &&
         journal->state != static_cast<uint8_t>(RunState::kPartial)) {

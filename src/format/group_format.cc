@@ -2,7 +2,7 @@
 
 #include "core/apdu.h"
 
-namespace tessera::issuance {
+namespace tessera::format {
 namespace {
 
 constexpr uint8_t kInsGetResponse = 0xC0;
@@ -82,4 +82,4 @@ Result<std::vector<StoredCommand>> ParseGroup(ByteView g) {
   return out;
 }
 
-}  // namespace tessera::issuance
+}  // namespace tessera::format

@@ -11,7 +11,7 @@
 #include "core/bytes.h"
 #include "core/status.h"
 
-namespace tessera::issuance {
+namespace tessera::format {
 
 // The limits of a group, checked wherever a group is made or read.
 inline constexpr size_t kMaxCommands = 256;
@@ -44,4 +44,4 @@ std::string StoredCommandProblem(ByteView apdu);
 // Checks the header, every command (StoredCommandProblem), and the limits above.
 Result<std::vector<StoredCommand>> ParseGroup(ByteView group);
 
-}  // namespace tessera::issuance
+}  // namespace tessera::format

@@ -6,7 +6,7 @@
 #include "core/tlv.h"
 #include "format/identifiers.h"
 
-namespace tessera::issuance {
+namespace tessera::format {
 namespace {
 
 Bytes U16(uint16_t v) {
@@ -242,4 +242,4 @@ Result<GroupUpload> ParseGroupUpload(ByteView upload) {
   return u;
 }
 
-}  // namespace tessera::issuance
+}  // namespace tessera::format

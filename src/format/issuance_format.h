@@ -15,7 +15,7 @@
 #include "core/status.h"
 #include "format/group_format.h"
 
-namespace tessera::issuance {
+namespace tessera::format {
 
 // The application's files (§1): the table (SFI 1) and the journal (SFI 2) are linear fixed
 // files of one 64-byte record per function slot, the same slot in both; function f's group is
@@ -122,4 +122,4 @@ Bytes EncodeGroupUpload(const GroupUpload& upload);
 // group's own bytes are not parsed here (group_format.h).
 Result<GroupUpload> ParseGroupUpload(ByteView upload);
 
-}  // namespace tessera::issuance
+}  // namespace tessera::format

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace tessera::issuance {
+namespace tessera::format {
 namespace {
 
 std::string Zeros(size_t bytes) {
@@ -161,4 +161,4 @@ TEST(IssuanceFormat, GroupUploadFollowsTheCardsRules) {
 }
 
 }  // namespace
-}  // namespace tessera::issuance
+}  // namespace tessera::format

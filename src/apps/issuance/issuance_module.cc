@@ -33,21 +33,21 @@ using card::Error;
 using card::FileNode;
 using card::Response;
 
-using issuance::DecodeJournal;
-using issuance::DecodeTableEntry;
-using issuance::EncodeJournal;
-using issuance::Journal;
-using issuance::kFlagHarmless;
-using issuance::kFunctions;
-using issuance::kGroupFidBase;
-using issuance::kJournalFid;
-using issuance::kPolicyPartialRetry;
-using issuance::kPolicySecureChannel;
-using issuance::kRecordSize;
-using issuance::kTableFid;
-using issuance::RunState;
-using issuance::TableEntry;
-using Command = issuance::StoredCommand;
+using format::DecodeJournal;
+using format::DecodeTableEntry;
+using format::EncodeJournal;
+using format::Journal;
+using format::kFlagHarmless;
+using format::kFunctions;
+using format::kGroupFidBase;
+using format::kJournalFid;
+using format::kPolicyPartialRetry;
+using format::kPolicySecureChannel;
+using format::kRecordSize;
+using format::kTableFid;
+using format::RunState;
+using format::TableEntry;
+using Command = format::StoredCommand;
 
 constexpr uint8_t kIdle = static_cast<uint8_t>(RunState::kIdle);
 constexpr uint8_t kRunning = static_cast<uint8_t>(RunState::kRunning);
@@ -68,7 +68,7 @@ bool Protected(ByteView aid) {
 
 // The commands of a group file's content, or 6A80 (group_format.h says why).
 CardResult<std::vector<Command>> ParseGroup(ByteView g) {
-  auto commands = issuance::ParseGroup(g);
+  auto commands = format::ParseGroup(g);
   if (!commands.ok()) return Error::kWrongData;
   return std::move(*commands);
 }
@@ -114,7 +114,7 @@ const Bytes kTableSecurity = HexOrDie("7FFFFFFFFFFFFF40");
 
 Response Template(const TableEntry& e, const Journal& j, uint8_t state) {
   Response r;
-  r.data = issuance::EncodeRunReport(issuance::MakeRunReport(e, j, state));
+  r.data = format::EncodeRunReport(format::MakeRunReport(e, j, state));
   return r;
 }
 
@@ -216,9 +216,9 @@ CardResult<Response> HandleExecute(card::Card& c, card::ChannelState& ch, const 
   // Never from inside a run: a group does not run groups.
   if (&ch == &c.internal_channel()) return Error::kConditionsNotSatisfied;
   if (cmd.p2 != 0 || cmd.p1 > 0x04) return Error::kWrongP1P2;
-  auto parsed = issuance::ParseIssueRequest(cmd.data);
+  auto parsed = format::ParseIssueRequest(cmd.data);
   if (!parsed.ok()) return Error::kWrongData;
-  const issuance::IssueRequest& req = *parsed;
+  const format::IssueRequest& req = *parsed;
   CARD_ASSIGN(Files f, LoadFiles(app));
   CARD_ASSIGN(uint16_t slot, FindFunction(app, f, req.function, req.fid));
   CARD_ASSIGN(Bytes rec, c.fs().ReadSlot(f.table, slot));
@@ -277,7 +277,7 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
   CARD_TRY(card::RequireAdminSession(c, ch));
   CARD_ASSIGN(std::optional<Bytes> upload, card::JoinUpload(ch, cmd));
   if (!upload) return Response{};
-  auto parsed = issuance::ParseGroupUpload(*upload);
+  auto parsed = format::ParseGroupUpload(*upload);
   if (!parsed.ok()) return Error::kWrongData;
   TableEntry e;
   e.function = parsed->function;
@@ -317,7 +317,7 @@ CardResult<Response> HandleStoreData(card::Card& c, card::ChannelState& ch,
                             static_cast<uint16_t>(content->size()), 0, kPrivateFile));
   CARD_TRY(c.fs().WriteData(group, 0, *content));
   CARD_ASSIGN(f, LoadFiles(app));
-  CARD_TRY(c.fs().WriteSlot(f.table, slot, issuance::EncodeTableEntry(e)));
+  CARD_TRY(c.fs().WriteSlot(f.table, slot, format::EncodeTableEntry(e)));
   Journal j;
   j.function = e.function;
   CARD_TRY(SaveJournal(app, f, slot, j));
