@@ -46,17 +46,11 @@ CommandApdu ExecuteIssuance(IssueOp op, uint8_t function, const RunId* run_id) {
 }
 
 std::optional<TableRecord> ParseTableRecord(ByteView b, uint8_t function, int slot) {
-  const auto e = format::DecodeTableEntry(b);
+  auto e = format::DecodeTableEntry(b);
   if (!e || e->function != function) return std::nullopt;
   TableRecord t;
+  static_cast<format::TableEntry&>(t) = std::move(*e);
   t.slot = slot;
-  t.function = e->function;
-  t.fid = e->fid;
-  t.version = e->version;
-  t.count = e->count;
-  t.digest = e->digest;
-  t.policy = e->policy;
-  t.target = e->target;
   return t;
 }
 

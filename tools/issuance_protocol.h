@@ -40,15 +40,8 @@ CommandApdu ExecuteIssuance(IssueOp op, uint8_t function, const RunId* run_id);
 
 // A file management table record (docs/self-issuance.md §2), read with READ RECORD of SFI 1
 // (record n = slot + 1); the function's journal record (SFI 2) has the same slot.
-struct TableRecord {
+struct TableRecord : format::TableEntry {
   int slot = 0;
-  uint8_t function = 0;
-  uint16_t fid = 0;
-  uint8_t version = 0;
-  uint16_t count = 0;
-  Bytes digest;  // SHA-256 of the group file
-  uint8_t policy = 0;
-  Bytes target;
   // False when the table could not be read (it is readable only in the issuer's session with
   // the issuance application, docs/self-issuance.md §1): only `function` is meaningful.
   bool known = true;
