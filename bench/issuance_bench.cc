@@ -16,10 +16,10 @@
 #include "core/tlv.h"
 #include "crypto/scp03_host.h"
 #include "device/virtual_card.h"
-#include "issuance_protocol.h"
-#include "issue_group.h"
+#include "host/group_compiler.h"
+#include "host/issuance_protocol.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 const char* const kStoreAid = "F05445535345524153";
@@ -195,6 +195,6 @@ void BM_Send50(benchmark::State& state) {
 BENCHMARK(BM_Send50)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
-}  // namespace tessera::tools
+}  // namespace tessera::host
 
 BENCHMARK_MAIN();

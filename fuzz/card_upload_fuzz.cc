@@ -29,7 +29,7 @@
 #include "core/tlv.h"
 #include "crypto/scp03_host.h"
 #include "device/virtual_card.h"
-#include "issuance_protocol.h"
+#include "host/issuance_protocol.h"
 #include "nvm/image_inspector.h"
 
 using namespace tessera;
@@ -131,7 +131,7 @@ const Bytes& BaseCells() {
     Harness h(nullptr);
     auto isd = h.Open(kIsd);
     if (!isd) std::abort();
-    auto r = isd->Transmit(tools::InstallIssuanceApplication().Serialize());
+    auto r = isd->Transmit(host::InstallIssuanceApplication().Serialize());
     if (!r.ok() || SwOf(*r) != 0x9000) std::abort();
     return h.cells();
   }();

@@ -10,10 +10,10 @@
 #include <string>
 
 #include "format/group_format.h"
-#include "issue_group.h"
+#include "host/group_compiler.h"
 
 using namespace tessera;
-using namespace tessera::tools;
+using namespace tessera::host;
 
 namespace {
 

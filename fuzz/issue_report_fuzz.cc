@@ -8,10 +8,10 @@
 #include <cstdlib>
 
 #include "core/tlv.h"
-#include "issuance_protocol.h"
+#include "host/issuance_protocol.h"
 
 using namespace tessera;
-using namespace tessera::tools;
+using namespace tessera::host;
 
 namespace {
 

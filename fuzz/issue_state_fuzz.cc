@@ -11,10 +11,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "issue_run.h"
+#include "host/issuance_run.h"
 
 using namespace tessera;
-using namespace tessera::tools;
+using namespace tessera::host;
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include "admin_commands.h"
 
-#include "app_client.h"
+#include "host/app_client.h"
 
 #include <unistd.h>
 
@@ -15,23 +15,27 @@
 #include <optional>
 #include <set>
 
-#include "app_record.h"
-#include "card_keys.h"
-#include "card_session.h"
 #include "cli_args.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
-#include "file_io.h"
 #include "format/administrator.h"
 #include "format/status_words.h"
-#include "install_file_builder.h"
-#include "issue_targets.h"
+#include "host/app_record.h"
+#include "host/card_keys.h"
+#include "host/card_session.h"
+#include "host/file_io.h"
+#include "host/install_file_builder.h"
+#include "host/issuance_targets.h"
+#include "host/pem_key.h"
 #include "json_writer.h"
-#include "pem_key.h"
+#include "reporter.h"
 
 namespace tessera::tools {
+
+// The host library (src/host) is what this front-end calls.
+using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
 
 // 88 L {key length, AES-CBC(DEK, zero IV, key padded with zeros to whole blocks)} 03 KCV, as
@@ -237,7 +241,7 @@ int AdminList(const LinkOptions& o, const Args& a) {
   if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
-  auto admins = ReadAdministrators(**session, rep);
+  auto admins = ReadAdministrators(**session);
   if (!admins.ok()) return rep.Fail(admins.status());
   if (o.json) {
     JsonWriter w;

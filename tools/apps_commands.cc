@@ -14,24 +14,28 @@
 #include <set>
 
 #include "admin_commands.h"
-#include "app_client.h"
-#include "app_record.h"
 #include "apps_help.h"
-#include "card_keys.h"
-#include "card_session.h"
 #include "cli_args.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
-#include "file_io.h"
 #include "format/status_words.h"
-#include "install_file_builder.h"
-#include "issue_targets.h"
+#include "host/app_client.h"
+#include "host/app_record.h"
+#include "host/card_keys.h"
+#include "host/card_session.h"
+#include "host/file_io.h"
+#include "host/install_file_builder.h"
+#include "host/issuance_targets.h"
+#include "host/pem_key.h"
 #include "json_writer.h"
-#include "pem_key.h"
+#include "reporter.h"
 
 namespace tessera::tools {
+
+// The host library (src/host) is what this front-end calls.
+using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
 // ---------------------------------------------------------------------------------------------
 // Options of these commands
@@ -189,10 +193,10 @@ int List(const LinkOptions& o, const Args& a) {
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
   CardSession& s = **session;
-  auto list = ReadApplicationList(s, rep);
+  auto list = ReadApplicationList(s);
   if (!list.ok()) return rep.Fail(list.status());
   std::vector<Administrator> admins;
-  if (auto got = ReadAdministrators(s, rep); got.ok()) {
+  if (auto got = ReadAdministrators(s); got.ok()) {
     admins = std::move(*got);
   } else {
     rep.Warn("the administrators' keys could not be read (" + got.status().message() +
@@ -201,7 +205,7 @@ int List(const LinkOptions& o, const Args& a) {
   std::vector<GpEntry> gp;
   const bool with_gp = !o.scp03.empty();
   if (with_gp) {
-    auto got = ReadGpApplications(s, rep);
+    auto got = ReadGpApplications(s);
     if (!got.ok()) return rep.Fail(got.status());
     gp = std::move(*got);
   }
@@ -458,7 +462,7 @@ int SetStatus(const LinkOptions& o, const Args& a) {
     return 0;
   }
 
-  auto found = FindRecord(s, rep, *aid);
+  auto found = FindRecord(s, *aid);
   if (!found.ok()) return rep.Fail(found.status());
   const AppRecord& rec = *found->record;
   const std::string from = StatusName(rec.status), to = StatusName(target);
@@ -503,7 +507,7 @@ int SetStatus(const LinkOptions& o, const Args& a) {
   std::optional<Bytes> signature;
   if (sign_key) {
     // The key should be the one the card holds for the record's administrator.
-    if (auto admins = ReadAdministrators(s, rep); admins.ok()) {
+    if (auto admins = ReadAdministrators(s); admins.ok()) {
       bool known = false;
       for (const auto& ad : *admins) {
         if (ad.id != rec.admin_id) continue;
@@ -578,7 +582,7 @@ int Delete(const LinkOptions& o, const Args& a) {
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
   CardSession& s = **session;
-  auto found = FindRecord(s, rep, *aid);
+  auto found = FindRecord(s, *aid);
   if (!found.ok() && !gp) return rep.Fail(found.status());
   const std::string name = found.ok() ? found->record->name : "";
   const std::string label = ToHex(*aid) + (found.ok() ? " (" + Printable(name) + ")" : "");

@@ -11,17 +11,20 @@
 #include <memory>
 #include <sstream>
 
-#include "card_keys.h"
 #include "core/apdu.h"
 #include "crypto/scp03.h"
 #include "crypto/scp03_host.h"
-#include "file_io.h"
 #include "format/status_words.h"
+#include "host/card_keys.h"
 #include "host/card_link.h"
+#include "host/file_io.h"
 #include "host/trace.h"
 #include "json_writer.h"
 
 namespace tessera::tools {
+
+// The host library (src/host) is what this front-end calls.
+using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
 
 // A link whose commands travel inside an SCP03 session opened on another link.
@@ -265,22 +268,6 @@ constexpr const char* kScriptHelp =
     "a command; 2 usage error.\n";
 
 }  // namespace
-
-std::string CardUsageError(const LinkOptions& o) {
-  const int given = !o.image.empty() + !o.connect.empty() + !o.reader.empty();
-  if (given > 1) return "give only one of --image, --connect and --reader";
-  if (given == 0) return "no card: give --image PATH, --connect ENDPOINT or --reader NAME";
-  if (o.scp03.empty() && o.scp03_tuned) return "--level, --kvn and --s16 need --scp03 KEYS";
-  if (o.power_cut_after && o.image.empty()) {
-    return "--power-cut-after works on an in-process card (--image): cut a served card's power "
-           "by killing tessera-card";
-  }
-  if (!crypto::scp03::ValidSecurityLevel(o.scp03_level)) {
-    return "--level " + Hex2(o.scp03_level) +
-           ": not an SCP03 security level (00, 01, 03, 11, 13 or 33)";
-  }
-  return "";
-}
 
 int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
   if (WantsHelp(args)) {

@@ -7,20 +7,23 @@
 #include <ctime>
 #include <optional>
 
-#include "app_record.h"
 #include "card/check/card_inspector.h"
 #include "card/fs/file_node.h"
 #include "card/kernel/profile.h"
-#include "card_keys.h"
 #include "card_text.h"
 #include "cli_args.h"
 #include "crypto/scp03_host.h"
+#include "host/app_record.h"
+#include "host/card_keys.h"
 #include "issue_commands.h"
 #include "json_writer.h"
 #include "nvm/image_file.h"
 #include "nvm/image_inspector.h"
 
 namespace tessera::tools {
+
+// The host library (src/host) is what this front-end calls.
+using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
 
 using card::CardReport;

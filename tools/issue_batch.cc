@@ -10,24 +10,25 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <nlohmann/json.hpp>
+#include "host/json_text.h"
 
 #include "card/kernel/profile.h"
-#include "card_keys.h"
-#include "card_session.h"
 #include "cli_args.h"
 #include "crypto/sha256.h"
 #include "format/status_words.h"
-#include "issuance_protocol.h"
-#include "issue_group.h"
-#include "issue_run.h"
+#include "host/card_keys.h"
+#include "host/card_session.h"
+#include "host/group_compiler.h"
+#include "host/issuance_protocol.h"
+#include "host/issuance_run.h"
 #include "json_writer.h"
 #include "nvm/image_file.h"
 
 namespace tessera::tools {
-namespace {
 
-using Json = nlohmann::json;
+// The host library (src/host) is what this front-end calls.
+using namespace host;  // NOLINT(google-build-using-namespace)
+namespace {
 
 constexpr const char* kBatchUsage =
     "usage: tessera issue batch PROFILE --images DIR --count N [--shard I/N]\n"

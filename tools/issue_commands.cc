@@ -15,18 +15,23 @@
 #include <set>
 #include <thread>
 
-#include "app_record.h"
-#include "card_session.h"
 #include "cli_args.h"
 #include "crypto/sha256.h"
 #include "format/status_words.h"
-#include "issuance_protocol.h"
-#include "issue_group.h"
+#include "host/app_record.h"
+#include "host/card_session.h"
+#include "host/group_compiler.h"
+#include "host/issuance_client.h"
+#include "host/issuance_protocol.h"
+#include "host/issuance_run.h"
 #include "issue_help.h"
-#include "issue_run.h"
 #include "json_writer.h"
+#include "reporter.h"
 
 namespace tessera::tools {
+
+// The host library (src/host) is what this front-end calls.
+using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -81,100 +86,6 @@ std::string FunctionText(uint8_t f) {
 // The issuance application's files, read with READ RECORD (their access is "read: always")
 
 constexpr uint8_t kPolicySecure = format::kPolicySecureChannel;
-
-const std::vector<SwMeaning>& SelectMeanings() {
-  static const std::vector<SwMeaning> k = {
-      {sw::kFileNotFound,
-       "the card has no issuance application (install it: 'tessera --scp03 KEYS issue "
-       "install-app')"},
-      {sw::kConditionsNotSatisfied,
-       "the card is running an issuance (privileged mode) or the application is locked"},
-  };
-  return k;
-}
-
-const std::vector<SwMeaning>& ExecuteMeanings() {
-  static const std::vector<SwMeaning> k = {
-      {sw::kReferencedDataNotFound,
-       "no such function on the card (load it with 'issue load-group')"},
-      {sw::kConditionsNotSatisfied,
-       "not now: the function's previous run is not acknowledged (start), there is no "
-       "unacknowledged run with this run id (resume, retry-failed, ack), or a run is in progress"},
-      {sw::kSecurityNotSatisfied,
-       "the function's policy needs the issuer's secure channel (give --scp03 KEYS)"},
-      {sw::kWrongData, "the group file does not match its digest, or a malformed request"},
-      {sw::kWrongP1P2, "bad P1"},
-  };
-  return k;
-}
-
-Status SelectApp(CardSession& s, const Reporter& rep) {
-  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(SelectIssuance()));
-  if (r.sw != sw::kOk) {
-    return rep.Refused("SELECT of the issuance application F054455353455241 02", r.sw,
-                       SelectMeanings());
-  }
-  return Status::Ok();
-}
-
-// A card without a serial (an image made before cards had one): it has no identity to key a
-// state file by, or to recognise after a reconnection.
-constexpr const char* kNoSerial = "0000000000000000";
-
-// The card serial from the issuer security domain's GET DATA CF (key diversification data:
-// 00 00 || serial, docs/card-format.md §1), as 16 hex digits: the identity state files are
-// keyed by.
-// `privileged`, if given, is set when the card refused the SELECT because it runs stored
-// commands for another connection (6985: the only reason the ISD refuses to be selected).
-Result<std::string> ReadCardSerial(CardSession& s, bool* privileged = nullptr) {
-  CommandApdu select;
-  select.ins = 0xA4;
-  select.p1 = 0x04;
-  select.data = IsdAid();
-  select.ne = 256;
-  TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Plain(select));
-  if (sel.sw == sw::kConditionsNotSatisfied) {
-    // Selecting the ISD is refused only in privileged mode (docs/self-issuance.md §5).
-    if (privileged != nullptr) *privileged = true;
-    return FailedPrecondition(
-        "SELECT of the ISD: 6985: the card is running stored commands for another connection "
-        "(privileged mode)");
-  }
-  if (sel.sw != sw::kOk) return FailedPrecondition("SELECT of the ISD: " + HexU16(sel.sw));
-  CommandApdu get_data;
-  get_data.cla = 0x80;
-  get_data.ins = 0xCA;
-  get_data.p2 = 0xCF;
-  get_data.ne = 256;
-  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(get_data));
-  if (r.sw != sw::kOk || r.data.size() != 12 || r.data[0] != 0xCF || r.data[1] != 0x0A) {
-    return FailedPrecondition("GET DATA CF (the card serial): " + HexU16(r.sw));
-  }
-  return ToHex(ByteView(r.data).subspan(4, 8));
-}
-
-// Function `f`'s table record (the issuance application selected), or NotFound. The table is
-// readable only in the issuer's session (docs/self-issuance.md §1): `in_session` reads it there;
-// without one, a refused read (6982) gives a record that is not `known`.
-Result<TableRecord> FindFunction(CardSession& s, const Reporter& rep, uint8_t f, bool in_session) {
-  for (int n = 1; n <= 16; ++n) {
-    const CommandApdu read = ReadRecordCommand(kTableSfi, n);
-    TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, in_session ? s.Secure(read) : s.Plain(read));
-    if (r.sw == sw::kSecurityNotSatisfied && !in_session) {
-      TableRecord unknown;
-      unknown.function = f;
-      unknown.slot = -1;
-      unknown.known = false;
-      return unknown;
-    }
-    if (r.sw != sw::kOk) {
-      return rep.Refused("READ RECORD " + std::to_string(n) + " of the table (SFI 1)", r.sw);
-    }
-    if (auto t = ParseTableRecord(r.data, f, n - 1)) return *t;
-  }
-  return NotFound("the card has no function " + FunctionText(f) +
-                  " (load it with 'tessera issue load-group')");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Showing a template
@@ -302,7 +213,7 @@ class CardChannel final : public IssueChannel {
       TESSERA_RETURN_IF_ERROR(s_->OpenScp03(IssuanceAid()));
       in_session_ = true;
     }
-    TESSERA_ASSIGN_OR_RETURN(TableRecord t, FindFunction(*s_, rep_, function_, in_session_));
+    TESSERA_ASSIGN_OR_RETURN(TableRecord t, FindFunction(*s_, function_, in_session_));
     secure_ = !plain_ && ((t.policy & kPolicySecure) != 0 || has_keys());
     return t;
   }
@@ -374,7 +285,7 @@ class CardChannel final : public IssueChannel {
                                 ", not " + serial_ + ")");
     }
     serial_ = serial;
-    TESSERA_RETURN_IF_ERROR(SelectApp(*s_, rep_));
+    TESSERA_RETURN_IF_ERROR(SelectIssuanceApp(*s_));
     fresh_ = true;
     return Status::Ok();
   }
@@ -437,20 +348,6 @@ int Compile(const LinkOptions& o, const Args& a) {
 // ---------------------------------------------------------------------------------------------
 // issue install-app
 
-// Installs the issuance application on the open session's card: true when it was installed,
-// false when it was there already.
-Result<bool> InstallApp(CardSession& s, const Reporter& rep) {
-  TESSERA_RETURN_IF_ERROR(s.OpenScp03({}));
-  TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Secure(InstallIssuanceApplication()));
-  if (r.sw == sw::kFileExists) return false;
-  if (r.sw != sw::kOk) {
-    return rep.Refused("INSTALL of the issuance application", r.sw,
-                       {{sw::kReferencedDataNotFound, "the card has no module ISSUANCE"},
-                        {sw::kNotEnoughMemory, "out of memory, or the registry is full"}});
-  }
-  return true;
-}
-
 int InstallAppCommand(const LinkOptions& o, const Args& a) {
   const Reporter rep("issue install-app", o.json);
   if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
@@ -460,7 +357,7 @@ int InstallAppCommand(const LinkOptions& o, const Args& a) {
   }
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
-  auto installed = InstallApp(**session, rep);
+  auto installed = InstallIssuanceApp(**session);
   if (!installed.ok()) return rep.Fail(installed.status());
   if (o.json) {
     JsonWriter w;
@@ -542,7 +439,7 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
   auto sel = s.Plain(SelectIssuance());
   if (!sel.ok()) return rep.Fail(sel.status());
   if (sel->sw == sw::kFileNotFound && a.has("--install-app")) {
-    auto i = InstallApp(s, rep);
+    auto i = InstallIssuanceApp(s);
     if (!i.ok()) return rep.Fail(i.status());
     installed = *i;
   } else if (sel->sw != sw::kOk) {

@@ -8,18 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 namespace tessera::tools {
-
-// `j` as one line of JSON, always valid UTF-8 like JsonWriter's output: bytes of its strings
-// that are not well-formed UTF-8 become U+FFFD (nlohmann's dump() would throw on them).
-std::string DumpJson(const nlohmann::json& j);
-
-// The length of the well-formed UTF-8 sequence `s` starts with (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or 0 if it does not start with one (or is empty).
-// ASCII, control characters included, is a sequence of 1.
-size_t Utf8SequenceLength(std::string_view s);
 
 class JsonWriter {
  public:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,9 +47,22 @@ class [[nodiscard]] Status {
   // "Corruption: journal body checksum mismatch"
   std::string ToString() const;
 
+  // Host side only: the status word of the card's answer this failure reports (a refusal), so
+  // that a front-end can show it apart from the message. The card OS never sets it: there,
+  // status words come from ToStatusWord alone.
+  Status WithCardSw(uint16_t sw) && {
+    card_sw_ = sw;
+    has_card_sw_ = true;
+    return std::move(*this);
+  }
+  bool has_card_sw() const { return has_card_sw_; }
+  uint16_t card_sw() const { return card_sw_; }
+
  private:
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
+  uint16_t card_sw_ = 0;
+  bool has_card_sw_ = false;
 };
 
 inline Status InvalidArgument(std::string m) {

@@ -422,7 +422,7 @@ import json,sys; a=[x for x in json.loads(sys.argv[1]) if x["id"]==1][0]
 assert a["name"]=="ACME" and a["public_key"]==sys.argv[2] and a["kvn"]=="41", a' "$out" "$(point "$dir/admin.pem")"
 out=$("$T" "${S[@]}" --json admin add --id 1 --name ACME2 --public-key "$dir/other.pem" 2>/dev/null); rc=$?
 check "admin add: a duplicate id exits 1" test $rc -eq 1
-check "admin add: ... 6A89" test "$(jget 'd["sw"]' "$out")" = 6A89
+check "admin add: ... 6A89" test "$(jget 'd["error"]["sw"]' "$out")" = 6A89
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/issuer.pem" 2>/dev/null
 out=$("$T" "${S[@]}" admin add --id 0 --name ISSUER --public-key "$dir/issuer.pem" 2>&1); rc=$?
 check "admin add: the issuer's signing key (a private key PEM) ($out)" test $rc -eq 0
@@ -433,7 +433,7 @@ tampered() {  # tampered NAME PATH HEX
   tlv change "$dir/s-toml.bin" "$dir/t.bin" "$2" "$3"
   local out; out=$("$T" "${S[@]}" --json apps install "$dir/t.bin" 2>/dev/null); local r=$?
   check "install of a file whose $1 changed after signing: exit 1" test $r -eq 1
-  check "... 6982 ($out)" test "$(jget 'd.get("sw")' "$out")" = 6982
+  check "... 6982 ($out)" test "$(jget 'd["error"].get("sw")' "$out")" = 6982
 }
 tampered "privileges (C5 800000)" BF70/C5 800000
 tampered "application data (C9, another PIN)" BF70/C9 800568656C6C6F810439393939820103
@@ -443,7 +443,7 @@ tampered "name (50)" BF70/E1/50 5374C3B67266
 tampered "expiration (5F24)" BF70/E1/5F24 391231
 tlv strip "$dir/s-toml.bin" "$dir/t.bin"
 out=$("$T" "${S[@]}" --json apps install "$dir/t.bin" 2>/dev/null)
-check "install of a file signed only in its record: 6982" test "$(jget 'd.get("sw")' "$out")" = 6982
+check "install of a file signed only in its record: 6982" test "$(jget 'd["error"].get("sw")' "$out")" = 6982
 e=$("$T" "${S[@]}" apps install "$dir/t.bin" 2>&1)
 check "... the message says the file may have been changed" grep -q "6982: bad or missing signature.*changed after signing" <<<"$e"
 check "no changed file installed anything" test "$(entry $store)" = null
@@ -456,13 +456,13 @@ $out
 E"
 out=$("$T" "${S[@]}" --json apps install "$dir/s-toml.bin" 2>/dev/null); rc=$?
 check "install again: exit 1" test $rc -eq 1
-check "install again: 6A89, an application with this AID exists" \
-  test "$(jget 'd["sw"] + " " + d["meaning"]' "$out")" = "6A89 an application with this AID exists"
+check "install again: 6A89, an application with this AID exists, a card error" \
+  test "$(jget 'd["error"]["sw"] + " " + d["error"]["code"] + " " + str(d["error"]["message"].endswith("6A89: an application with this AID exists"))' "$out")" = "6A89 card True"
 e=$("$T" "${S[@]}" apps install "$dir/s-toml.bin" 2>&1)
 check "install again: the message says so" grep -q "6A89: an application with this AID exists" <<<"$e"
 "$T" apps make-install-file "$dir/purse.json" --unsigned -o "$dir/p-unsigned.bin" >/dev/null
 out=$("$T" "${S[@]}" --json apps install "$dir/p-unsigned.bin" 2>/dev/null)
-check "install unsigned for an administrator: 6982" test "$(jget 'd["sw"]' "$out")" = 6982
+check "install unsigned for an administrator: 6982" test "$(jget 'd["error"]["sw"]' "$out")" = 6982
 od -An -tx1 "$dir/p.bin" | tr -d ' \n' >"$dir/p.hex"
 out=$("$T" "${S[@]}" apps install "$dir/p.hex" 2>&1); rc=$?
 check "install from hex text: exit 0 ($out)" test $rc -eq 0
@@ -527,10 +527,10 @@ check "... terminated in the list and for GET STATUS (0F)" \
   test "$(jget 'd["status"]' "$(entry $gpapp)")$(gp_lcs $gpapp)" = terminated0F
 out=$("$T" "${S[@]}" --json apps set-status $gpapp unlock --gp 2>/dev/null); rc=$?
 check "GP SET STATUS of a terminated application: exit 1, 6985" \
-  sh -c "test $rc -eq 1 && test '$(jget 'd["sw"]' "$out")' = 6985"
+  sh -c "test $rc -eq 1 && test '$(jget 'd["error"]["sw"]' "$out")' = 6985"
 out=$("$T" "${C[@]}" --scp03 "$dir/acme.keys" --kvn 41 --json apps set-status $demo lock 2>/dev/null); rc=$?
 check "another administrator's session on the issuer's record: exit 1, 6982" \
-  sh -c "test $rc -eq 1 && test '$(jget 'd["sw"]' "$out")' = 6982"
+  sh -c "test $rc -eq 1 && test '$(jget 'd["error"]["sw"]' "$out")' = 6982"
 out=$("$T" "${S[@]}" apps delete $gpapp --yes 2>&1); rc=$?
 check "record door delete: exit 0 ($out)" test $rc -eq 0
 check "... gone from the list and from GET STATUS (6A88)" \
@@ -583,7 +583,7 @@ out=$("$T" "${S[@]}" card set-date 260115 2>&1); rc=$?
 check "card set-date: exit 0 ($out)" test $rc -eq 0
 check "card date: 260115" test "$(jget 'd["date"]' "$("$T" "${C[@]}" --json card date)")" = 260115
 out=$("$T" "${S[@]}" --json apps set-date 251231 2>/dev/null); rc=$?
-check "set-date backwards: exit 1, 6985" sh -c "test $rc -eq 1 && test '$(jget 'd["sw"]' "$out")' = 6985"
+check "set-date backwards: exit 1, 6985" sh -c "test $rc -eq 1 && test '$(jget 'd["error"]["sw"]' "$out")' = 6985"
 
 # delete: through the management application, then through GP.
 out=$("$T" "${S[@]}" apps delete $store --yes 2>&1); rc=$?

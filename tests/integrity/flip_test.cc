@@ -37,10 +37,10 @@
 #include "card/check/card_inspector.h"
 #include "card/kernel/card.h"
 #include "card/kernel/platform.h"
-#include "card_keys.h"
 #include "core/bytes.h"
 #include "crypto/scp03_host.h"
 #include "device/virtual_card.h"
+#include "host/card_keys.h"
 #include "image_command.h"
 #include "nvm/image_file.h"
 #include "nvm/integrity.h"
@@ -240,7 +240,7 @@ class FlipTest : public ::testing::Test {
     if (image_.empty()) GTEST_SKIP() << "TESSERA_FLIP_IMAGE not set (run flip_test.sh)";
     pristine_ = ReadFile(image_);
     ASSERT_GT(pristine_.size(), nvm::kImageHeaderRegion);
-    auto keys = tools::LoadKeyFile(Env("TESSERA_FLIP_KEYS"));
+    auto keys = host::LoadKeyFile(Env("TESSERA_FLIP_KEYS"));
     ASSERT_TRUE(keys.ok()) << keys.status().ToString();
     work_ = image_ + ".flip";
     WriteFile(work_, pristine_);

@@ -14,7 +14,7 @@
 #include "format/group_format.h"
 #include "format/issuance_format.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 // The bytes themselves: format/issuance_format.h.
 using format::IssueOp;
@@ -52,4 +52,4 @@ std::optional<TableRecord> ParseTableRecord(ByteView rec, uint8_t function, int 
 // READ RECORD n of an SFI of the selected application (00 B2 n (SFI<<3|4) 00).
 CommandApdu ReadRecordCommand(uint8_t sfi, int n);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

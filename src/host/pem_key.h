@@ -10,11 +10,11 @@
 #include "core/status.h"
 #include "crypto/ecdsa.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 // The private scalar (32 bytes) and its uncompressed public point (65 bytes).
 Result<crypto::P256KeyPair> LoadP256PrivateKeyPem(const std::string& path);
 // The uncompressed public point (65 bytes) of a public or a private key PEM.
 Result<Bytes> LoadP256PublicKeyPem(const std::string& path);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,10 +1,10 @@
-#include "issue_targets.h"
+#include "host/issuance_targets.h"
 
 #include "core/tlv.h"
 #include "format/status_words.h"
-#include "issuance_protocol.h"
+#include "host/issuance_protocol.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s) {
   std::map<std::string, std::string> out;
@@ -30,4 +30,4 @@ Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s) {
   return out;
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,4 +1,4 @@
-#include "pem_key.h"
+#include "host/pem_key.h"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -12,9 +12,9 @@
 #include <cstring>
 #include <memory>
 
-#include "file_io.h"
+#include "host/file_io.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 constexpr const char* kHowToMake =
@@ -143,4 +143,4 @@ Result<Bytes> LoadP256PublicKeyPem(const std::string& path) {
   return P256Point(key.get(), path);
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,12 +1,12 @@
 // The group compiler against the card's parser: what compiles is what the card accepts, and
 // every malformed line is named.
-#include "issue_group.h"
+#include "host/group_compiler.h"
 
 #include <gtest/gtest.h>
 
-#include "issuance_protocol.h"
+#include "host/issuance_protocol.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 TEST(IssueGroupTest, CompilesLinesOptionsAndScriptorSpacing) {
@@ -181,4 +181,4 @@ TEST(IssueGroupTest, RefusesWhatTheCardWillNotRunAndTheLimits) {
 }
 
 }  // namespace
-}  // namespace tessera::tools
+}  // namespace tessera::host

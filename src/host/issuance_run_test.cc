@@ -1,6 +1,6 @@
 // The run engine of `tessera issue run` against a scripted card: which status words are
 // retried and after how long, what stops a run, how a lost link is resumed, and the state file.
-#include "issue_run.h"
+#include "host/issuance_run.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 
 #include "core/tlv.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 // A card function of `count` commands whose journal behaves as docs/self-issuance.md says;
@@ -427,4 +427,4 @@ TEST(IssueRunTest, LogLinesAreJsonWithoutSurprises) {
 }
 
 }  // namespace
-}  // namespace tessera::tools
+}  // namespace tessera::host

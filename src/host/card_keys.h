@@ -17,7 +17,7 @@
 #include "crypto/scp03.h"
 #include "crypto/secure_buffer.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 Result<crypto::scp03::StaticKeys> DeriveCardKeys(ByteView master, uint64_t serial);
 
@@ -33,4 +33,4 @@ Result<crypto::scp03::StaticKeys> LoadKeyFile(const std::string& path);
 // its owner only. kFailedPrecondition if `path` exists.
 Status WriteKeyFile(const std::string& path, const crypto::scp03::StaticKeys& keys);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,14 +1,14 @@
-#include "app_record.h"
+#include "host/app_record.h"
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 
 #include "core/tlv.h"
+#include "core/utf8.h"
 #include "format/identifiers.h"
-#include "json_writer.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 struct Module {
@@ -147,4 +147,4 @@ Result<ByteView> UnwrapObject(ByteView b, uint32_t tag) {
   return t->value;
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

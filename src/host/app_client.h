@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "app_record.h"
-#include "card_session.h"
 #include "core/bytes.h"
 #include "core/status.h"
 #include "format/administrator.h"
+#include "host/app_record.h"
+#include "host/card_session.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 struct Listed {
   int number = 0;  // record number in EF 0101
@@ -31,16 +31,16 @@ struct GpEntry {
   Bytes module;
 };
 
-Status SelectManagement(CardSession& s, const Reporter& rep);
+Status SelectManagement(CardSession& s);
 // Every record of the application list, READ RECORD 1, 2, ... until 6A83.
-Result<std::vector<Listed>> ReadApplicationList(CardSession& s, const Reporter& rep);
+Result<std::vector<Listed>> ReadApplicationList(CardSession& s);
 // The record of `aid`: SEARCH RECORD first, READ RECORD 1, 2, ... when the card's answer to
 // it does not settle the question. NotFound when the list has none.
-Result<Listed> FindRecord(CardSession& s, const Reporter& rep, ByteView aid);
+Result<Listed> FindRecord(CardSession& s, ByteView aid);
 // GET DATA BF71 at the issuer security domain (empty when the card has none).
-Result<std::vector<Administrator>> ReadAdministrators(CardSession& s, const Reporter& rep);
+Result<std::vector<Administrator>> ReadAdministrators(CardSession& s);
 // GET STATUS of the applications, in the issuer's session.
-Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s, const Reporter& rep);
+Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s);
 // "installed", "selectable", "locked", ... for a GP life cycle byte.
 std::string GpState(uint8_t lcs);
 // "valid", "invalid", "unsigned" or "no-key": the record's signature against its
@@ -53,4 +53,4 @@ std::string AidText(ByteView aid);
 // An AID operand: 5..16 bytes in hex (kInvalidArgument says so).
 Result<Bytes> ParseAid(const std::string& text);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -23,12 +23,12 @@
 #include <string>
 #include <string_view>
 
-#include "app_record.h"
 #include "core/bytes.h"
 #include "core/status.h"
 #include "crypto/ecdsa.h"
+#include "host/app_record.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 struct InstallDescription {
   AppRecord record;  // no signature yet
@@ -63,4 +63,4 @@ Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256Key
 // (which parses) first, code, and nothing after a file signature. Returns the record.
 Result<AppRecord> CheckInstallFile(ByteView file);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,4 +1,4 @@
-#include "file_io.h"
+#include "host/file_io.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <string>
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 class FileIoTest : public ::testing::Test {
@@ -104,4 +104,4 @@ TEST(NextLineTest, SplitsOnNewlines) {
 }
 
 }  // namespace
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,9 +1,8 @@
-// What the application-management commands (`tessera apps|admin|card ...`) share: one link to
-// the card (--image, --connect, --reader), plain commands, SCP03 sessions with the issuer
-// security domain or another security domain (the management application), STORE DATA
-// uploads, and reporting (plain text or --json; exit 1 for a card or I/O failure, 2 for a usage
-// error). Nothing secret is traced: STORE DATA bodies (which may carry a PIN or wrapped keys)
-// are shown as their length.
+// A session with a card, as every host operation uses it: one link to the card (--image,
+// --connect, --reader), plain commands, SCP03 sessions with the issuer security domain or
+// another security domain (the management application), STORE DATA uploads, and refusals as
+// Status values that carry the card's status word. Nothing secret is traced: STORE DATA bodies
+// (which may carry a PIN or wrapped keys) are shown as their length.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "card_commands.h"
 #include "core/apdu.h"
 #include "core/bytes.h"
 #include "core/status.h"
@@ -20,8 +18,9 @@
 #include "crypto/scp03_host.h"
 #include "format/status_words.h"
 #include "host/card_link.h"
+#include "host/link_options.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 // What a status word means for one command (docs/applications.md), before the generic meaning.
 struct SwMeaning {
@@ -30,36 +29,9 @@ struct SwMeaning {
 };
 std::string Meaning(uint16_t sw, const std::vector<SwMeaning>& known = {});
 
-// Prints failures as the CLI documents them: "tessera COMMAND: message" on stderr and, with
-// --json, {"ok": false, "error": ..., ["sw", "meaning"]} on stdout.
-class Reporter {
- public:
-  Reporter(std::string command, bool json) : command_(std::move(command)), json_(json) {}
-  const std::string& command() const { return command_; }
-  bool json() const { return json_; }
-  int Usage(const std::string& message) const;  // exit 2
-  int Fail(const Status& s) const;              // exit 1
-  int Fail(const std::string& message) const;   // exit 1
-  // "WHAT: the card answered 6A89: an application with this AID exists" (exit 1).
-  int CardFail(const std::string& what, uint16_t sw,
-               const std::vector<SwMeaning>& known = {}) const;
-  // A refusal as a Status for helpers that return one ("WHAT: the card answered ..."); Fail()
-  // of that Status prints the status word and its meaning in --json too.
-  Status Refused(const std::string& what, uint16_t sw,
-                 const std::vector<SwMeaning>& known = {}) const;
-  void Warn(const std::string& message) const;
-
- private:
-  struct Refusal {
-    std::string message;
-    uint16_t sw;
-    std::string meaning;
-  };
-  int Print(const std::string& message, const Refusal* refusal) const;
-  std::string command_;
-  bool json_;
-  mutable std::optional<Refusal> last_;
-};
+// A refusal as a Status: "WHAT: the card answered 6A89: an application with this AID exists",
+// carrying the status word (Status::card_sw) for the front-end to show apart.
+Status Refused(const std::string& what, uint16_t sw, const std::vector<SwMeaning>& known = {});
 
 // "test" (with a warning) or a key file of enc=, mac=, dek= lines.
 Result<crypto::scp03::StaticKeys> LoadScp03Keys(const std::string& spec, bool warn);
@@ -111,4 +83,4 @@ class CardSession {
 
 inline constexpr size_t kStoreDataBlock = 200;
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

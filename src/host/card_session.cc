@@ -1,13 +1,12 @@
-#include "card_session.h"
+#include "host/card_session.h"
 
 #include <cstdio>
 
-#include "card_keys.h"
 #include "format/status_words.h"
+#include "host/card_keys.h"
 #include "host/trace.h"
-#include "json_writer.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 // A command for a trace: STORE DATA (and anything else with INS E2) may carry a PIN or wrapped
@@ -50,47 +49,9 @@ std::string Meaning(uint16_t sw, const std::vector<SwMeaning>& known) {
   return std::string(sw::Lookup(sw).meaning);
 }
 
-int Reporter::Usage(const std::string& message) const {
-  std::fprintf(stderr, "tessera %s: %s\nRun 'tessera %s --help' for its usage.\n", command_.c_str(),
-               message.c_str(), command_.c_str());
-  return 2;
-}
-
-int Reporter::Fail(const Status& s) const {
-  const std::string message = s.message().empty() ? s.ToString() : s.message();
-  return Print(message, last_ && last_->message == message ? &*last_ : nullptr);
-}
-
-int Reporter::Fail(const std::string& message) const {
-  return Print(message, nullptr);
-}
-
-int Reporter::Print(const std::string& message, const Refusal* refusal) const {
-  if (json_) {
-    JsonWriter w;
-    w.BeginObject().Bool("ok", false).String("error", message);
-    if (refusal) w.String("sw", HexU16(refusal->sw)).String("meaning", refusal->meaning);
-    w.EndObject();
-    std::printf("%s\n", w.Take().c_str());
-  }
-  std::fprintf(stderr, "tessera %s: %s\n", command_.c_str(), message.c_str());
-  return 1;
-}
-
-Status Reporter::Refused(const std::string& what, uint16_t sw,
-                         const std::vector<SwMeaning>& known) const {
-  const std::string meaning = Meaning(sw, known);
-  last_ = Refusal{what + ": the card answered " + HexU16(sw) + ": " + meaning, sw, meaning};
-  return FailedPrecondition(last_->message);
-}
-
-int Reporter::CardFail(const std::string& what, uint16_t sw,
-                       const std::vector<SwMeaning>& known) const {
-  return Fail(Refused(what, sw, known));
-}
-
-void Reporter::Warn(const std::string& message) const {
-  std::fprintf(stderr, "tessera %s: warning: %s\n", command_.c_str(), message.c_str());
+Status Refused(const std::string& what, uint16_t sw, const std::vector<SwMeaning>& known) {
+  return FailedPrecondition(what + ": the card answered " + HexU16(sw) + ": " + Meaning(sw, known))
+      .WithCardSw(sw);
 }
 
 Result<crypto::scp03::StaticKeys> LoadScp03Keys(const std::string& spec, bool warn) {
@@ -198,4 +159,4 @@ Result<CardSession::Upload> CardSession::StoreData(ByteView data) {
   return u;
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,4 +1,4 @@
-#include "card_keys.h"
+#include "host/card_keys.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,9 +10,9 @@
 
 #include "core/bytes.h"
 #include "crypto/scp03_host.h"
-#include "file_io.h"
+#include "host/file_io.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 constexpr uint8_t kConstantEnc = 0x11;
@@ -114,4 +114,4 @@ Status WriteKeyFile(const std::string& path, const crypto::scp03::StaticKeys& ke
   return Status::Ok();
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

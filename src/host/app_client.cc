@@ -1,4 +1,4 @@
-#include "app_client.h"
+#include "host/app_client.h"
 
 #include <unistd.h>
 
@@ -13,22 +13,20 @@
 #include <optional>
 #include <set>
 
-#include "app_record.h"
-#include "card_keys.h"
-#include "card_session.h"
-#include "cli_args.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
-#include "file_io.h"
 #include "format/status_words.h"
-#include "install_file_builder.h"
-#include "issue_targets.h"
-#include "json_writer.h"
-#include "pem_key.h"
+#include "host/app_record.h"
+#include "host/card_keys.h"
+#include "host/card_session.h"
+#include "host/file_io.h"
+#include "host/install_file_builder.h"
+#include "host/issuance_targets.h"
+#include "host/pem_key.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 CommandApdu ReadRecordCommand(int n) {
@@ -37,23 +35,23 @@ CommandApdu ReadRecordCommand(int n) {
 
 }  // namespace
 
-Status SelectManagement(CardSession& s, const Reporter& rep) {
+Status SelectManagement(CardSession& s) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Select(ManagementAid()));
   if (r.sw != sw::kOk) {
-    return rep.Refused(
+    return Refused(
         "SELECT of the management application F054455353455241 01", r.sw,
         {{sw::kFileNotFound, "the card has no management application (no application list)"}});
   }
   return Status::Ok();
 }
 
-Result<std::vector<Listed>> ReadApplicationList(CardSession& s, const Reporter& rep) {
-  TESSERA_RETURN_IF_ERROR(SelectManagement(s, rep));
+Result<std::vector<Listed>> ReadApplicationList(CardSession& s) {
+  TESSERA_RETURN_IF_ERROR(SelectManagement(s));
   std::vector<Listed> out;
   for (int n = 1; n <= 254; ++n) {
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r, s.Plain(ReadRecordCommand(n)));
     if (r.sw == sw::kRecordNotFound) break;
-    if (r.sw != sw::kOk) return rep.Refused("READ RECORD " + std::to_string(n), r.sw);
+    if (r.sw != sw::kOk) return Refused("READ RECORD " + std::to_string(n), r.sw);
     Listed l;
     l.number = n;
     l.raw = r.data;
@@ -63,8 +61,8 @@ Result<std::vector<Listed>> ReadApplicationList(CardSession& s, const Reporter& 
   return out;
 }
 
-Result<Listed> FindRecord(CardSession& s, const Reporter& rep, ByteView aid) {
-  TESSERA_RETURN_IF_ERROR(SelectManagement(s, rep));
+Result<Listed> FindRecord(CardSession& s, ByteView aid) {
+  TESSERA_RETURN_IF_ERROR(SelectManagement(s));
   Bytes pattern = EncodeTlv(0x4F, aid);
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu found,
                            s.Plain(CommandApdu{0x00, 0xA2, 0x01, 0x0C, pattern, 256, false}));
@@ -80,34 +78,34 @@ Result<Listed> FindRecord(CardSession& s, const Reporter& rep, ByteView aid) {
       return Listed{n, r.data, std::move(rec)};
     }
   }
-  TESSERA_ASSIGN_OR_RETURN(auto list, ReadApplicationList(s, rep));
+  TESSERA_ASSIGN_OR_RETURN(auto list, ReadApplicationList(s));
   for (auto& l : list) {
     if (l.record.ok() && l.record->aid == Bytes(aid.begin(), aid.end())) return std::move(l);
   }
   return NotFound("no application " + ToHex(aid) + " in the application list");
 }
 
-Result<std::vector<Administrator>> ReadAdministrators(CardSession& s, const Reporter& rep) {
+Result<std::vector<Administrator>> ReadAdministrators(CardSession& s) {
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu sel, s.Select(IsdAid()));
   if (sel.sw != sw::kOk && sel.sw != sw::kWarningFileDeactivated &&
       (sel.sw & 0xFF00) != sw::kBytesRemaining) {
-    return rep.Refused("SELECT of the issuer security domain", sel.sw);
+    return Refused("SELECT of the issuer security domain", sel.sw);
   }
   TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
                            s.Plain(CommandApdu{0x80, 0xCA, 0xBF, 0x71, {}, 256, false}));
   std::vector<Administrator> out;
   if (r.sw == sw::kReferencedDataNotFound || (r.sw == sw::kOk && r.data.empty())) return out;
   if (r.sw != sw::kOk) {
-    return rep.Refused("GET DATA BF71 (administrators)", r.sw,
-                       {{sw::kReferencedDataNotFound, "no administrators"},
-                        {sw::kInsNotSupported, "the card knows no administrators"}});
+    return Refused("GET DATA BF71 (administrators)", r.sw,
+                   {{sw::kReferencedDataNotFound, "no administrators"},
+                    {sw::kInsNotSupported, "the card knows no administrators"}});
   }
   auto list = format::ParseAdministratorList(r.data);
   if (!list.ok()) return Malformed("GET DATA BF71: " + list.status().message());
   return std::move(*list);
 }
 
-Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s, const Reporter& rep) {
+Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s) {
   TESSERA_RETURN_IF_ERROR(s.OpenScp03({}));
   std::vector<GpEntry> out;
   uint8_t p2 = 0x02;
@@ -115,8 +113,7 @@ Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s, const Reporter& 
     TESSERA_ASSIGN_OR_RETURN(ResponseApdu r,
                              s.Secure(CommandApdu{0x80, 0xF2, 0x40, p2, {0x4F, 0x00}, 256, false}));
     if (r.sw == sw::kReferencedDataNotFound) break;
-    if (r.sw != sw::kOk && r.sw != sw::kMoreData)
-      return rep.Refused("GET STATUS (applications)", r.sw);
+    if (r.sw != sw::kOk && r.sw != sw::kMoreData) return Refused("GET STATUS (applications)", r.sw);
     auto entries = ParseTlvSequence(r.data);
     if (!entries.ok()) return Malformed("GET STATUS: " + entries.status().message());
     for (const TlvView& e : *entries) {
@@ -194,4 +191,4 @@ Result<Bytes> ParseAid(const std::string& text) {
   return *b;
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -12,7 +12,7 @@
 #include "core/status.h"
 #include "format/application_record.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 // F054455353455241 01: the management application; A000000151000000: the ISD.
 Bytes ManagementAid();
@@ -53,4 +53,4 @@ size_t DisplayWidth(std::string_view s);
 // The value of the one object `bytes` holds, whose tag must be `tag` (BF70, BF71).
 Result<ByteView> UnwrapObject(ByteView bytes, uint32_t tag);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,4 +1,4 @@
-#include "issue_run.h"
+#include "host/issuance_run.h"
 
 #include <fcntl.h>
 #include <sys/random.h>
@@ -13,12 +13,12 @@
 #include <thread>
 #include <tuple>
 
-#include "card_session.h"
-#include "file_io.h"
 #include "format/status_words.h"
-#include "json_writer.h"
+#include "host/card_session.h"
+#include "host/file_io.h"
+#include "host/json_text.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 constexpr const char* kStateHeader = "tessera-issue-state 1";
@@ -206,27 +206,22 @@ std::string IsoTimeNow() {
 }
 
 std::string LogLine(const LogStep& s, const std::string& time) {
-  JsonWriter w;
-  w.BeginObject()
-      .String("t", time)
-      .String("step", s.step)
-      .String("function", FunctionText(s.function));
-  if (s.run_id) w.String("run_id", RunIdText(*s.run_id));
-  if (s.sw) w.String("sw", HexU16(*s.sw));
+  Json j{{"t", time}, {"step", s.step}, {"function", FunctionText(s.function)}};
+  if (s.run_id) j["run_id"] = RunIdText(*s.run_id);
+  if (s.sw) j["sw"] = HexU16(*s.sw);
   if (s.report) {
     const RunReport& r = *s.report;
-    w.String("state", RunStateName(r.state))
-        .Number("count", r.count)
-        .Number("succeeded", r.succeeded);
+    j["state"] = RunStateName(r.state);
+    j["count"] = r.count;
+    j["succeeded"] = r.succeeded;
     if (r.first_pending != 0xFFFF) {
-      w.Number(r.failed_sw != 0 ? "failed_index" : "unanswered_index", r.first_pending);
-      if (r.failed_sw != 0) w.String("failed_sw", HexU16(r.failed_sw));
+      j[r.failed_sw != 0 ? "failed_index" : "unanswered_index"] = r.first_pending;
+      if (r.failed_sw != 0) j["failed_sw"] = HexU16(r.failed_sw);
     }
   }
-  if (s.attempt > 0) w.Number("attempt", static_cast<uint64_t>(s.attempt));
-  if (!s.message.empty()) w.String("message", s.message);
-  w.EndObject();
-  return w.Take();
+  if (s.attempt > 0) j["attempt"] = s.attempt;
+  if (!s.message.empty()) j["message"] = s.message;
+  return DumpJson(j);
 }
 
 LogStep MakeStep(std::string step, std::optional<uint16_t> sw, std::optional<RunReport> report,
@@ -565,4 +560,4 @@ RunOutcome RunIssuance(IssueChannel& channel, const RunOptions& o) {
   return r.Run();
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

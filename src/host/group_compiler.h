@@ -20,7 +20,7 @@
 #include "core/status.h"
 #include "format/group_format.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 struct GroupCommand {
   Bytes apdu;                     // a plain command APDU (no SM, no chaining, basic channel)
@@ -68,4 +68,4 @@ Bytes TargetAid(const CommandGroup& group);
 Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_t policy,
                   ByteView encoded_group);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

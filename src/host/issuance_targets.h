@@ -6,10 +6,10 @@
 #include <map>
 #include <string>
 
-#include "card_session.h"
 #include "core/status.h"
+#include "host/card_session.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 // AID (hex) -> "function NN STATE" for every half-issued function's target. Reads the
 // journal (SFI 2, readable without a session) and each such function's template (EXECUTE
@@ -17,4 +17,4 @@ namespace tessera::tools {
 // the issuance application selected.
 Result<std::map<std::string, std::string>> HalfIssuedTargets(CardSession& s);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,4 +1,4 @@
-#include "file_io.h"
+#include "host/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,9 +8,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "json_writer.h"
+#include "core/utf8.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 // Closes the descriptor it owns (never standard input).
@@ -117,4 +117,4 @@ Result<SecureBytes> ReadInputFile(const std::string& path, const InputFileSpec& 
   return out;
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

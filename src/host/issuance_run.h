@@ -13,9 +13,9 @@
 
 #include "core/apdu.h"
 #include "core/status.h"
-#include "issuance_protocol.h"
+#include "host/issuance_protocol.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 // Exit codes of `tessera issue` (documented in its --help and docs/self-issuance.md §6.6).
 inline constexpr int kExitIssued = 0;
@@ -140,4 +140,4 @@ struct RunOutcome {
 // reconnects, ack. The run id must already be in the state file.
 RunOutcome RunIssuance(IssueChannel& channel, const RunOptions& o);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

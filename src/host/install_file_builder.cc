@@ -1,4 +1,4 @@
-#include "install_file_builder.h"
+#include "host/install_file_builder.h"
 
 #include <toml++/toml.h>
 #include <cerrno>
@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "core/tlv.h"
-#include "file_io.h"
 #include "format/installation_file.h"
 #include "format/module_params.h"
+#include "host/file_io.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 // A description's values, whichever format they came in.
@@ -505,4 +505,4 @@ Result<AppRecord> CheckInstallFile(ByteView file) {
   return std::move(parsed.file.record);
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -12,7 +12,7 @@
 #include "core/secure_bytes.h"
 #include "core/status.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 // Bounds of the kinds of input file more than one command reads.
 inline constexpr size_t kMaxKeyFileBytes = 64 * 1024;  // SCP03 key files, master keys, PEM
@@ -44,4 +44,4 @@ bool NextLine(ByteView text, size_t* pos, std::string* line);
 // valid UTF-8 and the name can still be told apart from any other.
 std::string DisplayName(std::string_view path);
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

@@ -1,11 +1,11 @@
-#include "issuance_protocol.h"
+#include "host/issuance_protocol.h"
 
 #include <algorithm>
 
 #include "core/tlv.h"
 #include "format/identifiers.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 
 ByteView IssuanceAid() {
   return format::aid::kIssuanceApplication;
@@ -62,4 +62,4 @@ CommandApdu ReadRecordCommand(uint8_t sfi, int n) {
   return c;
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host

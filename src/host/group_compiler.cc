@@ -1,4 +1,4 @@
-#include "issue_group.h"
+#include "host/group_compiler.h"
 
 #include "format/issuance_format.h"
 
@@ -10,10 +10,10 @@
 
 #include "core/apdu.h"
 #include "core/tlv.h"
-#include "file_io.h"
 #include "format/identifiers.h"
+#include "host/file_io.h"
 
-namespace tessera::tools {
+namespace tessera::host {
 namespace {
 
 using format::kFlagHarmless;
@@ -247,4 +247,4 @@ Bytes GroupUpload(uint8_t function, uint8_t version, ByteView target_aid, uint8_
   return format::EncodeGroupUpload(u);
 }
 
-}  // namespace tessera::tools
+}  // namespace tessera::host
