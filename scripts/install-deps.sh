@@ -7,7 +7,9 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   clang libclang-rt-dev          # libFuzzer and the sanitizer runtimes
   libssl-dev                     # OpenSSL 3
-  libtomlplusplus-dev nlohmann-json3-dev   # installation-file descriptions (tessera apps)
+  libtomlplusplus-dev nlohmann-json3-dev   # installation-file descriptions, JSON output
+  libcli11-dev                   # the command lines of tessera and tessera-card
+  python3-jsonschema             # tests/cli/json_schema_test.py checks every --json output
   openssl                        # the CLI tests check signatures with openssl alone
   libgtest-dev libgmock-dev      # unit tests
   libbenchmark-dev               # bench/

@@ -29,7 +29,7 @@
 #include "host/install_file_builder.h"
 #include "host/issuance_targets.h"
 #include "host/pem_key.h"
-#include "json_writer.h"
+#include "json_output.h"
 #include "reporter.h"
 
 namespace tessera::tools {
@@ -89,9 +89,7 @@ int SetDate(const LinkOptions& o, const Args& a, const std::string& command) {
                          {sw::kWrongData, "the card does not take this date object"}});
   }
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Bool("ok", true).String("date", YymmddText(*bcd)).EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(Json{{"ok", true}, {"date", YymmddText(*bcd)}});
   } else {
     std::printf("the card's date is now %s\n", DateDisplay(*bcd).c_str());
   }
@@ -120,11 +118,8 @@ int ShowDate(const LinkOptions& o, const Args& a) {
     return rep.CardFail("GET DATA DF72 (the card's date)", r->sw);
   }
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Bool("ok", true).Bool("set", date.has_value());
-    if (date) w.String("date", YymmddText(*date));
-    w.EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    // No date set: "000000", as the records write "no limit".
+    PrintJson(Json{{"ok", true}, {"date", date ? YymmddText(*date) : "000000"}});
   } else {
     std::printf("%s\n", date ? DateDisplay(*date).c_str() : "no date set");
   }
@@ -151,7 +146,7 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
   }
   std::optional<uint8_t> kvn;
   if (a.has("--key-kvn")) {
-    auto b = FromHex(a.value("--key-kvn"));
+    auto b = ParseHexArg(a.value("--key-kvn"));
     if (!b.ok() || b->size() != 1 || (*b)[0] == 0 || (*b)[0] > 0x7F) {
       return rep.Usage("--key-kvn '" + a.value("--key-kvn") + "': give one hex byte 01..7F");
     }
@@ -169,11 +164,11 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
         "--scp03 KEYS");
   }
   auto public_key = LoadP256PublicKeyPem(a.value("--public-key"));
-  if (!public_key.ok()) return rep.Fail(public_key.status());
+  if (!public_key.ok()) return rep.FailFile(public_key.status());
   std::optional<crypto::scp03::StaticKeys> new_keys;
   if (kvn) {
     auto k = LoadKeyFile(a.value("--keys"));
-    if (!k.ok()) return rep.Fail(k.status());
+    if (!k.ok()) return rep.FailFile(k.status());
     if (k->enc.size() != k->mac.size() || k->mac.size() != k->dek.size()) {
       return rep.Fail(a.value("--keys") + ": enc, mac and dek must have the same length");
     }
@@ -219,15 +214,9 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
                          {sw::kWrongP1P2, "a STORE DATA block out of sequence"}});
   }
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .Bool("ok", true)
-        .Number("id", static_cast<uint64_t>(*id))
-        .String("name", name)
-        .String("public_key", ToHex(*public_key));
-    if (kvn) w.String("kvn", HexByte(*kvn));
-    w.EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    Json admin{{"id", *id}, {"name", name}, {"public_key", ToHex(*public_key)}};
+    if (kvn) admin["kvn"] = HexByte(*kvn);
+    PrintJson(Json{{"ok", true}, {"administrator", admin}});
   } else {
     std::printf("registered administrator %d (%s) with a signing key%s\n", *id,
                 Printable(name).c_str(), kvn ? (" and key set " + HexByte(*kvn)).c_str() : "");
@@ -244,16 +233,14 @@ int AdminList(const LinkOptions& o, const Args& a) {
   auto admins = ReadAdministrators(**session);
   if (!admins.ok()) return rep.Fail(admins.status());
   if (o.json) {
-    JsonWriter w;
-    w.BeginArray();
+    Json list = Json::array();
     for (const auto& ad : *admins) {
-      w.BeginObject().Number("id", ad.id).String("name", ad.name);
-      if (!ad.public_key.empty()) w.String("public_key", ToHex(ad.public_key));
-      if (ad.kvn) w.String("kvn", HexByte(*ad.kvn));
-      w.EndObject();
+      Json e{{"id", ad.id}, {"name", ad.name}};
+      if (!ad.public_key.empty()) e["public_key"] = ToHex(ad.public_key);
+      if (ad.kvn) e["kvn"] = HexByte(*ad.kvn);
+      list.push_back(e);
     }
-    w.EndArray();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(Json{{"ok", true}, {"administrators", list}});
     return 0;
   }
   if (admins->empty()) {

@@ -29,7 +29,7 @@
 #include "host/install_file_builder.h"
 #include "host/issuance_targets.h"
 #include "host/pem_key.h"
-#include "json_writer.h"
+#include "json_output.h"
 #include "reporter.h"
 
 namespace tessera::tools {
@@ -37,33 +37,6 @@ namespace tessera::tools {
 // The host library (src/host) is what this front-end calls.
 using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
-// ---------------------------------------------------------------------------------------------
-// Options of these commands
-
-struct OptionSpec {
-  const char* name;
-  int arity;
-};
-constexpr OptionSpec kOptions[] = {
-    {"--key", 1},      {"-o", 1},           {"--output", 1}, {"--unsigned", 0}, {"--restore-to", 1},
-    {"--sign-key", 1}, {"--gp", 0},         {"--yes", 0},    {"-y", 0},         {"--id", 1},
-    {"--name", 1},     {"--public-key", 1}, {"--keys", 1},   {"--key-kvn", 1},
-};
-
-std::string Canonical(const std::string& option) {
-  if (option == "--output") return "-o";
-  if (option == "-y") return "--yes";
-  return option;
-}
-
-std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
-                      const std::string& command, Args* out) {
-  return tools::SplitArgs(in, allowed, command, {ManagementOptionArity, Canonical}, out);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Status words, per command (docs/applications.md)
-
 const std::vector<SwMeaning>& InstallMeanings() {
   static const std::vector<SwMeaning> k = {
       {sw::kFileExists, "an application with this AID exists"},
@@ -115,24 +88,25 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
                                       "--unsigned");
   }
   auto d = LoadInstallDescription(desc);
-  if (!d.ok()) return rep.Fail(d.status());
+  if (!d.ok()) return rep.FailFile(d.status());
   for (const auto& w : d->warnings) rep.Warn(w);
   // Two signatures by the administrator's key (§5.2): the record's (over its fields) and the
   // file's (over everything before it: record, code, privileges, parameters).
   Bytes file;
   if (a.has("--key")) {
     auto key = LoadP256PrivateKeyPem(a.value("--key"));
-    if (!key.ok()) return rep.Fail(key.status());
+    if (!key.ok()) return rep.FailFile(key.status());
     auto signed_file = SignInstallFile(*d, *key);
     if (!signed_file.ok()) {
-      return rep.Fail("signing with " + a.value("--key") + ": " + signed_file.status().message());
+      return rep.FailFile(InvalidArgument("signing with " + a.value("--key") + ": " +
+                                          signed_file.status().message()));
     }
     file = std::move(*signed_file);
   } else {
     file = BuildInstallFile(*d, {}, {});
   }
   const std::string out = a.value("-o");
-  if (auto st = WriteFile(out, file); !st.ok()) return rep.Fail(st);
+  if (auto st = WriteFile(out, file); !st.ok()) return rep.FailFile(st);
   const AppRecord& r = d->record;
   auto parsed = CheckInstallFile(file);
   if (!parsed.ok()) return rep.Fail(parsed.status());
@@ -146,31 +120,29 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
   }
   const std::string module = ModuleNameByAid(d->module_aid);
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .Bool("ok", true)
-        .String("file", out)
-        .Number("bytes", file.size())
-        .String("aid", ToHex(r.aid))
-        .String("name", r.name)
-        .Number("admin_id", r.admin_id)
-        .String("admin_name", r.admin_name)
-        .String("use_start", YymmddText(r.use_start))
-        .String("expiration", YymmddText(r.expiration))
-        .String("status", StatusName(r.status))
-        .String("module", ToHex(d->module_aid));
-    if (!module.empty()) w.String("module_name", module);
-    if (d->privileges) w.String("privileges", ToHex(*d->privileges));
-    w.Bool("signed", !signature.empty())
-        .String("signed_data", ToHex(SignedPart(r)))
-        .String("signature", ToHex(signature))
-        .String("file_signature", ToHex(file_signature))
-        .String("record", ToHex(EncodeRecord(signed_record)))
-        .Bool("holds_pin", d->params_hold_pin);
+    Json app{{"aid", ToHex(r.aid)},
+             {"name", r.name},
+             {"status", StatusName(r.status)},
+             {"admin_id", r.admin_id},
+             {"admin_name", r.admin_name},
+             {"use_start", YymmddText(r.use_start)},
+             {"expiration", YymmddText(r.expiration)}};
+    Json j{{"ok", true},
+           {"output", out},
+           {"bytes", file.size()},
+           {"application", app},
+           {"module", ToHex(d->module_aid)}};
+    if (!module.empty()) j["module_name"] = module;
+    if (d->privileges) j["privileges"] = ToHex(*d->privileges);
+    j["signed"] = !signature.empty();
+    j["signed_data"] = ToHex(SignedPart(r));
+    j["signature"] = signature.empty() ? Json() : Json(ToHex(signature));
+    j["file_signature"] = file_signature.empty() ? Json() : Json(ToHex(file_signature));
+    j["record_hex"] = ToHex(EncodeRecord(signed_record));
+    j["holds_pin"] = d->params_hold_pin;
     // The file's bytes carry the PIN when there is one: PINs are never printed.
-    if (!d->params_hold_pin) w.String("hex", ToHex(file));
-    w.EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    if (!d->params_hold_pin) j["hex"] = ToHex(file);
+    PrintJson(j);
   } else {
     std::printf("wrote %s: installation file of %zu bytes for %s \"%s\" (module %s), %s\n",
                 out.c_str(), file.size(), ToHex(r.aid).c_str(), Printable(r.name).c_str(),
@@ -233,44 +205,51 @@ int List(const LinkOptions& o, const Args& a) {
   };
   std::set<std::string> with_record;
   if (o.json) {
-    JsonWriter w;
-    w.BeginArray();
+    Json apps = Json::array();
     for (const auto& l : *list) {
-      w.BeginObject().Number("record", static_cast<uint64_t>(l.number));
+      Json e{{"record", l.number}};
       if (!l.record.ok()) {
-        w.String("raw", ToHex(l.raw)).String("error", l.record.status().message()).EndObject();
+        e["raw"] = ToHex(l.raw);
+        e["decode_error"] = l.record.status().message();
+        apps.push_back(e);
         continue;
       }
       const AppRecord& r = *l.record;
       with_record.insert(ToHex(r.aid));
-      w.String("aid", ToHex(r.aid))
-          .String("name", r.name)
-          .Number("admin_id", r.admin_id)
-          .String("admin_name", r.admin_name)
-          .String("use_start", YymmddText(r.use_start))
-          .String("expiration", YymmddText(r.expiration))
-          .String("status", StatusName(r.status))
-          .String("signature", SignatureState(r, admins));
+      e["aid"] = ToHex(r.aid);
+      e["name"] = r.name;
+      e["admin_id"] = r.admin_id;
+      e["admin_name"] = r.admin_name;
+      e["use_start"] = YymmddText(r.use_start);
+      e["expiration"] = YymmddText(r.expiration);
+      e["status"] = StatusName(r.status);
+      e["signature"] = SignatureState(r, admins);
       if (const std::string* h = half_of(r.aid)) {
-        w.String("half_issued", *h).Bool("selectable", false);
+        e["half_issued"] = *h;
+        e["selectable"] = false;
       }
       if (with_gp) {
         const GpEntry* g = gp_of(r.aid);
-        if (g && g->lcs) w.String("gp_lcs", HexByte(*g->lcs)).String("gp_state", GpState(*g->lcs));
-        if (!g) w.String("gp_state", "not listed");
+        if (g && g->lcs) {
+          e["gp_lcs"] = HexByte(*g->lcs);
+          e["gp_lcs_name"] = GpState(*g->lcs);
+        }
+        if (!g) e["gp_lcs_name"] = "not listed";
       }
-      w.EndObject();
+      apps.push_back(e);
     }
     for (const auto& g : gp) {
       if (with_record.count(ToHex(g.aid))) continue;
-      w.BeginObject().Number("record", 0).String("aid", ToHex(g.aid));
+      Json e{{"record", 0}, {"aid", ToHex(g.aid)}};
       const std::string module = ModuleNameByAid(g.module);
-      if (!module.empty()) w.String("module_name", module);
-      if (g.lcs) w.String("gp_lcs", HexByte(*g.lcs)).String("gp_state", GpState(*g.lcs));
-      w.EndObject();
+      if (!module.empty()) e["module_name"] = module;
+      if (g.lcs) {
+        e["gp_lcs"] = HexByte(*g.lcs);
+        e["gp_lcs_name"] = GpState(*g.lcs);
+      }
+      apps.push_back(e);
     }
-    w.EndArray();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(Json{{"ok", true}, {"applications", apps}});
     return 0;
   }
   std::vector<std::string> header = {"AID",    "NAME",   "ADMINISTRATOR", "START",
@@ -337,21 +316,22 @@ int Install(const LinkOptions& o, const Args& a) {
   // An installation file has at most 16 KiB (CheckInstallFile); its hex text twice that and
   // line breaks.
   auto read = ReadInputFile(path, {.what = "installation file", .max_bytes = 64 * 1024});
-  if (!read.ok()) return rep.Fail(read.status());
+  if (!read.ok()) return rep.FailFile(read.status());
   Bytes file(read->begin(), read->end());
   if (!file.empty() && file[0] != 0xBF) {
     // Hex text, as 'make-install-file --json' prints it.
     auto hex = FromHex(std::string_view(reinterpret_cast<const char*>(file.data()), file.size()));
     if (!hex.ok()) {
-      return rep.Fail(DisplayName(path) +
-                      " is neither an installation file (BF70 ...) nor its hex");
+      return rep.FailFile(InvalidArgument(
+          DisplayName(path) + " is neither an installation file (BF70 ...) nor its hex"));
     }
     Wipe(file.data(), file.size());
     file = std::move(*hex);
   }
   auto record = CheckInstallFile(file);
   if (!record.ok())
-    return rep.Fail(DisplayName(path) + ": not an installation file: " + record.status().message());
+    return rep.FailFile(InvalidArgument(
+        DisplayName(path) + ": not an installation file: " + record.status().message()));
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
   CardSession& s = **session;
@@ -367,17 +347,13 @@ int Install(const LinkOptions& o, const Args& a) {
                         up->sw, InstallMeanings());
   }
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .Bool("ok", true)
-        .String("aid", ToHex(record->aid))
-        .String("name", record->name)
-        .String("status", StatusName(record->status))
-        .Bool("signed", !record->signature.empty())
-        .Number("blocks", up->blocks)
-        .String("sw", "9000")
-        .EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(Json{{"ok", true},
+                   {"application",
+                    {{"aid", ToHex(record->aid)},
+                     {"name", record->name},
+                     {"status", StatusName(record->status)}}},
+                   {"signed", !record->signature.empty()},
+                   {"store_data_blocks", up->blocks}});
   } else {
     std::printf("installed %s \"%s\" (%s, %zu STORE DATA block%s)\n", ToHex(record->aid).c_str(),
                 Printable(record->name).c_str(), StatusName(record->status).c_str(), up->blocks,
@@ -447,14 +423,10 @@ int SetStatus(const LinkOptions& o, const Args& a) {
            {sw::kReferencedDataNotFound, "no such application (not registered, or erased)"}});
     }
     if (o.json) {
-      JsonWriter w;
-      w.BeginObject()
-          .Bool("ok", true)
-          .String("aid", ToHex(*aid))
-          .String("action", action)
-          .String("via", "gp")
-          .EndObject();
-      std::printf("%s\n", w.Take().c_str());
+      PrintJson(Json{{"ok", true},
+                     {"application", {{"aid", ToHex(*aid)}}},
+                     {"action", action},
+                     {"via", "gp"}});
     } else {
       std::printf("%s: %s (GlobalPlatform SET STATUS)\n", ToHex(*aid).c_str(),
                   action == "lock" ? "locked" : "unlocked");
@@ -468,18 +440,15 @@ int SetStatus(const LinkOptions& o, const Args& a) {
   const std::string from = StatusName(rec.status), to = StatusName(target);
   auto done = [&](bool changed) {
     if (o.json) {
-      JsonWriter w;
-      w.BeginObject()
-          .Bool("ok", true)
-          .String("aid", ToHex(rec.aid))
-          .String("name", rec.name)
-          .Number("record", static_cast<uint64_t>(found->number))
-          .String("from", from)
-          .String("to", to)
-          .Bool("changed", changed)
-          .Bool("signed_now", sign_key.has_value())
-          .EndObject();
-      std::printf("%s\n", w.Take().c_str());
+      PrintJson(Json{
+          {"ok", true},
+          {"application", {{"aid", ToHex(rec.aid)}, {"name", rec.name}, {"record", found->number}}},
+          {"action", action},
+          {"via", "management"},
+          {"from", from},
+          {"to", to},
+          {"changed", changed},
+          {"signed_now", sign_key.has_value()}});
     } else if (changed) {
       std::printf("%s \"%s\": %s -> %s%s\n", ToHex(rec.aid).c_str(), Printable(rec.name).c_str(),
                   from.c_str(), to.c_str(), sign_key ? " (record signed anew)" : "");
@@ -619,11 +588,9 @@ int Delete(const LinkOptions& o, const Args& a) {
          {sw::kReferencedDataNotFound, "no such application (not registered, or erased)"}});
   }
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Bool("ok", true).String("aid", ToHex(*aid));
-    if (found.ok()) w.String("name", name);
-    w.String("via", gp ? "gp" : "management").EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    Json app{{"aid", ToHex(*aid)}};
+    if (found.ok()) app["name"] = name;
+    PrintJson(Json{{"ok", true}, {"application", app}, {"via", gp ? "gp" : "management"}});
   } else {
     std::printf("deleted %s\n", label.c_str());
   }
@@ -632,73 +599,81 @@ int Delete(const LinkOptions& o, const Args& a) {
 
 }  // namespace
 
-int ManagementOptionArity(const std::string& option) {
-  for (const auto& o : kOptions) {
-    if (option == o.name) return o.arity;
-  }
-  return -1;
-}
+void AddManagementCommands(CommandTree& tree, const LinkOptions& link) {
+  using Handler = int (*)(const LinkOptions&, const Args&);
+  auto bind = [&link](Command& c, Handler h) {
+    c.run = [&link, h](const Args& a) { return h(link, a); };
+  };
 
-int RunManagement(const std::string& group, const LinkOptions& link,
-                  const std::vector<std::string>& args) {
-  const bool help = WantsHelp(args);
-  std::vector<std::string> rest;
-  for (const auto& x : args) {
-    if (x != "--help" && x != "-h") rest.push_back(x);
-  }
-  const std::string sub = rest.empty() ? "" : rest[0];
-  if (!rest.empty()) rest.erase(rest.begin());
-  const std::string command = group + (sub.empty() ? "" : " " + sub);
-  const char* group_help = group == "apps"    ? kAppsHelp
-                           : group == "admin" ? kAdminHelp
-                                              : kSetDateHelp;
-  struct Sub {
-    const char* group;
-    const char* name;
-    const char* help;
-    std::vector<std::string> options;
-    int (*run)(const LinkOptions&, const Args&);
-  };
-  static const Sub kSubs[] = {
-      {"apps", "make-install-file", kMakeHelp, {"--key", "-o", "--unsigned"}, MakeInstallFile},
-      {"apps", "list", kListHelp, {}, List},
-      {"apps", "install", kInstallHelp, {}, Install},
-      {"apps", "set-status", kSetStatusHelp, {"--restore-to", "--sign-key", "--gp"}, SetStatus},
-      {"apps", "delete", kDeleteHelp, {"--yes", "--gp"}, Delete},
-      {"apps",
-       "set-date",
-       kSetDateHelp,
-       {},
-       [](const LinkOptions& o, const Args& a) { return SetDate(o, a, "apps set-date"); }},
-      {"card",
-       "set-date",
-       kSetDateHelp,
-       {},
-       [](const LinkOptions& o, const Args& a) { return SetDate(o, a, "card set-date"); }},
-      {"card", "date", kSetDateHelp, {}, ShowDate},
-      {"admin",
-       "add",
-       kAdminHelp,
-       {"--id", "--name", "--public-key", "--keys", "--key-kvn"},
-       AdminAdd},
-      {"admin", "list", kAdminHelp, {}, AdminList},
-  };
-  for (const Sub& s : kSubs) {
-    if (group != s.group || sub != s.name) continue;
-    if (help) return Help(s.help);
-    Args parsed;
-    if (auto e = SplitArgs(rest, s.options, command, &parsed); !e.empty()) {
-      return Reporter(command, link.json).Usage(e);
-    }
-    return s.run(link, parsed);
-  }
-  if (help && sub.empty()) return Help(group_help);
-  const Reporter rep(group, link.json);
-  if (sub.empty()) {
-    std::fputs(group_help, stderr);
-    return 2;
-  }
-  return rep.Usage("unknown subcommand '" + sub + "'");
+  Command& apps = tree.Add(
+      nullptr, "apps", "application management: install files, list, status, delete", kAppsHelp);
+  apps.app->require_subcommand(1);
+
+  Command& make =
+      tree.Add(apps.app, "make-install-file",
+               "build a signed installation file from a TOML or JSON description", kMakeHelp);
+  make.Operand("DESC", "the description: .toml or .json")
+      .Value("--key", "PEM", "the administrator's EC P-256 private key that signs")
+      .Value("-o,--output", "OUT", "the installation file to write")
+      .Flag("--unsigned", "build a file without signatures (a card refuses it with 6982)");
+  bind(make, MakeInstallFile);
+
+  Command& list = tree.Add(apps.app, "list",
+                           "the application list: records, administrators, dates, status, "
+                           "signatures checked, and the GP life cycle with --scp03",
+                           kListHelp);
+  bind(list, List);
+
+  Command& install =
+      tree.Add(apps.app, "install", "install an application from an installation file (--scp03)",
+               kInstallHelp);
+  install.Operand("FILE", "the installation file (or its hex as text)");
+  bind(install, Install);
+
+  Command& set_status =
+      tree.Add(apps.app, "set-status", "lock, unlock, terminate, erase or restore an application",
+               kSetStatusHelp);
+  set_status.Operand("AID", "the application (5..16 bytes hex)")
+      .Operand("ACTION", "lock, unlock, terminate, erase or restore")
+      .Value("--restore-to", "STATUS", "(restore) active (default) or locked")
+      .Value("--sign-key", "PEM", "sign the changed record anew with this private key")
+      .Flag("--gp", "lock or unlock with GlobalPlatform SET STATUS instead");
+  bind(set_status, SetStatus);
+
+  Command& del = tree.Add(apps.app, "delete",
+                          "delete an application and wipe its data (asks first)", kDeleteHelp);
+  del.Operand("AID", "the application (5..16 bytes hex)")
+      .Flag("--yes,-y", "do not ask")
+      .Flag("--gp", "delete with GlobalPlatform DELETE instead");
+  bind(del, Delete);
+
+  Command& apps_date = tree.Add(apps.app, "set-date",
+                                "set the card's trusted date (as 'card set-date')", kSetDateHelp);
+  apps_date.Operand("YYMMDD", "the date");
+  apps_date.run = [&link](const Args& a) { return SetDate(link, a, "apps set-date"); };
+
+  Command& admin =
+      tree.Add(nullptr, "admin", "register an administrator, or list them", kAdminHelp);
+  admin.app->require_subcommand(1);
+  Command& add = tree.Add(admin.app, "add", "register an administrator (--scp03)", kAdminHelp);
+  add.Value("--id", "N", "the administrator's id, 1..127 (0: the card issuer)")
+      .Value("--name", "NAME", "the administrator's name, 1..32 bytes")
+      .Value("--public-key", "PEM", "the signing public key (or the private key)")
+      .Value("--keys", "KEYFILE", "a key set for the administrator: enc=, mac=, dek= lines")
+      .Value("--key-kvn", "XX", "(--keys) the key set's version, 01..7F");
+  bind(add, AdminAdd);
+  Command& admins = tree.Add(admin.app, "list", "the administrators", kAdminHelp);
+  bind(admins, AdminList);
+
+  Command& card =
+      tree.Add(nullptr, "card", "the card's trusted date: set it, or show it", kSetDateHelp);
+  card.app->require_subcommand(1);
+  Command& set_date =
+      tree.Add(card.app, "set-date", "set the card's trusted date (--scp03)", kSetDateHelp);
+  set_date.Operand("YYMMDD", "the date");
+  set_date.run = [&link](const Args& a) { return SetDate(link, a, "card set-date"); };
+  Command& date = tree.Add(card.app, "date", "the date the card holds", kSetDateHelp);
+  bind(date, ShowDate);
 }
 
 }  // namespace tessera::tools

@@ -3,25 +3,9 @@
 namespace tessera::tools {
 
 const char* const kAppsHelp =
-    "usage: tessera apps make-install-file DESC --key PEM -o OUT [--unsigned] [--json]\n"
-    "       tessera CARD apps list [--scp03 KEYS] [--json]\n"
-    "       tessera CARD --scp03 KEYS apps install FILE [--json]\n"
-    "       tessera CARD --scp03 KEYS apps set-status AID lock|unlock|terminate|erase|restore\n"
-    "       tessera CARD --scp03 KEYS apps delete AID [--yes] [--gp]\n"
-    "       tessera CARD --scp03 KEYS apps set-date YYMMDD\n"
-    "\n"
     "Application management (docs/applications.md). An application is a registry entry, its\n"
     "DF and its record in the application list of the management application\n"
     "(F054455353455241 01). 'tessera apps SUBCOMMAND --help' explains each subcommand.\n"
-    "  make-install-file  build an installation file (BF70) from a TOML or JSON description,\n"
-    "                     signed with the administrator's EC P-256 key (no card needed)\n"
-    "  list               the application list: AID, name, administrator, dates, status, the\n"
-    "                     record's signature checked on the host, and with --scp03 the GP\n"
-    "                     life cycle from GET STATUS\n"
-    "  install FILE       upload an installation file to the issuer security domain\n"
-    "  set-status AID ACTION  lock, unlock, terminate, erase or restore an application\n"
-    "  delete AID         delete an application and wipe its data (asks first)\n"
-    "  set-date YYMMDD    set the card's trusted date (as 'tessera card set-date')\n"
     "CARD is --image PATH, --connect EP or --reader NAME; --scp03 KEYS, --kvn, --level and\n"
     "--s16 choose the secure channel ('tessera --help').\n"
     "\n"
@@ -29,8 +13,6 @@ const char* const kAppsHelp =
     "printed), or the card, a file or the secure channel failed; 2 usage error.\n";
 
 const char* const kMakeHelp =
-    "usage: tessera apps make-install-file DESC --key PEM -o OUT [--unsigned] [--json]\n"
-    "\n"
     "Builds an installation file, BF70 { E1 record, C4 module AID, [C5 privileges],\n"
     "[C9 module parameters], 9E file signature } (docs/applications.md §5.2), from DESC (TOML\n"
     "if it ends in .toml, JSON if .json) and writes its bytes to OUT. Signed with --key, an EC\n"
@@ -65,8 +47,6 @@ const char* const kMakeHelp =
     "why); 2 usage error.\n";
 
 const char* const kListHelp =
-    "usage: tessera CARD apps list [--scp03 KEYS [--kvn XX]] [--json]\n"
-    "\n"
     "Reads the application list (SELECT F054455353455241 01, READ RECORD 1, 2, ... until\n"
     "6A83) and the administrators' signing keys (GET DATA BF71 on the issuer security domain),\n"
     "and checks each record's signature on the host: valid, invalid, unsigned, or no-key (its\n"
@@ -80,8 +60,6 @@ const char* const kListHelp =
     "Exit codes: 0 listed (maybe none); 1 the card refused or could not be reached; 2 usage.\n";
 
 const char* const kInstallHelp =
-    "usage: tessera CARD --scp03 KEYS apps install FILE [--json]\n"
-    "\n"
     "Installs an application: uploads FILE (an installation file as make-install-file writes\n"
     "it, or its hex as text) to the issuer security domain in STORE DATA blocks of at most\n"
     "200 bytes (P1 10, 90 for the last; P2 = block number) inside an SCP03 session with the\n"
@@ -92,9 +70,6 @@ const char* const kInstallHelp =
     "card or the secure channel failed; 2 usage error (e.g. no --scp03).\n";
 
 const char* const kSetStatusHelp =
-    "usage: tessera CARD --scp03 KEYS [--kvn XX] apps set-status AID ACTION\n"
-    "         [--restore-to active|locked] [--sign-key PEM] [--gp] [--json]\n"
-    "\n"
     "ACTION is lock (status 01), unlock (00), terminate (02, for good), erase (03: invisible,\n"
     "data kept) or restore (an erased application back to active, or to locked with\n"
     "--restore-to locked). Reads the record of AID from the application list, changes its\n"
@@ -111,8 +86,6 @@ const char* const kSetStatusHelp =
     "card does not allow; 6982: wrong administrator or bad signature) or failed; 2 usage.\n";
 
 const char* const kDeleteHelp =
-    "usage: tessera CARD --scp03 KEYS [--kvn XX] apps delete AID [--yes] [--gp] [--json]\n"
-    "\n"
     "Deletes the application AID: its record, its registry entry, its DF and every file\n"
     "below it, wiped. Asks 'delete application AID (name)? this wipes its data [y/N]' on the\n"
     "terminal unless --yes is given; without a terminal and without --yes it refuses.\n"
@@ -123,9 +96,6 @@ const char* const kDeleteHelp =
     "error (also: no terminal to ask on and no --yes).\n";
 
 const char* const kSetDateHelp =
-    "usage: tessera CARD --scp03 KEYS card set-date YYMMDD [--json]\n"
-    "       tessera CARD card date [--json]\n"
-    "\n"
     "set-date sets the card's trusted current date (STORE DATA DF72 03 YYMMDD to the issuer\n"
     "security domain in an SCP03 session); the card never moves it backwards (6985). With a\n"
     "date, applications outside their validity window no longer select. 'card date' shows\n"
@@ -133,10 +103,6 @@ const char* const kSetDateHelp =
     "Exit codes: 0 done; 1 the card refused or failed; 2 usage error.\n";
 
 const char* const kAdminHelp =
-    "usage: tessera CARD --scp03 KEYS admin add --id N --name NAME --public-key PEM\n"
-    "         [--keys KEYFILE --key-kvn XX] [--json]\n"
-    "       tessera CARD admin list [--json]\n"
-    "\n"
     "add registers an administrator (STORE DATA BF71 to the issuer security domain in an\n"
     "SCP03 session, docs/applications.md §5.3): id N (1..127; 0 is the card issuer, who may\n"
     "register a signing key but no key set), NAME (1..32 bytes), the signing public key from\n"

@@ -17,9 +17,11 @@
 #include "format/status_words.h"
 #include "host/card_keys.h"
 #include "host/card_link.h"
+#include "host/card_session.h"
 #include "host/file_io.h"
 #include "host/trace.h"
-#include "json_writer.h"
+#include "json_output.h"
+#include "reporter.h"
 
 namespace tessera::tools {
 
@@ -52,20 +54,20 @@ Result<std::unique_ptr<host::CardLink>> OpenPlainLink(const LinkOptions& o) {
   return InvalidArgument("no card: give --image PATH, --connect ENDPOINT or --reader NAME");
 }
 
-Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
+// A card refusing the secure channel (INITIALIZE UPDATE 6A88) is the card's answer; anything
+// else that keeps the link from opening, the link's.
+ErrorKind LinkErrorKind(const Status& s) {
+  return s.has_card_sw() ? ErrorKind::kCard : ErrorKind::kLink;
+}
+
+// The card, in an SCP03 session when `keys` are given (--scp03, loaded by the caller: a key
+// file that cannot be used is the file's fault, not the link's).
+Result<std::unique_ptr<host::CardLink>> OpenLink(
+    const LinkOptions& o, const std::optional<crypto::scp03::StaticKeys>& keys) {
   TESSERA_ASSIGN_OR_RETURN(auto link, OpenPlainLink(o));
-  if (o.scp03.empty()) return link;
+  if (!keys) return link;
   crypto::scp03::ChannelOptions so;
-  if (o.scp03 == "test") {
-    so.keys = crypto::scp03::TestKeys();
-  } else {
-    TESSERA_ASSIGN_OR_RETURN(so.keys, LoadKeyFile(o.scp03));
-  }
-  if (crypto::scp03::IsTestKeys(so.keys)) {
-    std::fprintf(stderr,
-                 "tessera: warning: using the well-known test keys 404142..4F; anyone can open "
-                 "a secure channel to this card\n");
-  }
+  so.keys = *keys;
   so.level = o.scp03_level;
   so.kvn = o.scp03_kvn;
   so.s16 = o.scp03_s16;
@@ -79,7 +81,11 @@ Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
         return r;
       },
       so);
-  if (!channel.ok()) return Status(channel.status().code(), "SCP03: " + channel.status().message());
+  if (!channel.ok()) {
+    Status failed(channel.status().code(), "SCP03: " + channel.status().message());
+    return channel.status().has_card_sw() ? std::move(failed).WithCardSw(channel.status().card_sw())
+                                          : failed;
+  }
   return std::unique_ptr<host::CardLink>(
       std::make_unique<Scp03Link>(std::move(link), std::move(*channel)));
 }
@@ -165,28 +171,25 @@ Result<Bytes> Send(host::CardLink& link, const LinkOptions& o, const Bytes& comm
   return r;
 }
 
-// Prints exchanges as they happen (plain text), or collects them for the one JSON array that
-// Finish prints, failure or not, so that a later failure never loses the responses already
-// received and --json output is always one array (empty when nothing was exchanged).
+// Prints exchanges as they happen (plain text), or collects them for the one JSON object
+// that Finish or Fail prints, so that a later failure never loses the responses already
+// received (docs/cli-json.md §3.24).
 class Output {
  public:
-  Output(const LinkOptions& o, bool script) : o_(o), script_(script) {
-    if (o_.json) w_.BeginArray();
-  }
+  Output(const LinkOptions& o, bool script)
+      : o_(o), script_(script), rep_(script ? "script" : "apdu", o.json) {}
   void Add(ByteView command, ByteView response) {
     ++count_;
     const std::string note = Note(command, response);
     if (o_.json) {
       auto r = ResponseApdu::Parse(response);
-      char sw[5] = "";
-      if (r.ok()) std::snprintf(sw, sizeof sw, "%04X", r->sw);
-      w_.BeginObject()
-          .String("command", ShowCommand(command))
-          .String("data", r.ok() ? ToHex(r->data) : "")
-          .String("sw", sw)
-          .String("meaning", r.ok() ? host::DescribeResponse(response) : "malformed");
-      if (!note.empty()) w_.String("note", note);
-      w_.EndObject();
+      // The meaning of the status word alone (Describe's text after "XXXX ").
+      Json e{{"command", ShowCommand(command)},
+             {"data", r.ok() ? ToHex(r->data) : ""},
+             {"sw", r.ok() ? HexU16(r->sw) : ""},
+             {"meaning", r.ok() ? sw::Describe(r->sw).substr(5) : "malformed response"}};
+      if (!note.empty()) e["note"] = note;
+      responses_.push_back(std::move(e));
     } else if (script_) {
       std::printf("> %s\n< %s\n", ShowCommand(command).c_str(),
                   host::DescribeResponse(response).c_str());
@@ -200,59 +203,40 @@ class Output {
   void Reset(ByteView atr) {
     if (!o_.json) std::printf("> RESET\n< %s\n", ToHex(atr).c_str());
   }
-  void Finish() {
-    if (!o_.json || finished_) return;
-    finished_ = true;
-    w_.EndArray();
-    std::printf("%s\n", w_.Take().c_str());
+  // Success: every exchange was made.
+  int Finish() {
+    if (o_.json) PrintJson(Json{{"ok", true}, {"responses", responses_}});
     std::fflush(stdout);
+    return 0;
   }
+  // A failure, after the responses received before it.
+  int Fail(const Status& s, ErrorKind kind) {
+    return rep_.Fail(s, kind, Json{{"responses", responses_}});
+  }
+  int Fail(const Status& s) { return Fail(s, KindOf(s)); }
   int count() const { return count_; }
 
  private:
   const LinkOptions& o_;
   const bool script_;
-  JsonWriter w_;
+  const Reporter rep_;
+  Json responses_ = Json::array();
   int count_ = 0;
-  bool finished_ = false;
 };
 
-int Fail(const char* what, const Status& s) {
-  std::fprintf(stderr, "tessera %s: %s\n", what, s.ToString().c_str());
-  return 1;
-}
-
-int Usage(const char* what, const std::string& message) {
-  std::fprintf(stderr, "tessera %s: %s\nRun 'tessera %s --help' for its usage.\n", what,
-               message.c_str(), what);
-  return 2;
-}
-
-bool WantsHelp(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") return true;
-  }
-  return false;
-}
-
 constexpr const char* kApduHelp =
-    "usage: tessera CARD [--trace] [--json] [--raw] [--scp03 KEYS ...] apdu HEX [HEX...]\n"
-    "\n"
     "Sends each command APDU (hex; spaces allowed inside one argument) in order and prints\n"
     "each response as hex, data and SW1 SW2, one line each (--json: one array of objects with\n"
     "command, data, sw, meaning and, for a blocked PIN, note). 61xx is followed with GET\n"
     "RESPONSE and 6Cxx with the corrected Le unless --raw is given. Every argument is checked\n"
     "before anything is sent: an argument that is not hex sends nothing. The bodies of\n"
     "VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER and PUT KEY are never printed.\n"
-    "CARD is --image PATH, --connect EP or --reader NAME; 'tessera --help' explains them.\n"
     "\n"
     "Exit codes: 0 every command was exchanged, whatever its status word (the status word is\n"
     "the card's answer, not a failure); 1 the card could not be reached or an exchange failed\n"
     "(the responses received before are printed), or an argument is not hex; 2 usage error.\n";
 
 constexpr const char* kScriptHelp =
-    "usage: tessera CARD [--trace] [--json] [--raw] [--scp03 KEYS ...] script FILE\n"
-    "\n"
     "Runs a scriptor-style script: one command APDU per line in hex (spaces allowed), '#'\n"
     "starts a comment, 'reset' resets the card, 'exit' or 'quit' ends the script. FILE '-'\n"
     "reads the script from standard input. Prints '> command' and '< response : meaning' for\n"
@@ -261,32 +245,22 @@ constexpr const char* kScriptHelp =
     "RESET RETRY COUNTER and PUT KEY are shown as '<N bytes hidden>'.\n"
     "Lines run in order as they are read; a line that is not a command stops the script with\n"
     "its file and line number named, after printing the responses of the lines before it.\n"
-    "CARD is --image PATH, --connect EP or --reader NAME; 'tessera --help' explains them.\n"
     "\n"
     "Exit codes: 0 the script ran to its end (whatever the status words); 1 the card could not\n"
     "be reached, an exchange failed, FILE cannot be read (or is a directory) or a line is not\n"
     "a command; 2 usage error.\n";
 
-}  // namespace
-
 int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
-  if (WantsHelp(args)) {
-    std::fputs(kApduHelp, stdout);
-    return 0;
-  }
-  if (args.empty()) return Usage("apdu", "no command APDU given");
-  if (auto e = CardUsageError(o); !e.empty()) return Usage("apdu", e);
+  const Reporter rep("apdu", o.json);
+  if (args.empty()) return rep.Usage("no command APDU given");
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
   Output out(o, false);
-  auto fail = [&](const Status& s) {
-    out.Finish();
-    return Fail("apdu", s);
-  };
   std::vector<Bytes> commands;
   for (size_t i = 0; i < args.size(); ++i) {
     auto b = FromHex(args[i]);
     if (!b.ok()) {
-      return fail(InvalidArgument("APDU " + std::to_string(i + 1) + " '" + ShowText(args[i]) +
-                                  "': " + b.status().message() + "; nothing was sent"));
+      return out.Fail(InvalidArgument("APDU " + std::to_string(i + 1) + " '" + ShowText(args[i]) +
+                                      "': " + b.status().message() + "; nothing was sent"));
     }
     if (!CommandApdu::Parse(*b).ok()) {
       std::fprintf(stderr,
@@ -296,40 +270,45 @@ int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
     }
     commands.push_back(*b);
   }
-  auto link = OpenLink(o);
-  if (!link.ok()) return fail(link.status());
+  std::optional<crypto::scp03::StaticKeys> keys;
+  if (!o.scp03.empty()) {
+    auto loaded = LoadScp03Keys(o.scp03, true);
+    if (!loaded.ok()) return out.Fail(loaded.status(), ErrorKind::kFile);
+    keys = std::move(*loaded);
+  }
+  auto link = OpenLink(o, keys);
+  if (!link.ok()) return out.Fail(link.status(), LinkErrorKind(link.status()));
   for (size_t i = 0; i < commands.size(); ++i) {
     auto r = Send(**link, o, commands[i]);
     if (!r.ok()) {
-      return fail(
-          Status(r.status().code(), "APDU " + std::to_string(i + 1) + ": " + r.status().message()));
+      return out.Fail(
+          Status(r.status().code(), "APDU " + std::to_string(i + 1) + ": " + r.status().message()),
+          // Inside SCP03 an argument that is no APDU cannot be wrapped: the argument's fault.
+          r.status().code() == ErrorCode::kInvalidArgument ||
+                  r.status().code() == ErrorCode::kMalformed
+              ? ErrorKind::kFailed
+              : ErrorKind::kLink);
     }
     out.Add(commands[i], *r);
   }
-  out.Finish();
-  return 0;
+  return out.Finish();
 }
 
 int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
-  if (WantsHelp(args)) {
-    std::fputs(kScriptHelp, stdout);
-    return 0;
-  }
+  const Reporter rep("script", o.json);
   if (args.size() != 1) {
-    return Usage("script", args.empty() ? "no script FILE given" : "give one script FILE");
+    return rep.Usage(args.empty() ? "no script FILE given" : "give one script FILE");
   }
-  if (auto e = CardUsageError(o); !e.empty()) return Usage("script", e);
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
   Output out(o, true);
-  auto fail = [&](const Status& s) {
-    out.Finish();
-    return Fail("script", s);
-  };
   const bool from_stdin = args[0] == "-";
   const std::string name = from_stdin ? "standard input" : DisplayName(args[0]);
   struct stat st {};
   if (from_stdin && ::fstat(STDIN_FILENO, &st) == 0 && S_ISDIR(st.st_mode)) {
-    return fail(InvalidArgument(
-        name + " is a directory, not a script file (give a file, or '-' for standard input)"));
+    return out.Fail(
+        InvalidArgument(
+            name + " is a directory, not a script file (give a file, or '-' for standard input)"),
+        ErrorKind::kFile);
   }
   // A file is read whole, with the same errors as every input file; standard input is read
   // line by line as it comes (a script may be typed or piped from a program).
@@ -337,19 +316,25 @@ int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
   std::istream* in = &std::cin;
   if (!from_stdin) {
     auto text = ReadInputFile(args[0], {.what = "script", .max_bytes = 64 << 20});
-    if (!text.ok()) return fail(text.status());
+    if (!text.ok()) return out.Fail(text.status(), ErrorKind::kFile);
     file.str(std::string(text->begin(), text->end()));
     in = &file;
   }
-  auto link = OpenLink(o);
-  if (!link.ok()) return fail(link.status());
-  // Stops the script at a line: what ran is printed, then the line is named.
-  auto stop = [&](int line_no, const std::string& why) {
-    out.Finish();
-    std::fprintf(stderr,
-                 "tessera script: %s:%d: %s; the script stopped there, after %d command(s)\n",
-                 name.c_str(), line_no, why.c_str(), out.count());
-    return 1;
+  std::optional<crypto::scp03::StaticKeys> keys;
+  if (!o.scp03.empty()) {
+    auto loaded = LoadScp03Keys(o.scp03, true);
+    if (!loaded.ok()) return out.Fail(loaded.status(), ErrorKind::kFile);
+    keys = std::move(*loaded);
+  }
+  auto link = OpenLink(o, keys);
+  if (!link.ok()) return out.Fail(link.status(), LinkErrorKind(link.status()));
+  // Stops the script at a line: what ran is printed, then the line is named. A line that is
+  // not a command is the file's fault; a failed exchange the link's.
+  auto stop = [&](int line_no, const std::string& why, ErrorKind kind = ErrorKind::kLink) {
+    return out.Fail(InvalidArgument(name + ":" + std::to_string(line_no) + ": " + why +
+                                    "; the script stopped there, after " +
+                                    std::to_string(out.count()) + " command(s)"),
+                    kind);
   };
   std::string line;
   int line_no = 0;
@@ -372,7 +357,7 @@ int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
     for (const auto& w : words) compact += w;
     auto cmd = FromHex(compact);
     if (!cmd.ok() || cmd->size() < 4) {
-      return stop(line_no, "not a command APDU: '" + ShowText(text) + "'");
+      return stop(line_no, "not a command APDU: '" + ShowText(text) + "'", ErrorKind::kFile);
     }
     if (!CommandApdu::Parse(*cmd).ok()) {
       std::fprintf(stderr,
@@ -384,33 +369,41 @@ int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
     if (!r.ok()) return stop(line_no, r.status().ToString());
     out.Add(*cmd, *r);
   }
-  if (in->bad()) return stop(line_no, "error reading the script");
-  out.Finish();
-  return 0;
+  if (in->bad()) return stop(line_no, "error reading the script", ErrorKind::kFile);
+  return out.Finish();
 }
 
-int RunReaders(const LinkOptions& o, const std::vector<std::string>& args) {
-  if (!args.empty()) {
-    std::fputs(
-        "usage: tessera readers [--json]\n"
-        "Lists the PC/SC readers pcscd knows (--json: an array of names).\n"
-        "Exit codes: 0 listed (maybe none), 1 pcscd cannot be asked, 2 usage error.\n",
-        args[0] == "--help" ? stdout : stderr);
-    return args[0] == "--help" ? 0 : 2;
-  }
+int RunReaders(const LinkOptions& o) {
   auto readers = host::ListPcscReaders();
-  if (!readers.ok()) return Fail("readers", readers.status());
+  if (!readers.ok()) {
+    return Reporter("readers", o.json).Fail(readers.status(), ErrorKind::kLink, Json::object());
+  }
   if (o.json) {
-    JsonWriter w;
-    w.BeginArray();
-    for (const auto& r : *readers) w.String(r);
-    w.EndArray();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(Json{{"ok", true}, {"readers", *readers}});
   } else {
     if (readers->empty()) std::printf("no PC/SC readers\n");
     for (const auto& r : *readers) std::printf("%s\n", r.c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+void AddCardCommands(CommandTree& tree, const LinkOptions& link) {
+  Command& apdu = tree.Add(nullptr, "apdu", "send command APDUs, print responses", kApduHelp);
+  apdu.Operand("HEX", "a command APDU in hex (spaces allowed inside one argument)", true, true);
+  apdu.run = [&link](const Args& a) { return RunApdu(link, a.operands); };
+
+  Command& script = tree.Add(nullptr, "script",
+                             "run a scriptor-style APDU script ('-': standard input)", kScriptHelp);
+  script.Operand("FILE", "the script ('-': standard input)");
+  script.run = [&link](const Args& a) { return RunScript(link, a.operands); };
+
+  Command& readers =
+      tree.Add(nullptr, "readers", "list PC/SC readers",
+               "Lists the PC/SC readers pcscd knows (--json: an array of names).",
+               "Exit codes: 0 listed (maybe none), 1 pcscd cannot be asked, 2 usage error.");
+  readers.run = [&link](const Args&) { return RunReaders(link); };
 }
 
 }  // namespace tessera::tools

@@ -1,16 +1,26 @@
-// A subcommand's arguments split into operands, valued options and flags, as the command
-// families `apps|admin|card` and `issue` take them: each family says how many values an
-// option takes (its arity: 0 a flag, 1 a value, -1 not an option of the family) and how its
-// aliases are named canonically.
+// The command line of both programs, parsed by CLI11 alone: each front-end registers its
+// commands (a CLI::App each) with their operands, options and help; the help printed is
+// generated from those definitions, so it cannot drift from what is accepted. A command's
+// handler reads its parsed arguments as an Args: operands in order, option values as the user
+// wrote them (by the option's first name, e.g. "--function" or "-o"), flags given. Values are
+// checked by the handler with the parsers below, which every command shares: one syntax for
+// hex fields (with or without 0x), sizes and counts.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/bytes.h"
+#include "core/status.h"
 
 namespace tessera::tools {
 
@@ -25,24 +35,67 @@ struct Args {
   }
 };
 
-struct OptionSyntax {
-  std::function<int(const std::string&)> arity;
-  std::function<std::string(const std::string&)> canonical;  // null: the option's own name
+// One command of the tree: its CLI11 app and, once parsed, its Args. `run` is called when the
+// command is the one the user chose.
+struct Command {
+  CLI::App* app = nullptr;
+  Args args;
+  std::function<int(const Args&)> run;
+  std::vector<std::pair<CLI::Option*, std::string>> options;  // with their keys in Args
+  struct OperandSlot {
+    CLI::Option* option = nullptr;
+    std::string one;                // an operand that takes one value
+    std::vector<std::string> many;  // one that takes all that are left
+  };
+  std::deque<OperandSlot> operands;
+
+  // A valued option: names as CLI11 takes them ("-o,--output"); its key in Args is the first.
+  Command& Value(const std::string& names, const std::string& value_name, const std::string& help);
+  Command& Flag(const std::string& names, const std::string& help);
+  // Operands in the order they are declared; `many` takes all that are left.
+  Command& Operand(const std::string& name, const std::string& help, bool required = true,
+                   bool many = false);
+  // Fills `args` from what CLI11 parsed (after parsing).
+  void Collect();
 };
 
-// Splits `in`; only the `allowed` options (canonical names) are accepted. Returns "" or the
-// usage error: an unknown option, one that does not apply to `command`, one given twice, a
-// missing value.
-std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
-                      const std::string& command, const OptionSyntax& syntax, Args* out);
+// How help is laid out: the usage line first, then the command's own text, its operands and
+// options (descriptions wrapped to 80 columns), its subcommands with their one-line summaries,
+// and the footer.
+class HelpLayout : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string name,
+                        CLI::AppFormatMode mode) const override;
+  std::string make_option_desc(const CLI::Option* o) const override;
+  std::map<const CLI::App*, std::string> texts;  // a command's text; its summary otherwise
+};
+
+// The tree of commands of one program. Commands live as long as the tree.
+class CommandTree {
+ public:
+  // Sets the root's help layout ("usage: tessera ...") for every command added later.
+  explicit CommandTree(CLI::App& root);
+  CLI::App& root() { return root_; }
+  // A command under `parent` (nullptr: the root). `summary` is its line in its parent's list;
+  // `description` the text atop its help; `footer` the text below its options.
+  Command& Add(CLI::App* parent, const std::string& name, const std::string& summary,
+               const std::string& description, const std::string& footer = "");
+  // The command the user chose (the deepest parsed), or nullptr.
+  Command* Chosen();
+
+ private:
+  CLI::App& root_;
+  std::shared_ptr<HelpLayout> layout_;
+  std::deque<Command> commands_;
+};
 
 // A size as operators write it, "65536", "128K" or "1M" (K and M are 1024 and 1024², either
 // case), between 1 and `max`; nullopt otherwise. Every command that takes a size reads it here.
 std::optional<uint64_t> ParseSize(const std::string& s, uint64_t max);
-
-// "--help" or "-h" anywhere among `args`.
-bool WantsHelp(const std::vector<std::string>& args);
-// Prints a help text on stdout; returns exit code 0.
-int Help(const char* text);
+// Hex as every command takes it (AIDs, KVN, SW, P1/P2, levels, policies): digits in either
+// case, with or without a leading 0x. Exactly `size` bytes when `size` is given.
+Result<Bytes> ParseHexArg(const std::string& s, std::optional<size_t> size = std::nullopt);
+// A decimal count (or 0x-prefixed hex) from `min` to `max`.
+std::optional<uint64_t> ParseCount(const std::string& s, uint64_t min, uint64_t max);
 
 }  // namespace tessera::tools

@@ -16,9 +16,10 @@
 #include "host/app_record.h"
 #include "host/card_keys.h"
 #include "issue_commands.h"
-#include "json_writer.h"
+#include "json_output.h"
 #include "nvm/image_file.h"
 #include "nvm/image_inspector.h"
+#include "reporter.h"
 
 namespace tessera::tools {
 
@@ -32,72 +33,9 @@ using nvm::ImageFile;
 using nvm::ImageReport;
 using nvm::ImageSnapshot;
 
-constexpr const char* kImageUsage =
-    "usage: tessera image init PATH [--size SIZE] [--page-size N] [--journal SIZE]\n"
-    "                              [--block-size N] [--min-security-level LEVEL]\n"
-    "                              [--scp03-keys FILE] [--serial HEX16] [--blank] [--force]\n"
-    "                              [--json]\n"
-    "       tessera image show PATH [--json]\n"
-    "       tessera image check PATH [--json]\n"
-    "       tessera image ls PATH [--json]\n"
-    "       tessera image write-group IMAGE GROUP --function N [--version V] [--target AID]\n"
-    "                                 [--policy XX] [--scp03 KEYS] [--install-app] [--json]\n"
-    "\n"
-    "  init    create a card image holding the default profile (docs/card-format.md):\n"
-    "          MF, EF.DIR, the EMV PSE 1PAY.SYS.DDF01 and a PIN-protected demo DF.\n"
-    "          SIZE accepts K and M suffixes.\n"
-    "          --size        NVM size (default 1M)\n"
-    "          --page-size   program unit in bytes: a power of two 32..4096 (default 64).\n"
-    "                        Every one works; from 512 up the block size and the root area\n"
-    "                        default to the page size, since both are whole pages\n"
-    "          --journal     commit capacity: the most one command may change (default 16K,\n"
-    "                        8 pages with 4K pages; a multiple of the page size). Too small\n"
-    "                        for the default profile\n"
-    "                        is refused with the least that works for the geometry\n"
-    "          --block-size  allocation unit: a multiple of the page size, at least 256 for a\n"
-    "                        card (default: 256 or the page size, whichever is larger)\n"
-    "          --min-security-level LEVEL  the SCP03 security level administrative commands\n"
-    "                        need once the card is SECURED: 01 C-MAC (default), 03 C-MAC and\n"
-    "                        C-DECRYPTION, 11 C-MAC and R-MAC, 13 C-MAC, C-DECRYPTION and\n"
-    "                        R-MAC, 33 all four. 'image show' prints it\n"
-    "          --scp03-keys FILE  the issuer's SCP03 key set (KVN 30): enc=, mac=, dek= lines\n"
-    "                        in hex. Without it the card gets the well-known test keys\n"
-    "                        404142..4F, as development cards do (a warning says so).\n"
-    "          --serial HEX16  the card serial (GET DATA CF, the CPLC, the issuance manager's\n"
-    "                        state files); default: 8 random bytes\n"
-    "          --blank       an empty NVM store without a card file system (no card options)\n"
-    "          --force       replace an existing file (atomically: the new image is written\n"
-    "                        beside it and renamed over it). Refused while a running card\n"
-    "                        (tessera-card, tessera --image) holds the file: stop it first\n"
-    "  show    print geometry, block usage, journal state, wear (program counts per page) and\n"
-    "          the card: state, GlobalPlatform life cycle, minimum security level, files,\n"
-    "          PINs (never their values) and key sets (never their keys)\n"
-    "  check   verify the header, the journal, the allocator invariants and the CRC-32\n"
-    "          of every allocator table page, root area page and block (docs/nvm-format.md\n"
-    "          §6; a failing block is named with what it holds), then the card's: the root\n"
-    "          record, the MF and a reachable, acyclic file tree, every USED block owned by\n"
-    "          exactly one file node, data block, key set or the PUT DATA block, sizes and\n"
-    "          record counts that fit\n"
-    "          their blocks, well-formed PINs and key sets (docs/card-format.md §5). Exits 1\n"
-    "          and names the damage (file by FID path, e.g. 3F00/1000/1001, field and NVM\n"
-    "          offset; file offset = NVM offset + 4096). Pending recovery work (a committed\n"
-    "          journal, an unfinished wipe) is reported but is not damage: the check sees the\n"
-    "          state the next power-on recovers to.\n"
-    "  ls      list the card's file tree: FIDs, DF names (hex and text), types, sizes and\n"
-    "          record counts, SFIs, life cycle status and access conditions (FCP 8C decoded:\n"
-    "          e.g. 'read, update: PIN 81; others: always')\n"
-    "\n"
-    "  write-group  the memory path of self-issuance (docs/self-issuance.md §6.7): write a\n"
-    "          card function's command group (text or compiled) into the image's issuance\n"
-    "          application offline, as 'tessera --image IMAGE issue load-group' does: the\n"
-    "          card runs in this process, the upload travels in an SCP03 session with the\n"
-    "          issuer's keys (--scp03 KEYS, default 'test' with a warning). --install-app\n"
-    "          installs the issuance application first if the image has none.\n"
-    "          'tessera image write-group --help' has the details\n"
-    "\n"
-    "  --json        machine-readable output on stdout (every subcommand; also as\n"
-    "                'tessera --json image ...'); always valid UTF-8\n"
-    "  -h, --help    this text\n"
+constexpr const char* kImageDescription =
+    "Card image files: create one with the default profile (docs/card-format.md), describe,\n"
+    "verify and list it, or write a command group into it offline.\n"
     "\n"
     "show, check and ls only read the file: read permission is enough, and they work while a\n"
     "card serves the image. They read a copy into memory without the card's lock, and read it\n"
@@ -105,9 +43,10 @@ constexpr const char* kImageUsage =
     "one): the copy is then the state a power cut at that moment would leave, so a command\n"
     "the card was running shows as pending recovery work, never as damage. A card that keeps\n"
     "writing all along makes them fail with 'in use by a running card': try again, or stop\n"
-    "the card for a view that cannot change. Recovery itself runs when a card powers on.\n"
-    "\n"
-    "Exit codes: 0 success, 1 failure or damaged image (check, ls), 2 usage error.\n";
+    "the card for a view that cannot change. Recovery itself runs when a card powers on.";
+
+constexpr const char* kImageFooter =
+    "Exit codes: 0 success, 1 failure or damaged image (check, ls), 2 usage error.";
 
 struct Options {
   std::string verb;
@@ -135,11 +74,6 @@ std::optional<uint64_t> RandomSerial() {
   return std::nullopt;
 }
 
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "tessera image: %s\n\n%s", message.c_str(), kImageUsage);
-  return 2;
-}
-
 std::string FormatTime(uint64_t unix_time) {
   std::time_t t = static_cast<std::time_t>(unix_time);
   std::tm tm{};
@@ -157,18 +91,13 @@ uint64_t FileOffset(uint32_t nvm_offset) {
   return uint64_t{nvm::kImageHeaderRegion} + nvm_offset;
 }
 
+// The image (or a file init reads) cannot be used.
+int FailFile(const Options& o, const Status& s) {
+  return Reporter("image " + o.verb, o.json).FailFile(s);
+}
+
 int Fail(const Options& o, const Status& s) {
-  if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .String("path", o.path)
-        .Bool("ok", false)
-        .String("error", s.ToString())
-        .EndObject();
-    std::printf("%s\n", w.Take().c_str());
-  }
-  std::fprintf(stderr, "tessera image %s: %s\n", o.verb.c_str(), s.ToString().c_str());
-  return 1;
+  return Reporter("image " + o.verb, o.json).Fail(s);
 }
 
 // Everything the read-only subcommands report about one snapshot.
@@ -221,126 +150,109 @@ std::string CardStateName(uint8_t s) {
   return "unknown (" + HexByte(s) + ")";
 }
 
-void CardJson(JsonWriter& w, const CardReport& c) {
-  w.BeginObject("card").Bool("present", c.card_present).Bool("mountable", c.mountable);
+Json CardJson(const CardReport& c) {
+  Json j{{"present", c.card_present}, {"mountable", c.mountable}};
   if (c.root) {
     const card::CardRoot& r = *c.root;
-    w.String("state", CardStateName(r.card_state))
-        .String("life_cycle", HexByte(r.gp_life_cycle))
-        .String("life_cycle_name", GpLifeCycleName(r.gp_life_cycle))
-        .String("min_security_level", HexByte(r.admin_level))
-        .String("min_security_level_name", SecurityLevelName(r.admin_level));
+    j["state"] = CardStateName(r.card_state);
+    j["life_cycle"] = HexByte(r.gp_life_cycle);
+    j["life_cycle_name"] = GpLifeCycleName(r.gp_life_cycle);
+    j["min_security_level"] = HexByte(r.admin_level);
+    j["min_security_level_name"] = SecurityLevelName(r.admin_level);
   }
-  w.Number("files", c.files.size());
-  w.BeginArray("pins");
+  j["file_count"] = c.files.size();
+  j["pins"] = Json::array();
   for (const auto& p : c.pins) {
-    w.BeginObject()
-        .String("reference", HexByte(p.reference))
-        .Number("max_tries", p.max_tries)
-        .Number("tries_left", p.tries_left);
-    if (p.puk_reference != 0) w.String("puk", HexByte(p.puk_reference));
-    w.EndObject();
+    Json pin{{"reference", HexByte(p.reference)},
+             {"max_tries", p.max_tries},
+             {"tries_left", p.tries_left}};
+    if (p.puk_reference != 0) pin["puk"] = HexByte(p.puk_reference);
+    j["pins"].push_back(pin);
   }
-  w.EndArray().BeginArray("key_sets");
+  j["key_sets"] = Json::array();
   for (const auto& k : c.key_sets) {
-    w.BeginObject()
-        .String("kvn", HexByte(k.kvn))
-        .Number("key_length", k.key_length)
-        .Number("failures_left", k.failures_left)
-        .Number("max_failures", k.max_failures)
-        .Number("block", k.block)
-        .EndObject();
+    j["key_sets"].push_back({{"kvn", HexByte(k.kvn)},
+                             {"key_length", k.key_length},
+                             {"failures_left", k.failures_left},
+                             {"max_failures", k.max_failures},
+                             {"block", k.block}});
   }
-  w.EndArray();
-  w.Number("data_objects", c.data_object_count)
-      .Number("blocks_used", c.blocks_used)
-      .Number("blocks_owned", c.blocks_owned);
-  w.EndObject();
+  j["data_objects"] = c.data_object_count;
+  j["blocks_used"] = c.blocks_used;
+  j["blocks_owned"] = c.blocks_owned;
+  return j;
 }
 
-void DamageJson(JsonWriter& w, const Inspection& in) {
-  w.BeginArray("errors");
-  for (const auto& e : in.errors) w.String(e);
-  w.EndArray().BeginArray("card_damage");
+// What was found: damage as sentences, the card's damage with offsets, and notes.
+void AddFindings(Json& j, const Inspection& in) {
+  j["errors"] = in.errors;
+  j["card_damage"] = Json::array();
   for (const auto& d : in.card.damage) {
-    w.BeginObject()
-        .String("where", d.where)
-        .String("field", d.field)
-        .String("message", d.message)
-        .Number("nvm_offset", d.nvm_offset)
-        .Number("file_offset", FileOffset(d.nvm_offset))
-        .EndObject();
+    j["card_damage"].push_back({{"where", d.where},
+                                {"field", d.field},
+                                {"message", d.message},
+                                {"nvm_offset", d.nvm_offset},
+                                {"file_offset", FileOffset(d.nvm_offset)}});
   }
-  w.EndArray().BeginArray("notes");
-  for (const auto& n : in.notes) w.String(n);
-  w.EndArray();
+  j["notes"] = in.notes;
 }
 
-void SnapshotJson(JsonWriter& w, const ImageSnapshot& snap) {
-  w.Bool("served", snap.served());
-  if (snap.holder_pid()) w.Number("served_by_pid", static_cast<uint64_t>(*snap.holder_pid()));
+// "ok" and, for a failure, the error: `damaged` when the check found damage.
+Json Outcome(bool ok, const Inspection& in) {
+  if (ok) return Json{{"ok", true}};
+  return ErrorJson(in.errors.empty() ? "damaged" : in.errors.front(), ErrorKind::kDamaged);
 }
 
-void PrintReportJson(const Inspection& in, const std::string& path) {
+void AddSnapshot(Json& j, const ImageSnapshot& snap) {
+  j["served"] = snap.served();
+  if (snap.holder_pid()) j["served_by_pid"] = *snap.holder_pid();
+}
+
+// `ok`: show reports damage and succeeds; check fails on it.
+void PrintReportJson(const Inspection& in, const std::string& path, bool ok) {
   const ImageReport& r = in.nvm;
   const Geometry& g = r.layout.geometry;
-  JsonWriter w;
-  w.BeginObject()
-      .String("path", path)
-      .Bool("ok", in.ok())
-      .Number("format_version", nvm::kImageFormatVersion);
-  w.String("created", FormatTime(in.snap->created_unix()));
-  SnapshotJson(w, *in.snap);
-  w.BeginObject("geometry")
-      .Number("nvm_size", g.nvm_size)
-      .Number("page_size", g.page_size)
-      .Number("pages", g.nvm_size / g.page_size)
-      .Number("commit_capacity", g.journal_capacity)
-      .Number("block_size", g.block_size)
-      .Number("root_size", g.root_size)
-      .EndObject();
-  w.BeginObject("layout")
-      .Number("nvm_file_offset", nvm::kImageHeaderRegion)
-      .Number("journal_body_offset", r.layout.journal_body_offset)
-      .Number("table_offset", r.layout.table_offset)
-      .Number("check_offset", r.layout.check_offset)
-      .Number("check_units", r.layout.check_units)
-      .Number("root_offset", r.layout.root_offset)
-      .Number("blocks_offset", r.layout.blocks_offset)
-      .Number("block_count", r.layout.block_count)
-      .EndObject();
-  w.BeginObject("blocks")
-      .Number("used", r.blocks_used)
-      .Number("wiping", r.blocks_wiping)
-      .Number("free", r.blocks_free)
-      .EndObject();
-  w.BeginObject("journal")
-      .String("state", r.journal_state == nvm::JournalState::kIdle        ? "idle"
-                       : r.journal_state == nvm::JournalState::kCommitted ? "committed"
-                       : r.journal_state == nvm::JournalState::kWipeBody  ? "wipe-body"
-                                                                          : "torn")
-      .Number("sequence", r.journal_sequence)
-      .Number("body_length", r.journal_body_length)
-      .EndObject();
-  w.BeginObject("wear")
-      .Number("total_programs", r.total_programs)
-      .Number("max_per_page", r.max_wear)
-      .Number("most_worn_page", r.max_wear_page);
-  w.BeginArray("regions");
+  Json j = Outcome(ok, in);
+  j["path"] = path;
+  j["format_version"] = nvm::kImageFormatVersion;
+  j["created"] = FormatTime(in.snap->created_unix());
+  AddSnapshot(j, *in.snap);
+  j["geometry"] = {{"nvm_size", g.nvm_size},
+                   {"page_size", g.page_size},
+                   {"pages", g.nvm_size / g.page_size},
+                   {"commit_capacity", g.journal_capacity},
+                   {"block_size", g.block_size},
+                   {"root_size", g.root_size}};
+  j["layout"] = {{"nvm_file_offset", nvm::kImageHeaderRegion},
+                 {"journal_body_offset", r.layout.journal_body_offset},
+                 {"table_offset", r.layout.table_offset},
+                 {"check_offset", r.layout.check_offset},
+                 {"check_units", r.layout.check_units},
+                 {"root_offset", r.layout.root_offset},
+                 {"blocks_offset", r.layout.blocks_offset},
+                 {"block_count", r.layout.block_count}};
+  j["blocks"] = {{"used", r.blocks_used}, {"wiping", r.blocks_wiping}, {"free", r.blocks_free}};
+  j["journal"] = {{"state", r.journal_state == nvm::JournalState::kIdle        ? "idle"
+                            : r.journal_state == nvm::JournalState::kCommitted ? "committed"
+                            : r.journal_state == nvm::JournalState::kWipeBody  ? "wipe-body"
+                                                                               : "torn"},
+                  {"sequence", r.journal_sequence},
+                  {"body_length", r.journal_body_length}};
+  Json regions = Json::array();
   for (const auto& reg : r.wear) {
-    w.BeginObject()
-        .String("name", reg.name)
-        .Number("first_page", reg.first_page)
-        .Number("pages", reg.page_count)
-        .Number("programs", reg.programs)
-        .Number("max_per_page", reg.max_per_page)
-        .EndObject();
+    regions.push_back({{"name", reg.name},
+                       {"first_page", reg.first_page},
+                       {"pages", reg.page_count},
+                       {"programs", reg.programs},
+                       {"max_per_page", reg.max_per_page}});
   }
-  w.EndArray().EndObject();
-  CardJson(w, in.card);
-  DamageJson(w, in);
-  w.EndObject();
-  std::printf("%s\n", w.Take().c_str());
+  j["wear"] = {{"total_programs", r.total_programs},
+               {"max_per_page", r.max_wear},
+               {"most_worn_page", r.max_wear_page},
+               {"regions", regions}};
+  j["card"] = CardJson(in.card);
+  AddFindings(j, in);
+  PrintJson(j);
 }
 
 void PrintCardText(const CardReport& c) {
@@ -450,7 +362,7 @@ int Init(Options o) {
   crypto::scp03::StaticKeys keys;
   if (!o.keys_file.empty()) {
     auto loaded = LoadKeyFile(o.keys_file);
-    if (!loaded.ok()) return Fail(o, loaded.status());
+    if (!loaded.ok()) return FailFile(o, loaded.status());
     keys = std::move(*loaded);
   }
   const crypto::scp03::StaticKeys* issuer = o.keys_file.empty() ? nullptr : &keys;
@@ -480,12 +392,17 @@ int Init(Options o) {
   if (s.code() == ErrorCode::kFailedPrecondition && !o.force) {
     s = FailedPrecondition(s.message() + " (use --force to overwrite it)");
   }
+  // The file is to blame when it exists, is held by a running card or cannot be written.
+  if (!s.ok() && (s.code() == ErrorCode::kFailedPrecondition || s.code() == ErrorCode::kBusy ||
+                  s.code() == ErrorCode::kIOError)) {
+    return FailFile(o, s);
+  }
   if (!s.ok()) return Fail(o, s);
   auto snap = ImageSnapshot::Read(o.path);
-  if (!snap.ok()) return Fail(o, snap.status());
+  if (!snap.ok()) return FailFile(o, snap.status());
   const Inspection in = Inspect(**snap);
   if (o.json) {
-    PrintReportJson(in, o.path);
+    PrintReportJson(in, o.path, true);
   } else {
     auto layout = nvm::ComputeLayout(g);
     std::printf("created %s: %u bytes of NVM, %u blocks of %u bytes, commit capacity %u bytes\n",
@@ -524,65 +441,65 @@ std::string FileSummary(const card::FileEntry& e) {
   return s + "; " + LifeCycleName(n.lcs);
 }
 
+// The listing; damage fails it (damaged), and so does a blank store (file: no card file system).
 void PrintLsJson(const Inspection& in, const std::string& path, uint32_t block_size) {
-  JsonWriter w;
-  w.BeginObject().String("path", path).Bool("ok", in.ok());
-  SnapshotJson(w, *in.snap);
-  w.Bool("card", in.card.card_present);
+  Json j = !in.card.card_present
+               ? ErrorJson(path + ": no card file system (a blank NVM store)", ErrorKind::kFile)
+               : Outcome(in.ok(), in);
+  j["path"] = path;
+  AddSnapshot(j, *in.snap);
+  j["card_present"] = in.card.card_present;
   const nvm::Layout& l = in.nvm.layout;
-  w.BeginArray("files");
+  Json files = Json::array();
   for (const auto& e : in.card.files) {
     const card::FileNode& n = e.node;
-    w.BeginObject()
-        .String("path", e.path)
-        .String("fid", HexU16(n.fid))
-        .Number("depth", static_cast<uint64_t>(e.depth))
-        .String("kind", n.is_df() ? (e.depth == 0 ? "MF" : "DF") : "EF")
-        .String("type", FileTypeName(n))
-        .String("fdb", HexByte(n.fdb))
-        .String("lcs", LifeCycleName(n.lcs))
-        .String("lcs_byte", HexByte(n.lcs));
+    Json f{{"path", e.path},
+           {"fid", HexU16(n.fid)},
+           {"depth", e.depth},
+           {"kind", n.is_df() ? (e.depth == 0 ? "MF" : "DF") : "EF"},
+           {"type", FileTypeName(n)},
+           {"fdb", HexByte(n.fdb)},
+           {"life_cycle", HexByte(n.lcs)},
+           {"life_cycle_name", LifeCycleName(n.lcs)}};
     if (n.is_df()) {
-      w.String("df_name_hex", ToHex(n.df_name)).String("df_name_text", Printable(n.df_name));
-      if (!n.fci_proprietary.empty()) w.String("fci_proprietary", ToHex(n.fci_proprietary));
+      f["df_name_hex"] = n.df_name.empty() ? Json() : Json(ToHex(n.df_name));
+      f["df_name_text"] = n.df_name.empty() ? Json() : Json(Printable(n.df_name));
+      if (!n.fci_proprietary.empty()) f["fci_proprietary"] = ToHex(n.fci_proprietary);
     } else {
-      w.Number("sfi", n.sfi);
+      f["sfi"] = n.sfi;
       if (n.is_record_ef()) {
-        w.Number("record_length", n.size)
-            .Number("max_records", n.max_records)
-            .Number("record_count", n.record_count);
+        f["record_length"] = n.size;
+        f["max_records"] = n.max_records;
+        f["record_count"] = n.record_count;
       } else {
-        w.Number("size", n.size);
+        f["size"] = n.size;
       }
     }
-    w.String("security", ToHex(n.security)).String("access_text", DescribeAccess(n));
-    w.BeginArray("access");
+    f["security"] = ToHex(n.security);
+    f["access_text"] = DescribeAccess(n);
+    f["access"] = Json::array();
     for (const auto& rule : AccessRules(n)) {
-      w.BeginObject().BeginArray("modes");
-      for (const auto& m : rule.modes) w.String(m);
-      w.EndArray().String("condition", rule.condition).EndObject();
+      f["access"].push_back({{"modes", rule.modes}, {"condition", rule.condition}});
     }
-    w.EndArray();
     const uint32_t at = l.BlockOffset(n.id);
-    w.Number("node_block", n.id)
-        .Number("node_nvm_offset", at)
-        .Number("node_file_offset", FileOffset(at));
-    w.BeginArray("data_blocks");
-    for (uint16_t b : n.data_blocks) w.Number({}, b);
-    w.EndArray().EndObject();
+    f["node_block"] = n.id;
+    f["node_nvm_offset"] = at;
+    f["node_file_offset"] = FileOffset(at);
+    f["data_blocks"] = n.data_blocks;
+    files.push_back(std::move(f));
   }
-  w.EndArray().Number("block_size", block_size);
-  DamageJson(w, in);
-  w.EndObject();
-  std::printf("%s\n", w.Take().c_str());
+  j["files"] = std::move(files);
+  j["block_size"] = block_size;
+  AddFindings(j, in);
+  PrintJson(j);
 }
 
 int ReadOnlyCommand(const Options& o) {
   auto snap = ImageSnapshot::Read(o.path);
-  if (!snap.ok()) return Fail(o, snap.status());
+  if (!snap.ok()) return FailFile(o, snap.status());
   const Inspection in = Inspect(**snap);
   if (o.verb == "show") {
-    o.json ? PrintReportJson(in, o.path) : PrintReportText(in, o.path);
+    o.json ? PrintReportJson(in, o.path, true) : PrintReportText(in, o.path);
     return 0;
   }
   if (o.verb == "ls") {
@@ -606,7 +523,7 @@ int ReadOnlyCommand(const Options& o) {
     return in.ok() ? 0 : 1;
   }
   if (o.json) {
-    PrintReportJson(in, o.path);
+    PrintReportJson(in, o.path, in.ok());
   } else {
     for (const auto& n : in.notes) std::printf("note: %s\n", n.c_str());
     if (in.ok()) {
@@ -629,85 +546,164 @@ int ReadOnlyCommand(const Options& o) {
 
 }  // namespace
 
-int RunImageCommand(const std::vector<std::string>& args) {
-  if (args.empty()) return Usage("missing subcommand");
-  if (args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kImageUsage, stdout);
-    return 0;
+namespace {
+
+// "" or the usage error: the options of `init` read into `o`.
+std::string ReadInitOptions(const Args& a, Options* o) {
+  auto size = [&](const char* name, uint32_t* out, const char* what) -> std::string {
+    if (!a.has(name)) return "";
+    auto v = ParseSize(a.value(name), 0xFFFFFFFFull);
+    if (!v) return std::string(name) + " '" + a.value(name) + "': " + what;
+    *out = static_cast<uint32_t>(*v);
+    return "";
+  };
+  for (auto [name, out, what] :
+       {std::tuple{"--size", &o->geometry.nvm_size, "give a size such as 1M or 65536"},
+        std::tuple{"--page-size", &o->geometry.page_size, "give a number of bytes"},
+        std::tuple{"--journal", &o->geometry.journal_capacity, "give a size"},
+        std::tuple{"--block-size", &o->geometry.block_size, "give a number of bytes"}}) {
+    if (auto e = size(name, out, what); !e.empty()) return e;
   }
-  if (args[0] == "write-group") return RunImageWriteGroup(args);
-  Options o;
-  o.verb = args[0];
-  if (o.verb != "init" && o.verb != "show" && o.verb != "check" && o.verb != "ls") {
-    return Usage("unknown subcommand '" + o.verb + "'");
-  }
-  const bool init = o.verb == "init";
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&](uint32_t& out) -> bool {
-      if (i + 1 >= args.size()) return false;
-      auto v = ParseSize(args[++i], 0xFFFFFFFFull);
-      if (!v) return false;
-      out = static_cast<uint32_t>(*v);
-      return true;
-    };
-    const bool init_option = a == "--force" || a == "--blank" || a == "--scp03-keys" ||
-                             a == "--size" || a == "--page-size" || a == "--journal" ||
-                             a == "--block-size" || a == "--min-security-level" || a == "--serial";
-    if (a == "--help" || a == "-h") {
-      std::fputs(kImageUsage, stdout);
-      return 0;
-    } else if (a == "--json") {
-      o.json = true;
-    } else if (init_option && !init) {
-      return Usage(a + " is an option of 'image init', not of '" + o.verb + "'");
-    } else if (a == "--force") {
-      o.force = true;
-    } else if (a == "--blank") {
-      o.blank = true;
-    } else if (a == "--scp03-keys") {
-      if (i + 1 >= args.size()) return Usage("--scp03-keys needs a key file");
-      o.keys_file = args[++i];
-    } else if (a == "--min-security-level") {
-      const std::string v = i + 1 < args.size() ? args[++i] : "";
-      auto parsed = FromHex(v);
-      if (v.size() != 2 || !parsed.ok() ||
-          (parsed->at(0) != 0x01 && parsed->at(0) != 0x03 && parsed->at(0) != 0x11 &&
-           parsed->at(0) != 0x13 && parsed->at(0) != 0x33)) {
-        return Usage("--min-security-level needs 01, 03, 11, 13 or 33 (hex), not '" + v + "'");
-      }
-      o.min_level = parsed->at(0);
-      o.level_given = true;
-    } else if (a == "--serial") {
-      const std::string v = i + 1 < args.size() ? args[++i] : "";
-      auto parsed = FromHex(v);
-      if (v.size() != 16 || !parsed.ok() || GetU64(parsed->data()) == 0) {
-        return Usage("--serial needs 16 hex digits, not all zero, not '" + v + "'");
-      }
-      o.serial = GetU64(parsed->data());
-    } else if (a == "--size") {
-      if (!value(o.geometry.nvm_size)) return Usage("--size needs a size such as 1M or 65536");
-    } else if (a == "--page-size") {
-      if (!value(o.geometry.page_size)) return Usage("--page-size needs a number");
-    } else if (a == "--journal") {
-      if (!value(o.geometry.journal_capacity)) return Usage("--journal needs a size");
-      o.journal_given = true;
-    } else if (a == "--block-size") {
-      if (!value(o.geometry.block_size)) return Usage("--block-size needs a number");
-      o.block_size_given = true;
-    } else if (!a.empty() && a[0] == '-') {
-      return Usage("unknown option '" + a + "' for '" + o.verb + "'");
-    } else if (o.path.empty()) {
-      o.path = a;
-    } else {
-      return Usage("unexpected argument '" + a + "'");
+  o->journal_given = a.has("--journal");
+  o->block_size_given = a.has("--block-size");
+  o->force = a.has("--force");
+  o->blank = a.has("--blank");
+  o->keys_file = a.value("--scp03-keys");
+  if (a.has("--min-security-level")) {
+    const std::string v = a.value("--min-security-level");
+    auto parsed = ParseHexArg(v, 1);
+    if (!parsed.ok() || (parsed->at(0) != 0x01 && parsed->at(0) != 0x03 && parsed->at(0) != 0x11 &&
+                         parsed->at(0) != 0x13 && parsed->at(0) != 0x33)) {
+      return "--min-security-level needs 01, 03, 11, 13 or 33 (hex), not '" + v + "'";
     }
+    o->min_level = parsed->at(0);
+    o->level_given = true;
   }
-  if (o.path.empty()) return Usage("missing image PATH");
-  if (o.blank && (o.level_given || !o.keys_file.empty())) {
-    return Usage("--blank makes no card: --min-security-level and --scp03-keys do not apply");
+  if (a.has("--serial")) {
+    const std::string v = a.value("--serial");
+    auto parsed = ParseHexArg(v, 8);
+    if (!parsed.ok() || GetU64(parsed->data()) == 0) {
+      return "--serial needs 16 hex digits, not all zero, not '" + v + "'";
+    }
+    o->serial = GetU64(parsed->data());
   }
-  return init ? Init(o) : ReadOnlyCommand(o);
+  if (o->blank && (o->level_given || !o->keys_file.empty())) {
+    return "--blank makes no card: --min-security-level and --scp03-keys do not apply";
+  }
+  return "";
+}
+
+// The image commands work on a file, not on a card: card options given with them would be
+// silently ignored. `scp03`: write-group, which opens an SCP03 session with the in-process card.
+std::string CardOptionsGiven(const LinkOptions& link, bool scp03) {
+  if (!link.image.empty() || !link.connect.empty() || !link.reader.empty() ||
+      link.power_cut_after || link.raw || link.trace) {
+    return "the image commands take the image as an operand: --image, --connect, --reader, "
+           "--power-cut-after, --raw and --trace do not apply";
+  }
+  if (!scp03 && (!link.scp03.empty() || link.scp03_tuned)) {
+    return "--scp03, --kvn, --level and --s16 apply only to 'image write-group'";
+  }
+  return "";
+}
+
+}  // namespace
+
+int CheckImage(const std::string& path) {
+  Options o;
+  o.verb = "check";
+  o.path = path;
+  return ReadOnlyCommand(o);
+}
+
+void AddImageCommands(CommandTree& tree, const LinkOptions& link) {
+  Command& image = tree.Add(nullptr, "image", "create, show, check and list card image files",
+                            kImageDescription, kImageFooter);
+  image.app->require_subcommand(1);
+
+  auto run = [&link](const std::string& verb) {
+    return [&link, verb](const Args& a) {
+      Options o;
+      o.verb = verb;
+      o.json = link.json;
+      o.path = a.operands.at(0);
+      if (auto e = CardOptionsGiven(link, false); !e.empty())
+        return Reporter("image " + verb, o.json).Usage(e);
+      if (verb == "init") {
+        if (auto e = ReadInitOptions(a, &o); !e.empty())
+          return Reporter("image " + verb, o.json).Usage(e);
+        return Init(o);
+      }
+      return ReadOnlyCommand(o);
+    };
+  };
+
+  Command& init = tree.Add(
+      image.app, "init", "create a card image with the default profile",
+      "Creates a card image holding the default profile (docs/card-format.md): MF, EF.DIR, the\n"
+      "EMV PSE 1PAY.SYS.DDF01 and a PIN-protected demo DF.");
+  init.Operand("PATH", "the image file to create")
+      .Value("--size", "SIZE", "NVM size (default 1M; K and M suffixes)")
+      .Value("--page-size", "N",
+             "program unit in bytes: a power of two 32..4096 (default 64). Every one works; "
+             "from 512 up the block size and the root area default to the page size, since "
+             "both are whole pages")
+      .Value("--journal", "SIZE",
+             "commit capacity: the most one command may change (default 16K, 8 pages with 4K "
+             "pages; a multiple of the page size). Too small for the default profile is "
+             "refused with the least that works for the geometry")
+      .Value("--block-size", "N",
+             "allocation unit: a multiple of the page size, at least 256 for a card (default: "
+             "256 or the page size, whichever is larger)")
+      .Value("--min-security-level", "LEVEL",
+             "the SCP03 security level administrative commands need once the card is SECURED: "
+             "01 C-MAC (default), 03 C-MAC and C-DECRYPTION, 11 C-MAC and R-MAC, 13 C-MAC, "
+             "C-DECRYPTION and R-MAC, 33 all four. 'image show' prints it")
+      .Value("--scp03-keys", "FILE",
+             "the issuer's SCP03 key set (KVN 30): enc=, mac=, dek= lines in hex. Without it "
+             "the card gets the well-known test keys 404142..4F, as development cards do (a "
+             "warning says so)")
+      .Value("--serial", "HEX16",
+             "the card serial (GET DATA CF, the CPLC, the issuance manager's state files); "
+             "default: 8 random bytes")
+      .Flag("--blank", "an empty NVM store without a card file system (no card options)")
+      .Flag("--force",
+            "replace an existing file (atomically: the new image is written beside it and "
+            "renamed over it). Refused while a running card (tessera-card, tessera --image) "
+            "holds the file: stop it first");
+  init.run = run("init");
+
+  Command& show = tree.Add(
+      image.app, "show", "geometry, usage, journal state, wear and the card",
+      "Prints geometry, block usage, journal state, wear (program counts per page) and the\n"
+      "card: state, GlobalPlatform life cycle, minimum security level, files, PINs (never\n"
+      "their values) and key sets (never their keys).");
+  show.Operand("PATH", "the image file");
+  show.run = run("show");
+
+  Command& check = tree.Add(
+      image.app, "check", "verify the NVM invariants and the card's",
+      "Verifies the header, the journal, the allocator invariants and the CRC-32 of every\n"
+      "allocator table page, root area page and block (docs/nvm-format.md §6; a failing block\n"
+      "is named with what it holds), then the card's: the root record, the MF and a reachable,\n"
+      "acyclic file tree, every USED block owned by exactly one file node, data block, key set\n"
+      "or the PUT DATA block, sizes and record counts that fit their blocks, well-formed PINs\n"
+      "and key sets (docs/card-format.md §5). Exits 1 and names the damage (file by FID path,\n"
+      "e.g. 3F00/1000/1001, field and NVM offset; file offset = NVM offset + 4096). Pending\n"
+      "recovery work (a committed journal, an unfinished wipe) is reported but is not damage:\n"
+      "the check sees the state the next power-on recovers to.");
+  check.Operand("PATH", "the image file");
+  check.run = run("check");
+
+  Command& ls = tree.Add(
+      image.app, "ls", "the card's file tree",
+      "Lists the card's file tree: FIDs, DF names (hex and text), types, sizes and record\n"
+      "counts, SFIs, life cycle status and access conditions (FCP 8C decoded: e.g. 'read,\n"
+      "update: PIN 81; others: always').");
+  ls.Operand("PATH", "the image file");
+  ls.run = run("ls");
+
+  AddImageWriteGroup(tree, image.app, link);
 }
 
 }  // namespace tessera::tools

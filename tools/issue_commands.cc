@@ -25,7 +25,7 @@
 #include "host/issuance_protocol.h"
 #include "host/issuance_run.h"
 #include "issue_help.h"
-#include "json_writer.h"
+#include "json_output.h"
 #include "reporter.h"
 
 namespace tessera::tools {
@@ -33,27 +33,6 @@ namespace tessera::tools {
 // The host library (src/host) is what this front-end calls.
 using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// Options
-
-struct OptionSpec {
-  const char* name;
-  int arity;
-};
-constexpr OptionSpec kOptions[] = {
-    {"--function", 1}, {"--version", 1}, {"--target", 1},      {"--policy", 1}, {"--run-id", 1},
-    {"--state", 1},    {"--log", 1},     {"--no-ack", 0},      {"--again", 0},  {"--retries", 1},
-    {"-o", 1},         {"--output", 1},  {"--install-app", 0},
-};
-
-std::string SplitArgs(const std::vector<std::string>& in, const std::vector<std::string>& allowed,
-                      const std::string& command, Args* out) {
-  // -o has the long form --output.
-  return tools::SplitArgs(
-      in, allowed, command,
-      {IssueOptionArity, [](const std::string& a) { return a == "--output" ? "-o" : a; }}, out);
-}
 
 // --function N: decimal 1..254 or 0x01..0xFE.
 std::optional<uint8_t> ParseFunction(const std::string& v) {
@@ -127,23 +106,28 @@ std::string PendingText(const RunReport& r) {
   return "first unanswered: command " + std::to_string(r.first_pending);
 }
 
-void ReportJson(JsonWriter& w, const RunReport& r) {
-  w.String("function", FunctionText(r.function))
-      .String("state", RunStateName(r.state))
-      .String("run_id", RunIdText(r.run_id))
-      .Number("count", r.count)
-      .Number("succeeded", r.succeeded);
-  w.BeginArray("commands");
+// The run's fields (docs/cli-json.md §2.13), added to `j`.
+void AddRunJson(Json& j, const RunReport& r) {
+  j["function"] = FunctionText(r.function);
+  j["state"] = RunStateName(r.state);
+  j["run_id"] = RunIdText(r.run_id);
+  j["count"] = r.count;
+  j["succeeded"] = r.succeeded;
+  Json commands = Json::array();
   for (size_t i = 0; i < r.count; ++i) {
-    w.String(r.done(i) ? "ok" : (i == r.first_pending && r.failed_sw != 0) ? "failed" : "not run");
+    commands.push_back(r.done(i)                                    ? "ok"
+                       : (i == r.first_pending && r.failed_sw != 0) ? "failed"
+                                                                    : "not run");
   }
-  w.EndArray();
+  j["commands"] = commands;
   if (r.first_pending != 0xFFFF) {
-    w.Number("first_pending", r.first_pending);
+    j["first_pending"] = r.first_pending;
     if (r.failed_sw != 0) {
-      w.String("failed_sw", HexU16(r.failed_sw)).String("meaning", Meaning(r.failed_sw));
+      j["failed_sw"] = HexU16(r.failed_sw);
+      j["failed_meaning"] = Meaning(r.failed_sw);
     }
   }
+  j["acked"] = r.acknowledged;
 }
 
 // Progress on stderr: a bar redrawn in place on a terminal, plain lines otherwise.
@@ -313,7 +297,7 @@ int Compile(const LinkOptions& o, const Args& a) {
   }
   const std::string& path = a.operands[0];
   auto g = CompileGroupFile(path);
-  if (!g.ok()) return rep.Fail(g.status());
+  if (!g.ok()) return rep.FailFile(g.status());
   const Bytes encoded = g->Encode();
   const crypto::Sha256Digest digest = crypto::Sha256(encoded);
   const std::string sha = ToHex(ByteView(digest.data(), digest.size()));
@@ -324,19 +308,16 @@ int Compile(const LinkOptions& o, const Args& a) {
     f.write(reinterpret_cast<const char*>(encoded.data()),
             static_cast<std::streamsize>(encoded.size()));
     f.close();
-    if (!f) return rep.Fail("cannot write " + out + ": " + std::strerror(errno));
+    if (!f) return rep.FailFile(IOError("cannot write " + out + ": " + std::strerror(errno)));
   }
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .Bool("ok", true)
-        .String("file", path)
-        .Number("commands", g->commands.size())
-        .Number("bytes", encoded.size())
-        .String("sha256", sha);
-    if (!out.empty()) w.String("output", out);
-    w.EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    Json j{{"ok", true},
+           {"file", path},
+           {"count", g->commands.size()},
+           {"bytes", encoded.size()},
+           {"sha256", sha}};
+    if (!out.empty()) j["output"] = out;
+    PrintJson(j);
     return 0;
   }
   std::printf("%s: %zu commands, %zu bytes, SHA-256 %s\n", path.c_str(), g->commands.size(),
@@ -360,14 +341,8 @@ int InstallAppCommand(const LinkOptions& o, const Args& a) {
   auto installed = InstallIssuanceApp(**session);
   if (!installed.ok()) return rep.Fail(installed.status());
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .Bool("ok", true)
-        .String("aid", ToHex(IssuanceAid()))
-        .Bool("installed", *installed)
-        .Bool("already_installed", !*installed)
-        .EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(Json{
+        {"ok", true}, {"application", {{"aid", ToHex(IssuanceAid())}}}, {"installed", *installed}});
   } else if (*installed) {
     std::printf("installed the issuance application %s\n", ToHex(IssuanceAid()).c_str());
   } else {
@@ -405,14 +380,14 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
     version = static_cast<uint8_t>(n);
   }
   if (a.has("--policy")) {
-    auto p = FromHex(a.value("--policy"));
+    auto p = ParseHexArg(a.value("--policy"));
     if (!p.ok() || p->size() != 1) {
       return rep.Usage("--policy '" + a.value("--policy") + "': give one hex byte, e.g. 05");
     }
     policy = (*p)[0];
   }
   if (a.has("--target")) {
-    auto t = FromHex(a.value("--target"));
+    auto t = ParseHexArg(a.value("--target"));
     if (!t.ok() || t->size() < 5 || t->size() > 16) {
       return rep.Usage("--target '" + a.value("--target") + "': give an AID of 5..16 bytes hex");
     }
@@ -425,7 +400,7 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
         "--scp03 KEYS");
   }
   auto group = LoadGroupBytes(a.operands[0]);
-  if (!group.ok()) return rep.Fail(group.status());
+  if (!group.ok()) return rep.FailFile(group.status());
   if (target.empty()) {
     // The application the group installs: unusable from outside while half issued.
     if (auto decoded = DecodeGroup(*group); decoded.ok()) target = TargetAid(*decoded);
@@ -433,7 +408,11 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
   const size_t commands = GetU16(&(*group)[2]);
   const crypto::Sha256Digest digest = crypto::Sha256(*group);
   auto session = CardSession::Open(o);
-  if (!session.ok()) return rep.Fail(session.status());
+  if (!session.ok()) {
+    // image write-group names the image as an operand: a file that cannot be a card.
+    return command == "image write-group" ? rep.FailFile(session.status())
+                                          : rep.Fail(session.status());
+  }
   CardSession& s = **session;
   bool installed = false;
   auto sel = s.Plain(SelectIssuance());
@@ -464,20 +443,16 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
   }
   const std::string sha = ToHex(ByteView(digest.data(), digest.size()));
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject()
-        .Bool("ok", true)
-        .String("function", FunctionText(function))
-        .Number("version", version)
-        .String("policy", HexByte(static_cast<uint8_t>(policy | 0x01)))
-        .String("target", ToHex(target))
-        .Number("commands", commands)
-        .Number("bytes", group->size())
-        .String("sha256", sha)
-        .Number("blocks", up->blocks)
-        .Bool("installed_app", installed)
-        .EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(Json{{"ok", true},
+                   {"function", FunctionText(function)},
+                   {"version", version},
+                   {"policy", HexByte(static_cast<uint8_t>(policy | 0x01))},
+                   {"target", target.empty() ? Json() : Json(ToHex(target))},
+                   {"count", commands},
+                   {"bytes", group->size()},
+                   {"sha256", sha},
+                   {"store_data_blocks", up->blocks},
+                   {"installed_app", installed}});
     return 0;
   }
   if (installed)
@@ -490,6 +465,23 @@ int LoadGroup(const LinkOptions& o, const Args& a, const std::string& command) {
 // ---------------------------------------------------------------------------------------------
 // issue run
 
+ErrorKind RunErrorKind(RunFailure f) {
+  switch (f) {
+    case RunFailure::kCard:
+      return ErrorKind::kCard;
+    case RunFailure::kLink:
+      return ErrorKind::kLink;
+    case RunFailure::kPartial:
+      return ErrorKind::kPartial;
+    case RunFailure::kFile:
+      return ErrorKind::kFile;
+    case RunFailure::kNone:
+    case RunFailure::kFailed:
+      break;
+  }
+  return ErrorKind::kFailed;
+}
+
 std::string StatePathOf(const Args& a, const std::string& card, uint8_t function) {
   return a.has("--state") ? a.value("--state") : DefaultStatePath(card, function);
 }
@@ -497,23 +489,25 @@ std::string StatePathOf(const Args& a, const std::string& card, uint8_t function
 int PrintOutcome(const LinkOptions& o, const Reporter& rep, const RunOutcome& out, uint8_t function,
                  const RunId& run_id, const std::string& state, const std::string& log) {
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Bool("ok", out.exit_code == 0);
-    if (out.exit_code != 0) w.String("error", out.message).Number("exit", out.exit_code);
+    Json j = out.exit_code == 0
+                 ? Json{{"ok", true}}
+                 : ErrorJson(out.message, RunErrorKind(out.failure),
+                             out.failure_sw != 0 ? std::optional(out.failure_sw) : std::nullopt);
     if (out.report) {
-      ReportJson(w, *out.report);
+      AddRunJson(j, *out.report);
+      // The host's acknowledgement, or the card's flag (a run issued already).
+      j["acked"] = out.acked || out.report->acknowledged;
     } else {
-      w.String("function", FunctionText(function)).String("run_id", RunIdText(run_id));
+      j["function"] = FunctionText(function);
+      j["run_id"] = RunIdText(run_id);
     }
-    if (out.sw != 0) w.String("sw", HexU16(out.sw));
-    w.Bool("acked", out.acked)
-        .Bool("replay", out.replay)
-        .Number("retries", static_cast<uint64_t>(out.retries))
-        .Number("reconnects", static_cast<uint64_t>(out.reconnects))
-        .String("state_file", state)
-        .String("log", log)
-        .EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    if (out.sw != 0) j["sw"] = HexU16(out.sw);
+    j["replay"] = out.replay;
+    j["retries"] = out.retries;
+    j["reconnects"] = out.reconnects;
+    j["state_file"] = state;
+    j["log"] = log;
+    PrintJson(j);
   }
   if (out.exit_code != 0) {
     std::fprintf(stderr, "tessera %s: %s\n", rep.command().c_str(), out.message.c_str());
@@ -682,18 +676,16 @@ int StatusCommand(const LinkOptions& o, const Args& a) {
   if (!rep_.ok()) return rep.Fail(rep_.status());
   const bool acked = rep_->acknowledged;
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Bool("ok", true);
-    ReportJson(w, *rep_);
-    w.Bool("acked", acked).String("target", ToHex(rep_->target));
+    Json j{{"ok", true}};
+    AddRunJson(j, *rep_);
+    j["target"] = rep_->target.empty() ? Json() : Json(ToHex(rep_->target));
     if (t->known) {
-      w.Number("version", t->version)
-          .String("policy", HexByte(t->policy))
-          .String("group_fid", HexU16(t->fid))
-          .String("sha256", ToHex(t->digest));
+      j["version"] = t->version;
+      j["policy"] = HexByte(t->policy);
+      j["group_fid"] = HexU16(t->fid);
+      j["sha256"] = ToHex(t->digest);
     }
-    w.EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    PrintJson(j);
     return 0;
   }
   PrintReport(*rep_, t->known ? &*t : nullptr, acked);
@@ -779,11 +771,14 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
   const bool done = report->state == static_cast<uint8_t>(RunState::kDone);
   const int code = op == IssueOp::kAck ? 0 : done ? 0 : kExitPartial;
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject().Bool("ok", code == 0);
-    ReportJson(w, *report);
-    w.String("sw", HexU16(r->sw)).Bool("acked", op == IssueOp::kAck).EndObject();
-    std::printf("%s\n", w.Take().c_str());
+    Json j = code == 0 ? Json{{"ok", true}}
+                       : ErrorJson("the run stopped: " + PendingText(*report), ErrorKind::kPartial,
+                                   report->failed_sw != 0 ? std::optional(report->failed_sw)
+                                                          : std::nullopt);
+    AddRunJson(j, *report);
+    j["sw"] = HexU16(r->sw);
+    if (op == IssueOp::kAck) j["acked"] = true;
+    PrintJson(j);
   } else {
     std::printf("EXECUTE ISSUANCE %s: %s\n", name.c_str(), HexU16(r->sw).c_str());
     PrintReport(*report, t->known ? &*t : nullptr, report->acknowledged);
@@ -797,112 +792,118 @@ int Step(const LinkOptions& o, const Args& a, IssueOp op, const std::string& nam
 
 }  // namespace
 
-int IssueOptionArity(const std::string& option) {
-  for (const auto& o : kOptions) {
-    if (option == o.name) return o.arity;
-  }
-  return -1;
+namespace {
+
+void FunctionOption(Command& c) {
+  c.Value("--function", "N", "the card function: 1..254 (or 0x01..0xFE)");
 }
 
-int RunIssue(const LinkOptions& link, const std::vector<std::string>& args) {
-  const bool help = WantsHelp(args);
-  std::vector<std::string> rest;
-  for (const auto& x : args) {
-    if (x != "--help" && x != "-h") rest.push_back(x);
-  }
-  const std::string sub = rest.empty() ? "" : rest[0];
-  if (!rest.empty()) rest.erase(rest.begin());
-  const std::string command = "issue" + (sub.empty() ? "" : " " + sub);
-  struct Sub {
+void RunOptions(Command& c) {
+  c.Value("--run-id", "HEX16", "the run id (8 bytes hex); default: the state file's")
+      .Value("--state", "FILE",
+             "the state file (default tessera-issue-SERIAL-NN.state in the current directory)")
+      .Value("--log", "FILE", "the JSON-lines log (default: the state file's name with .log)");
+}
+
+void GroupOptions(Command& c) {
+  FunctionOption(c);
+  c.Value("--version", "V", "the group's version, 0..255 (default 1)")
+      .Value("--target", "AID",
+             "the application the function issues (5..16 bytes hex): it does not select while "
+             "a run of the function is unfinished. Default: the AID the group installs (its "
+             "INSTALL [for install] or installation file)")
+      .Value("--policy", "XX",
+             "hex: b1 stop on the first error (always set), b2 partial retry allowed, b3 (04) "
+             "secure channel required for EXECUTE ISSUANCE (default 01)")
+      .Flag("--install-app", "install the issuance application first when the card has none");
+}
+
+}  // namespace
+
+void AddIssueCommands(CommandTree& tree, const LinkOptions& link) {
+  Command& issue =
+      tree.Add(nullptr, "issue",
+               "self-issuance: compile, load and run card functions' command groups", kIssueHelp);
+  issue.app->require_subcommand(1);
+
+  Command& compile =
+      tree.Add(issue.app, "compile",
+               "compile a group's text form (profiles/*.group) to the card's form", kCompileHelp);
+  compile.Operand("GROUP", "the group's text ('-': standard input)")
+      .Value("-o,--output", "OUT", "write the compiled bytes to OUT");
+  compile.run = [&link](const Args& a) { return Compile(link, a); };
+
+  Command& install =
+      tree.Add(issue.app, "install-app",
+               "install the issuance application (GP INSTALL, with the ISD)", kInstallAppHelp);
+  install.run = [&link](const Args& a) { return InstallAppCommand(link, a); };
+
+  Command& load =
+      tree.Add(issue.app, "load-group",
+               "compile and upload a group as card function N (STORE DATA BF73)", kLoadGroupHelp);
+  load.Operand("GROUP", "the group: text, or compiled bytes from 'issue compile -o'");
+  GroupOptions(load);
+  load.run = [&link](const Args& a) { return LoadGroup(link, a, "issue load-group"); };
+
+  Command& run =
+      tree.Add(issue.app, "run", "issue: start, retries, reconnection and resume, log, acknowledge",
+               kRunHelp);
+  FunctionOption(run);
+  RunOptions(run);
+  run.Flag("--no-ack", "stop before the acknowledgement")
+      .Value("--retries", "K",
+             "retries of a command that failed with a transient status word, 0..10 (default 3)")
+      .Flag("--again",
+            "start a new run of a function the card holds done and acknowledged by another run");
+  run.run = [&link](const Args& a) { return Run(link, a); };
+
+  Command& status =
+      tree.Add(issue.app, "status",
+               "the function's journal: state, commands succeeded, first failure", kStatusHelp);
+  FunctionOption(status);
+  status.run = [&link](const Args& a) { return StatusCommand(link, a); };
+
+  struct StepCommand {
     const char* name;
-    const char* help;
-    std::vector<std::string> options;
-    int (*run)(const LinkOptions&, const Args&);
+    const char* summary;
+    IssueOp op;
   };
-  static const Sub kSubs[] = {
-      {"compile", kCompileHelp, {"-o"}, Compile},
-      {"install-app", kInstallAppHelp, {}, InstallAppCommand},
-      {"load-group",
-       kLoadGroupHelp,
-       {"--function", "--version", "--target", "--policy", "--install-app"},
-       [](const LinkOptions& o, const Args& a) { return LoadGroup(o, a, "issue load-group"); }},
-      {"run",
-       kRunHelp,
-       {"--function", "--run-id", "--state", "--log", "--no-ack", "--retries", "--again"},
-       Run},
-      {"status", kStatusHelp, {"--function"}, StatusCommand},
-      {"resume",
-       kStepHelp,
-       {"--function", "--run-id", "--state", "--log"},
-       [](const LinkOptions& o, const Args& a) { return Step(o, a, IssueOp::kResume, "resume"); }},
-      {"retry-failed",
-       kStepHelp,
-       {"--function", "--run-id", "--state", "--log"},
-       [](const LinkOptions& o, const Args& a) {
-         return Step(o, a, IssueOp::kRetryFailed, "retry-failed");
-       }},
-      {"ack",
-       kStepHelp,
-       {"--function", "--run-id", "--state", "--log"},
-       [](const LinkOptions& o, const Args& a) { return Step(o, a, IssueOp::kAck, "ack"); }},
-  };
-  for (const Sub& s : kSubs) {
-    if (sub != s.name) continue;
-    if (help) return Help(s.help);
-    Args parsed;
-    if (auto e = SplitArgs(rest, s.options, command, &parsed); !e.empty()) {
-      return Reporter(command, link.json).Usage(e);
-    }
-    return s.run(link, parsed);
+  for (const StepCommand& step :
+       {StepCommand{"resume", "continue an interrupted or partial run (P1 01)", IssueOp::kResume},
+        StepCommand{"retry-failed", "run again the commands that did not succeed (P1 02)",
+                    IssueOp::kRetryFailed},
+        StepCommand{"ack", "acknowledge the run (P1 04)", IssueOp::kAck}}) {
+    Command& c = tree.Add(issue.app, step.name, step.summary, kStepHelp);
+    FunctionOption(c);
+    RunOptions(c);
+    const std::string name = step.name;
+    const IssueOp op = step.op;
+    c.run = [&link, op, name](const Args& a) { return Step(link, a, op, name); };
   }
-  if (help && sub.empty()) return Help(kIssueHelp);
-  if (sub.empty()) {
-    std::fputs(kIssueHelp, stderr);
-    return 2;
-  }
-  return Reporter("issue", link.json).Usage("unknown subcommand '" + sub + "'");
 }
 
-int RunImageWriteGroup(const std::vector<std::string>& args) {
-  if (WantsHelp(args)) return Help(kImageWriteGroupHelp);
-  // args[0] is "write-group"; the global --json arrives right after it.
-  LinkOptions o;
-  std::vector<std::string> rest;
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--json") {
-      o.json = true;
-    } else if (args[i] == "--scp03" || args[i] == "--kvn" || args[i] == "--level") {
-      if (i + 1 >= args.size()) {
-        return Reporter("image write-group", o.json).Usage(args[i] + " needs a value");
-      }
-      const std::string v = args[++i];
-      if (args[i - 1] == "--scp03") {
-        o.scp03 = v;
-      } else {
-        auto b = FromHex(v);
-        if (!b.ok() || b->size() != 1) {
-          return Reporter("image write-group", o.json).Usage(args[i - 1] + ": give one hex byte");
-        }
-        (args[i - 1] == "--kvn" ? o.scp03_kvn : o.scp03_level) = (*b)[0];
-      }
-    } else {
-      rest.push_back(args[i]);
+void AddImageWriteGroup(CommandTree& tree, CLI::App* image, const LinkOptions& link) {
+  Command& c =
+      tree.Add(image, "write-group", "write a card function's group into an image, offline",
+               kImageWriteGroupHelp);
+  c.Operand("IMAGE", "the card image").Operand("GROUP", "the group: text or compiled");
+  GroupOptions(c);
+  c.run = [&link](const Args& in) {
+    const std::string command = "image write-group";
+    if (!link.image.empty() || !link.connect.empty() || !link.reader.empty() ||
+        link.power_cut_after || link.raw) {
+      return Reporter(command, link.json)
+          .Usage(
+              "the image is an operand: --image, --connect, --reader, --power-cut-after and "
+              "--raw do not apply");
     }
-  }
-  Args a;
-  const std::string command = "image write-group";
-  if (auto e = SplitArgs(rest, {"--function", "--version", "--target", "--policy", "--install-app"},
-                         command, &a);
-      !e.empty()) {
-    return Reporter(command, o.json).Usage(e);
-  }
-  if (a.operands.size() != 2) {
-    return Reporter(command, o.json).Usage("give IMAGE and GROUP");
-  }
-  o.image = a.operands[0];
-  a.operands.erase(a.operands.begin());
-  if (o.scp03.empty()) o.scp03 = "test";
-  return LoadGroup(o, a, command);
+    LinkOptions o = link;
+    Args a = in;
+    o.image = a.operands[0];
+    a.operands.erase(a.operands.begin());
+    if (o.scp03.empty()) o.scp03 = "test";
+    return LoadGroup(o, a, command);
+  };
 }
 
 }  // namespace tessera::tools

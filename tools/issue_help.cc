@@ -4,31 +4,9 @@
 namespace tessera::tools {
 
 const char* const kIssueHelp =
-    "usage: tessera issue compile GROUP [-o OUT] [--json]\n"
-    "       tessera CARD --scp03 KEYS issue install-app [--json]\n"
-    "       tessera CARD --scp03 KEYS issue load-group GROUP --function N [--version V]\n"
-    "                 [--target AID] [--policy XX] [--install-app] [--json]\n"
-    "       tessera CARD [--scp03 KEYS] issue run --function N [--run-id HEX16] [--state FILE]\n"
-    "                 [--log FILE] [--no-ack] [--retries K] [--again] [--json]\n"
-    "       tessera CARD issue status --function N [--json]\n"
-    "       tessera CARD [--scp03 KEYS] issue resume|retry-failed|ack --function N\n"
-    "                 [--run-id HEX16 | --state FILE] [--log FILE] [--json]\n"
-    "       tessera issue batch PROFILE --images DIR --count N [--shard I/N] [...]\n"
-    "       tessera issue card-keys --serial N [--master-key FILE] -o KEYFILE\n"
-    "\n"
     "Self-issuance (docs/self-issuance.md): card functions are command groups stored in the\n"
     "issuance application (F054455353455241 02) and run inside the card on one EXECUTE\n"
     "ISSUANCE request. 'tessera issue SUBCOMMAND --help' explains each subcommand.\n"
-    "  compile       compile a group's text form (profiles/*.group) to the card's form\n"
-    "  install-app   install the issuance application (GP INSTALL in a session with the ISD)\n"
-    "  load-group    compile and upload a group as card function N (STORE DATA BF73 in a\n"
-    "                session with the issuance application, the issuer's keys)\n"
-    "  run           issue: start, retries, reconnection and resume, log, acknowledge\n"
-    "  status        the function's journal: state, commands succeeded, first failure, run id\n"
-    "  resume, retry-failed, ack   the single steps of a run (EXECUTE ISSUANCE P1 01, 02, 04)\n"
-    "  batch         issue a function to N new card images in this process, each with its\n"
-    "                serial and keys derived from a master key; shards, resumable re-runs\n"
-    "  card-keys     write the SCP03 key file of a batch-issued card from its serial\n"
     "CARD is --image PATH, --connect EP or --reader NAME; --scp03 KEYS, --kvn, --level choose\n"
     "the secure channel, --trace decodes every exchange ('tessera --help'). N is the function\n"
     "id, 1..254 (or hex as 0x01..0xFE). Key bytes are never printed or logged.\n"
@@ -45,8 +23,6 @@ const char* const kIssueHelp =
     "     'tessera issue retry-failed' once the cause is fixed\n";
 
 const char* const kCompileHelp =
-    "usage: tessera issue compile GROUP [-o OUT] [--json]\n"
-    "\n"
     "Compiles a command group's text form (one hex command APDU a line, options 'harmless'\n"
     "and 'sw=XXXX[,XXXX]', '#' comments; tools/issue_group.h) to the card's form\n"
     "(docs/self-issuance.md §3) and prints its command count, size in bytes and SHA-256 (the\n"
@@ -57,8 +33,6 @@ const char* const kCompileHelp =
     "nothing is written) or OUT cannot be written; 2 usage error.\n";
 
 const char* const kInstallAppHelp =
-    "usage: tessera CARD --scp03 KEYS issue install-app [--json]\n"
-    "\n"
     "Installs the issuance application F054455353455241 02 from the module ISSUANCE\n"
     "(GlobalPlatform INSTALL [for install and make selectable], privileges 800000) inside an\n"
     "SCP03 session with the issuer security domain (--scp03 KEYS: the ISD's keys).\n"
@@ -66,28 +40,15 @@ const char* const kInstallAppHelp =
     "failed; 2 usage error (no --scp03).\n";
 
 const char* const kLoadGroupHelp =
-    "usage: tessera CARD --scp03 KEYS issue load-group GROUP --function N [--version V]\n"
-    "         [--target AID] [--policy XX] [--install-app] [--json]\n"
-    "\n"
     "Loads GROUP (a text group, compiled here, or compiled bytes from 'issue compile -o',\n"
     "which start 47 01) as card function N: SELECT of the issuance application, an SCP03\n"
     "session with it (its sessions use the issuer's key sets: --scp03 KEYS, --kvn), then\n"
     "STORE DATA BF73 { C1 N, C3 V, [4F AID], C5 policy, C6 group }. The card writes the group\n"
     "file 03NN and the table record and sets the function's journal to idle.\n"
-    "  --version V     0..255 (default 1)\n"
-    "  --target AID    the application the function issues (5..16 bytes hex): it does not\n"
-    "                  select while a run of the function is unfinished. Default: the AID\n"
-    "                  the group installs (its INSTALL [for install] or installation file)\n"
-    "  --policy XX     hex: b1 stop on the first error (always set), b2 partial retry allowed,\n"
-    "                  b3 (04) secure channel required for EXECUTE ISSUANCE (default 01)\n"
-    "  --install-app   install the issuance application first when the card has none\n"
     "Exit codes: 0 loaded; 1 a bad group (FILE:LINE errors), or the card refused (e.g. 6985:\n"
     "the function's last run is not acknowledged; 6A84: 16 functions exist) or failed; 2 usage.\n";
 
 const char* const kRunHelp =
-    "usage: tessera CARD [--scp03 KEYS] issue run --function N [--run-id HEX16]\n"
-    "         [--state FILE] [--log FILE] [--no-ack] [--retries K] [--again] [--json]\n"
-    "\n"
     "Issues card function N as the external device of the seed patent (claims 10-12):\n"
     " 1. the card's serial is read (GET DATA CF of the ISD). The run id (--run-id, or 8\n"
     "    random bytes) is written to the state file (default tessera-issue-SERIAL-NN.state in\n"
@@ -124,8 +85,6 @@ const char* const kRunHelp =
     "non-transient failure (the run stays unacknowledged; 'issue retry-failed' continues it).\n";
 
 const char* const kStatusHelp =
-    "usage: tessera CARD issue status --function N [--json]\n"
-    "\n"
     "Shows function N: its table record (group file, version, command count, policy, target)\n"
     "and its journal (EXECUTE ISSUANCE P1 03, and READ RECORD of the journal for the\n"
     "acknowledgement): state (idle, running, interrupted, done, partial), run id, commands\n"
@@ -137,11 +96,6 @@ const char* const kStatusHelp =
     "Exit codes: 0 shown; 1 the card refused (6A88: no such function) or failed; 2 usage.\n";
 
 const char* const kStepHelp =
-    "usage: tessera CARD [--scp03 KEYS] issue resume --function N [--run-id HEX16 | --state F]\n"
-    "       tessera CARD [--scp03 KEYS] issue retry-failed --function N [--run-id H | --state F]\n"
-    "       tessera CARD issue ack --function N [--run-id HEX16 | --state FILE]\n"
-    "         [--log FILE] [--json]\n"
-    "\n"
     "The single steps of a run, for an operator: resume (EXECUTE ISSUANCE P1 01) continues an\n"
     "interrupted or partial run from its first unanswered command; retry-failed (P1 02) runs\n"
     "again the commands that did not succeed; ack (P1 04) acknowledges the run (the next\n"
@@ -155,9 +109,6 @@ const char* const kStepHelp =
     "unacknowledged run) or failed; 2 usage; 3 the run stopped again on a command's failure.\n";
 
 const char* const kImageWriteGroupHelp =
-    "usage: tessera image write-group IMAGE GROUP --function N [--version V] [--target AID]\n"
-    "         [--policy XX] [--scp03 KEYS] [--install-app] [--json]\n"
-    "\n"
     "The memory path of self-issuance (US 7,428,992 claim 2): writes the command group GROUP\n"
     "(text or compiled) into the issuance application of the card image IMAGE as function N,\n"
     "offline. It opens the image in this process (as 'tessera --image IMAGE') and does what\n"

@@ -12,6 +12,8 @@ const char* ErrorCodeText(ErrorKind kind) {
       return "usage";
     case ErrorKind::kCard:
       return "card";
+    case ErrorKind::kLink:
+      return "link";
     case ErrorKind::kFile:
       return "file";
     case ErrorKind::kDamaged:
@@ -32,8 +34,11 @@ int ExitCode(ErrorKind kind) {
 
 ErrorKind KindOf(const Status& s) {
   if (s.has_card_sw()) return ErrorKind::kCard;
-  if (s.code() == ErrorCode::kIOError) return ErrorKind::kFile;
-  if (s.code() == ErrorCode::kCorruption) return ErrorKind::kDamaged;
+  if (s.code() == ErrorCode::kUnavailable || s.code() == ErrorCode::kPowerLost) {
+    return ErrorKind::kLink;
+  }
+  // The host's file reads (host/file_io.h) fail with these; links fail as kUnavailable.
+  if (s.code() == ErrorCode::kIOError || s.code() == ErrorCode::kNotFound) return ErrorKind::kFile;
   return ErrorKind::kFailed;
 }
 

@@ -18,7 +18,8 @@ using host::Json;
 enum class ErrorKind {
   kUsage,    // "usage": the command line is wrong; nothing was done (exit 2)
   kCard,     // "card": the card refused; `sw` is its status word (exit 1)
-  kFile,     // "file": a file or the host file system failed (exit 1)
+  kLink,     // "link": the card could not be reached, or the link or secure channel failed (1)
+  kFile,     // "file": a file named on the command line cannot be used (exit 1)
   kDamaged,  // "damaged": an image or a card's data fails its checks (exit 1)
   kPartial,  // "partial": an issuance stopped on a command's failure (exit 3)
   kFailed,   // "failed": any other failure: the link, the secure channel, bad input (exit 1)
@@ -26,8 +27,10 @@ enum class ErrorKind {
 
 const char* ErrorCodeText(ErrorKind kind);
 int ExitCode(ErrorKind kind);
-// The kind of a host Status: a refusal (it carries the card's status word), an I/O or a
-// corruption error, or a failure.
+// The kind of a host Status: a refusal (it carries the card's status word), a card that cannot
+// be reached (kUnavailable, kPowerLost), a file that cannot be read or written (kIOError,
+// kNotFound: host/file_io.h), or a failure. Where a file is to blame for another reason (its
+// content), the front-end says so (Reporter::FailFile).
 ErrorKind KindOf(const Status& s);
 
 Json ErrorJson(const std::string& message, ErrorKind kind,

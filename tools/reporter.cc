@@ -2,8 +2,6 @@
 
 #include <cstdio>
 
-#include "json_output.h"
-
 namespace tessera::tools {
 
 int Reporter::Usage(const std::string& message) const {
@@ -13,19 +11,42 @@ int Reporter::Usage(const std::string& message) const {
   return ExitCode(ErrorKind::kUsage);
 }
 
+namespace {
+
+std::string MessageOf(const Status& s) {
+  return s.message().empty() ? s.ToString() : s.message();
+}
+
+std::optional<uint16_t> SwOf(const Status& s) {
+  return s.has_card_sw() ? std::optional(s.card_sw()) : std::nullopt;
+}
+
+}  // namespace
+
 int Reporter::Fail(const Status& s) const {
-  return Print(s.message().empty() ? s.ToString() : s.message(), &s);
+  return Print(MessageOf(s), KindOf(s), SwOf(s), nullptr);
 }
 
 int Reporter::Fail(const std::string& message) const {
-  return Print(message, nullptr);
+  return Print(message, ErrorKind::kFailed, std::nullopt, nullptr);
 }
 
-int Reporter::Print(const std::string& message, const Status* s) const {
-  const ErrorKind kind = s ? KindOf(*s) : ErrorKind::kFailed;
+int Reporter::FailFile(const Status& s) const {
+  return Print(MessageOf(s), ErrorKind::kFile, std::nullopt, nullptr);
+}
+
+int Reporter::Fail(const Status& s, ErrorKind kind, const Json& extra) const {
+  return Print(MessageOf(s), kind, SwOf(s), &extra);
+}
+
+int Reporter::Print(const std::string& message, ErrorKind kind, std::optional<uint16_t> sw,
+                    const Json* extra) const {
   if (json_) {
-    PrintJson(ErrorJson(message, kind,
-                        s && s->has_card_sw() ? std::optional(s->card_sw()) : std::nullopt));
+    Json j = ErrorJson(message, kind, sw);
+    if (extra) {
+      for (const auto& [key, value] : extra->items()) j[key] = value;
+    }
+    PrintJson(j);
   }
   std::fprintf(stderr, "tessera %s: %s\n", command_.c_str(), message.c_str());
   return ExitCode(kind);

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "host/card_session.h"
+#include "json_output.h"
 
 namespace tessera::tools {
 
@@ -23,13 +24,20 @@ class Reporter {
   // Exit 1; a Status from host::Refused also shows the card's status word.
   int Fail(const Status& s) const;
   int Fail(const std::string& message) const;  // exit 1
+  // Exit 1: a file named on the command line cannot be used (missing, unreadable, not what the
+  // command needs, an output that exists).
+  int FailFile(const Status& s) const;
+  // Exit `ExitCode(kind)`, with `extra`'s fields beside "ok" and "error" in --json (the part of
+  // the result the command has).
+  int Fail(const Status& s, ErrorKind kind, const Json& extra) const;
   // "WHAT: the card answered 6A89: an application with this AID exists" (exit 1).
   int CardFail(const std::string& what, uint16_t sw,
                const std::vector<SwMeaning>& known = {}) const;
   void Warn(const std::string& message) const;
 
  private:
-  int Print(const std::string& message, const Status* refusal) const;
+  int Print(const std::string& message, ErrorKind kind, std::optional<uint16_t> sw,
+            const Json* extra) const;
   std::string command_;
   bool json_;
 };

@@ -1,276 +1,226 @@
-// `tessera`: the host tool. Routes subcommands and turns failures into a message and an exit
-// code (0 success, 1 failure, 2 usage; kUsage below says exactly what each means).
+// `tessera`: the host tool. Its command tree is CLI11's (tools/cli_args.h): the global options
+// here, each command family's commands registered by its front-end. Failures become a message
+// and an exit code (0 success, 1 failure, 2 usage, 3 a stopped issuance), and with --json one
+// error object on stdout (tools/json_output.h).
+#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <set>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "apps_commands.h"
 #include "card_commands.h"
-#include "core/bytes.h"
+#include "cli_args.h"
 #include "image_command.h"
 #include "issue_batch.h"
 #include "issue_commands.h"
+#include "json_output.h"
 
 #ifndef TESSERA_VERSION
 #error "TESSERA_VERSION comes from CMakeLists.txt's project(VERSION)"
 #endif
 
+namespace tessera::tools {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: tessera [OPTIONS] <command> [arguments]\n"
-    "\n"
+constexpr const char* kDescription =
     "Tessera is a software secure element: a smart-card OS running as a virtual card on an\n"
-    "image file, and the host tools that drive it.\n"
+    "image file, and the host tools that drive it. 'tessera COMMAND --help' (or 'tessera help\n"
+    "COMMAND ...') explains a command and its options.\n"
     "\n"
-    "commands:\n"
-    "  image init PATH    create a card image with the default profile\n"
-    "  image show PATH    show geometry, usage, journal state, wear and the minimum SCP03\n"
-    "                     security level (read-only: works on a served or read-only image)\n"
-    "  image check PATH   verify the NVM invariants (header, journal, allocator) and the\n"
-    "                     card's (file tree, block ownership, sizes, PINs, key sets)\n"
-    "  image ls PATH      the file tree: FIDs, names, types, sizes, life cycle, access\n"
-    "  image help         every image option ('tessera image init --help')\n"
-    "  image ls PATH      list the card's file tree ('tessera image --help': the options)\n"
-    "  apps make-install-file DESC --key PEM -o OUT\n"
-    "                     build a signed installation file from a TOML or JSON description\n"
-    "  apps list          the application list: records, administrators, dates, status, the\n"
-    "                     signatures checked, and the GP life cycle with --scp03\n"
-    "  apps install FILE  install an application from an installation file (--scp03)\n"
-    "  apps set-status AID lock|unlock|terminate|erase|restore\n"
-    "                     change an application's status (--scp03)\n"
-    "  apps delete AID    delete an application and wipe its data (asks; --scp03)\n"
-    "  admin add|list     register an administrator (--scp03), or list them\n"
-    "  card set-date YYMMDD  set the card's trusted date (--scp03); 'card date' shows it\n"
-    "  issue compile|install-app|load-group|run|status|resume|retry-failed|ack\n"
-    "                     self-issuance: compile and load card functions' command groups,\n"
-    "                     run them with resume and acknowledgement ('tessera issue --help')\n"
-    "  image write-group IMAGE GROUP --function N\n"
-    "                     write a card function's group into an image, offline\n"
-    "  apdu HEX...        send command APDUs, print responses\n"
-    "  script FILE        run a scriptor-style APDU script ('-': standard input)\n"
-    "  readers            list PC/SC readers\n"
-    "  help [COMMAND]     this text, or a command's own help\n"
-    "\n"
-    "CARD, for apdu, script, apps, admin, card and issue (exactly one):\n"
-    "  --image PATH       run the card in this process on an image (the embedded default)\n"
-    "  --connect EP       a 'tessera-card --listen' socket: unix:PATH or tcp:HOST:PORT; the\n"
-    "                     connection is a card session of its own (it starts on a reset card)\n"
-    "  --timeout SECONDS  (--connect) give up connecting, or waiting for an answer, after this\n"
-    "                     long with a clear error (default 30; a busy card says so at once)\n"
-    "  --reader NAME      a PC/SC reader, e.g. 'Virtual PCD 00 00' (pcscd + vpcd)\n"
-    "  --power-cut-after N  (--image) cut the card's power during its page program N (0 the\n"
-    "                     first after power-on), as a card pulled from the reader mid-write:\n"
-    "                     that command and the rest fail ('power lost'); the next power-on\n"
-    "                     recovers the image to before or after the torn command. Once:\n"
-    "                     'issue run' reconnects to a card powered again and resumes\n"
-    "\n"
-    "OPTIONS, before or after the command (after 'image', only the image command's own\n"
-    "options and --json are accepted):\n"
-    "  --json             machine-readable output on stdout for every command: JSON, always\n"
-    "                     valid UTF-8 (bytes that are not UTF-8, e.g. in a path, become U+FFFD)\n"
-    "  --trace            (apdu, script, apps, admin, card, issue) decode every command and\n"
-    "                     response on stderr\n"
-    "  --raw              (apdu, script) do not follow 61xx/6Cxx automatically\n"
-    "  --scp03 KEYS       (apdu, script) open a GlobalPlatform SCP03 session with the issuer\n"
-    "                     security domain first and send every command inside it. KEYS is\n"
-    "                     'test' (the well-known 404142..4F, with a warning) or a file of\n"
-    "                     enc=, mac=, dek= lines in hex. (apps, admin, card, issue) the keys of\n"
-    "                     the sessions they open, with the ISD or the management application\n"
-    "  --level XX         SCP03 security level: 01 C-MAC, 03 +C-DEC (default), 11/13 +R-MAC,\n"
-    "                     33 +R-ENC (00: authentication only)\n"
-    "  --kvn XX           SCP03 key version number (default 00: the card's first key set)\n"
-    "  --s16              SCP03 with 16-byte challenges and MACs\n"
-    "  -h, --help         print this help; after a command, that command's help\n"
-    "  --version          print the version and exit\n"
-    "\n"
+    "The commands that talk to a card (apdu, script, apps, admin, card, issue) take exactly one\n"
+    "of --image, --connect and --reader. The global options may stand before or after the\n"
+    "command.";
+
+constexpr const char* kFooter =
     "PIN and key bytes are never printed, in any output mode (plain, --json, --trace, script):\n"
-    "the data of VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER and PUT KEY is shown as\n"
-    "its length. A blocked PIN (6983) comes with a note on how to unblock it.\n"
+    "the data of VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER and PUT KEY is shown as its\n"
+    "length. A blocked PIN (6983) comes with a note on how to unblock it.\n"
+    "\n"
+    "Hex values (AIDs, KVN, levels, status words, P1/P2) are written with or without 0x; counts\n"
+    "and sizes in decimal (sizes also with K or M).\n"
     "\n"
     "exit codes:\n"
-    "  0  success. For apdu and script: every command was exchanged with the card, whatever\n"
-    "     its status word; a status word other than 9000 is the card's answer, printed, not\n"
-    "     a failure of the tool\n"
-    "  1  failure: the card or image cannot be opened, an exchange or the SCP03 session\n"
-    "     fails, an APDU argument or a script line is not a command APDU, a script cannot be\n"
-    "     read (or is a directory), 'image check' finds damage. Responses already received\n"
-    "     are printed first; for apps, admin, card and issue also: the card refused (its\n"
-    "     status word and what it means are printed)\n"
-    "  2  usage error: unknown command or option, a missing or malformed option value (e.g.\n"
-    "     --level xyz), conflicting card options (more than one of --image, --connect and\n"
-    "     --reader, or one given twice), no card for a command that needs one, --level,\n"
-    "     --kvn or --s16 without --scp03, apps/admin/card commands that need --scp03 without\n"
-    "     it, 'apps delete' without --yes and no terminal to ask on\n"
-    "  3  (issue run, resume, retry-failed) the issuance stopped on a command's\n"
-    "     non-transient failure: the run is partial and stays unacknowledged\n"
+    "  0  success. For apdu and script: every command was exchanged with the card, whatever its\n"
+    "     status word; a status word other than 9000 is the card's answer, printed, not a\n"
+    "     failure of the tool\n"
+    "  1  failure: the card or image cannot be opened, an exchange or the SCP03 session fails,\n"
+    "     a file cannot be read, 'image check' finds damage; for apps, admin, card and issue\n"
+    "     also: the card refused (its status word and what it means are printed). Responses\n"
+    "     already received are printed first\n"
+    "  2  usage error: an unknown command or option, a missing or malformed value, conflicting\n"
+    "     card options, no card for a command that needs one, an option of another command\n"
+    "  3  (issue run, resume, retry-failed) the issuance stopped on a command's non-transient\n"
+    "     failure: the run is partial and stays unacknowledged\n"
     "\n"
-    "Run 'tessera COMMAND --help' for a command's options.\n";
+    "With --json every failure, usage errors included, is one object on stdout:\n"
+    "{\"ok\": false, \"error\": {\"message\", \"code\", [\"sw\"]}} (docs/cli-json.md).";
 
-// Application management: `apps`, `admin` and `card` (tools/apps_commands.h).
-bool IsManagement(const std::string& cmd) {
-  return cmd == "apps" || cmd == "admin" || cmd == "card";
+// The global options as written; Apply() checks and converts them.
+struct Globals {
+  std::string image, connect, reader, timeout, power_cut_after, scp03, level, kvn;
+  bool s16 = false, trace = false, json = false, raw = false, version = false;
+};
+
+void AddGlobals(CLI::App& app, Globals& g) {
+  auto value = [&](const char* name, std::string& out, const char* type, const char* help,
+                   const char* group) {
+    app.add_option(name, out, help)
+        ->type_name(type)
+        ->group(group)
+        ->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+  };
+  const char* card = "CARD (apdu, script, apps, admin, card, issue; exactly one)";
+  value("--image", g.image, "PATH",
+        "run the card in this process on an image (the embedded default)", card);
+  value("--connect", g.connect, "EP",
+        "a 'tessera-card --listen' socket: unix:PATH or tcp:HOST:PORT; the connection is a card "
+        "session of its own (it starts on a reset card)",
+        card);
+  value("--reader", g.reader, "NAME", "a PC/SC reader, e.g. 'Virtual PCD 00 00' (pcscd + vpcd)",
+        card);
+  value("--timeout", g.timeout, "SECONDS",
+        "(--connect) give up connecting, or waiting for an answer, after this long with a clear "
+        "error (default 30; a busy card says so at once)",
+        card);
+  value("--power-cut-after", g.power_cut_after, "N",
+        "(--image) cut the card's power during its page program N (0 the first after power-on), "
+        "as a card pulled from the reader mid-write: that command and the rest fail ('power "
+        "lost'); the next power-on recovers the image to before or after the torn command. "
+        "Once: 'issue run' reconnects to a card powered again and resumes",
+        card);
+  const char* sc = "SECURE CHANNEL";
+  value("--scp03", g.scp03, "KEYS",
+        "open a GlobalPlatform SCP03 session first: 'test' (the well-known 404142..4F, with a "
+        "warning) or a file of enc=, mac=, dek= lines in hex. apdu and script send every "
+        "command inside it; apps, admin, card and issue open their sessions with these keys",
+        sc);
+  value("--level", g.level, "XX",
+        "SCP03 security level: 01 C-MAC, 03 +C-DEC (default), 11/13 +R-MAC, 33 +R-ENC (00: "
+        "authentication only)",
+        sc);
+  value("--kvn", g.kvn, "XX", "SCP03 key version number (default 00: the card's first key set)",
+        sc);
+  app.add_flag("--s16", g.s16, "SCP03 with 16-byte challenges and MACs")->group(sc);
+  const char* out = "OUTPUT";
+  app.add_flag("--json", g.json,
+               "machine-readable output on stdout for every command: one JSON document, always "
+               "valid UTF-8 (docs/cli-json.md)")
+      ->group(out);
+  app.add_flag("--trace", g.trace,
+               "(apdu, script, apps, admin, card, issue) decode every command and response on "
+               "stderr")
+      ->group(out);
+  app.add_flag("--raw", g.raw, "(apdu, script) do not follow 61xx/6Cxx automatically")->group(out);
+  app.add_flag("--version", g.version, "print the version and exit")->group(out);
 }
 
-int UsageError(const std::string& message) {
+// "" or the usage error.
+std::string Apply(const Globals& g, LinkOptions* link) {
+  link->image = g.image;
+  link->connect = g.connect;
+  link->reader = g.reader;
+  link->scp03 = g.scp03;
+  link->trace = g.trace;
+  link->json = g.json;
+  link->raw = g.raw;
+  link->scp03_s16 = g.s16;
+  link->scp03_tuned = g.s16 || !g.level.empty() || !g.kvn.empty();
+  if (!g.timeout.empty()) {
+    auto n = ParseCount(g.timeout, 1, 3600);
+    if (!n || g.timeout.rfind("0x", 0) == 0) {
+      return "--timeout '" + g.timeout + "': give whole seconds from 1 to 3600";
+    }
+    link->timeout_s = static_cast<int>(*n);
+  }
+  if (!g.power_cut_after.empty()) {
+    auto n = ParseCount(g.power_cut_after, 0, UINT64_MAX);
+    if (!n) return "--power-cut-after '" + g.power_cut_after + "': give a number of page programs";
+    link->power_cut_after = *n;
+  }
+  for (auto [name, text, out] : {std::tuple{"--level", &g.level, &link->scp03_level},
+                                 std::tuple{"--kvn", &g.kvn, &link->scp03_kvn}}) {
+    if (text->empty()) continue;
+    auto b = ParseHexArg(*text, 1);
+    if (!b.ok()) return std::string(name) + " '" + *text + "': give one hex byte (e.g. 03)";
+    *out = (*b)[0];
+  }
+  return "";
+}
+
+int UsageError(bool json, const std::string& message) {
+  if (json) PrintJson(ErrorJson(message, ErrorKind::kUsage));
   std::fprintf(stderr, "tessera: %s\n\nRun 'tessera --help' for the options.\n", message.c_str());
-  return 2;
+  return ExitCode(ErrorKind::kUsage);
 }
 
-int CommandHelp(const std::string& cmd) {
-  const std::vector<std::string> help{"--help"};
-  if (cmd == "image") return tessera::tools::RunImageCommand(help);
-  if (cmd == "apdu") return tessera::tools::RunApdu({}, help);
-  if (cmd == "script") return tessera::tools::RunScript({}, help);
-  if (cmd == "readers") return tessera::tools::RunReaders({}, help);
-  return UsageError("unknown command '" + cmd + "'");
+// `tessera help [COMMAND ...]`: listed among the commands; Main() reads it as
+// `tessera COMMAND ... --help` before parsing.
+void AddHelpCommand(CommandTree& tree) {
+  Command& c = tree.Add(nullptr, "help", "this text, or a command's own help ('help apps list')",
+                        "Prints the help of the command named (the same as COMMAND --help).");
+  c.Operand("COMMAND", "the command, with its subcommands", false, true);
+  c.run = [&tree](const Args&) {
+    std::fputs(tree.root().help().c_str(), stdout);
+    return 0;
+  };
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app(kDescription, "tessera");
+  CommandTree tree(app);
+  Globals g;
+  AddGlobals(app, g);
+  app.footer(kFooter);
+  // Global options are accepted after the command too: a command passes what it does not know
+  // to its parent. Inherited by every command added below.
+  app.fallthrough();
+  LinkOptions link;
+  AddImageCommands(tree, link);
+  AddCardCommands(tree, link);
+  AddManagementCommands(tree, link);
+  AddIssueCommands(tree, link);
+  AddIssueBatchCommands(tree, link);
+  AddHelpCommand(tree);
+  bool json = false;  // before parsing: a usage error with --json is a JSON object too
+  for (int i = 1; i < argc; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "help" && args.size() > 1) {
+    args.erase(args.begin());
+    args.push_back("--help");
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    return UsageError(json, e.what());
+  }
+  if (g.version) {
+    if (g.json) {
+      PrintJson(Json{{"ok", true}, {"version", TESSERA_VERSION}});
+    } else {
+      std::puts("tessera " TESSERA_VERSION);
+    }
+    return 0;
+  }
+  if (auto e = Apply(g, &link); !e.empty()) return UsageError(json, e);
+  Command* chosen = tree.Chosen();
+  if (chosen == nullptr || !chosen->run) {
+    // No command, or a family without its subcommand: its help, as a usage error.
+    std::fputs(app.help().c_str(), stderr);
+    if (json) PrintJson(ErrorJson("no command given", ErrorKind::kUsage));
+    return ExitCode(ErrorKind::kUsage);
+  }
+  chosen->Collect();
+  return chosen->run(chosen->args);
 }
 
 }  // namespace
+}  // namespace tessera::tools
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  tessera::tools::LinkOptions link;
-  std::string cmd;
-  std::vector<std::string> cmd_args;  // the command's operands, or all of image's arguments
-  bool help = false;
-  std::set<std::string> seen;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    // Batch issuance parses its own options (tools/issue_batch.cc).
-    const bool batch = cmd == "issue" && !cmd_args.empty() &&
-                       (cmd_args[0] == "batch" || cmd_args[0] == "card-keys");
-    if (cmd == "image" || batch) {  // image parses its own options (tools/image_command.cc)
-      cmd_args.push_back(a);
-      continue;
-    }
-    // The application-management commands' own options go to them (tools/apps_commands.cc);
-    // the global ones (card, SCP03, --json, --trace) stay here.
-    if (IsManagement(cmd) || cmd == "issue") {
-      const int arity = cmd == "issue" ? tessera::tools::IssueOptionArity(a)
-                                       : tessera::tools::ManagementOptionArity(a);
-      if (arity >= 0) {
-        cmd_args.push_back(a);
-        if (arity == 1) {
-          if (i + 1 >= args.size()) return UsageError(a + " needs a value");
-          cmd_args.push_back(args[++i]);
-        }
-        continue;
-      }
-    }
-    const bool takes_value = a == "--image" || a == "--connect" || a == "--reader" ||
-                             a == "--scp03" || a == "--level" || a == "--kvn" || a == "--timeout" ||
-                             a == "--power-cut-after";
-    std::string v;
-    if (takes_value) {
-      if (i + 1 >= args.size()) return UsageError(a + " needs a value");
-      v = args[++i];
-      if (!seen.insert(a).second) return UsageError(a + " given twice");
-    }
-    if (a == "--image") {
-      link.image = v;
-    } else if (a == "--connect") {
-      link.connect = v;
-    } else if (a == "--reader") {
-      link.reader = v;
-    } else if (a == "--timeout") {
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 3600) {
-        return UsageError("--timeout '" + v + "': give whole seconds from 1 to 3600");
-      }
-      link.timeout_s = static_cast<int>(n);
-    } else if (a == "--power-cut-after") {
-      char* end = nullptr;
-      const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || v[0] == '-' || *end != '\0') {
-        return UsageError("--power-cut-after '" + v + "': give a number of page programs");
-      }
-      link.power_cut_after = n;
-    } else if (a == "--scp03") {
-      link.scp03 = v;
-    } else if (a == "--level" || a == "--kvn") {
-      auto parsed = tessera::FromHex(v);
-      if (!parsed.ok() || parsed->size() != 1) {
-        return UsageError(a + " '" + v + "': give one hex byte (e.g. 03)");
-      }
-      (a == "--level" ? link.scp03_level : link.scp03_kvn) = (*parsed)[0];
-      link.scp03_tuned = true;
-    } else if (a == "--s16") {
-      link.scp03_s16 = true;
-      link.scp03_tuned = true;
-    } else if (a == "--trace") {
-      link.trace = true;
-    } else if (a == "--json") {
-      link.json = true;
-    } else if (a == "--raw") {
-      link.raw = true;
-    } else if (a == "--help" || a == "-h") {
-      help = true;
-    } else if (a == "--version") {
-      std::puts("tessera " TESSERA_VERSION);
-      return 0;
-    } else if (a.size() > 1 && a[0] == '-') {
-      return UsageError((cmd.empty() ? "" : cmd + ": ") + "unknown option '" + a + "'");
-    } else if (cmd.empty() && a == "help") {
-      help = true;
-    } else if (cmd.empty()) {
-      cmd = a;
-    } else {
-      cmd_args.push_back(a);
-    }
-  }
-  if (help) {
-    if (cmd.empty()) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (IsManagement(cmd)) {
-      cmd_args.push_back("--help");
-      return tessera::tools::RunManagement(cmd, link, cmd_args);
-    }
-    if (cmd == "issue") {
-      cmd_args.push_back("--help");
-      return tessera::tools::RunIssue(link, cmd_args);
-    }
-    return CommandHelp(cmd);
-  }
-  if (cmd.empty()) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
-  if (cmd == "image") {
-    // The global --json reaches the image commands as their own --json, right after the verb
-    // (where no option can take it for its value).
-    if (link.json && !cmd_args.empty()) cmd_args.insert(cmd_args.begin() + 1, "--json");
-    return tessera::tools::RunImageCommand(cmd_args);
-  }
-  if (cmd == "issue" && !cmd_args.empty() &&
-      (cmd_args[0] == "batch" || cmd_args[0] == "card-keys")) {
-    // They make (or compute for) their own cards: a card option given before them would be
-    // silently ignored.
-    if (!link.image.empty() || !link.connect.empty() || !link.reader.empty() ||
-        !link.scp03.empty() || link.power_cut_after) {
-      return UsageError("issue " + cmd_args[0] +
-                        " works on its own cards (--images DIR, --serial): --image, --connect, "
-                        "--reader, --scp03 and --power-cut-after do not apply");
-    }
-    if (link.trace && cmd_args[0] == "card-keys") {
-      return UsageError(
-          "issue card-keys computes a key file and talks to no card: --trace does "
-          "not apply");
-    }
-    std::vector<std::string> rest(cmd_args.begin() + 1, cmd_args.end());
-    if (link.trace) rest.push_back("--trace");  // batch traces the commands of every card
-    return cmd_args[0] == "batch" ? tessera::tools::RunIssueBatch(rest, link.json)
-                                  : tessera::tools::RunCardKeys(rest, link.json);
-  }
-  if (cmd == "apdu") return tessera::tools::RunApdu(link, cmd_args);
-  if (cmd == "script") return tessera::tools::RunScript(link, cmd_args);
-  if (cmd == "readers") return tessera::tools::RunReaders(link, cmd_args);
-  if (IsManagement(cmd)) return tessera::tools::RunManagement(cmd, link, cmd_args);
-  if (cmd == "issue") return tessera::tools::RunIssue(link, cmd_args);
-  return UsageError("unknown command '" + cmd + "'");
+  return tessera::tools::Main(argc, argv);
 }

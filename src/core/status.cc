@@ -30,6 +30,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "Unsupported";
     case ErrorCode::kCryptoError:
       return "Crypto error";
+    case ErrorCode::kUnavailable:
+      return "Unavailable";
   }
   return "Unknown error";
 }

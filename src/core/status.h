@@ -30,6 +30,7 @@ enum class ErrorCode {
   kFailedPrecondition,  // the call is not allowed in the current state; nothing changed
   kUnsupported,         // recognised but not implemented (e.g. a newer format version)
   kCryptoError,         // the crypto library refused an operation
+  kUnavailable,         // (host) the card cannot be reached: no card, a link that fails or is lost
 };
 
 std::string_view ErrorCodeName(ErrorCode code);

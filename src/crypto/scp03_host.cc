@@ -10,8 +10,8 @@ namespace {
 
 Status StepFailed(const std::string& step, const Bytes& response) {
   if (response.size() < 2) return Malformed(step + ": response too short");
-  return FailedPrecondition(step + " answered " +
-                            sw::Describe(GetU16(&response[response.size() - 2])));
+  const uint16_t sw = GetU16(&response[response.size() - 2]);
+  return FailedPrecondition(step + " answered " + sw::Describe(sw)).WithCardSw(sw);
 }
 
 uint16_t SwOf(const Bytes& r) {

@@ -82,7 +82,7 @@ Result<Listed> FindRecord(CardSession& s, ByteView aid) {
   for (auto& l : list) {
     if (l.record.ok() && l.record->aid == Bytes(aid.begin(), aid.end())) return std::move(l);
   }
-  return NotFound("no application " + ToHex(aid) + " in the application list");
+  return FailedPrecondition("no application " + ToHex(aid) + " in the application list");
 }
 
 Result<std::vector<Administrator>> ReadAdministrators(CardSession& s) {
@@ -184,7 +184,8 @@ std::string AidText(ByteView aid) {
 }
 
 Result<Bytes> ParseAid(const std::string& text) {
-  auto b = FromHex(text);
+  const bool prefixed = text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+  auto b = FromHex(prefixed ? text.substr(2) : text);
   if (!b.ok() || b->size() < 5 || b->size() > 16) {
     return InvalidArgument("AID '" + text + "': give 5..16 bytes in hex");
   }

@@ -69,9 +69,22 @@ Result<crypto::scp03::StaticKeys> LoadScp03Keys(const std::string& spec, bool wa
   return keys;
 }
 
+namespace {
+
+// A failure of the link itself (opening it, an exchange over it): the card is unavailable,
+// whatever the link's own reason (a missing image, a socket closed, a power cut). A power
+// cut keeps its code: the issuance engine reconnects on it.
+Status LinkFailure(const Status& s) {
+  if (s.code() == ErrorCode::kPowerLost || s.code() == ErrorCode::kUnavailable) return s;
+  return Status(ErrorCode::kUnavailable, s.message().empty() ? s.ToString() : s.message());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<CardSession>> CardSession::Open(const LinkOptions& o) {
-  TESSERA_ASSIGN_OR_RETURN(auto link, OpenLink(o));
-  return std::unique_ptr<CardSession>(new CardSession(o, std::move(link)));
+  auto link = OpenLink(o);
+  if (!link.ok()) return LinkFailure(link.status());
+  return std::unique_ptr<CardSession>(new CardSession(o, std::move(*link)));
 }
 
 void CardSession::TraceOut(const char* arrow, ByteView command) const {
@@ -85,7 +98,9 @@ void CardSession::TraceIn(const char* arrow, ByteView response) const {
 Result<ResponseApdu> CardSession::Plain(const CommandApdu& c) {
   const Bytes bytes = c.Serialize();
   TraceOut(">", bytes);
-  TESSERA_ASSIGN_OR_RETURN(Bytes r, host::TransmitFollowing(*link_, bytes));
+  auto sent = host::TransmitFollowing(*link_, bytes);
+  if (!sent.ok()) return LinkFailure(sent.status());
+  const Bytes& r = *sent;
   TraceIn("<", r);
   return ResponseApdu::Parse(r);
 }
@@ -117,11 +132,15 @@ Status CardSession::OpenScp03(ByteView sd_aid) {
       },
       so);
   if (!channel.ok()) {
-    return Status(channel.status().code(),
-                  "SCP03 with " +
-                      (sd_aid.empty() ? std::string("the issuer security domain")
-                                      : "the security domain " + ToHex(sd_aid)) +
-                      ": " + channel.status().message());
+    const Status& why = channel.status();
+    // A step the card refused carries its status word; a cryptogram that does not verify
+    // means the keys are wrong, which no status word says: the secure channel is unavailable.
+    Status s(why.has_card_sw() ? why.code() : ErrorCode::kUnavailable,
+             "SCP03 with " +
+                 (sd_aid.empty() ? std::string("the issuer security domain")
+                                 : "the security domain " + ToHex(sd_aid)) +
+                 ": " + why.message());
+    return why.has_card_sw() ? std::move(s).WithCardSw(why.card_sw()) : s;
   }
   channel_ = std::move(*channel);
   return Status::Ok();
@@ -131,7 +150,9 @@ Result<ResponseApdu> CardSession::Secure(const CommandApdu& c) {
   if (!channel_) return FailedPrecondition("no SCP03 session is open");
   const Bytes bytes = c.Serialize();
   TraceOut(">", bytes);
-  TESSERA_ASSIGN_OR_RETURN(Bytes r, channel_->Transmit(bytes));
+  auto sent = channel_->Transmit(bytes);
+  if (!sent.ok()) return sent.status().has_card_sw() ? sent.status() : LinkFailure(sent.status());
+  const Bytes& r = *sent;
   TraceIn("<", r);
   return ResponseApdu::Parse(r);
 }

@@ -84,8 +84,8 @@ Result<TableRecord> FindFunction(CardSession& s, uint8_t f, bool in_session) {
     }
     if (auto t = ParseTableRecord(r.data, f, n - 1)) return *t;
   }
-  return NotFound("the card has no function " + HexByte(f) +
-                  " (load it with 'tessera issue load-group')");
+  return FailedPrecondition("the card has no function " + HexByte(f) +
+                            " (load it with 'tessera issue load-group')");
 }
 
 Result<bool> InstallIssuanceApp(CardSession& s) {

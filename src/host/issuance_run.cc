@@ -296,8 +296,11 @@ class Runner {
   Result<ResponseApdu> Reconnect(const Status& why);
   // What to do given the card's template for our run id.
   Next Decide(const RunReport& r, uint16_t sw);
-  RunOutcome Fail(const std::string& message, int code = kExitFailed) {
-    out_.exit_code = code;
+  RunOutcome Fail(const std::string& message, RunFailure kind = RunFailure::kFailed,
+                  uint16_t sw = 0) {
+    out_.exit_code = kind == RunFailure::kPartial ? kExitPartial : kExitFailed;
+    out_.failure = kind;
+    out_.failure_sw = sw;
     out_.message = message;
     return out_;
   }
@@ -385,15 +388,16 @@ Runner::Next Runner::Decide(const RunReport& r, uint16_t sw) {
 
 RunOutcome Runner::Run() {
   const std::string id = RunIdText(o_.run_id);
-  if (Status c = ch_.Connect(); !c.ok()) return Fail(c.message());
+  if (Status c = ch_.Connect(); !c.ok()) return Fail(c.message(), RunFailure::kLink);
   bool reconnected = false;
   auto first = Exchange(IssueOp::kStatus, "status", &reconnected);
-  if (!first.ok()) return Fail(first.status().message());
+  if (!first.ok()) return Fail(first.status().message(), RunFailure::kLink);
   if (first->sw != sw::kOk) {
     out_.sw = first->sw;
     return Fail("EXECUTE ISSUANCE status: the card answered " + HexU16(first->sw) + ": " +
-                Meaning(first->sw, {{sw::kReferencedDataNotFound,
-                                     "no such function on the card (load-group first)"}}));
+                    Meaning(first->sw, {{sw::kReferencedDataNotFound,
+                                         "no such function on the card (load-group first)"}}),
+                RunFailure::kCard, first->sw);
   }
   auto parsed = ParseRunReport(first->data);
   if (!parsed.ok()) return Fail(parsed.status().message());
@@ -437,7 +441,7 @@ RunOutcome Runner::Run() {
       return Fail("the issuance makes no progress: two resumes left run " + id + " " +
                       RunStateName(out_.report->state) + " at " + which +
                       "; it stays unacknowledged ('tessera issue status' shows it)",
-                  kExitPartial);
+                  RunFailure::kPartial, out_.report->failed_sw);
     }
     if (next == Next::kPartial) {
       const RunReport& r = *out_.report;
@@ -454,7 +458,7 @@ RunOutcome Runner::Run() {
         Log(MakeStep("stopped", std::nullopt, r, which + why));
         return Fail("the issuance stopped: " + which + why + "; run " + id +
                         " is left unacknowledged ('tessera issue retry-failed' runs it again)",
-                    kExitPartial);
+                    RunFailure::kPartial, failed_sw);
       }
       ++retries_used;
       const int wait = RetryBackoffMs(retries_used);
@@ -470,17 +474,18 @@ RunOutcome Runner::Run() {
     if (op == IssueOp::kStart || op == IssueOp::kResume) Log(MakeStep(Phase(op)));
     out_.run_id_sent = true;
     auto r = Exchange(op, Phase(op), &reconnected);
-    if (!r.ok()) return Fail(r.status().message());
+    if (!r.ok()) return Fail(r.status().message(), RunFailure::kLink);
     out_.sw = r->sw;
     if (reconnected) {  // r is the status the card gives after the loss
       if (out_.reconnects > kMaxReconnects) {
         return Fail("the link to the card was lost " + std::to_string(out_.reconnects) +
                         " times during run " + id + "; it stays unacknowledged",
-                    kExitFailed);
+                    RunFailure::kLink);
       }
       if (r->sw != sw::kOk) {
         return Fail("EXECUTE ISSUANCE status after reconnecting: the card answered " +
-                    HexU16(r->sw) + ": " + Meaning(r->sw));
+                        HexU16(r->sw) + ": " + Meaning(r->sw),
+                    RunFailure::kCard, r->sw);
       }
       auto rep = ParseRunReport(r->data);
       if (!rep.ok()) return Fail(rep.status().message());
@@ -507,7 +512,8 @@ RunOutcome Runner::Run() {
         hint = " (the group file does not match its digest in the table)";
       }
       return Fail("EXECUTE ISSUANCE " + Phase(op) + ": the card answered " + HexU16(r->sw) + ": " +
-                  Meaning(r->sw) + hint);
+                      Meaning(r->sw) + hint,
+                  RunFailure::kCard, r->sw);
     }
     auto rep = ParseRunReport(r->data);
     if (!rep.ok()) return Fail(rep.status().message());
@@ -522,8 +528,9 @@ RunOutcome Runner::Run() {
   out_.retries = retries_used;
   // Done: the log first, then the acknowledgement.
   if (!log_error_.empty()) {
-    return Fail("the run is done but the log could not be written (" + log_error_ +
-                "); not acknowledged");
+    return Fail(
+        "the run is done but the log could not be written (" + log_error_ + "); not acknowledged",
+        RunFailure::kFile);
   }
   if (!o_.ack) {
     out_.exit_code = kExitIssued;
@@ -532,13 +539,14 @@ RunOutcome Runner::Run() {
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto r = Exchange(IssueOp::kAck, "ack", &reconnected);
-    if (!r.ok()) return Fail(r.status().message());
+    if (!r.ok()) return Fail(r.status().message(), RunFailure::kLink);
     if (reconnected) continue;  // acknowledge again on the new link
     out_.sw = r->sw;
     if (r->sw != sw::kOk) {
       Log(MakeStep("refused", r->sw, std::nullopt, "ack"));
       return Fail("EXECUTE ISSUANCE acknowledge: the card answered " + HexU16(r->sw) + ": " +
-                  Meaning(r->sw));
+                      Meaning(r->sw),
+                  RunFailure::kCard, r->sw);
     }
     if (auto rep = ParseRunReport(r->data); rep.ok()) out_.report = *rep;
     Log(MakeStep("ack", r->sw, out_.report));
@@ -550,7 +558,7 @@ RunOutcome Runner::Run() {
     out_.message = out_.replay ? "already issued" : "issued";
     return out_;
   }
-  return Fail("the link was lost twice while acknowledging");
+  return Fail("the link was lost twice while acknowledging", RunFailure::kLink);
 }
 
 }  // namespace

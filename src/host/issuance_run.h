@@ -123,8 +123,15 @@ struct RunOptions {
   std::function<Status()> acked;
 };
 
+// What kind of failure ended a run, for a front-end to report: the card refused a request
+// (`failure_sw`), the card could not be reached, a stored command stopped the run (partial,
+// exit 3), a file (the log) failed, or anything else.
+enum class RunFailure { kNone, kCard, kLink, kPartial, kFile, kFailed };
+
 struct RunOutcome {
   int exit_code = kExitFailed;
+  RunFailure failure = RunFailure::kNone;
+  uint16_t failure_sw = 0;  // kCard: the refusal; kPartial: the failed command's status word
   std::optional<RunReport> report;  // the last template
   uint16_t sw = 0;                  // the last EXECUTE ISSUANCE status word
   std::string message;              // why it failed or what it did, one line

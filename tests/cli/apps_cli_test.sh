@@ -213,7 +213,7 @@ check "--json: file_signature is the file's last 9E" \
   test "$(jget 'd["file_signature"]' "$out")" = "$(field "$dir/j.bin" BF70/9E)"
 check "--json: a file with a PIN has no hex" test "$(jget '"hex" in d' "$out")" = False
 check "--json: holds_pin" test "$(jget 'd["holds_pin"]' "$out")" = True
-check "--json: the name stays UTF-8" test "$(jget 'd["name"]' "$out")" = "Störe"
+check "--json: the name stays UTF-8" test "$(jget 'd["application"]["name"]' "$out")" = "Störe"
 
 # A purse, in JSON, with a module AID in hex, locked, without dates; its file's hex is printed.
 cat >"$dir/purse.json" <<'EOF'
@@ -368,7 +368,8 @@ done
 help=$("$T" --help)
 for c in "apps make-install-file" "apps list" "apps install" "apps set-status" "apps delete" \
   "admin add" "card set-date"; do
-  check "--help lists $c" grep -q "^  $c" <<<"$help"
+  check "--help lists ${c%% *}" grep -q "^  ${c%% *} " <<<"$help"
+  check "${c%% *} --help lists $c" grep -q "^  ${c#* } " <<<"$("$T" ${c%% *} --help)"
 done
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 for c in "apps make-install-file" "apps list" "apps install" "apps set-status" "apps delete" \
@@ -395,13 +396,13 @@ purse=F0544553534552412002
 printf 'enc=00112233445566778899AABBCCDDEEFF\nmac=0123456789ABCDEF0123456789ABCDEF\ndek=FEDCBA9876543210FEDCBA9876543210\n' >"$dir/acme.keys"
 # entry JSON AID: the list's entry of AID (an object), or None.
 entry() { "$T" "${S[@]}" --json apps list 2>/dev/null |
-  python3 -c 'import json,sys; print(json.dumps(next((e for e in json.load(sys.stdin) if e.get("aid")==sys.argv[1]), None)))' "$1"; }
+  python3 -c 'import json,sys; print(json.dumps(next((e for e in json.load(sys.stdin)["applications"] if e.get("aid")==sys.argv[1]), None)))' "$1"; }
 
 out=$("$T" "${C[@]}" --json apps list); rc=$?
 check "list: exit 0" test $rc -eq 0
-check "list --json: an array" test "$(jget 'type(d).__name__' "$out")" = list
+check "list --json: an object with the list" test "$(jget 'd["ok"], type(d["applications"]).__name__' "$out")" = "(True, 'list')"
 check "list: the demo application, unsigned, the issuer's, active" python3 -c '
-import json,sys; e=[x for x in json.loads(sys.argv[1]) if x.get("aid")=="'$demo'"][0]
+import json,sys; e=[x for x in json.loads(sys.argv[1])["applications"] if x.get("aid")=="'$demo'"][0]
 assert e["signature"]=="unsigned" and e["admin_id"]==0 and e["status"]=="active", e' "$out"
 out=$("$T" "${C[@]}" apps list)
 check "list: a table with its header" grep -q "^AID  *NAME  *ADMINISTRATOR  *START  *EXPIRY  *STATUS  *SIGNATURE$" <<<"$out"
@@ -410,7 +411,7 @@ check "list --scp03: a GP column" grep -q "SIGNATURE  *GP$" <<<"$out"
 check "list --scp03: the demo is selectable" grep -q "^$demo .* 07 selectable$" <<<"$out"
 
 out=$("$T" "${C[@]}" --json admin list); rc=$?
-check "admin list: exit 0, an array" sh -c "test $rc -eq 0 && test '$(jget 'type(d).__name__' "$out")' = list"
+check "admin list: exit 0, the list" sh -c "test $rc -eq 0 && test '$(jget 'type(d["administrators"]).__name__' "$out")' = list"
 out=$("$T" "${S[@]}" admin add --id 1 --name ACME --public-key "$dir/admin.pub.pem" --keys "$dir/acme.keys" --key-kvn 41 2>&1); rc=$?
 check "admin add with a key set: exit 0 ($out)" test $rc -eq 0
 check "admin add: no key bytes printed" sh -c "! grep -qi -e 00112233 -e 01234567 -e FEDCBA98 <<'E'
@@ -418,7 +419,7 @@ $out
 E"
 out=$("$T" "${C[@]}" --json admin list)
 check "admin list: ACME with its signing key and key set 41" python3 -c '
-import json,sys; a=[x for x in json.loads(sys.argv[1]) if x["id"]==1][0]
+import json,sys; a=[x for x in json.loads(sys.argv[1])["administrators"] if x["id"]==1][0]
 assert a["name"]=="ACME" and a["public_key"]==sys.argv[2] and a["kvn"]=="41", a' "$out" "$(point "$dir/admin.pem")"
 out=$("$T" "${S[@]}" --json admin add --id 1 --name ACME2 --public-key "$dir/other.pem" 2>/dev/null); rc=$?
 check "admin add: a duplicate id exits 1" test $rc -eq 1
@@ -488,7 +489,7 @@ check "restore of an active application: exit 1, refused before sending" sh -c "
 $out
 E"
 "$T" "${S[@]}" apps set-status $store erase >/dev/null 2>&1
-check "erase: erased, not listed by GP" test "$(jget 'd["status"]+d["gp_state"]' "$(entry $store)")" = "erasednot listed"
+check "erase: erased, not listed by GP" test "$(jget 'd["status"]+d["gp_lcs_name"]' "$(entry $store)")" = "erasednot listed"
 check "erase: SELECT 6A82" test "$("$T" "${C[@]}" apdu 00A404000A${store}00 | tail -c 5)" = 6A82
 "$T" "${S[@]}" apps set-status $store restore --restore-to locked >/dev/null 2>&1
 check "restore --restore-to locked" test "$(jget 'd["status"]' "$(entry $store)")" = locked

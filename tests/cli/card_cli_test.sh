@@ -30,8 +30,9 @@ check "apdu: the response received before the failure is printed" \
 check "apdu: the failure names the APDU" grep -q "APDU 2" "$dir/err"
 out=$("$T" --image "$img" --scp03 test --json apdu 80CA00E000 00A4 2>/dev/null); rc=$?
 check "apdu --json: a later failed exchange exits 1" test $rc -eq 1
-check "apdu --json: the exchanges before the failure are printed as JSON" python3 -c '
-import json,sys; d=json.loads(sys.argv[1]); assert len(d)==1 and d[0]["sw"]=="9000"' "$out"
+check "apdu --json: the exchanges before the failure are printed beside the error" python3 -c '
+import json,sys; j=json.loads(sys.argv[1]); d=j["responses"]
+assert not j["ok"] and "APDU 2" in j["error"]["message"] and len(d)==1 and d[0]["sw"]=="9000"' "$out"
 
 # A bad later argument: every argument is checked first, so nothing is sent (a wrong VERIFY
 # before it does not cost a try) and the argument is named.
@@ -55,7 +56,7 @@ check "script: the line after the bad one did not run" test -z "$(grep 546573736
 out=$("$T" --image "$img" --json script "$dir/bad.script" 2>"$dir/err"); rc=$?
 check "script --json: a bad line exits 1" test $rc -eq 1
 check "script --json: the exchanges before the bad line are printed" python3 -c '
-import json,sys; d=json.loads(sys.argv[1]); assert [e["sw"] for e in d]==["9000","9000"]' "$out"
+import json,sys; d=json.loads(sys.argv[1])["responses"]; assert [e["sw"] for e in d]==["9000","9000"]' "$out"
 check "script --json: the bad line is named" grep -q "bad.script:5:" "$dir/err"
 out=$("$T" --image "$img" --scp03 test --json script - 2>"$dir/err" <<'S'
 80CA00E000
@@ -64,7 +65,7 @@ S
 ); rc=$?
 check "script: a failed exchange exits 1" test $rc -eq 1
 check "script: a failed exchange keeps the earlier responses" python3 -c '
-import json,sys; d=json.loads(sys.argv[1]); assert len(d)==1 and d[0]["sw"]=="9000"' "$out"
+import json,sys; d=json.loads(sys.argv[1])["responses"]; assert len(d)==1 and d[0]["sw"]=="9000"' "$out"
 check "script: a failed exchange names standard input and the line" \
   grep -q "standard input:2:" "$dir/err"
 
@@ -111,24 +112,24 @@ err=$("$T" --image "$img" --scp03 test --level 02 apdu 80CA00E000 2>&1)
 check "--level 02 names the valid levels" grep -q "security level (00, 01, 03, 11, 13 or 33)" <<<"$err"
 out=$("$T" --image "$img" apdu 00A4000C023F00 --json)
 check "options after the command are accepted" python3 -c '
-import json,sys; assert json.loads(sys.argv[1])[0]["sw"]=="9000"' "$out"
+import json,sys; assert json.loads(sys.argv[1])["responses"][0]["sw"]=="9000"' "$out"
 
 for h in -h --help; do
   out=$("$T" --image "$img" apdu "$h" 2>&1); rc=$?
   check "apdu $h: exit 0" test $rc -eq 0
-  check "apdu $h: the apdu help" grep -q "^usage: tessera .* apdu HEX" <<<"$out"
+  check "apdu $h: the apdu help" grep -q "^usage: tessera apdu .*HEX" <<<"$out"
   out=$("$T" --image "$img" script "$h" 2>&1); rc=$?
   check "script $h: exit 0" test $rc -eq 0
-  check "script $h: the script help" grep -q "^usage: tessera .* script FILE" <<<"$out"
+  check "script $h: the script help" grep -q "^usage: tessera script .*FILE" <<<"$out"
 done
 out=$("$T" help script); rc=$?
 check "help script: exit 0" test $rc -eq 0
-check "help script: the script help" grep -q "^usage: tessera .* script FILE" <<<"$out"
+check "help script: the script help" grep -q "^usage: tessera script .*FILE" <<<"$out"
 help=$("$T" --help); rc=$?
 check "--help: exit 0" test $rc -eq 0
 for opt in --image --connect --reader --json --trace --raw --scp03 --level --kvn --s16 --help \
   --version; do
-  check "--help explains $opt" grep -q -- "^ *\(-h, \)\?$opt " <<<"$help"
+  check "--help explains $opt" grep -q -- "^ *\(-h,\)\?$opt " <<<"$help"
 done
 check "--help documents the exit codes" grep -q "^exit codes:" <<<"$help"
 check "--help: 0 whatever the status word" grep -q "whatever" <<<"$help"
@@ -145,10 +146,12 @@ check "--json before 'image check' gives JSON" python3 -c '
 import json,sys; assert json.loads(sys.argv[1])["ok"]' "$out"
 out=$("$T" --image "$img" --json script - <<<"00A4000C023F00")
 check "--json before 'script' gives JSON" python3 -c '
-import json,sys; assert json.loads(sys.argv[1])[0]["sw"]=="9000"' "$out"
+import json,sys; assert json.loads(sys.argv[1])["responses"][0]["sw"]=="9000"' "$out"
 out=$("$T" --json --image "$dir/missing.img" apdu 00A4000C023F00 2>/dev/null); rc=$?
 check "--json: a card that cannot be opened exits 1" test $rc -eq 1
-check "--json: ... and still prints one (empty) array" test "$out" = "[]"
+check "--json: ... and still prints one object: the link error, no responses" python3 -c '
+import json,sys; j=json.loads(sys.argv[1])
+assert j["ok"] is False and j["error"]["code"] == "link" and j["responses"] == []' "$out"
 
 # JSON is valid UTF-8 even when a path holds a byte that is not (0xFF).
 odd="$dir/card-"$'\xff'".img"
@@ -159,7 +162,8 @@ check "JSON with a 0xFF path (image show) is valid UTF-8" json_ok <"$dir/j1"
 check "JSON with a 0xFF path (image check) is valid UTF-8" json_ok <"$dir/j2"
 "$T" --json image show "$dir/missing-"$'\xff\xc3'".img" >"$dir/j3" 2>/dev/null
 check "JSON error with a 0xFF path is valid UTF-8" json_ok <"$dir/j3"
-check "the bad byte becomes U+FFFD" grep -q 'card-\\ufffd.img' "$dir/j1"
+check "the bad byte becomes U+FFFD" python3 -c '
+import json,sys; assert json.load(open(sys.argv[1], encoding="utf-8"))["path"].endswith("card-\ufffd.img")' "$dir/j1"
 "$T" --json image show "$dir/caf"$'\xc3\xa9'".img" >"$dir/j4" 2>/dev/null
 check "well-formed UTF-8 in a path is kept" grep -q $'caf\xc3\xa9.img' "$dir/j4"
 
@@ -208,7 +212,7 @@ for mode in plain --json --trace; do
 done
 "$T" --image "$img" --json script "$script" >"$dir/o" 2>/dev/null
 check "script --json still names the commands" python3 -c '
-import json,sys; d=json.load(open(sys.argv[1]))
+import json,sys; d=json.load(open(sys.argv[1]))["responses"]
 assert d[0]["command"]=="0020008104 <4 bytes hidden>", d[0]
 assert d[2]["command"]=="002C00810C <12 bytes hidden>", d[2]
 assert d[3]["command"]=="80D8000112 <18 bytes hidden>", d[3]
@@ -236,7 +240,7 @@ out=$("$T" --image "$img" script - <<<"0020008104 31323334")
 check "script: 6983 has a note" grep -q "^# note: PIN 81 is blocked; unblock it with RESET RETRY COUNTER" <<<"$out"
 out=$("$T" --image "$img" --json apdu 0020008100)
 check "--json: 6983 has a note" python3 -c '
-import json,sys; d=json.loads(sys.argv[1]); assert d[0]["sw"]=="6983" and "00 2C 00 81" in d[0]["note"]' "$out"
+import json,sys; d=json.loads(sys.argv[1])["responses"]; assert d[0]["sw"]=="6983" and "00 2C 00 81" in d[0]["note"]' "$out"
 # The advice: 00 2C 00 81 with the PUK (12345678) followed by a new PIN (2468).
 out=$("$T" --image "$img" apdu 002C00810C313233343536373832343638 002000810432343638 2>&1)
 check "the advice unblocks the PIN" test "$(tr '\n' ' ' <<<"$out")" = "9000 9000 "

@@ -21,19 +21,15 @@ check() {  # check NAME CONDITION...
   local name="$1"; shift
   if "$@"; then pass=$((pass + 1)); else echo "FAIL: $name"; fails=$((fails + 1)); fi
 }
-# stdin is one JSON object, strict UTF-8, with ok false and a non-empty error. apdu and script
-# print their --json as the array of the responses exchanged (README: the responses received
-# come before the failure), with the error on stderr: for them (json_shape=array) an array.
-json_shape=object
+# stdin is one JSON object, strict UTF-8, with ok false and an error that blames the file
+# (docs/cli-json.md: code "file", its message non-empty).
 json_error() {
   python3 -c '
 import json, sys
 raw = sys.stdin.buffer.read()
 d = json.loads(raw.decode("utf-8", "strict"))
-if sys.argv[1] == "array":
-    assert isinstance(d, list), d
-else:
-    assert isinstance(d, dict) and d.get("ok") is False and d.get("error"), d' "$json_shape" 2>/dev/null
+assert isinstance(d, dict) and d.get("ok") is False, d
+assert d["error"]["message"] and d["error"]["code"] == "file", d' 2>/dev/null
 }
 command -v openssl >/dev/null || { echo "openssl is needed (scripts/install-deps.sh)"; exit 1; }
 
@@ -115,7 +111,7 @@ try() {
     rc=$?
     err=$(cat "$dir/err")
     check "$label, $kind: exit 1 (got $rc: $err)" test $rc -eq 1
-    check "$label, $kind: --json is one $json_shape ($out)" json_error <<<"$out"
+    check "$label, $kind: --json is one error object, code file ($out)" json_error <<<"$out"
     check "$label, $kind: says why ($err)" grep -q -- "$(reason "$kind")" <<<"$err"
     if [[ $kind == nonutf8 ]]; then
       check "$label, $kind: the name's bytes escaped ($err)" grep -q -- '\\xFF\\xFEname' <<<"$err"
@@ -152,10 +148,8 @@ try "issue batch --master-key" "" "$all" issue batch "$dir/good.group" --images 
 try "issue card-keys --master-key" "" "$all" issue card-keys --serial 1 --master-key FILE \
   -o "$dir/card1.keys"
 try "image init --scp03-keys" "" "$all" image init "$dir/new.img" --scp03-keys FILE
-json_shape=array
 try "--scp03 KEYS" "" "$all" --image "$img" --scp03 FILE apdu 00A4040000
 try "script FILE" "" "$all" --image "$img" script FILE
-json_shape=object
 # A missing state file is a first run, not an error.
 try "issue run --state" "" "dir unreadable ioerror nonutf8" --image "$img" issue run --function 1 \
   --state FILE
@@ -171,7 +165,7 @@ cp "$dir/good.group" "$ugroup"
 out=$("$T" issue compile "$ugroup" --json 2>"$dir/err"); rc=$?
 check "a group with a non-UTF-8 name compiles (rc $rc)" test $rc -eq 0
 check "... its --json is strict UTF-8 ($out)" python3 -c '
-import json, sys; d = json.loads(sys.argv[1]); assert d["ok"] is True and d["commands"] > 0, d' "$out"
+import json, sys; d = json.loads(sys.argv[1]); assert d["ok"] is True and d["count"] > 0, d' "$out"
 printf '00A40400\nzz\n' >"$ugroup"
 "$T" issue compile "$ugroup" >/dev/null 2>"$dir/err"
 check "a bad group with a non-UTF-8 name: FILE:LINE with the byte escaped" \

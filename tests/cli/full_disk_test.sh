@@ -80,7 +80,7 @@ first_done=$(jget 'd["issued"] + d["completed"]' "$out" 2>/dev/null || echo 0)
 check "batch on a full disk: some cards issued, some failed ($first_done, $failed)" \
   test "$first_done" -ge 1 -a "$failed" -ge 1
 check "batch on a full disk: the failures say no space" \
-  jtrue 'any("no space" in f["error"] for f in d["failures"])' "$out"
+  jtrue 'any("no space" in f["message"] for f in d["failures"])' "$out"
 check "batch on a full disk: no temporary left" no_temporaries "$mnt/cards"
 mount -o remount,size=16M "$mnt"
 out=$("$T" issue batch "$dir/count.group" --images "$mnt/cards" --count 12 --json 2>"$dir/err")

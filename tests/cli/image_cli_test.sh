@@ -188,7 +188,7 @@ out=$("$T" image show 2>&1); rc=$?
 check "missing path is a usage error" test $rc -eq 2
 out=$("$T" image init "$img" --size banana 2>&1); rc=$?
 check "bad size is a usage error" test $rc -eq 2
-check "help explains" sh -c "\"$T\" image --help | grep -q 'commit capacity'"
+check "help explains" sh -c "\"$T\" image init --help | grep -q 'commit capacity'"
 
 # The card in-process: the default profile answers like a card.
 "$T" image init "$img" --force >/dev/null
@@ -196,7 +196,7 @@ out=$("$T" --image "$img" apdu 00A404000E315041592E5359532E444446303100 00B2010C
 check "in-process apdu: SELECT PSE" grep -q "^6F1A840E315041592E5359532E4444463031A5088801015F2D02656E9000$" <<<"$out"
 check "in-process apdu: PSE record then 6A83" test "$(tail -1 <<<"$out")" = "6A83"
 json=$("$T" --image "$img" --json apdu 00A4000C023F00)
-check "apdu --json" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d[0]["sw"]=="9000"' "$json"
+check "apdu --json" python3 -c 'import json,sys; d=json.loads(sys.argv[1])["responses"]; assert d[0]["sw"]=="9000"' "$json"
 err=$("$T" --image "$img" --trace apdu 002000810431323334 0020008104313233 2>&1 >/dev/null)
 check "trace hides PIN bytes" grep -q "hidden" <<<"$err"
 check "trace never shows the PIN" test -z "$(grep -i 31323334 <<<"$err")"
@@ -407,8 +407,8 @@ done
 "$T" image show "$dir/missing-$(printf '\377').img" --json 2>/dev/null >"$dir/out.json"
 check "a failure's --json on a non-UTF-8 path" python3 -c 'import json, sys; d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8")); assert not d["ok"]' "$dir/out.json"
 
-check "help explains --min-security-level" sh -c "\"$T\" image --help | grep -q -- '--min-security-level'"
-check "help explains ls" sh -c "\"$T\" image --help | grep -q 'ls      list'"
+check "help explains --min-security-level" sh -c "\"$T\" image init --help | grep -q -- '--min-security-level'"
+check "help lists ls" sh -c "\"$T\" image --help | grep -q '^  ls  *the card.s file tree'"
 
 echo "$pass passed, $fails failed"
 test $fails -eq 0

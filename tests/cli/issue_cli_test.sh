@@ -61,7 +61,8 @@ check "compile -o writes 47 01" test "$(head -c 2 emoney.bin | od -An -tx1 | tr 
 "$T" issue compile 2>/dev/null; check "compile without GROUP is a usage error" test $? -eq 2
 "$T" issue run --function 1 2>/dev/null; check "run without a card is a usage error" test $? -eq 2
 "$T" issue frobnicate 2>/dev/null; check "unknown subcommand exits 2" test $? -eq 2
-out=$("$T" --help); check "tessera --help lists issue" grep -q "issue compile" <<<"$out"
+out=$("$T" --help); check "tessera --help lists issue" grep -q "^  issue " <<<"$out"
+out=$("$T" issue --help); check "issue --help lists compile" grep -q "^  compile " <<<"$out"
 for sub in compile install-app load-group run status resume retry-failed ack; do
   out=$("$T" issue $sub --help); check "issue $sub --help" grep -q "Exit codes" <<<"$out"
 done

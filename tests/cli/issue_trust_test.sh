@@ -128,7 +128,7 @@ check "apps list shows the purse half-issued" grep -q "$PURSE.*half-issued (func
 out=$("$T" --json --image b.img apps list 2>&1)
 check "apps list --json: half_issued, selectable false" python3 -c '
 import json, sys
-apps = {a.get("aid"): a for a in json.loads(sys.argv[1])}
+apps = {a.get("aid"): a for a in json.loads(sys.argv[1])["applications"]}
 p = apps["'$PURSE'"]
 assert p["half_issued"] == "function 01 partial" and p["selectable"] is False' "$out"
 

@@ -296,7 +296,7 @@ class Card:
         if p.returncode != 0:
             raise RuntimeError(f"script failed ({p.returncode}): {p.stderr.strip()[:400]}")
         res = [(r["command"], bytes.fromhex(r.get("data", "")), r["sw"].upper())
-               for r in json.loads(p.stdout)]
+               for r in json.loads(p.stdout)["responses"]]
         if len(res) != sum(1 for l in script_lines if l and l != "reset"):
             raise RuntimeError(f"{len(res)} responses for {len(script_lines)} lines")
         return res
@@ -580,7 +580,7 @@ def main():
         apps = json.loads(subprocess.run([T, "--image", image, "apps", "list", "--json"],
                                          capture_output=True, text=True, env=env,
                                          check=True).stdout)
-        aids |= {a["aid"].upper() for a in apps}
+        aids |= {a["aid"].upper() for a in apps["applications"]}
         aids |= {MANAGEMENT, ISSUANCE}
         aids.discard(PSE)
         if target:

@@ -72,7 +72,7 @@ int ImageCheck(const std::string& path) {
   const int null = open("/dev/null", O_WRONLY);
   dup2(null, 1);
   dup2(null, 2);
-  const int rc = tools::RunImageCommand({"check", path});
+  const int rc = tools::CheckImage(path);
   std::fflush(stdout);
   std::fflush(stderr);
   dup2(out, 1);

@@ -110,7 +110,7 @@ M=(--reader "$READER" --scp03 "$dir/acme.keys" --kvn 21)
 app=F05445535345524130; demo=F05445535345524110
 pse() { timeout 30 "$PY" "$HERE/emv_terminal.py" "$READER" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
 status() { timeout 120 "$T" --reader "$READER" --scp03 test --json apps list 2>/dev/null |
-  "$PY" -c 'import json,sys; d=json.load(sys.stdin); print([a for a in d if a["aid"]==sys.argv[1]][0]["status"] if any(a["aid"]==sys.argv[1] for a in d) else "none")' "$1"; }
+  "$PY" -c 'import json,sys; d=json.load(sys.stdin)["applications"]; print([a for a in d if a["aid"]==sys.argv[1]][0]["status"] if any(a["aid"]==sys.argv[1] for a in d) else "none")' "$1"; }
 check "apps: admin add through pcscd" timeout 120 "$T" "${R[@]}" admin add --id 1 --name ACME --public-key "$dir/acme.pem" --keys "$dir/acme.keys" --key-kvn 21
 "$T" apps make-install-file "$dir/app.json" --key "$dir/acme.pem" -o "$dir/app.bin" >/dev/null
 check "apps: install through pcscd" timeout 120 "$T" "${R[@]}" apps install "$dir/app.bin"
