@@ -21,35 +21,29 @@
 #include "transport/socket_server.h"
 #include "transport/vpcd_client.h"
 
+#include "cli_args.h"
+
 namespace {
 
-constexpr const char* kUsage =
-    "usage: tessera-card --image PATH [--vpcd [HOST:]PORT]... [--listen "
-    "unix:PATH|tcp:HOST:PORT]...\n"
-    "                    [--session-wait SECONDS] [--frame-timeout SECONDS]\n"
-    "                    [--idle-timeout SECONDS] [--ready-fd FD] [--trace] [--version]\n"
-    "\n"
-    "Runs the card stored in the image file PATH (create one with 'tessera image init').\n"
-    "  --vpcd [HOST:]PORT   connect to pcscd's vpcd driver (default 127.0.0.1:35963, reader\n"
-    "                       'Virtual PCD 00 00'); reconnects whenever pcscd restarts\n"
-    "  --listen ENDPOINT    serve the same framing on a socket, for 'tessera --connect';\n"
-    "                       tcp:127.0.0.1:0 picks a free port (printed). Each connection is a\n"
-    "                       card session: it starts on a reset card, owns the card until it\n"
-    "                       closes, and leaves nothing volatile behind\n"
-    "  --session-wait S     how long a connection waits while another one owns the card\n"
-    "                       before it is refused (default 10)\n"
-    "  --frame-timeout S    a frame begun on a --listen connection must be complete within S\n"
-    "                       seconds, or the connection is closed (default 5)\n"
-    "  --idle-timeout S     a session that sends nothing for S seconds while another client\n"
-    "                       waits for the card loses it: its connection is closed (default 5).\n"
-    "                       Connections that have sent no complete frame hold no session; the\n"
-    "                       card keeps 256 of them and closes the longest idle to make room\n"
-    "  --ready-fd FD        once every endpoint is reachable, write 'ready ENDPOINT...' and a\n"
-    "                       newline to file descriptor FD and close it (also logged on stderr)\n"
-    "  --trace              print every command and response, decoded, on stderr\n"
-    "  --version            print the version and exit\n"
-    "  -h, --help           print this help\n"
-    "With no transport, --vpcd 127.0.0.1:35963 is used. SIGTERM or SIGINT stops the card.\n";
+constexpr const char* kDescription =
+    "Runs the card stored in the image file PATH (create one with 'tessera image init'), for\n"
+    "pcscd through its vpcd driver and for 'tessera --connect' on sockets. With no transport,\n"
+    "--vpcd 127.0.0.1:35963 is used. SIGTERM or SIGINT stops the card.";
+
+// A whole number of seconds (or a file descriptor) from `lo` to `hi`, for CLI11's check().
+CLI::Validator Within(int lo, int hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& v) -> std::string {
+        auto n =
+            tessera::tools::ParseCount(v, static_cast<uint64_t>(lo), static_cast<uint64_t>(hi));
+        if (!n || v.rfind("0x", 0) == 0) {
+          return "needs a number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                 ", got '" + v + "'";
+        }
+        return "";
+      },
+      "", "");
+}
 
 std::mutex log_mu;
 void Log(const std::string& line) {
@@ -68,54 +62,66 @@ int main(int argc, char** argv) {
   int session_wait_s = 10;
   int frame_timeout_s = 5;
   int idle_timeout_s = 5;
-  auto number = [&](const std::string& opt, const std::string& v, int lo, int hi) {
-    char* end = nullptr;
-    const long n = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < lo || n > hi) {
-      std::fprintf(stderr, "tessera-card: %s needs a number from %d to %d, got '%s'\n", opt.c_str(),
-                   lo, hi, v.c_str());
-      std::exit(2);
-    }
-    return static_cast<int>(n);
-  };
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "tessera-card: %s needs a value\n\n%s", a.c_str(), kUsage);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::puts("tessera-card " TESSERA_VERSION);
-      return 0;
-    } else if (a == "--image") {
-      image_path = next();
-    } else if (a == "--vpcd") {
-      vpcd.push_back(next());
-    } else if (a == "--listen") {
-      listen.push_back(next());
-    } else if (a == "--trace") {
-      trace = true;
-    } else if (a == "--ready-fd") {
-      ready_fd = number(a, next(), 0, 1 << 20);
-    } else if (a == "--session-wait") {
-      session_wait_s = number(a, next(), 0, 3600);
-    } else if (a == "--frame-timeout") {
-      frame_timeout_s = number(a, next(), 1, 3600);
-    } else if (a == "--idle-timeout") {
-      idle_timeout_s = number(a, next(), 1, 3600);
-    } else {
-      std::fprintf(stderr, "tessera-card: unknown argument '%s'\n\n%s", a.c_str(), kUsage);
-      return 2;
+  bool version = false;
+  CLI::App app(kDescription, "tessera-card");
+  tessera::tools::CommandTree tree(app);  // the help layout both programs share
+  app.add_option("--image", image_path, "the card image to run")->type_name("PATH")->required();
+  app.add_option("--vpcd", vpcd,
+                 "connect to pcscd's vpcd driver (default 127.0.0.1:35963, reader 'Virtual PCD "
+                 "00 00'); reconnects whenever pcscd restarts. May be given more than once")
+      ->type_name("[HOST:]PORT")
+      ->allow_extra_args(false);  // one value each time it is given
+  app.add_option("--listen", listen,
+                 "serve the same framing on a socket, for 'tessera --connect': unix:PATH or "
+                 "tcp:HOST:PORT (tcp:127.0.0.1:0 picks a free port, printed). Each connection is "
+                 "a card session: it starts on a reset card, owns the card until it closes, and "
+                 "leaves nothing volatile behind. May be given more than once")
+      ->type_name("ENDPOINT")
+      ->allow_extra_args(false);
+  app.add_option("--session-wait", session_wait_s,
+                 "how long a connection waits while another one owns the card before it is "
+                 "refused (default 10)")
+      ->type_name("SECONDS")
+      ->check(Within(0, 3600));
+  app.add_option("--frame-timeout", frame_timeout_s,
+                 "a frame begun on a --listen connection must be complete within this many "
+                 "seconds, or the connection is closed (default 5)")
+      ->type_name("SECONDS")
+      ->check(Within(1, 3600));
+  app.add_option("--idle-timeout", idle_timeout_s,
+                 "a session that sends nothing for this long while another client waits for the "
+                 "card loses it: its connection is closed (default 5). Connections that have "
+                 "sent no complete frame hold no session; the card keeps 256 of them and closes "
+                 "the longest idle to make room")
+      ->type_name("SECONDS")
+      ->check(Within(1, 3600));
+  app.add_option("--ready-fd", ready_fd,
+                 "once every endpoint is reachable, write 'ready ENDPOINT...' and a newline to "
+                 "this file descriptor and close it (also logged on stderr)")
+      ->type_name("FD")
+      ->check(Within(0, 1 << 20));
+  app.add_flag("--trace", trace, "print every command and response, decoded, on stderr");
+  app.add_flag("--version", version, "print the version and exit");
+  for (CLI::Option* o : app.get_options()) {
+    if (o->get_name() != "--vpcd" && o->get_name() != "--listen" && o->get_name() != "--help") {
+      o->multi_option_policy(CLI::MultiOptionPolicy::Throw);
     }
   }
-  if (image_path.empty()) {
-    std::fprintf(stderr, "tessera-card: --image PATH is required\n\n%s", kUsage);
+  // --version needs no --image: it is looked for before the required options are checked.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--version") {
+      std::puts("tessera-card " TESSERA_VERSION);
+      return 0;
+    }
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "tessera-card: %s\n\nRun 'tessera-card --help' for the options.\n",
+                 e.what());
     return 2;
   }
   if (vpcd.empty() && listen.empty()) vpcd.push_back("127.0.0.1:35963");
