@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,10 @@ class Reporter {
   std::string command_;
   bool json_;
 };
+
+// The reporter's warnings as a callback, for the host library's long operations.
+inline std::function<void(const std::string&)> WarnOf(const Reporter& rep) {
+  return [&rep](const std::string& m) { rep.Warn(m); };
+}
 
 }  // namespace tessera::tools
