@@ -1,6 +1,7 @@
 #include "admin_commands.h"
 
 #include "host/app_client.h"
+#include "host/app_operations.h"
 
 #include <unistd.h>
 
@@ -79,15 +80,7 @@ int SetDate(const LinkOptions& o, const Args& a, const std::string& command) {
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
   CardSession& s = **session;
-  if (auto st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
-  auto up = s.StoreData(EncodeTlv(0xDF72, *bcd));
-  if (!up.ok()) return rep.Fail(up.status());
-  if (up->sw != sw::kOk) {
-    return rep.CardFail("STORE DATA DF72 (date " + DateDisplay(*bcd) + ")", up->sw,
-                        {{sw::kConditionsNotSatisfied,
-                          "the card's date never moves backwards (it holds a later one)"},
-                         {sw::kWrongData, "the card does not take this date object"}});
-  }
+  if (auto st = SetCardDate(s, *bcd); !st.ok()) return rep.Fail(st);
   if (o.json) {
     PrintJson(Json{{"ok", true}, {"date", YymmddText(*bcd)}});
   } else {
@@ -103,25 +96,13 @@ int ShowDate(const LinkOptions& o, const Args& a) {
   auto session = CardSession::Open(o);
   if (!session.ok()) return rep.Fail(session.status());
   CardSession& s = **session;
-  auto sel = s.Select(IsdAid());
-  if (!sel.ok()) return rep.Fail(sel.status());
-  auto r = s.Plain(CommandApdu{0x80, 0xCA, 0xDF, 0x72, {}, 256, false});
-  if (!r.ok()) return rep.Fail(r.status());
-  std::optional<Bytes> date;
-  if (r->sw == sw::kOk) {
-    auto t = ParseTlv(r->data);
-    if (!t.ok() || t->tag != 0xDF72 || t->value.size() != 3) {
-      return rep.Fail("GET DATA DF72: not a DF72 03 YYMMDD object: " + ToHex(r->data));
-    }
-    date = Bytes(t->value.begin(), t->value.end());
-  } else if (r->sw != sw::kReferencedDataNotFound) {
-    return rep.CardFail("GET DATA DF72 (the card's date)", r->sw);
-  }
+  auto date = ReadCardDate(s);
+  if (!date.ok()) return rep.Fail(date.status());
   if (o.json) {
     // No date set: "000000", as the records write "no limit".
-    PrintJson(Json{{"ok", true}, {"date", date ? YymmddText(*date) : "000000"}});
+    PrintJson(Json{{"ok", true}, {"date", *date ? YymmddText(**date) : "000000"}});
   } else {
-    std::printf("%s\n", date ? DateDisplay(*date).c_str() : "no date set");
+    std::printf("%s\n", *date ? DateDisplay(**date).c_str() : "no date set");
   }
   return 0;
 }

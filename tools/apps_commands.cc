@@ -15,6 +15,7 @@
 
 #include "admin_commands.h"
 #include "apps_help.h"
+#include "apps_make_list.h"
 #include "cli_args.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
@@ -22,6 +23,7 @@
 #include "crypto/scp03.h"
 #include "format/status_words.h"
 #include "host/app_client.h"
+#include "host/app_operations.h"
 #include "host/app_record.h"
 #include "host/card_keys.h"
 #include "host/card_session.h"
@@ -52,250 +54,6 @@ const std::vector<SwMeaning>& InstallMeanings() {
       {sw::kWrongP1P2, "a STORE DATA block out of sequence (the upload was dropped)"},
   };
   return k;
-}
-
-// ---------------------------------------------------------------------------------------------
-// apps make-install-file
-
-Status WriteFile(const std::string& path, ByteView bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return IOError("cannot write " + path + ": " + std::strerror(errno));
-  out.write(reinterpret_cast<const char*>(bytes.data()),
-            static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return IOError("cannot write " + path + ": " + std::strerror(errno));
-  return Status::Ok();
-}
-
-int MakeInstallFile(const LinkOptions& o, const Args& a) {
-  const Reporter rep("apps make-install-file", o.json);
-  if (a.operands.size() != 1) {
-    return rep.Usage(a.operands.empty() ? "no description given (DESC.toml or DESC.json)"
-                                        : "give one description file");
-  }
-  const std::string& desc = a.operands[0];
-  auto ends = [&](const char* ext) {
-    const std::string e = ext;
-    return desc.size() > e.size() && desc.compare(desc.size() - e.size(), e.size(), e) == 0;
-  };
-  if (!ends(".toml") && !ends(".json")) {
-    return rep.Usage("'" + desc + "': the description's name ends in .toml or .json (its format)");
-  }
-  if (!a.has("-o")) return rep.Usage("-o OUT is required (where the installation file goes)");
-  if (a.has("--key") == a.has("--unsigned")) {
-    return rep.Usage(a.has("--key") ? "give --key PEM or --unsigned, not both"
-                                    : "give --key PEM (the administrator's signing key) or "
-                                      "--unsigned");
-  }
-  auto d = LoadInstallDescription(desc);
-  if (!d.ok()) return rep.FailFile(d.status());
-  for (const auto& w : d->warnings) rep.Warn(w);
-  // Two signatures by the administrator's key (§5.2): the record's (over its fields) and the
-  // file's (over everything before it: record, code, privileges, parameters).
-  Bytes file;
-  if (a.has("--key")) {
-    auto key = LoadP256PrivateKeyPem(a.value("--key"));
-    if (!key.ok()) return rep.FailFile(key.status());
-    auto signed_file = SignInstallFile(*d, *key);
-    if (!signed_file.ok()) {
-      return rep.FailFile(InvalidArgument("signing with " + a.value("--key") + ": " +
-                                          signed_file.status().message()));
-    }
-    file = std::move(*signed_file);
-  } else {
-    file = BuildInstallFile(*d, {}, {});
-  }
-  const std::string out = a.value("-o");
-  if (auto st = WriteFile(out, file); !st.ok()) return rep.FailFile(st);
-  const AppRecord& r = d->record;
-  auto parsed = CheckInstallFile(file);
-  if (!parsed.ok()) return rep.Fail(parsed.status());
-  const AppRecord& signed_record = *parsed;
-  const Bytes& signature = signed_record.signature;
-  Bytes file_signature;
-  if (auto f = UnwrapObject(file, 0xBF70); f.ok()) {
-    if (auto items = ParseTlvSequence(*f); items.ok() && items->back().tag == 0x9E) {
-      file_signature.assign(items->back().value.begin(), items->back().value.end());
-    }
-  }
-  const std::string module = ModuleNameByAid(d->module_aid);
-  if (o.json) {
-    Json app{{"aid", ToHex(r.aid)},
-             {"name", r.name},
-             {"status", StatusName(r.status)},
-             {"admin_id", r.admin_id},
-             {"admin_name", r.admin_name},
-             {"use_start", YymmddText(r.use_start)},
-             {"expiration", YymmddText(r.expiration)}};
-    Json j{{"ok", true},
-           {"output", out},
-           {"bytes", file.size()},
-           {"application", app},
-           {"module", ToHex(d->module_aid)}};
-    if (!module.empty()) j["module_name"] = module;
-    if (d->privileges) j["privileges"] = ToHex(*d->privileges);
-    j["signed"] = !signature.empty();
-    j["signed_data"] = ToHex(SignedPart(r));
-    j["signature"] = signature.empty() ? Json() : Json(ToHex(signature));
-    j["file_signature"] = file_signature.empty() ? Json() : Json(ToHex(file_signature));
-    j["record_hex"] = ToHex(EncodeRecord(signed_record));
-    j["holds_pin"] = d->params_hold_pin;
-    // The file's bytes carry the PIN when there is one: PINs are never printed.
-    if (!d->params_hold_pin) j["hex"] = ToHex(file);
-    PrintJson(j);
-  } else {
-    std::printf("wrote %s: installation file of %zu bytes for %s \"%s\" (module %s), %s\n",
-                out.c_str(), file.size(), ToHex(r.aid).c_str(), Printable(r.name).c_str(),
-                module.empty() ? ToHex(d->module_aid).c_str() : module.c_str(),
-                signature.empty() ? "unsigned"
-                                  : ("signed for administrator " + HexByte(r.admin_id) + " (" +
-                                     Printable(r.admin_name) + ")")
-                                        .c_str());
-  }
-  return 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// apps list
-
-int List(const LinkOptions& o, const Args& a) {
-  const Reporter rep("apps list", o.json);
-  if (!a.operands.empty()) return rep.Usage("unexpected argument '" + a.operands[0] + "'");
-  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
-  auto session = CardSession::Open(o);
-  if (!session.ok()) return rep.Fail(session.status());
-  CardSession& s = **session;
-  auto list = ReadApplicationList(s);
-  if (!list.ok()) return rep.Fail(list.status());
-  std::vector<Administrator> admins;
-  if (auto got = ReadAdministrators(s); got.ok()) {
-    admins = std::move(*got);
-  } else {
-    rep.Warn("the administrators' keys could not be read (" + got.status().message() +
-             "): signatures are not checked");
-  }
-  std::vector<GpEntry> gp;
-  const bool with_gp = !o.scp03.empty();
-  if (with_gp) {
-    auto got = ReadGpApplications(s);
-    if (!got.ok()) return rep.Fail(got.status());
-    gp = std::move(*got);
-  }
-  auto gp_of = [&](ByteView aid) -> const GpEntry* {
-    for (const auto& g : gp) {
-      if (ToHex(g.aid) == ToHex(aid)) return &g;
-    }
-    return nullptr;
-  };
-  auto gp_cell = [&](const GpEntry* g) {
-    if (!g) return std::string("not listed");
-    if (!g->lcs) return std::string("?");
-    return HexByte(*g->lcs) + " " + GpState(*g->lcs);
-  };
-  // Half-issued applications (a card function's run under way or partial): SELECT refuses them.
-  std::map<std::string, std::string> half_issued;
-  if (auto got = HalfIssuedTargets(s); got.ok()) {
-    half_issued = std::move(*got);
-  } else {
-    rep.Warn("the issuance journal could not be read (" + got.status().message() + ")");
-  }
-  auto half_of = [&](ByteView aid) -> const std::string* {
-    auto it = half_issued.find(ToHex(aid));
-    return it == half_issued.end() ? nullptr : &it->second;
-  };
-  std::set<std::string> with_record;
-  if (o.json) {
-    Json apps = Json::array();
-    for (const auto& l : *list) {
-      Json e{{"record", l.number}};
-      if (!l.record.ok()) {
-        e["raw"] = ToHex(l.raw);
-        e["decode_error"] = l.record.status().message();
-        apps.push_back(e);
-        continue;
-      }
-      const AppRecord& r = *l.record;
-      with_record.insert(ToHex(r.aid));
-      e["aid"] = ToHex(r.aid);
-      e["name"] = r.name;
-      e["admin_id"] = r.admin_id;
-      e["admin_name"] = r.admin_name;
-      e["use_start"] = YymmddText(r.use_start);
-      e["expiration"] = YymmddText(r.expiration);
-      e["status"] = StatusName(r.status);
-      e["signature"] = SignatureState(r, admins);
-      if (const std::string* h = half_of(r.aid)) {
-        e["half_issued"] = *h;
-        e["selectable"] = false;
-      }
-      if (with_gp) {
-        const GpEntry* g = gp_of(r.aid);
-        if (g && g->lcs) {
-          e["gp_lcs"] = HexByte(*g->lcs);
-          e["gp_lcs_name"] = GpState(*g->lcs);
-        }
-        if (!g) e["gp_lcs_name"] = "not listed";
-      }
-      apps.push_back(e);
-    }
-    for (const auto& g : gp) {
-      if (with_record.count(ToHex(g.aid))) continue;
-      Json e{{"record", 0}, {"aid", ToHex(g.aid)}};
-      const std::string module = ModuleNameByAid(g.module);
-      if (!module.empty()) e["module_name"] = module;
-      if (g.lcs) {
-        e["gp_lcs"] = HexByte(*g.lcs);
-        e["gp_lcs_name"] = GpState(*g.lcs);
-      }
-      apps.push_back(e);
-    }
-    PrintJson(Json{{"ok", true}, {"applications", apps}});
-    return 0;
-  }
-  std::vector<std::string> header = {"AID",    "NAME",   "ADMINISTRATOR", "START",
-                                     "EXPIRY", "STATUS", "SIGNATURE"};
-  if (with_gp) header.push_back("GP");
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& l : *list) {
-    if (!l.record.ok()) {
-      std::vector<std::string> row = {"record " + std::to_string(l.number),
-                                      "(malformed: " + l.record.status().message() + ")",
-                                      "",
-                                      "",
-                                      "",
-                                      "",
-                                      ""};
-      if (with_gp) row.push_back("");
-      rows.push_back(row);
-      continue;
-    }
-    const AppRecord& r = *l.record;
-    with_record.insert(ToHex(r.aid));
-    std::vector<std::string> row = {
-        AidText(r.aid),
-        Printable(r.name),
-        HexByte(r.admin_id) + " " + Printable(r.admin_name),
-        DateDisplay(r.use_start, "-"),
-        DateDisplay(r.expiration, "-"),
-        StatusName(r.status) + (half_of(r.aid)
-                                    ? ", half-issued (" + *half_of(r.aid) + "): not selectable"
-                                    : std::string()),
-        SignatureState(r, admins)};
-    if (with_gp) row.push_back(gp_cell(gp_of(r.aid)));
-    rows.push_back(row);
-  }
-  for (const auto& g : gp) {
-    if (with_record.count(ToHex(g.aid))) continue;
-    const std::string module = ModuleNameByAid(g.module);
-    rows.push_back({AidText(g.aid), "(no record" + (module.empty() ? "" : ": " + module) + ")", "",
-                    "", "", "", "", gp_cell(&g)});
-  }
-  if (rows.empty()) {
-    std::printf("no applications in the application list\n");
-    return 0;
-  }
-  PrintTable(header, rows);
-  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,16 +170,7 @@ int SetStatus(const LinkOptions& o, const Args& a) {
   CardSession& s = **session;
 
   if (gp) {
-    if (auto st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
-    const uint8_t p2 = action == "lock" ? 0x80 : 0x00;
-    auto r = s.Secure(CommandApdu{0x80, 0xF0, 0x40, p2, *aid, 0, false});
-    if (!r.ok()) return rep.Fail(r.status());
-    if (r->sw != sw::kOk) {
-      return rep.CardFail(
-          "SET STATUS (" + action + ") of " + ToHex(*aid), r->sw,
-          {{sw::kConditionsNotSatisfied, "the application is terminated"},
-           {sw::kReferencedDataNotFound, "no such application (not registered, or erased)"}});
-    }
+    if (auto st = GpSetStatus(s, *aid, action == "lock"); !st.ok()) return rep.Fail(st);
     if (o.json) {
       PrintJson(Json{{"ok", true},
                      {"application", {{"aid", ToHex(*aid)}}},
@@ -500,31 +249,7 @@ int SetStatus(const LinkOptions& o, const Args& a) {
   AppRecord rewritten = rec;
   rewritten.status = target;
   if (signature) rewritten.signature = *signature;
-  const Bytes updated = EncodeRecord(rewritten);
-  if (auto st = s.OpenScp03(ManagementAid()); !st.ok()) return rep.Fail(st);
-  auto r = s.Secure(
-      CommandApdu{0x80, 0xDC, static_cast<uint8_t>(found->number), 0x0C, updated, 0, false});
-  if (!r.ok()) return rep.Fail(r.status());
-  if (r->sw != sw::kOk) {
-    std::string bad_sig =
-        "not authenticated for this record (another administrator's), or a "
-        "missing or bad signature";
-    // The issuer's session needs no signature on the issuer's own records (administrator 00):
-    // only other administrators' unsigned records need their key.
-    if (rec.signature.empty() && !sign_key && rec.admin_id != 0) {
-      bad_sig +=
-          "; the record is unsigned: give --sign-key PEM (the administrator's signing "
-          "key)";
-    }
-    return rep.CardFail(
-        "UPDATE RECORD " + std::to_string(found->number) + " (" + ToHex(rec.aid) + ": " + from +
-            " -> " + to + ")",
-        r->sw,
-        {{sw::kSecurityNotSatisfied, bad_sig},
-         {sw::kConditionsNotSatisfied, "the card does not allow " + from + " -> " + to},
-         {sw::kWrongData, "malformed record, or a changed AID"},
-         {sw::kRecordNotFound, "no such record (the list changed meanwhile?)"}});
-  }
+  if (auto st = UpdateRecord(s, *found, rewritten); !st.ok()) return rep.Fail(st);
   return done(true);
 }
 
@@ -564,29 +289,8 @@ int Delete(const LinkOptions& o, const Args& a) {
       return rep.Fail("not deleted: " + label);
     }
   }
-  Result<ResponseApdu> r = Malformed("not sent");
-  std::string what;
-  if (gp) {
-    if (auto st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
-    r = s.Secure(CommandApdu{0x80, 0xE4, 0x00, 0x00, EncodeTlv(0x4F, *aid), 0, false});
-    what = "DELETE of " + label;
-  } else {
-    if (auto st = s.OpenScp03(ManagementAid()); !st.ok()) return rep.Fail(st);
-    r = s.Secure(CommandApdu{0x80, 0x0C, static_cast<uint8_t>(found->number), 0x0C, {}, 0, false});
-    what = "ERASE RECORD " + std::to_string(found->number) + " (" + label + ")";
-  }
-  if (!r.ok()) return rep.Fail(r.status());
-  if (r->sw != sw::kOk) {
-    return rep.CardFail(
-        what, r->sw,
-        {{sw::kSecurityNotSatisfied,
-          "not authenticated for this application (another administrator's)"},
-         {sw::kRecordNotFound, "no such record (the list changed meanwhile?)"},
-         {sw::kConditionsNotSatisfied,
-          gp ? "not an application (a load file or the issuer security domain)"
-             : "conditions of use not satisfied"},
-         {sw::kReferencedDataNotFound, "no such application (not registered, or erased)"}});
-  }
+  const Status deleted = gp ? GpDelete(s, *aid, label) : EraseRecord(s, *found, label);
+  if (!deleted.ok()) return rep.Fail(deleted);
   if (o.json) {
     Json app{{"aid", ToHex(*aid)}};
     if (found.ok()) app["name"] = name;
