@@ -40,6 +40,12 @@ class CardSession {
  public:
   // REQUIRES: CardUsageError(o) is empty.
   static Result<std::unique_ptr<CardSession>> Open(const LinkOptions& o);
+  // A session over a link the caller opened (a scripted card in tests); `o` gives the SCP03
+  // parameters and the trace.
+  static std::unique_ptr<CardSession> Over(std::unique_ptr<host::CardLink> link,
+                                           const LinkOptions& o) {
+    return std::unique_ptr<CardSession>(new CardSession(o, std::move(link)));
+  }
 
   // A command outside any secure channel, following 61xx / 6Cxx.
   Result<ResponseApdu> Plain(const CommandApdu& c);
