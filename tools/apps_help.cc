@@ -55,8 +55,9 @@ const char* const kListHelp =
     "security domain); applications GP lists without a record (the management application)\n"
     "are shown too.\n"
     "Prints a table (AID, NAME, ADMINISTRATOR, START, EXPIRY, STATUS, SIGNATURE[, GP]); --json\n"
-    "an array of objects (aid, name, record, admin_id, admin_name, use_start, expiration as\n"
-    "YYMMDD, status, signature[, gp_lcs, gp_state]).\n"
+    "{\"ok\", \"applications\": [...]}, each with record, aid, name, admin_id, admin_name,\n"
+    "use_start, expiration as YYMMDD, status, signature[, gp_lcs, gp_lcs_name]\n"
+    "(docs/cli-json.md §2.6).\n"
     "Exit codes: 0 listed (maybe none); 1 the card refused or could not be reached; 2 usage.\n";
 
 const char* const kInstallHelp =
@@ -111,7 +112,7 @@ const char* const kAdminHelp =
     "(01..7F), each key encrypted with the session's static DEK and with its check value.\n"
     "Key bytes are never printed.\n"
     "list shows the administrators (GET DATA BF71, no session needed): id, name, signing key,\n"
-    "key set version; --json an array of objects (id, name, public_key, kvn).\n"
+    "key set version; --json {\"ok\", \"administrators\": [{id, name, public_key, kvn}...]}.\n"
     "Exit codes: 0 done; 1 the card refused (e.g. 6A89: the id exists; 6985: the KVN is in\n"
     "use; 9485: bad key check value) or failed; 2 usage error.\n";
 

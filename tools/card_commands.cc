@@ -226,8 +226,9 @@ class Output {
 
 constexpr const char* kApduHelp =
     "Sends each command APDU (hex; spaces allowed inside one argument) in order and prints\n"
-    "each response as hex, data and SW1 SW2, one line each (--json: one array of objects with\n"
-    "command, data, sw, meaning and, for a blocked PIN, note). 61xx is followed with GET\n"
+    "each response as hex, data and SW1 SW2, one line each (--json: {\"ok\", \"responses\"},\n"
+    "each with command, data, sw, meaning and, for a blocked PIN, note; a failure keeps the\n"
+    "responses received before it beside its error). 61xx is followed with GET\n"
     "RESPONSE and 6Cxx with the corrected Le unless --raw is given. Every argument is checked\n"
     "before anything is sent: an argument that is not hex sends nothing. The bodies of\n"
     "VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER and PUT KEY are never printed.\n"
@@ -241,7 +242,7 @@ constexpr const char* kScriptHelp =
     "starts a comment, 'reset' resets the card, 'exit' or 'quit' ends the script. FILE '-'\n"
     "reads the script from standard input. Prints '> command' and '< response : meaning' for\n"
     "each command, as scriptor does, and '# note: ...' where a PIN is blocked (--json: one\n"
-    "array as 'tessera apdu --json' prints). The bodies of VERIFY, CHANGE REFERENCE DATA,\n"
+    "object as 'tessera apdu --json' prints). The bodies of VERIFY, CHANGE REFERENCE DATA,\n"
     "RESET RETRY COUNTER and PUT KEY are shown as '<N bytes hidden>'.\n"
     "Lines run in order as they are read; a line that is not a command stops the script with\n"
     "its file and line number named, after printing the responses of the lines before it.\n"
@@ -401,7 +402,7 @@ void AddCardCommands(CommandTree& tree, const LinkOptions& link) {
 
   Command& readers =
       tree.Add(nullptr, "readers", "list PC/SC readers",
-               "Lists the PC/SC readers pcscd knows (--json: an array of names).",
+               "Lists the PC/SC readers pcscd knows (--json: {\"ok\", \"readers\": [names]}).",
                "Exit codes: 0 listed (maybe none), 1 pcscd cannot be asked, 2 usage error.");
   readers.run = [&link](const Args&) { return RunReaders(link); };
 }

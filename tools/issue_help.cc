@@ -28,7 +28,8 @@ const char* const kCompileHelp =
     "(docs/self-issuance.md §3) and prints its command count, size in bytes and SHA-256 (the\n"
     "digest the card checks before every run). -o OUT writes the compiled bytes, which\n"
     "load-group and 'image write-group' accept as GROUP too. GROUP '-' is standard input.\n"
-    "--json: {\"ok\", \"file\", \"commands\", \"bytes\", \"sha256\"[, \"output\"]}.\n"
+    "--json: {\"ok\", \"file\", \"count\", \"bytes\", \"sha256\"[, \"output\"]}\n"
+    "(docs/cli-json.md).\n"
     "Exit codes: 0 compiled; 1 the group has errors (every one as FILE:LINE: what, on stderr;\n"
     "nothing is written) or OUT cannot be written; 2 usage error.\n";
 
@@ -80,7 +81,8 @@ const char* const kRunHelp =
     "step: t, step (status, start, response, retry, reconnect, resume, stopped, refused, ack),\n"
     "function, run_id, sw, state, count, succeeded, failed_index, failed_sw, attempt.\n"
     "--json prints one object at the end: ok, function, run_id, state, count, succeeded,\n"
-    "acked, replay, retries, reconnects, state_file, log[, failed_index, failed_sw, meaning].\n"
+    "commands, acked, replay, retries, reconnects, state_file, log[, first_pending,\n"
+    "failed_sw, failed_meaning][, error] (docs/cli-json.md §2.13).\n"
     "Exit codes: 0 issued; 1 tool, link or card failure; 2 usage; 3 stopped on a command's\n"
     "non-transient failure (the run stays unacknowledged; 'issue retry-failed' continues it).\n";
 
@@ -90,9 +92,8 @@ const char* const kStatusHelp =
     "acknowledgement): state (idle, running, interrupted, done, partial), run id, commands\n"
     "succeeded and which, the first failed or unanswered command and its status word with its\n"
     "meaning. Nothing is executed.\n"
-    "--json: {\"ok\", \"function\", \"state\", \"run_id\", \"acked\", \"count\", \"succeeded\",\n"
-    "\"commands\": [\"ok\"|\"failed\"|\"not run\"...], [\"first_pending\", \"failed_sw\",\n"
-    "\"meaning\"], \"version\", \"policy\", \"target\"}.\n"
+    "--json: the run's object (docs/cli-json.md §2.13) with \"target\", and with --scp03 the\n"
+    "table record's \"version\", \"policy\", \"group_fid\", \"sha256\".\n"
     "Exit codes: 0 shown; 1 the card refused (6A88: no such function) or failed; 2 usage.\n";
 
 const char* const kStepHelp =
