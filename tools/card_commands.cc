@@ -54,20 +54,20 @@ Result<std::unique_ptr<host::CardLink>> OpenPlainLink(const LinkOptions& o) {
   return InvalidArgument("no card: give --image PATH, --connect ENDPOINT or --reader NAME");
 }
 
-// A card refusing the secure channel (INITIALIZE UPDATE 6A88) is the card's answer; anything
-// else that keeps the link from opening, the link's.
-ErrorKind LinkErrorKind(const Status& s) {
-  return s.has_card_sw() ? ErrorKind::kCard : ErrorKind::kLink;
-}
-
-// The card, in an SCP03 session when `keys` are given (--scp03, loaded by the caller: a key
-// file that cannot be used is the file's fault, not the link's).
-Result<std::unique_ptr<host::CardLink>> OpenLink(
-    const LinkOptions& o, const std::optional<crypto::scp03::StaticKeys>& keys) {
-  TESSERA_ASSIGN_OR_RETURN(auto link, OpenPlainLink(o));
-  if (!keys) return link;
+// The card, in an SCP03 session with --scp03. The failure says whom to blame (json_output.h's
+// KindOf): a key file that cannot be used is an I/O error (the file's), a card refusing the
+// secure channel carries its status word, anything else is the link's (kUnavailable).
+Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
   crypto::scp03::ChannelOptions so;
-  so.keys = *keys;
+  if (!o.scp03.empty()) {
+    auto loaded = LoadScp03Keys(o.scp03, true);
+    if (!loaded.ok()) return IOError(loaded.status().message());
+    so.keys = std::move(*loaded);
+  }
+  auto plain = OpenPlainLink(o);
+  if (!plain.ok()) return Status(ErrorCode::kUnavailable, plain.status().message());
+  auto link = std::move(*plain);
+  if (o.scp03.empty()) return link;
   so.level = o.scp03_level;
   so.kvn = o.scp03_kvn;
   so.s16 = o.scp03_s16;
@@ -82,9 +82,10 @@ Result<std::unique_ptr<host::CardLink>> OpenLink(
       },
       so);
   if (!channel.ok()) {
-    Status failed(channel.status().code(), "SCP03: " + channel.status().message());
-    return channel.status().has_card_sw() ? std::move(failed).WithCardSw(channel.status().card_sw())
-                                          : failed;
+    const Status& why = channel.status();
+    Status failed(why.has_card_sw() ? why.code() : ErrorCode::kUnavailable,
+                  "SCP03: " + why.message());
+    return why.has_card_sw() ? std::move(failed).WithCardSw(why.card_sw()) : failed;
   }
   return std::unique_ptr<host::CardLink>(
       std::make_unique<Scp03Link>(std::move(link), std::move(*channel)));
@@ -271,14 +272,8 @@ int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
     }
     commands.push_back(*b);
   }
-  std::optional<crypto::scp03::StaticKeys> keys;
-  if (!o.scp03.empty()) {
-    auto loaded = LoadScp03Keys(o.scp03, true);
-    if (!loaded.ok()) return out.Fail(loaded.status(), ErrorKind::kFile);
-    keys = std::move(*loaded);
-  }
-  auto link = OpenLink(o, keys);
-  if (!link.ok()) return out.Fail(link.status(), LinkErrorKind(link.status()));
+  auto link = OpenLink(o);
+  if (!link.ok()) return out.Fail(link.status());
   for (size_t i = 0; i < commands.size(); ++i) {
     auto r = Send(**link, o, commands[i]);
     if (!r.ok()) {
@@ -321,14 +316,8 @@ int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
     file.str(std::string(text->begin(), text->end()));
     in = &file;
   }
-  std::optional<crypto::scp03::StaticKeys> keys;
-  if (!o.scp03.empty()) {
-    auto loaded = LoadScp03Keys(o.scp03, true);
-    if (!loaded.ok()) return out.Fail(loaded.status(), ErrorKind::kFile);
-    keys = std::move(*loaded);
-  }
-  auto link = OpenLink(o, keys);
-  if (!link.ok()) return out.Fail(link.status(), LinkErrorKind(link.status()));
+  auto link = OpenLink(o);
+  if (!link.ok()) return out.Fail(link.status());
   // Stops the script at a line: what ran is printed, then the line is named. A line that is
   // not a command is the file's fault; a failed exchange the link's.
   auto stop = [&](int line_no, const std::string& why, ErrorKind kind = ErrorKind::kLink) {
