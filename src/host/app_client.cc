@@ -17,6 +17,7 @@
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
+#include "format/gp_status.h"
 #include "format/status_words.h"
 #include "host/app_record.h"
 #include "host/card_keys.h"
@@ -114,20 +115,10 @@ Result<std::vector<GpEntry>> ReadGpApplications(CardSession& s) {
                              s.Secure(CommandApdu{0x80, 0xF2, 0x40, p2, {0x4F, 0x00}, 256, false}));
     if (r.sw == sw::kReferencedDataNotFound) break;
     if (r.sw != sw::kOk && r.sw != sw::kMoreData) return Refused("GET STATUS (applications)", r.sw);
-    auto entries = ParseTlvSequence(r.data);
-    if (!entries.ok()) return Malformed("GET STATUS: " + entries.status().message());
-    for (const TlvView& e : *entries) {
-      if (e.tag != 0xE3) continue;
-      auto fields = ParseTlvSequence(e.value);
-      if (!fields.ok()) return Malformed("GET STATUS: " + fields.status().message());
-      GpEntry g;
-      for (const TlvView& f : *fields) {
-        if (f.tag == 0x4F) g.aid.assign(f.value.begin(), f.value.end());
-        if (f.tag == 0x9F70 && !f.value.empty()) g.lcs = f.value[0];
-        if (f.tag == 0xC4) g.module.assign(f.value.begin(), f.value.end());
-      }
-      out.push_back(std::move(g));
-    }
+    TESSERA_ASSIGN_OR_RETURN(auto entries, format::ParseGpRegistryEntries(r.data));
+    // An application's module is its load file (C4) on this card.
+    for (auto& e : entries)
+      out.push_back(GpEntry{std::move(e.aid), e.life_cycle, std::move(e.load_file)});
     if (r.sw == sw::kOk) break;
     p2 = 0x03;  // next occurrence
   }

@@ -13,6 +13,7 @@
 #include "card/registry/app_lifecycle.h"
 #include "card/registry/app_registry.h"
 #include "core/tlv.h"
+#include "format/gp_status.h"
 #include "format/status_words.h"
 
 namespace tessera::card {
@@ -72,19 +73,14 @@ CardResult<std::vector<RegistryView>> RegistryViews(Card& card, const CardRoot& 
 }
 
 Bytes TaggedEntry(const RegistryView& v, const std::vector<TlvTag>& tags) {
-  auto wanted = [&](TlvTag t) {
-    return tags.empty() || std::find(tags.begin(), tags.end(), t) != tags.end();
-  };
-  TlvBuilder b;
-  b.Open(0xE3);
-  if (wanted(0x4F)) b.Add(0x4F, v.aid);
-  if (wanted(0x9F70)) b.AddByte(0x9F70, v.life_cycle);
-  if (!v.privileges.empty() && wanted(0xC5)) b.Add(0xC5, v.privileges);
-  if (!v.load_file.empty() && wanted(0xC4)) b.Add(0xC4, v.load_file);
-  if (!v.module.empty() && wanted(0x84)) b.Add(0x84, v.module);
-  if (v.domain_cc && wanted(0xCC)) b.Add(0xCC, kIsd);
-  b.Close();
-  return b.Take();
+  format::GpRegistryEntry e;
+  e.aid = v.aid;
+  e.life_cycle = v.life_cycle;
+  e.privileges = v.privileges;
+  e.load_file = v.load_file;
+  e.module = v.module;
+  if (v.domain_cc) e.associated_domain = kIsd;
+  return format::EncodeGpRegistryEntry(e, tags);
 }
 
 Bytes LegacyEntry(const RegistryView& v, uint8_t p1) {
