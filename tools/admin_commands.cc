@@ -20,6 +20,7 @@
 #include "core/tlv.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
+#include "crypto/put_key.h"
 #include "crypto/scp03.h"
 #include "format/administrator.h"
 #include "format/status_words.h"
@@ -38,20 +39,6 @@ namespace tessera::tools {
 // The host library (src/host) is what this front-end calls.
 using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
-
-// 88 L {key length, AES-CBC(DEK, zero IV, key padded with zeros to whole blocks)} 03 KCV, as
-// PUT KEY sends a key (GP Amendment D).
-Result<Bytes> WrapKey(ByteView dek, ByteView key) {
-  crypto::SecureBuffer padded(key.begin(), key.end());
-  padded.resize((key.size() + 15) / 16 * 16, 0);
-  TESSERA_ASSIGN_OR_RETURN(Bytes enc, crypto::AesCbcEncrypt(dek, Bytes(16, 0), padded));
-  TESSERA_ASSIGN_OR_RETURN(Bytes kcv, crypto::scp03::KeyCheckValue(key));
-  Bytes out{0x88, static_cast<uint8_t>(1 + enc.size()), static_cast<uint8_t>(key.size())};
-  Append(out, enc);
-  out.push_back(0x03);
-  Append(out, kcv);
-  return out;
-}
 
 Result<int> ParseId(const std::string& text) {
   char* end = nullptr;
@@ -170,7 +157,7 @@ int AdminAdd(const LinkOptions& o, const Args& a) {
   if (new_keys) {
     Bytes set{*kvn};
     for (const auto* key : {&new_keys->enc, &new_keys->mac, &new_keys->dek}) {
-      auto wrapped = WrapKey(s.keys().dek, *key);
+      auto wrapped = crypto::scp03::WrapKeyComponent(s.keys().dek, *key);
       if (!wrapped.ok()) return rep.Fail(wrapped.status());
       set.insert(set.end(), wrapped->begin(), wrapped->end());
     }

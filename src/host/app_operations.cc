@@ -85,7 +85,8 @@ Status GpDelete(CardSession& s, ByteView aid, const std::string& label) {
 
 Status SetCardDate(CardSession& s, ByteView bcd) {
   TESSERA_RETURN_IF_ERROR(s.OpenScp03({}));
-  TESSERA_ASSIGN_OR_RETURN(CardSession::Upload up, s.StoreData(EncodeTlv(0xDF72, bcd)));
+  TESSERA_ASSIGN_OR_RETURN(CardSession::Upload up,
+                           s.StoreData(EncodeTlv(format::tag::kTrustedDate, bcd)));
   if (up.sw == sw::kOk) return Status::Ok();
   return Refused("STORE DATA DF72 (date " + DateDisplay(bcd) + ")", up.sw,
                  {{sw::kConditionsNotSatisfied,
@@ -101,7 +102,7 @@ Result<std::optional<Bytes>> ReadCardDate(CardSession& s) {
   if (r.sw == sw::kReferencedDataNotFound) return std::optional<Bytes>();
   if (r.sw != sw::kOk) return Refused("GET DATA DF72 (the card's date)", r.sw);
   auto t = ParseTlv(r.data);
-  if (!t.ok() || t->tag != 0xDF72 || t->value.size() != 3) {
+  if (!t.ok() || t->tag != format::tag::kTrustedDate || t->value.size() != 3) {
     return Malformed("GET DATA DF72: not a DF72 03 YYMMDD object: " + ToHex(r.data));
   }
   return std::optional<Bytes>(Bytes(t->value.begin(), t->value.end()));

@@ -7,6 +7,7 @@
 #include "card/kernel/identifiers.h"
 #include "core/tlv.h"
 #include "crypto/aes.h"
+#include "crypto/put_key.h"
 #include "format/status_words.h"
 
 #include <optional>
@@ -16,43 +17,13 @@ namespace tessera::card {
 CardResult<crypto::scp03::StaticKeys> UnwrapKeyComponents(ByteView d,
                                                           const crypto::SecureBuffer& dek,
                                                           Bytes& kcvs) {
-  std::vector<crypto::SecureBuffer> keys;
-  size_t pos = 0;
-  for (int i = 0; i < 3; ++i) {
-    // 88 L { key length, encrypted key } KCV length, KCV.
-    if (d.size() < pos + 3 || d[pos] != 0x88) return Error::kWrongData;
-    const size_t block_len = d[pos + 1];
-    const size_t key_len = d[pos + 2];
-    if ((key_len != 16 && key_len != 24 && key_len != 32) || block_len < 1 + key_len ||
-        d.size() < pos + 2 + block_len + 1) {
-      return Error::kWrongData;
-    }
-    ByteView wrapped = d.subspan(pos + 3, block_len - 1);
-    pos += 2 + block_len;
-    const size_t kcv_len = d[pos++];
-    if (kcv_len != 3 || d.size() < pos + kcv_len) return Error::kWrongData;
-    ByteView kcv = d.subspan(pos, kcv_len);
-    pos += kcv_len;
-    if (wrapped.size() % 16 != 0) return Error::kWrongData;
-    auto clear = crypto::AesCbcDecrypt(dek, Bytes(16, 0), wrapped);
-    if (!clear.ok()) return Error::kWrongData;
-    crypto::SecureBuffer key(clear->begin(), clear->begin() + static_cast<ptrdiff_t>(key_len));
-    crypto::SecureZero(clear->data(), clear->size());
-    auto check = crypto::scp03::KeyCheckValue(key);
-    if (!check.ok() || !ConstantTimeEqual(*check, kcv)) {
-      return Error::kInvalidKeyCheckValue;
-    }
-    Append(kcvs, *check);
-    keys.push_back(std::move(key));
+  auto got = crypto::scp03::UnwrapKeyComponents(d, dek);
+  if (!got.ok()) {
+    return got.status().code() == ErrorCode::kInvalidArgument ? Error::kInvalidKeyCheckValue
+                                                              : Error::kWrongData;
   }
-  if (pos != d.size()) return Error::kWrongData;
-  if (keys[0].size() != keys[1].size() || keys[1].size() != keys[2].size())
-    return Error::kWrongData;
-  crypto::scp03::StaticKeys out;
-  out.enc = std::move(keys[0]);
-  out.mac = std::move(keys[1]);
-  out.dek = std::move(keys[2]);
-  return out;
+  Append(kcvs, got->kcvs);
+  return std::move(got->keys);
 }
 
 CardResult<crypto::SecureBuffer> SessionDek(Card& card, const ChannelState& ch) {
