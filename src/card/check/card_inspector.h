@@ -1,6 +1,9 @@
 // Read-only inspection of the card OS's records in NVM (docs/card-format.md), for `tessera image
 // check` and `tessera image ls`: the invariants a card needs to power on and to serve every file,
-// and the file tree as a listing. Nothing here writes to the store or the device.
+// and the file tree as a listing. Nothing here writes to the store or the device. The
+// implementation is one file (about 810 lines) on purpose: the invariants C1-C9 below share
+// one walk over the tree and one table of block owners, so each check sees what the others
+// found; it is long because there are many invariants, not because it mixes concerns.
 //
 // The invariants checked (each damage names the file by its FID path, e.g. 3F00/1000/1001, or
 // the PIN, key set or block, the field, and the NVM offset of the bytes at fault):
