@@ -1,7 +1,7 @@
 // NvmStore: all-or-nothing transactions, a wiping block allocator and recovery over an NvmDevice.
 // This header is the module's specification; docs/nvm-format.md fixes the bytes. The
 // implementation stays one file (about 830 lines) on purpose: transactions, the allocator and
-// recovery maintain the same page-level invariants (G1-G6 below) over one layout, and the
+// recovery maintain the same page-level invariants (G1-G7 below) over one layout, and the
 // tear suite checks them as one unit; split, each part would need the others' internals.
 //
 // FAILURE MODEL. See nvm_device.h: page programs, a cut tears at most the page being programmed

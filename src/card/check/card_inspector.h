@@ -1,7 +1,7 @@
 // Read-only inspection of the card OS's records in NVM (docs/card-format.md), for `tessera image
 // check` and `tessera image ls`: the invariants a card needs to power on and to serve every file,
 // and the file tree as a listing. Nothing here writes to the store or the device. The
-// implementation is one file (about 810 lines) on purpose: the invariants C1-C9 below share
+// implementation is one file (about 810 lines) on purpose: the invariants C1-C5 below share
 // one walk over the tree and one table of block owners, so each check sees what the others
 // found; it is long because there are many invariants, not because it mixes concerns.
 //
