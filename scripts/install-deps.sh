@@ -9,6 +9,7 @@ PACKAGES=(
   libssl-dev                     # OpenSSL 3
   libtomlplusplus-dev nlohmann-json3-dev   # installation-file descriptions, JSON output
   libcli11-dev                   # the command lines of tessera and tessera-card
+  liblua5.4-dev                  # the applet runtime (docs/applets.md), linked as a library
   python3-jsonschema             # tests/cli/json_schema_test.py checks every --json output
   openssl                        # the CLI tests check signatures with openssl alone
   libgtest-dev libgmock-dev      # unit tests

@@ -13,6 +13,7 @@ Bytes SignedPart(const InstallationFile& f) {
   }
   if (f.privileges) AppendTlv(out, 0xC5, *f.privileges);
   if (f.params) AppendTlv(out, 0xC9, *f.params);
+  if (f.system) AppendTlv(out, 0xEF, *f.system);
   return out;
 }
 
@@ -30,8 +31,8 @@ Result<ParsedInstallationFile> ParseInstallationFileValue(ByteView value) {
   ParsedInstallationFile out;
   InstallationFile& f = out.file;
   bool record = false, code = false, signed_ = false;
-  // Where each object may stand: the order above; only C5, C9 and 9E may be left out.
-  enum Stage : uint8_t { kRecord, kCode, kPrivileges, kData, kSignature, kEnd };
+  // Where each object may stand: the order above; only C5, C9, EF and 9E may be left out.
+  enum Stage : uint8_t { kRecord, kCode, kPrivileges, kData, kSystem, kSignature, kEnd };
   Stage next = kRecord;
   auto at = [&](Stage stage) {
     if (stage < next) return false;                    // out of order, or twice
@@ -75,6 +76,10 @@ Result<ParsedInstallationFile> ParseInstallationFileValue(ByteView value) {
       case 0xC9:
         placed = at(kData);
         f.params = Bytes(v.begin(), v.end());
+        break;
+      case 0xEF:
+        placed = at(kSystem);
+        f.system = Bytes(v.begin(), v.end());
         break;
       case 0x9E:
         placed = at(kSignature);

@@ -1,5 +1,5 @@
 // The installation file (docs/applications.md §5.2): BF70 L { E1 record, C4 module AID or C7
-// code, [C5 privileges], [C9 application data], [9E file signature] }, the objects in that order
+// code, [C5 privileges], [C9 application data], [EF system parameters], [9E file signature] }, the objects in that order
 // and each at most once. The file signature is the administrator's over every byte of the value
 // before 9E, as sent, so that nothing the file makes the card do can change after signing; the
 // record keeps its own signature (application_record.h). One codec for the card (STORE DATA at
@@ -21,10 +21,11 @@ struct InstallationFile {
   std::optional<Bytes> code;        // C7: code bytes instead of C4
   std::optional<Bytes> privileges;  // C5: 3 bytes
   std::optional<Bytes> params;      // C9: the module's install parameters
+  std::optional<Bytes> system;      // EF: system parameters (an applet's limits)
   Bytes signature;                  // 9E: 64 bytes r||s, or empty: unsigned
 };
 
-// The encodings of E1, C4 (or C7), [C5], [C9], in that order: what 9E signs.
+// The encodings of E1, C4 (or C7), [C5], [C9], [EF], in that order: what 9E signs.
 Bytes SignedPart(const InstallationFile& file);
 // BF70 L { SignedPart(file), [9E signature] }.
 Bytes EncodeInstallationFile(const InstallationFile& file);

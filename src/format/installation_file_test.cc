@@ -63,5 +63,19 @@ TEST(InstallationFile, OptionalObjectsMayBeLeftOutButNotReordered) {
   EXPECT_FALSE(ParseInstallationFile(trailing).ok());
 }
 
+TEST(InstallationFile, SystemParametersStandAfterTheDataAndAreSigned) {
+  const std::string ef = Tlv("EF", "C60400010000");
+  const std::string signed_part = kRecord + Tlv("C7", "02A000") + Tlv("C9", "01") + ef;
+  auto p = ParseInstallationFile(File(signed_part + kSignature));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(ToHex(*p->file.system), "C60400010000");
+  EXPECT_EQ(ToHex(*p->file.code), "02A000");
+  EXPECT_EQ(ToHex(p->signed_part), signed_part);
+  EXPECT_EQ(ToHex(SignedPart(p->file)), signed_part);
+  // Before C9, or after the signature: out of order.
+  EXPECT_FALSE(ParseInstallationFile(File(kRecord + kModule + ef + Tlv("C9", "01"))).ok());
+  EXPECT_FALSE(ParseInstallationFile(File(kRecord + kModule + kSignature + ef)).ok());
+}
+
 }  // namespace
 }  // namespace tessera::format

@@ -67,29 +67,44 @@ CardStatus SetPin(card::AppContext& app, uint16_t fid, ByteView pin) {
   return app.card->fs().WriteData(f, 0, ByteView(b.data(), b.size()));
 }
 
-CardResult<card::Response> VerifyPin(card::AppContext& app, uint16_t fid, const CommandApdu& cmd) {
-  if (cmd.p1 != 0x00 || cmd.p2 != kModulePinReference) return Error::kWrongP1P2;
+CardResult<uint8_t> PinTriesLeft(card::AppContext& app, uint16_t fid) {
+  CARD_ASSIGN(card::FileNode f, AppFile(app, fid));
+  uint8_t head[3] = {};
+  CARD_TRY(app.card->fs().ReadData(f, 0, head));
+  if (head[2] == 0) return Error::kReferenceDataNotUsable;  // no PIN yet: personalize first
+  return head[1];
+}
+
+CardResult<PinCheck> CheckPin(card::AppContext& app, uint16_t fid, ByteView value) {
   CARD_ASSIGN(card::FileNode f, AppFile(app, fid));
   SecureBytes b(kPinFileSize, 0);
   CARD_TRY(app.card->fs().ReadData(f, 0, std::span<uint8_t>(b.data(), b.size())));
   const uint8_t max = b[0], left = b[1], len = std::min<uint8_t>(b[2], 16);
-  if (len == 0) return Error::kReferenceDataNotUsable;  // no PIN yet: personalize first
-  auto tries_word = [](uint8_t n) {
-    return card::Response{{}, static_cast<uint16_t>(sw::kCounterBase | (n & 0x0F))};
-  };
-  if (cmd.data.empty()) {
-    if (app.ch->app_security & kPinVerified) return card::Response{};
-    return tries_word(left);
-  }
+  if (len == 0) return Error::kReferenceDataNotUsable;
   if (left == 0) return Error::kAuthenticationBlocked;
-  app.ch->app_security &= ~kPinVerified;
   // The try is spent before the comparison, durably.
   const uint8_t spent = static_cast<uint8_t>(left - 1);
   const uint32_t at = app.card->store().layout().BlockOffset(f.data_blocks[0]) + 1;
   CARD_TRY_STATUS(app.card->store().CommitNow(at, ByteView(&spent, 1)));
-  if (!ConstantTimeEqual(cmd.data, ByteView(b.data() + 3, len))) return tries_word(spent);
+  if (!ConstantTimeEqual(value, ByteView(b.data() + 3, len))) return PinCheck{false, spent};
   const uint8_t restored = max;
   CARD_TRY(app.card->fs().WriteData(f, 1, ByteView(&restored, 1)));
+  return PinCheck{true, max};
+}
+
+CardResult<card::Response> VerifyPin(card::AppContext& app, uint16_t fid, const CommandApdu& cmd) {
+  if (cmd.p1 != 0x00 || cmd.p2 != kModulePinReference) return Error::kWrongP1P2;
+  auto tries_word = [](uint8_t n) {
+    return card::Response{{}, static_cast<uint16_t>(sw::kCounterBase | (n & 0x0F))};
+  };
+  if (cmd.data.empty()) {
+    CARD_ASSIGN(uint8_t left, PinTriesLeft(app, fid));
+    if (app.ch->app_security & kPinVerified) return card::Response{};
+    return tries_word(left);
+  }
+  CARD_ASSIGN(PinCheck check, CheckPin(app, fid, cmd.data));
+  app.ch->app_security &= ~kPinVerified;
+  if (!check.verified) return tries_word(check.tries_left);
   app.ch->app_security |= kPinVerified;
   return card::Response{};
 }

@@ -22,6 +22,15 @@ inline const Bytes kReadableFile = HexOrDie("7FFFFFFFFFFFFF00");
 card::CardStatus CreatePinFile(card::AppContext& app, uint16_t fid, ByteView pin, uint8_t tries);
 // Replaces the PIN value and resets its tries (personalization).
 card::CardStatus SetPin(card::AppContext& app, uint16_t fid, ByteView pin);
+// Compares `value` with the PIN of file `fid`: the try is spent with an early commit first, a
+// match restores the tries. 6983 when blocked, 6984 when no PIN is set yet.
+struct PinCheck {
+  bool verified = false;
+  uint8_t tries_left = 0;
+};
+card::CardResult<PinCheck> CheckPin(card::AppContext& app, uint16_t fid, ByteView value);
+// The tries left of PIN file `fid` (6984 when no PIN is set yet).
+card::CardResult<uint8_t> PinTriesLeft(card::AppContext& app, uint16_t fid);
 // VERIFY (00 20 00 80): with data, a comparison; without, the status (9000 verified, 63Cx).
 card::CardResult<card::Response> VerifyPin(card::AppContext& app, uint16_t fid,
                                            const CommandApdu& cmd);

@@ -23,9 +23,9 @@
 namespace tessera::card {
 namespace {
 
-// An upload's object: 16 KiB of content (an installation file's, a command group's) and the
-// tags and lengths that wrap it.
-constexpr size_t kMaxUpload = 16 * 1024 + 256;
+// An upload's object: an installation file with a 32 KiB applet package (docs/applets.md §1),
+// its record, data and signature, and the tags and lengths that wrap it.
+constexpr size_t kMaxUpload = 32 * 1024 + 1024;
 
 bool Same(ByteView a, ByteView b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end());
@@ -52,14 +52,16 @@ CardResult<ByteView> TakeLv(ByteView& d) {
 // the card do (record, code, privileges, data) can change after signing; the record keeps its
 // own signature (over its fields) for the record door afterwards.
 CardStatus InstallFromFile(Card& card, ByteView file) {
-  // Code bytes (C7 after a well-formed record): no format of them runs on this card yet, and
-  // that is the answer whatever follows them.
+  // Code bytes (C7 after a well-formed record) in a format no runtime of this card runs: that
+  // is the answer whatever follows them.
   if (auto fields = ParseTlvSequence(file);
       fields.ok() && fields->size() >= 2 && (*fields)[0].tag == 0xE1 && (*fields)[1].tag == 0xC7) {
     const TlvView& e1 = (*fields)[0];
+    const ByteView code = (*fields)[1].value;
     if (ParseRecord(
             ByteView(e1.value.data() - (e1.encoded_size - e1.value.size()), e1.encoded_size))
-            .ok()) {
+            .ok() &&
+        (code.empty() || code[0] == kCodeBuiltIn || card.CodeRuntime(code[0]) == nullptr)) {
       return Error::kFunctionNotSupported;
     }
   }
@@ -70,6 +72,12 @@ CardStatus InstallFromFile(Card& card, ByteView file) {
   Installation in;
   in.entry.module_aid = f.module_aid;
   in.entry.code_format = kCodeBuiltIn;
+  if (f.code) {  // a format some runtime runs (checked above)
+    in.entry.code_format = (*f.code)[0];
+    in.entry.module_aid.clear();
+    in.code.assign(f.code->begin() + 1, f.code->end());
+  }
+  if (f.system) in.system = std::move(*f.system);
   if (f.privileges) {
     in.entry.privileges = *f.privileges;
     CARD_TRY(CheckPrivileges(in.entry.privileges));
@@ -278,6 +286,7 @@ CardResult<Response> HandleInstall(Card& card, ChannelState& ch, const CommandAp
       if (!items.ok()) return Error::kWrongData;
       for (const TlvView& t : *items) {
         if (t.tag == 0xC9) in.params.assign(t.value.begin(), t.value.end());
+        if (t.tag == 0xEF) in.system.assign(t.value.begin(), t.value.end());
       }
       CARD_ASSIGN(RegistryEntry e, InstallApplication(card, in));
       (void)e;

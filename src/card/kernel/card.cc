@@ -95,16 +95,42 @@ Application* Card::InstanceFor(const RegistryEntry& entry) {
     ByteView a = inst->aid();
     if (std::equal(a.begin(), a.end(), entry.aid.begin(), entry.aid.end())) return inst.get();
   }
-  if (entry.code_format != kCodeBuiltIn) return nullptr;
-  for (const auto& m : modules_) {
-    ByteView a = m->aid();
-    if (!std::equal(a.begin(), a.end(), entry.module_aid.begin(), entry.module_aid.end())) continue;
-    // A block reused by a later entry: the old object retires.
-    ForgetApplication(entry.block);
-    instances_.push_back(std::make_shared<InstalledApplication>(entry.block, entry.aid, m));
-    return instances_.back().get();
+  std::shared_ptr<Module> module;
+  if (entry.code_format == kCodeBuiltIn) {
+    for (const auto& m : modules_) {
+      ByteView a = m->aid();
+      if (std::equal(a.begin(), a.end(), entry.module_aid.begin(), entry.module_aid.end())) {
+        module = m;
+      }
+    }
+  } else {
+    for (const auto& [format, runtime] : runtimes_) {
+      if (format == entry.code_format) module = runtime;
+    }
+  }
+  if (module == nullptr) return nullptr;
+  // A block reused by a later entry: the old object retires.
+  ForgetApplication(entry.block);
+  instances_.push_back(std::make_shared<InstalledApplication>(entry.block, entry.aid, module));
+  return instances_.back().get();
+}
+
+bool Card::AddCodeRuntime(uint8_t code_format, std::shared_ptr<Module> runtime) {
+  if (code_format == kCodeBuiltIn || CodeRuntime(code_format) != nullptr) return false;
+  runtimes_.emplace_back(code_format, std::move(runtime));
+  return true;
+}
+
+Module* Card::CodeRuntime(uint8_t code_format) const {
+  for (const auto& [format, runtime] : runtimes_) {
+    if (format == code_format) return runtime.get();
   }
   return nullptr;
+}
+
+Module* Card::ModuleFor(const RegistryEntry& entry) const {
+  if (entry.code_format == kCodeBuiltIn) return FindModule(entry.module_aid);
+  return CodeRuntime(entry.code_format);
 }
 
 CardResult<Card::Owner> Card::ApplicationOwning(const FileNode& file) {
@@ -157,8 +183,13 @@ void Card::SelectApplication(ChannelState& ch, Application* app, uint16_t app_df
     if (ch.selected_app != nullptr) ch.selected_app->Deselect(ch);
     ch.CloseSecureChannel();
     ch.app_security = 0;
+    ch.app_transient.reset();
     ch.ResetContent();
   }
+  if (ch.app_entering != nullptr && ch.app_entering->owner == app && app != nullptr) {
+    ch.app_transient = std::move(ch.app_entering);
+  }
+  ch.app_entering.reset();
   ch.selected_app = app;
   ch.app_df = app == nullptr ? kNoNode : app_df;
   // An application without a DF of its own (the ISD) leaves nothing of another application's

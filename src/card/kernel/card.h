@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "card/fs/file_system.h"
@@ -43,6 +44,15 @@
 namespace tessera::card {
 
 inline constexpr uint8_t kMaxChannels = 20;
+
+// Volatile state an application keeps for one channel beyond app_security (an applet's
+// interpreter, docs/applets.md §3). It belongs to `owner` and is dropped whenever the channel's
+// selected application changes, and at reset and power-off.
+struct AppTransient {
+  explicit AppTransient(const class Application* o) : owner(o) {}
+  virtual ~AppTransient() = default;
+  const class Application* owner;
+};
 // Response data in one response APDU, so that data + SW fit a 65,535-byte transport frame.
 inline constexpr size_t kMaxResponseData = 65533;
 
@@ -81,6 +91,10 @@ struct ChannelState {
   // The selected application's volatile security state (e.g. its PIN verified); cleared
   // whenever the selected application changes.
   uint32_t app_security = 0;
+  // The selected application's transient state, and the one the Select of the application
+  // being selected made (SelectApplication makes it current; a failed SELECT leaves it unused).
+  std::shared_ptr<AppTransient> app_transient;
+  std::shared_ptr<AppTransient> app_entering;
   // Card content management on the issuer security domain (isd_content.cc): a STORE DATA
   // upload being joined, the application INSTALL [for personalization] named, and the
   // GET STATUS query a 6310 continues.
@@ -205,6 +219,14 @@ class Card {
   // exists.
   bool AddModule(std::shared_ptr<Module> module);
   Module* FindModule(ByteView module_aid) const;
+  // Adds the module that runs code an installation brings in `code_format` (the applet
+  // runtime, docs/applets.md). False when the format has one.
+  bool AddCodeRuntime(uint8_t code_format, std::shared_ptr<Module> runtime);
+  // The runtime of `code_format`, or nullptr (code format 01 names built-in modules instead).
+  Module* CodeRuntime(uint8_t code_format) const;
+  // The module an entry's code runs on: the built-in one its module AID names, or its code
+  // format's runtime; nullptr when this card has neither.
+  Module* ModuleFor(const RegistryEntry& entry) const;
   const std::vector<std::shared_ptr<Module>>& modules() const { return modules_; }
   // The Application of an installed application (made on first use, kept until power-off).
   // nullptr when the entry's module is not on this card.
@@ -226,6 +248,15 @@ class Card {
   // Ends every session (and half-open one) opened with this key set, on every channel: the key
   // set is gone.
   void EndSessionsOf(uint16_t key_set_block);
+
+  // Diagnostics: what the card tells its operator and never a response (an applet's Lua error
+  // with its source line, docs/applets.md §6). `tessera-card --trace` and `tessera --trace`
+  // print them; without a sink they are dropped.
+  using DiagnosticSink = std::function<void(std::string_view message)>;
+  void set_diagnostics(DiagnosticSink sink) { diagnostics_ = std::move(sink); }
+  void Diagnose(std::string_view message) const {
+    if (diagnostics_) diagnostics_(message);
+  }
 
   // --- for handlers ---
   FileSystem& fs() { return *fs_; }
@@ -262,6 +293,7 @@ class Card {
   std::atomic<bool> external_closed_{false};
   std::vector<std::shared_ptr<Application>> apps_;
   std::vector<std::shared_ptr<Module>> modules_;
+  std::vector<std::pair<uint8_t, std::shared_ptr<Module>>> runtimes_;
   std::vector<SelectionVeto> vetoes_;
   std::vector<DeletionObserver> deletion_observers_;
   // Installed applications by entry block; those of deleted entries wait in retired_ until
@@ -270,6 +302,7 @@ class Card {
   std::vector<std::shared_ptr<InstalledApplication>> retired_;
   const Application* isd_ = nullptr;
   std::vector<Route> os_routes_;
+  DiagnosticSink diagnostics_;
 };
 
 }  // namespace tessera::card

@@ -64,6 +64,11 @@ uint16_t ToStatusWord(CardError e) {
       return sw::kNoPreciseDiagnosis;
     case Error::kInvalidKeyCheckValue:
       return sw::kInvalidKeyCheckValue;
+    case Error::kApplicationStatus:
+      // An applet's own error word (docs/applets.md §4): only 64xx..6Fxx become one, so that no
+      // applet can answer 61xx / 6Cxx (the transport's words) or a success as an error.
+      if (e.sw >= 0x6400 && e.sw <= 0x6FFF && (e.sw & 0xFF00) != sw::kWrongLe) return e.sw;
+      return sw::kNoPreciseDiagnosis;
     case Error::kPowerLost:
       return sw::kNoPreciseDiagnosis;
   }

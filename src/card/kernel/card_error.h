@@ -41,12 +41,14 @@ enum class Error : uint8_t {
   kMemoryFailure,                // 6581
   kNoPreciseDiagnosis,           // 6F00
   kInvalidKeyCheckValue,         // 9485
+  kApplicationStatus,            // the status word an applet raised (CardError::sw, 64xx..6Fxx)
   kPowerLost,                    // no status word: the card lost power mid-command
 };
 
 struct CardError {
   Error code;
   uint8_t param = 0;
+  uint16_t sw = 0;  // kApplicationStatus only
 };
 
 uint16_t ToStatusWord(CardError e);

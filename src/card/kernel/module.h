@@ -72,6 +72,16 @@ class Module {
     return Error::kFunctionNotSupported;
   }
   virtual SessionKeys session_keys() const { return SessionKeys::kNone; }
+  // A code runtime's part of an installation (docs/applets.md §2), before the registry entry is
+  // written: checks `code` (the code object after its format byte) and `system` (the system
+  // parameters), stores them in app.df, and returns the module AID the application runs as.
+  // Errors abort the installation. Built-in modules bring no code: 6A81.
+  virtual CardResult<Bytes> StoreCode(AppContext& app, ByteView code, ByteView system) {
+    (void)app;
+    (void)code;
+    (void)system;
+    return Error::kFunctionNotSupported;
+  }
 };
 
 // The installed application selected on `ch`, for a module's handlers. 6985 when the channel's

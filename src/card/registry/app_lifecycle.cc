@@ -94,9 +94,12 @@ CardResult<RegistryEntry> InstallApplication(Card& card, Installation& in) {
   if (e.aid.size() < 5 || e.aid.size() > kMaxAidLength) return Error::kWrongData;
   if (IsReservedAid(card, e.aid, e.module_aid)) return Error::kWrongData;
   if (e.state != AppState::kActive && e.state != AppState::kLocked) return Error::kWrongData;
-  if (e.code_format != kCodeBuiltIn) return Error::kFunctionNotSupported;
-  Module* module = card.FindModule(e.module_aid);
-  if (module == nullptr) return Error::kReferencedDataNotFound;
+  const bool brings_code = e.code_format != kCodeBuiltIn;
+  Module* module = card.ModuleFor(e);
+  if (module == nullptr) {
+    return brings_code ? Error::kFunctionNotSupported : Error::kReferencedDataNotFound;
+  }
+  if (!brings_code && !in.system.empty()) return Error::kWrongData;
   CARD_ASSIGN(CardRoot root, card.root());
   CARD_ASSIGN(Registry registry, LoadRegistry(card.store(), root));
   CARD_ASSIGN(auto existing, FindEntry(card.store(), registry, e.aid));
@@ -122,10 +125,16 @@ CardResult<RegistryEntry> InstallApplication(Card& card, Installation& in) {
   spec.security = kApplicationDfSecurity;
   CARD_ASSIGN(FileNode df, card.fs().Create(mf, spec, root.mf));
   e.df = df.id;
-  // The code: its reference, in the registry entry.
-  CARD_TRY(SaveEntry(card.store(), e));
-  // The data: the module's files.
   AppContext app{&card, &card.internal_channel(), e, df};
+  // The code: the bytes an installation brings, in the DF; then its reference, in the entry.
+  if (brings_code) {
+    CARD_ASSIGN(e.module_aid, module->StoreCode(app, in.code, in.system));
+    if (IsReservedAid(card, e.module_aid, {})) return Error::kWrongData;
+    CARD_ASSIGN(app.df, card.fs().Load(e.df));
+  }
+  CARD_TRY(SaveEntry(card.store(), e));
+  app.entry = e;
+  // The data: the module's files.
   CARD_TRY(module->Install(app, in.params));
   // The record.
   CARD_ASSIGN(root, card.root());  // Create may have changed nothing, but stay current
@@ -168,7 +177,7 @@ CardStatus ChangeApplicationState(Card& card, RegistryEntry& e, AppState to, boo
 
 CardStatus DeleteApplication(Card& card, const RegistryEntry& e, bool remove_record) {
   CARD_TRY(CheckNotRunning(card, e));
-  if (Module* module = card.FindModule(e.module_aid); module != nullptr) {
+  if (Module* module = card.ModuleFor(e); module != nullptr) {
     CARD_ASSIGN(FileNode df, card.fs().Load(e.df));
     AppContext app{&card, &card.internal_channel(), e, df};
     CARD_TRY(module->Delete(app));

@@ -26,6 +26,10 @@ struct Installation {
   // locked); block and DF are filled in.
   RegistryEntry entry;
   Bytes params;  // the module's installation parameters (C9 content)
+  // Code format 02 and up: the code object after its format byte, and the system parameters
+  // (EF content; a built-in module takes none).
+  Bytes code;
+  Bytes system;
   // The installation file's record; nullopt: an unsigned one is made from the entry
   // (GlobalPlatform INSTALL).
   std::optional<AppRecord> record;

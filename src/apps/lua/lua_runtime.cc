@@ -1,0 +1,138 @@
+#include "apps/lua/lua_runtime.h"
+
+#include <array>
+
+#include "apps/common/module_pin.h"
+#include "apps/lua/lua_vm.h"
+#include "card/kernel/identifiers.h"
+#include "card/kernel/module.h"
+#include "card/registry/app_lifecycle.h"
+#include "format/applet_package.h"
+#include "format/status_words.h"
+
+namespace tessera::apps {
+namespace {
+
+using card::AppContext;
+using card::CardResult;
+using card::CardStatus;
+using card::Error;
+using card::Response;
+using lua::LuaVm;
+
+// The channel's interpreter for the selected application, if it has one.
+LuaVm* ChannelVm(card::ChannelState& ch) {
+  if (ch.app_transient == nullptr || ch.app_transient->owner != ch.selected_app) return nullptr;
+  return static_cast<LuaVm*>(ch.app_transient.get());
+}
+
+// A fresh interpreter whose select() ran: what SELECT makes, and what the next command makes
+// after a failed one threw the channel's away.
+CardResult<std::unique_ptr<LuaVm>> SelectedVm(AppContext& app, const card::Application* owner) {
+  CARD_ASSIGN(std::unique_ptr<LuaVm> vm, LuaVm::Create(app, owner));
+  CARD_ASSIGN(bool accepted, vm->Select(app));
+  if (!accepted) return card::CardError{Error::kApplicationStatus, 0, sw::kAppletSelectionFailed};
+  return vm;
+}
+
+// Every command reaches process() but those the OS keeps (SELECT, MANAGE CHANNEL; GET
+// RESPONSE never reaches an application).
+CardResult<Response> HandleCommand(card::Card& card, card::ChannelState& ch,
+                                   const CommandApdu& cmd) {
+  CARD_ASSIGN(AppContext app, card::CurrentApp(card, ch));
+  LuaVm* vm = ChannelVm(ch);
+  if (vm == nullptr) {
+    CARD_ASSIGN(std::unique_ptr<LuaVm> fresh, SelectedVm(app, ch.selected_app));
+    ch.app_transient = std::move(fresh);
+    vm = ChannelVm(ch);
+  }
+  auto r = vm->Process(app, cmd);
+  // A failed call leaves nothing of its interpreter: the next command starts a fresh one. An
+  // error the applet raised on purpose (card.throw) keeps it, as an ISOException keeps an
+  // applet's transient state.
+  if (!r.ok() && r.error().code != Error::kApplicationStatus) ch.app_transient.reset();
+  return r;
+}
+
+constexpr std::array<card::Route, 253> MakeRoutes() {
+  std::array<card::Route, 253> routes{};
+  size_t n = 0;
+  for (int ins = 0; ins < 256; ++ins) {
+    if (ins == card::ins::kSelect || ins == card::ins::kManageChannel ||
+        ins == card::ins::kGetResponse) {
+      continue;
+    }
+    routes[n++] = card::Route{static_cast<uint8_t>(ins), HandleCommand};
+  }
+  return routes;
+}
+constexpr std::array<card::Route, 253> kRoutes = MakeRoutes();
+
+class LuaRuntime final : public card::Module {
+ public:
+  ByteView aid() const override { return {}; }
+  std::string_view name() const override { return "LUA"; }
+  std::span<const card::Route> commands() const override { return kRoutes; }
+
+  CardResult<Bytes> StoreCode(AppContext& app, ByteView code, ByteView system) override {
+    auto package = format::ParseAppletPackage(code);
+    if (!package.ok()) {
+      app.card->Diagnose("applet package refused: " + package.status().message());
+      return Error::kWrongData;
+    }
+    auto limits = format::ParseAppletLimits(system);
+    if (!limits.ok()) {
+      app.card->Diagnose("system parameters refused: " + limits.status().message());
+      return Error::kWrongData;
+    }
+    if (card::IsReservedAid(*app.card, package->aid, {})) return Error::kWrongData;
+    for (const format::AppletModule& m : package->modules) {
+      if (card::IsReservedAid(*app.card, m.aid, {})) return Error::kWrongData;
+    }
+    format::StoredApplet stored;
+    stored.module_index = 0;  // an installation file installs the first module
+    stored.limits = *limits;
+    stored.package.assign(code.begin(), code.end());
+    const Bytes bytes = format::EncodeStoredApplet(stored);
+    CARD_ASSIGN(card::FileNode f,
+                CreateAppFile(app, lua::kCodeFid, 0, card::EfStructure::kTransparent,
+                              static_cast<uint16_t>(bytes.size()), 0, kPrivateFile));
+    CARD_TRY(app.card->fs().WriteData(f, 0, bytes));
+    return package->modules[0].aid;
+  }
+
+  CardStatus Install(AppContext& app, ByteView params) override {
+    CARD_ASSIGN(std::unique_ptr<LuaVm> vm, LuaVm::Create(app, nullptr));
+    return vm->Install(app, params);
+  }
+
+  CardResult<Response> Select(AppContext& app, const CommandApdu& cmd) override {
+    const card::Application* owner = app.card->InstanceFor(app.entry);
+    CARD_ASSIGN(std::unique_ptr<LuaVm> vm, SelectedVm(app, owner));
+    CARD_ASSIGN(Response r, Module::Select(app, cmd));
+    app.ch->app_entering = std::move(vm);
+    return r;
+  }
+
+  void Deselect(card::ChannelState& ch) override {
+    LuaVm* vm = ChannelVm(ch);
+    if (vm == nullptr) return;
+    auto app = card::CurrentApp(vm->card(), ch);
+    if (app.ok()) vm->Deselect(*app);
+  }
+
+  CardStatus Delete(AppContext& app) override {
+    auto vm = LuaVm::Create(app, nullptr);
+    if (!vm.ok() && vm.error().code == Error::kPowerLost) return vm.error();
+    if (!vm.ok()) return card::Ok{};  // code that no longer loads is deleted all the same
+    return (*vm)->Uninstall(app);
+  }
+};
+
+}  // namespace
+
+void RegisterLuaRuntime(card::Card& card) {
+  card.AddCodeRuntime(format::kCodeFormatLuaPackage, std::make_shared<LuaRuntime>());
+}
+
+}  // namespace tessera::apps

@@ -1,0 +1,126 @@
+// One applet interpreter (docs/applets.md §3): a Lua 5.4 state with only the safe libraries,
+// an allocator that refuses past the heap limit, and a count hook that ends an entry-point call
+// at the instruction limit. It lives per (application, channel) as the channel's transient state
+// (card.h, AppTransient) and is thrown away after any call that fails.
+//
+// Lua raises errors with longjmp, which skips C++ destructors: the API functions (lua_api.cc)
+// check their arguments first, do the card work in member functions that never touch the Lua
+// stack, and push results from buffers this object owns, so that no C++ object with a
+// destructor is alive when Lua may jump. Every call into Lua runs inside lua_pcall.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "card/kernel/card.h"
+#include "card/kernel/module.h"
+#include "format/applet_package.h"
+
+struct lua_State;
+struct lua_Debug;
+
+namespace tessera::apps::lua {
+
+// The files of an applet's DF that are the OS's, not the applet's (docs/applets.md §5).
+inline constexpr uint16_t kCodeFid = 0xC0DE;
+inline constexpr uint16_t kStoreFid = 0xC0DF;
+inline constexpr uint16_t kPinFidBase = 0xC0E0;  // + ref (1..4)
+inline constexpr uint8_t kMaxPinRef = 4;
+inline constexpr uint16_t kStoreSize = 1024;
+
+class LuaVm final : public card::AppTransient {
+ public:
+  // Reads the applet's code (EF C0DE of app.df), makes the interpreter and runs the module's
+  // chunk for its entry table, counted against the applet's limits. 6A80: the code does not
+  // compile or returns no table with a process function; 6F00: it fails while running.
+  static card::CardResult<std::unique_ptr<LuaVm>> Create(card::AppContext& app,
+                                                         const card::Application* owner);
+  ~LuaVm() override;
+  LuaVm(const LuaVm&) = delete;
+  LuaVm& operator=(const LuaVm&) = delete;
+
+  // The entry points. Each is one call under the limits; an applet without the optional entry
+  // point succeeds at once.
+  card::CardStatus Install(card::AppContext& app, ByteView params);
+  // False: the applet refused the selection.
+  card::CardResult<bool> Select(card::AppContext& app);
+  card::CardResult<card::Response> Process(card::AppContext& app, const CommandApdu& cmd);
+  // No persistent writes; an error is only diagnosed.
+  void Deselect(card::AppContext& app);
+  // Before deletion: a failure is only diagnosed (the deletion goes on), a card error ends it.
+  card::CardStatus Uninstall(card::AppContext& app);
+
+  const format::AppletLimits& limits() const { return limits_; }
+  card::Card& card() const { return *card_; }
+
+  // --- for the API functions (lua_api.cc) and the hooks ---
+  static LuaVm& Of(lua_State* L);
+  // The application of the call running now; nullptr outside one (a finalizer at close).
+  card::AppContext* app() const { return app_; }
+  bool writes() const { return writes_; }
+  // A card error under an API function (power lost, NVM full): the call ends with it, whatever
+  // the applet does; from here on every instruction fails.
+  void FailWith(card::CardError e);
+  // card.throw(sw).
+  void Throw(uint16_t sw) {
+    thrown_ = true;
+    thrown_sw_ = sw;
+  }
+  // Scratch buffers the API pushes results from and writes error messages to.
+  Bytes out;
+  Bytes out2;
+  char message[192] = {};
+  void SetMessage(const char* text);
+  // The persistent bytes the applet's files and store take now.
+  card::CardResult<uint32_t> PersistentInUse(card::AppContext& app) const;
+
+  // Sentinels raised as light userdata: a card.throw, a card error, the instruction limit.
+  static const char kThrowSentinel;
+  static const char kCardErrorSentinel;
+  static const char kLimitSentinel;
+
+ private:
+  explicit LuaVm(const card::Application* app) : AppTransient(app) {}
+  enum class Entry : uint8_t { kInstall, kSelect, kProcess, kDeselect, kUninstall };
+  struct CallResult {
+    bool missing = false;     // the applet has no such entry point
+    Bytes data;  // process: the response data (empty for nil)
+    uint16_t sw = 0x9000;
+    bool select_refused = false;
+  };
+  card::CardResult<CallResult> Call(card::AppContext& app, Entry entry, const CommandApdu* cmd,
+                                    ByteView params, bool writes);
+  static void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize);
+  static void CountHook(lua_State* L, lua_Debug* ar);
+  static int Trampoline(lua_State* L);
+  static int TakeEntries(lua_State* L);
+  void Trip();
+  void Diagnose(card::AppContext& app, const std::string& what) const;
+
+  lua_State* L_ = nullptr;
+  card::Card* card_ = nullptr;
+  format::AppletLimits limits_;
+  size_t heap_used_ = 0;
+  uint64_t count_ = 0;
+  bool tripped_ = false;
+  card::AppContext* app_ = nullptr;
+  bool writes_ = false;
+  bool thrown_ = false;
+  uint16_t thrown_sw_ = 0;
+  std::optional<card::CardError> card_error_;
+  int entry_ref_ = -1;
+  std::string chunk_name_;
+  // The call being set up for Trampoline.
+  Entry call_entry_ = Entry::kProcess;
+  const CommandApdu* call_cmd_ = nullptr;
+  ByteView call_params_;
+  bool call_missing_ = false;
+};
+
+// Installs the card API (card, fs, store, pin) and the sandboxed libraries into a fresh state
+// (lua_api.cc). Runs inside a protected call.
+int OpenSandbox(lua_State* L);
+
+}  // namespace tessera::apps::lua
