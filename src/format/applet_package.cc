@@ -40,7 +40,9 @@ Result<AppletModule> ParseModule(ByteView value, size_t index) {
   return m;
 }
 
-bool SameBytes(ByteView a, ByteView b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
+bool SameBytes(ByteView a, ByteView b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
 
 }  // namespace
 
@@ -77,7 +79,8 @@ Result<AppletPackage> ParseAppletPackage(ByteView bytes) {
   p.minor = fields[1].value[1];
   if (fields.size() - 2 > kMaxPackageModules) return Malformed("A0: more than 4 modules");
   for (size_t i = 2; i < fields.size(); ++i) {
-    if (fields[i].tag != kModule) return Malformed("A0: " + TlvTagToHex(fields[i].tag) + " after C2");
+    if (fields[i].tag != kModule)
+      return Malformed("A0: " + TlvTagToHex(fields[i].tag) + " after C2");
     TESSERA_ASSIGN_OR_RETURN(AppletModule m, ParseModule(fields[i].value, i - 2));
     if (SameBytes(m.aid, p.aid)) return Malformed("A0: a module AID equals the package AID");
     for (const AppletModule& other : p.modules) {

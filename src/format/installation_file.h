@@ -1,9 +1,9 @@
 // The installation file (docs/applications.md §5.2): BF70 L { E1 record, C4 module AID or C7
-// code, [C5 privileges], [C9 application data], [EF system parameters], [9E file signature] }, the objects in that order
-// and each at most once. The file signature is the administrator's over every byte of the value
-// before 9E, as sent, so that nothing the file makes the card do can change after signing; the
-// record keeps its own signature (application_record.h). One codec for the card (STORE DATA at
-// the issuer security domain) and the host (`apps make-install-file`, `apps install`).
+// code, [C5 privileges], [C9 application data], [EF system parameters], [9E file signature] }, the
+// objects in that order and each at most once. The file signature is the administrator's over every
+// byte of the value before 9E, as sent, so that nothing the file makes the card do can change after
+// signing; the record keeps its own signature (application_record.h). One codec for the card (STORE
+// DATA at the issuer security domain) and the host (`apps make-install-file`, `apps install`).
 #pragma once
 
 #include <optional>

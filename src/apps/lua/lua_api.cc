@@ -225,17 +225,16 @@ Rc DoCreate(LuaVm& vm, uint16_t fid, uint32_t size, uint32_t records) {
   if (Rc rc = Require(vm, true)) return rc;
   card::AppContext& app = *vm.app();
   const uint32_t bytes = records == 0 ? size : (size + 1) * records;
+  if (AppFile(app, fid).ok()) return Misuse(vm, "fs.create: the FID exists");
   auto used = vm.PersistentInUse(app);
   if (!used.ok()) return CardFailed(vm, used.error(), "fs.create");
   if (*used + bytes > vm.limits().persistent) {
     return CardFailed(vm, {Error::kNotEnoughMemory}, "fs.create: over the persistent quota");
   }
-  if (AppFile(app, fid).ok()) return Misuse(vm, "fs.create: the FID exists");
-  auto f = CreateAppFile(app, fid, 0,
-                         records == 0 ? card::EfStructure::kTransparent
-                                      : card::EfStructure::kLinearVariable,
-                         static_cast<uint16_t>(size), static_cast<uint16_t>(records),
-                         kReadableFile);
+  auto f = CreateAppFile(
+      app, fid, 0,
+      records == 0 ? card::EfStructure::kTransparent : card::EfStructure::kLinearVariable,
+      static_cast<uint16_t>(size), static_cast<uint16_t>(records), kReadableFile);
   if (!f.ok()) return CardFailed(vm, f.error(), "fs.create");
   if (records != 0) {  // every record there from the start, empty
     f->record_count = static_cast<uint16_t>(records);
@@ -476,7 +475,9 @@ uint16_t PinFid(lua_State* L, int arg) {
   return static_cast<uint16_t>(kPinFidBase + ref);
 }
 
-uint32_t PinBit(uint16_t fid) { return 1u << (fid - kPinFidBase); }
+uint32_t PinBit(uint16_t fid) {
+  return 1u << (fid - kPinFidBase);
+}
 
 Rc DoPinCreate(LuaVm& vm, uint16_t fid, ByteView value, lua_Integer tries) {
   if (Rc rc = Require(vm, true)) return rc;

@@ -30,7 +30,9 @@ const char LuaVm::kThrowSentinel = 0;
 const char LuaVm::kCardErrorSentinel = 0;
 const char LuaVm::kLimitSentinel = 0;
 
-LuaVm& LuaVm::Of(lua_State* L) { return **static_cast<LuaVm**>(lua_getextraspace(L)); }
+LuaVm& LuaVm::Of(lua_State* L) {
+  return **static_cast<LuaVm**>(lua_getextraspace(L));
+}
 
 void LuaVm::SetMessage(const char* text) {
   std::strncpy(message, text, sizeof(message) - 1);
@@ -70,7 +72,9 @@ void LuaVm::CountHook(lua_State* L, lua_Debug* ar) {
   }
 }
 
-void LuaVm::Trip() { tripped_ = true; }
+void LuaVm::Trip() {
+  tripped_ = true;
+}
 
 void LuaVm::FailWith(card::CardError e) {
   if (!card_error_) card_error_ = e;
@@ -121,8 +125,8 @@ CardResult<std::unique_ptr<LuaVm>> LuaVm::Create(card::AppContext& app,
     return Error::kNoPreciseDiagnosis;
   }
   // Text only: a chunk that is bytecode never loads, whatever the package check said.
-  int status = luaL_loadbufferx(L, module.source.data(), module.source.size(),
-                                vm->chunk_name_.c_str(), "t");
+  int status =
+      luaL_loadbufferx(L, module.source.data(), module.source.size(), vm->chunk_name_.c_str(), "t");
   if (status != LUA_OK) {
     const char* m = lua_tostring(L, -1);
     std::string what = m != nullptr ? m : "out of memory";

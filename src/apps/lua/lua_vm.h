@@ -85,8 +85,8 @@ class LuaVm final : public card::AppTransient {
   explicit LuaVm(const card::Application* app) : AppTransient(app) {}
   enum class Entry : uint8_t { kInstall, kSelect, kProcess, kDeselect, kUninstall };
   struct CallResult {
-    bool missing = false;     // the applet has no such entry point
-    Bytes data;  // process: the response data (empty for nil)
+    bool missing = false;  // the applet has no such entry point
+    Bytes data;            // process: the response data (empty for nil)
     uint16_t sw = 0x9000;
     bool select_refused = false;
   };

@@ -1,0 +1,494 @@
+// The applet runtime end to end (docs/applets.md): packages built here by hand from the
+// document, installed by signed installation file, then driven by APDUs. The oracle for the
+// API and the state rules is the built-in DATA STORE: an applet that mirrors it answers every
+// command exactly as the module does.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "support/app_management_fixture.h"
+
+namespace tessera::apps {
+namespace {
+
+const std::string kPackageAid = "F0000000AA";
+const std::string kModuleAid = "F0000000AA01";
+const std::string kApplet = "F0000000AA10";
+const std::string kApplet2 = "F0000000AA11";
+const std::string kBuiltIn = "F05445535345524120";
+
+std::string SelectCmd(const std::string& aid) {
+  return "00A40400" + Lc(aid.size() / 2) + aid + "00";
+}
+
+// A4 … as docs/applets.md §1 writes it, with one module.
+Bytes Package(const std::string& source, const std::string& module_aid = kModuleAid) {
+  TlvBuilder b;
+  b.Open(0xA0).Add(0x4F, HexOrDie(kPackageAid)).Add(0xC2, HexOrDie("0100"));
+  b.Open(0xA1).Add(0x4F, HexOrDie(module_aid)).Add(0x50, ToBytes("MIRROR"));
+  b.Add(0xC6, ToBytes(source)).Close().Close();
+  return b.Take();
+}
+
+// DATA STORE (docs/applications.md §6.1) written as an applet.
+const char* const kDataStoreApplet = R"lua(
+local SIZE = 512
+local M = {}
+
+local function parse(params)
+  local out, i = {}, 1
+  while i <= #params do
+    local tag, len = params:byte(i), params:byte(i + 1)
+    if not len or len > 127 then card.throw(0x6A80) end
+    out[tag] = params:sub(i + 2, i + 1 + len)
+    if #out[tag] ~= len then card.throw(0x6A80) end
+    i = i + 2 + len
+  end
+  return out
+end
+
+function M.install(params)
+  local p = parse(params)
+  for tag in pairs(p) do
+    if tag ~= 0x80 and tag ~= 0x81 and tag ~= 0x82 then card.throw(0x6A80) end
+  end
+  fs.create{fid = 0x0101, size = SIZE}
+  if p[0x81] then pin.create(1, p[0x81], p[0x82] and p[0x82]:byte(1) or 3) end
+  if p[0x80] then fs.write(0x0101, 0, p[0x80]) end
+end
+
+local function offset(apdu)
+  if apdu.p1 & 0x80 ~= 0 then
+    if apdu.p1 & 0x1F ~= 1 or apdu.p1 & 0x60 ~= 0 then card.throw(0x6A82) end
+    return apdu.p2
+  end
+  return ((apdu.p1 & 0x7F) << 8) | apdu.p2
+end
+
+function M.process(apdu)
+  if apdu.ins == 0x20 then
+    if apdu.p1 ~= 0 or apdu.p2 ~= 0x80 then card.throw(0x6A86) end
+    local ok, left = pcall(pin.tries, 1)
+    if not ok then card.throw(0x6984) end
+    if #apdu.data == 0 then
+      if pin.verified(1) then return nil end
+      return nil, 0x63C0 | left
+    end
+    if left == 0 then card.throw(0x6983) end
+    local good, now = pin.verify(1, apdu.data)
+    if good then return nil end
+    return nil, 0x63C0 | now
+  elseif apdu.ins == 0xB0 then
+    if not pin.verified(1) then card.throw(0x6982) end
+    local off = offset(apdu)
+    if off >= SIZE then card.throw(0x6B00) end
+    return fs.read(0x0101, off, math.min(apdu.le or 256, SIZE - off))
+  elseif apdu.ins == 0xD6 then
+    if not pin.verified(1) then card.throw(0x6982) end
+    local off = offset(apdu)
+    if #apdu.data == 0 then card.throw(0x6700) end
+    if off + #apdu.data > SIZE then card.throw(0x6B00) end
+    fs.write(0x0101, off, apdu.data)
+    return nil
+  end
+  card.throw(0x6D00)
+end
+
+return M
+)lua";
+
+class LuaAppletTest : public AppManagementTest {
+ protected:
+  void SetUp() override {
+    AppManagementTest::SetUp();
+    card_->set_diagnostics([this](std::string_view m) { diagnostics_.emplace_back(m); });
+    AddAdmin();
+  }
+
+  // Installs `source` as application `aid` by a signed installation file: E1, C7 {02,
+  // package}, [C9 params], [EF system]; the last status word.
+  std::string InstallApplet(const std::string& aid, const std::string& source,
+                            const Bytes& params = {}, const Bytes& system = {},
+                            const std::string& module_aid = kModuleAid) {
+    return InstallCode(aid, Concat(Bytes{0x02}, Package(source, module_aid)), params, system);
+  }
+  std::string InstallCode(const std::string& aid, const Bytes& code, const Bytes& params = {},
+                          const Bytes& system = {}) {
+    Fields f;
+    f.aid = aid;
+    f.name = "APPLET";
+    Bytes inner = Record(f, &admin_key_);
+    Append(inner, EncodeTlv(0xC7, code));
+    if (!params.empty()) Append(inner, EncodeTlv(0xC9, params));
+    if (!system.empty()) Append(inner, EncodeTlv(0xEF, system));
+    auto isd = Issuer();
+    return Upload(*isd, SignedFile(inner, &admin_key_));
+  }
+  static Bytes Concat(Bytes a, const Bytes& b) {
+    Append(a, b);
+    return a;
+  }
+  // Installs `process_body` as the body of process(apdu) and selects it.
+  void Applet(const std::string& process_body, const Bytes& system = {}) {
+    const std::string src = "return { process = function(apdu)\n" + process_body + "\nend }";
+    ASSERT_EQ(InstallApplet(kApplet, src, {}, system), "9000") << Diagnostics();
+    ASSERT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  }
+  std::string Diagnostics() const {
+    std::string all;
+    for (const std::string& d : diagnostics_) all += d + "\n";
+    return all;
+  }
+  bool Diagnosed(const std::string& part) const {
+    return std::any_of(diagnostics_.begin(), diagnostics_.end(),
+                       [&](const std::string& d) { return d.find(part) != std::string::npos; });
+  }
+  std::vector<std::string> diagnostics_;
+};
+
+TEST_F(LuaAppletTest, AnAppletMirroringTheDataStoreAnswersAsTheBuiltInModule) {
+  TlvBuilder p;
+  p.Add(0x80, ToBytes("hello")).Add(0x81, ToBytes("1234"));
+  const Bytes params = p.Take();
+  ASSERT_EQ(InstallDataStore(kBuiltIn, "hello"), "9000");
+  ASSERT_EQ(InstallApplet(kApplet, kDataStoreApplet, params), "9000") << Diagnostics();
+  const std::vector<std::string> script = {
+      "00B0000005",          // before VERIFY: 6982
+      "00D600000101",        // 6982
+      "002000800431313131",  // wrong PIN: 63C2
+      "0020008000",          // status: 63C2
+      "002000810431323334",  // wrong P2: 6A86
+      "002000800431323334",  // right: 9000
+      "0020008000",          // verified: 9000
+      "00B0000005",          // hello
+      "00B0810003",          // by SFI 1
+      "00B0820000",          // SFI 2: 6A82
+      "00B0020000",          // offset 512: 6B00
+      "00B001FE00",          // the last 2 bytes
+      "00B0000000",          // Le 00: 256 bytes
+      "00D6000003AABBCC",    // update
+      "00B0000004",          // AABBCC6C
+      "00D60000",            // no data: 6700
+      "00D601FF02AABB",      // past the end: 6B00
+      "00D601FE02DDEE",      // the last 2 bytes
+      "00B001FE02",          // DDEE
+      "00B000000000010000",  // extended Le: up to the end
+      "002000800431313131",  // wrong: 63C2
+      "002000800431313131",  // 63C1
+      "00B0000001",          // no longer verified: 6982
+      "002000800431313131",  // 63C0
+      "002000800431323334",  // blocked: 6983
+      "0020008000",          // 63C0
+  };
+  auto run = [&](const std::string& aid) {
+    std::vector<std::string> out;
+    out.push_back(Sw(SelectCmd(aid)));  // the FCIs differ: AID and name
+    for (const std::string& c : script) out.push_back(Tx(c));
+    Reboot();  // what was written survives; nothing verified does
+    out.push_back(Sw(SelectCmd(aid)));
+    out.push_back(Tx("0020008000"));
+    return out;
+  };
+  const auto builtin = run(kBuiltIn);
+  const auto applet = run(kApplet);
+  ASSERT_EQ(builtin.size(), applet.size());
+  for (size_t i = 0; i < builtin.size(); ++i) {
+    EXPECT_EQ(applet[i], builtin[i])
+        << "command " << i << ": " << (i == 0 || i > script.size() ? "SELECT" : script[i - 1]);
+  }
+  EXPECT_EQ(builtin[8], "68656C6C6F9000");  // the oracle itself answered
+  EXPECT_TRUE(diagnostics_.empty()) << Diagnostics();
+}
+
+TEST_F(LuaAppletTest, TheSandboxOffersOnlyTheSafeLibraries) {
+  Applet(R"lua(
+    local absent = {}
+    for _, name in ipairs{"io", "os", "debug", "package", "require", "dofile", "loadfile",
+                          "print", "collectgarbage"} do
+      if _G[name] ~= nil then absent[#absent + 1] = name end
+    end
+    for _, name in ipairs{"dump", "match", "gmatch", "gsub"} do
+      if string[name] ~= nil then absent[#absent + 1] = "string." .. name end
+    end
+    if math.randomseed ~= nil then absent[#absent + 1] = "math.randomseed" end
+    -- Bytecode never loads, whatever the mode asked for.
+    local f, err = pcall(load, string.char(27) .. "LuaT\0", "x", "b")
+    if f then absent[#absent + 1] = "load b" end
+    local g = load(string.char(27) .. "LuaT\0")
+    if g ~= nil then absent[#absent + 1] = "load bytecode" end
+    -- Text loads, in the environment given.
+    local h = load("return x", "chunk", "t", {x = 42})
+    if h() ~= 42 then absent[#absent + 1] = "load text" end
+    -- find is plain: a pattern is only characters.
+    if ("a.c"):find(".", 1) ~= 2 then absent[#absent + 1] = "plain find" end
+    local r = math.random(1, 6)
+    if r < 1 or r > 6 then absent[#absent + 1] = "random" end
+    return table.concat(absent, ",") .. "|" .. #card.random(16)
+  )lua");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("|16")) + "9000");
+}
+
+TEST_F(LuaAppletTest, ARunawayAppletHitsItsInstructionLimitAndTheCardCarriesOn) {
+  Applet(R"lua(
+    if apdu.p1 == 1 then while true do end end
+    if apdu.p1 == 2 then  -- a pcall that catches the limit cannot keep it running
+      while true do pcall(function() while true do end end) end
+    end
+    if apdu.p1 == 3 then  -- nor a coroutine
+      local co = coroutine.wrap(function() while true do coroutine.yield() end end)
+      while true do pcall(co) end
+    end
+    if apdu.p1 == 4 then  -- nor an error handler
+      while true do xpcall(function() while true do end end, function() while true do end end) end
+    end
+    return "ok"
+  )lua",
+         HexOrDie("DF210400002710"));  // 10,000 instructions
+  for (const char* cmd : {"8000010000", "8000020000", "8000030000", "8000040000"}) {
+    EXPECT_EQ(Tx(cmd), "6F00") << cmd;
+    EXPECT_TRUE(Diagnosed("instruction limit")) << Diagnostics();
+    diagnostics_.clear();
+    EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("ok")) + "9000") << "after " << cmd;
+  }
+  // The rest of the card is unaffected.
+  EXPECT_EQ(Sw(SelectCmd(kMgmtAid)), "9000");
+}
+
+TEST_F(LuaAppletTest, TheHeapLimitRefusesAllocationsPastIt) {
+  Applet(R"lua(
+    local function grow()
+      local t = {}
+      for i = 1, 1e7 do t[i] = string.rep("x", 100) .. i end
+    end
+    if apdu.p1 == 1 then grow() end
+    local ok = pcall(grow)
+    return ok and "grew" or "caught"
+  )lua",
+         HexOrDie("C60400008000"));  // 32 KiB
+  EXPECT_EQ(Tx("8000010000"), "6F00");
+  EXPECT_TRUE(Diagnosed("heap limit") || Diagnosed("not enough memory")) << Diagnostics();
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("caught")) + "9000");
+}
+
+TEST_F(LuaAppletTest, AFailedCommandChangesNothingAndAThrownWarningCommits) {
+  const std::string src = R"lua(
+    return {
+      install = function() fs.create{fid = 0x0101, size = 4}; store.set("n", "0") end,
+      process = function(apdu)
+        if apdu.ins == 0xB0 then return fs.read(0x0101, 0, 4) .. store.get("n") end
+        fs.write(0x0101, 0, apdu.data)
+        store.set("n", tostring(tonumber(store.get("n")) + 1))
+        if apdu.p1 == 1 then error("after the writes") end
+        if apdu.p1 == 2 then card.throw(0x6A80) end
+        if apdu.p1 == 3 then card.throw(0x6283) end
+        if apdu.p1 == 4 then fs.read(0x0102, 0, 1) end  -- misuse: no such file
+        if apdu.p1 == 5 then return nil, 0x6A82 end
+        return nil
+      end }
+  )lua";
+  ASSERT_EQ(InstallApplet(kApplet, src), "9000") << Diagnostics();
+  ASSERT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("00B0000000"), "00000000309000");
+  EXPECT_EQ(Tx("80D6010004AAAAAAAA"), "6F00");
+  EXPECT_TRUE(Diagnosed("MIRROR:8: after the writes")) << Diagnostics();
+  EXPECT_EQ(Tx("80D6020004BBBBBBBB"), "6A80");
+  EXPECT_EQ(Tx("80D6040004CCCCCCCC"), "6F00");
+  EXPECT_TRUE(Diagnosed("no such file")) << Diagnostics();
+  EXPECT_EQ(Tx("80D6050004DDDDDDDD"), "6A82");
+  EXPECT_EQ(Tx("00B0000000"), "00000000309000");  // none of them wrote anything
+  EXPECT_EQ(Tx("80D6030004EEEEEEEE"), "6283");    // a warning commits
+  EXPECT_EQ(Tx("80D6000004FFFFFFFF"), "9000");
+  EXPECT_EQ(Tx("00B0000000"), "FFFFFFFF329000");
+  // No Lua message ever reaches a response.
+  for (const char* cmd : {"80D6010004AAAAAAAA", "80D6040004AAAAAAAA"}) {
+    EXPECT_EQ(Tx(cmd).size(), 4u);
+  }
+}
+
+TEST_F(LuaAppletTest, TransientStateLivesPerChannelUntilDeselectionOrReset) {
+  Applet(R"lua(
+    count = (count or 0) + 1
+    return tostring(count)
+  )lua");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("1")) + "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("2")) + "9000");
+  // Channel 1 has an interpreter of its own.
+  EXPECT_EQ(Tx("0070000001"), "019000");
+  EXPECT_EQ(Sw("01A40400" + Lc(kApplet.size() / 2) + kApplet + "00"), "9000");
+  EXPECT_EQ(Tx("8100000000"), ToHex(ToBytes("1")) + "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("3")) + "9000");
+  // Selecting something else and back, and a reset, start afresh.
+  EXPECT_EQ(Sw(SelectCmd(kMgmtAid)), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("1")) + "9000");
+  Reboot();
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("1")) + "9000");
+}
+
+TEST_F(LuaAppletTest, ALockedAppletsCodeNeverRuns) {
+  Applet(R"lua(
+    store.set("runs", tostring(tonumber(store.get("runs") or "0") + 1))
+    return store.get("runs")
+  )lua");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("1")) + "9000");
+  {
+    auto isd = Issuer();
+    ASSERT_EQ(SecSw(*isd, "80F04080" + Lc(kApplet.size() / 2) + kApplet), "9000");  // lock
+  }
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6283");
+  EXPECT_EQ(Sw("8000000000"), "6985");
+  {
+    auto isd = Issuer();
+    ASSERT_EQ(SecSw(*isd, "80F04000" + Lc(kApplet.size() / 2) + kApplet), "9000");  // unlock
+  }
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("2")) + "9000");  // it never ran while locked
+}
+
+TEST_F(LuaAppletTest, SelectAndInstallEntryPointsAndTheirRefusals) {
+  const std::string src = R"lua(
+    return {
+      install = function(params) if params == "no" then card.throw(0x6A80) end end,
+      select = function() return store.get("closed") == nil end,
+      process = function(apdu) store.set("closed", "1") return "bye" end }
+  )lua";
+  EXPECT_EQ(InstallApplet(kApplet, src, ToBytes("no")), "6A80");
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6A82");  // nothing of it was installed
+  ASSERT_EQ(InstallApplet(kApplet, src, ToBytes("yes")), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("bye")) + "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6999");  // select() said no
+}
+
+TEST_F(LuaAppletTest, PackagesThatAreNotSourceOrDoNotLoadAreRefused) {
+  // Bytecode, however it is dressed.
+  EXPECT_EQ(InstallApplet(kApplet, std::string("\x1bLuaT\0\x19\x93", 8)), "6A80");
+  EXPECT_EQ(InstallApplet(kApplet, "return {process = "), "6A80");  // does not compile
+  EXPECT_TRUE(Diagnosed("does not compile")) << Diagnostics();
+  EXPECT_EQ(InstallApplet(kApplet, "return {}"), "6A80");  // no process
+  EXPECT_EQ(InstallApplet(kApplet, "return 1"), "6A80");
+  EXPECT_EQ(InstallApplet(kApplet, "error('boom')"), "6F00");
+  // A module AID under a reserved prefix; limits out of range; an unknown code format.
+  EXPECT_EQ(
+      InstallApplet(kApplet, "return {process = function() end}", {}, {}, "F0544553534552414D01"),
+      "6A80");
+  EXPECT_EQ(
+      InstallApplet(kApplet, "return {process = function() end}", {}, HexOrDie("DF210400000001")),
+      "6A80");
+  EXPECT_EQ(InstallCode(kApplet, Concat(Bytes{0x03}, Package("return {}"))), "6A81");
+  // A built-in module takes no system parameters.
+  {
+    Fields f;
+    f.aid = kApplet2;
+    Bytes inner = FileContent(f, &admin_key_, kDataStoreModuleAid, {});
+    Append(inner, EncodeTlv(0xEF, HexOrDie("C60400008000")));
+    auto isd = Issuer();
+    EXPECT_EQ(Upload(*isd, SignedFile(inner, &admin_key_)), "6A80");
+  }
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6A82");
+  // The file signature covers the code: one byte of the source changed after signing.
+  {
+    Fields f;
+    f.aid = kApplet;
+    Bytes inner = Record(f, &admin_key_);
+    Append(inner, EncodeTlv(0xC7, Concat(Bytes{0x02}, Package("return {process=function() "
+                                                              "return 'a' end}"))));
+    Bytes file = SignedFile(inner, &admin_key_);
+    auto at = std::search(file.begin(), file.end(), std::begin("'a'"), std::end("'a'") - 1);
+    ASSERT_NE(at, file.end());
+    at[1] = 'b';
+    auto isd = Issuer();
+    EXPECT_EQ(Upload(*isd, file), "6982");
+  }
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6A82");
+}
+
+TEST_F(LuaAppletTest, PersistentBytesStayInsideTheQuota) {
+  Applet(R"lua(
+    fs.create{fid = apdu.p2, size = 1000}
+    return nil
+  )lua",
+         HexOrDie("C704000007D0"));  // 2,000 bytes: two files
+  EXPECT_EQ(Sw("80000001"), "9000");
+  EXPECT_EQ(Sw("80000002"), "9000");
+  EXPECT_EQ(Sw("80000003"), "6A84");  // 2,000 bytes taken and 1,000 more asked for
+  EXPECT_TRUE(Diagnosed("over the persistent quota")) << Diagnostics();
+  EXPECT_EQ(Sw("80000001"), "6F00");  // the FID exists: misuse
+}
+
+TEST_F(LuaAppletTest, DeletionWipesTheCodeAndTheData) {
+  const std::string marker = "MARKER-7f3a9c";
+  const std::string src = "local m = '" + marker +
+                          "'\nreturn {install = function() "
+                          "fs.create{fid=1, size=16}; fs.write(1, 0, 'DATA-5e2b11cc') end, "
+                          "process = function() return m end}";
+  ASSERT_EQ(InstallApplet(kApplet, src), "9000") << Diagnostics();
+  ASSERT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes(marker)) + "9000");
+  auto contains = [&](const std::string& s) {
+    const Bytes& cells = ram_->cells();
+    return std::search(cells.begin(), cells.end(), s.begin(), s.end()) != cells.end();
+  };
+  EXPECT_TRUE(contains(marker));
+  EXPECT_TRUE(contains("DATA-5e2b11cc"));
+  {
+    auto isd = Issuer();
+    ASSERT_EQ(SecSw(*isd, "80E40000" + Lc(2 + kApplet.size() / 2) + "4F" + Lc(kApplet.size() / 2) +
+                              kApplet),
+              "9000");
+  }
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6A82");
+  EXPECT_FALSE(contains(marker));
+  EXPECT_FALSE(contains("DATA-5e2b11cc"));
+}
+
+TEST_F(LuaAppletTest, TheApiReachesOnlyTheAppletsOwnFiles) {
+  Applet(R"lua(
+    local results = {}
+    for _, fid in ipairs{0xC0DE, 0xC0DF, 0xC0E1, 0x3F00, 0x2F00, 0x0101} do
+      local ok = pcall(fs.read, fid, 0, 1)
+      results[#results + 1] = ok and "open" or "closed"
+    end
+    return table.concat(results, ",")
+  )lua");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("closed,closed,closed,closed,closed,closed")) + "9000");
+  // Terminated, its files read through the OS; its code is nobody's.
+  auto sc = Manager(0x21, AdminKeys());
+  ASSERT_NE(sc, nullptr);
+  Fields f;
+  f.aid = kApplet;
+  f.name = "APPLET";
+  f.status = 2;
+  ASSERT_EQ(Update(*sc, kApplet, Record(f, &admin_key_)), "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6285");
+  EXPECT_EQ(Sw("00A4000C02C0DE"), "6285");
+  EXPECT_EQ(Sw("00B0000001"), "6982");
+  EXPECT_EQ(Sw("8000000000"), "6985");  // the code never runs again
+}
+
+TEST_F(LuaAppletTest, CryptographyAgreesWithKnownAnswers) {
+  Applet(R"lua(
+    local k = string.rep("\11", 20)
+    local mac = card.hmac_sha256(k, "Hi There")
+    local d = card.sha256("abc")
+    local key = string.rep("\0", 16)
+    local e = card.aes_ecb(key, string.rep("\0", 16), true)
+    local back = card.aes_ecb(key, e, false)
+    local priv, pub = card.ecdsa_generate()
+    local sig = card.ecdsa_sign(priv, "message")
+    local good = card.ecdsa_verify(pub, "message", sig)
+    local bad = card.ecdsa_verify(pub, "messagf", sig)
+    return mac .. d .. e .. (back == string.rep("\0", 16) and "B" or "b") ..
+           (good and "G" or "g") .. (bad and "X" or "x") .. #priv .. #pub .. #sig ..
+           #card.aes_cmac(key, "")
+  )lua");
+  const std::string r = Tx("8000000000");
+  EXPECT_EQ(r.substr(0, 64), "B0344C61D8DB38535CA8AFCEAF0BF12B881DC200C9833DA726E9376C2E32CFF7");
+  EXPECT_EQ(r.substr(64, 64), "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD");
+  EXPECT_EQ(r.substr(128, 32), "66E94BD4EF8A2C3B884CFA59CA342B2E");  // AES-128 of zeros
+  EXPECT_EQ(r.substr(160), ToHex(ToBytes("BGx32656416")) + "9000");
+}
+
+}  // namespace
+}  // namespace tessera::apps
