@@ -1,5 +1,7 @@
 #include "apps_make_list.h"
 
+#include "format/applet_package.h"
+
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
@@ -18,6 +20,7 @@
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
 #include "crypto/scp03.h"
+#include "format/applet_package.h"
 #include "format/status_words.h"
 #include "host/app_client.h"
 #include "host/app_operations.h"
@@ -103,7 +106,16 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
       file_signature.assign(items->back().value.begin(), items->back().value.end());
     }
   }
-  const std::string module = ModuleNameByAid(d->module_aid);
+  Bytes module_aid = d->module_aid;
+  std::string module = ModuleNameByAid(module_aid);
+  std::optional<format::AppletPackage> applet;
+  if (d->code) {  // checked when the description was read
+    if (auto p = format::ParseAppletPackage(ByteView(*d->code).subspan(1)); p.ok()) {
+      applet = std::move(*p);
+      module_aid = applet->modules[0].aid;
+      module = "applet " + ToHex(applet->aid) + " module " + applet->modules[0].name;
+    }
+  }
   if (o.json) {
     Json app{{"aid", ToHex(r.aid)},
              {"name", r.name},
@@ -116,8 +128,14 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
            {"output", out},
            {"bytes", file.size()},
            {"application", app},
-           {"module", ToHex(d->module_aid)}};
-    if (!module.empty()) j["module_name"] = module;
+           {"module", ToHex(module_aid)}};
+    if (!module.empty() && !applet) j["module_name"] = module;
+    if (applet) {
+      j["applet"] =
+          Json{{"package", ToHex(applet->aid)},
+               {"version", std::to_string(applet->major) + "." + std::to_string(applet->minor)},
+               {"code_bytes", d->code->size()}};
+    }
     if (d->privileges) j["privileges"] = ToHex(*d->privileges);
     j["signed"] = !signature.empty();
     j["signed_data"] = ToHex(SignedPart(r));
@@ -131,7 +149,7 @@ int MakeInstallFile(const LinkOptions& o, const Args& a) {
   } else {
     std::printf("wrote %s: installation file of %zu bytes for %s \"%s\" (module %s), %s\n",
                 out.c_str(), file.size(), ToHex(r.aid).c_str(), Printable(r.name).c_str(),
-                module.empty() ? ToHex(d->module_aid).c_str() : module.c_str(),
+                module.empty() ? ToHex(module_aid).c_str() : module.c_str(),
                 signature.empty() ? "unsigned"
                                   : ("signed for administrator " + HexByte(r.admin_id) + " (" +
                                      Printable(r.admin_name) + ")")

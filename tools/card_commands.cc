@@ -50,7 +50,9 @@ Result<std::unique_ptr<host::CardLink>> OpenPlainLink(const LinkOptions& o) {
   if (given > 1) return InvalidArgument("give only one of --image, --connect and --reader");
   if (!o.connect.empty()) return host::OpenSocketLink(o.connect, o.timeout_s * 1000);
   if (!o.reader.empty()) return host::OpenPcscLink(o.reader);
-  if (!o.image.empty()) return host::OpenEmbeddedLink(o.image, o.power_cut_after);
+  if (!o.image.empty()) {
+    return host::OpenEmbeddedLink(o.image, o.power_cut_after, host::TraceDiagnostics(o.trace));
+  }
   return InvalidArgument("no card: give --image PATH, --connect ENDPOINT or --reader NAME");
 }
 

@@ -187,6 +187,8 @@ int main(int argc, char** argv) {
     listeners.emplace_back(*fd, e.ToString());
   }
 
+  // What the card tells its operator (an applet's Lua errors, docs/applets.md §6).
+  if (trace) card.set_diagnostics([](std::string_view m) { Log("card: " + std::string(m)); });
   tessera::transport::CardService::Options service_options;
   service_options.session_wait = std::chrono::seconds(session_wait_s);
   tessera::transport::CardService service(

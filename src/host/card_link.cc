@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 
 #include "card/kernel/card.h"
 #include "core/apdu.h"
@@ -103,9 +104,18 @@ class SocketLink : public CardLink {
 
 }  // namespace
 
+Diagnostics TraceDiagnostics(bool trace) {
+  if (!trace) return nullptr;
+  return [](std::string_view m) {
+    std::fprintf(stderr, "card: %.*s\n", static_cast<int>(m.size()), m.data());
+  };
+}
+
 Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path,
-                                                   std::optional<uint64_t> cut_after) {
+                                                   std::optional<uint64_t> cut_after,
+                                                   Diagnostics diagnostics) {
   TESSERA_ASSIGN_OR_RETURN(auto vcard, device::VirtualCard::OpenImage(image_path));
+  if (diagnostics) vcard->card().set_diagnostics(std::move(diagnostics));
   auto link = std::make_unique<EmbeddedLink>(std::move(vcard), image_path);
   TESSERA_RETURN_IF_ERROR(link->PowerOn());
   if (cut_after) link->ScheduleCut(*cut_after);

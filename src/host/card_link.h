@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/bytes.h"
@@ -27,8 +29,14 @@ class CardLink {
 // power is cut during the page program of that index (0: the first) counted from after
 // power-on, as a torn write of a real card leaves it (`tessera --power-cut-after N`); the
 // command in progress and every later one fail with kPowerLost.
+// `diagnostics` receives what the card tells its operator (an applet's Lua error with its source
+// line, docs/applets.md §6): --trace prints it (TraceDiagnostics).
+using Diagnostics = std::function<void(std::string_view message)>;
 Result<std::unique_ptr<CardLink>> OpenEmbeddedLink(const std::string& image_path,
-                                                   std::optional<uint64_t> cut_after = {});
+                                                   std::optional<uint64_t> cut_after = {},
+                                                   Diagnostics diagnostics = nullptr);
+// With `trace`: prints each diagnostic on stderr as "card: MESSAGE"; else none.
+Diagnostics TraceDiagnostics(bool trace);
 // unix:PATH or tcp:HOST:PORT of a `tessera-card --listen`. `timeout_ms` bounds the connection
 // attempt and every exchange (a card that stays busy longer gives up with a clear error).
 inline constexpr int kDefaultSocketTimeoutMs = 30000;

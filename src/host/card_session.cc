@@ -37,7 +37,7 @@ Result<std::unique_ptr<host::CardLink>> OpenLink(const LinkOptions& o) {
   static bool cut_used = false;
   std::optional<uint64_t> cut = cut_used ? std::nullopt : o.power_cut_after;
   if (cut) cut_used = true;
-  return host::OpenEmbeddedLink(o.image, cut);
+  return host::OpenEmbeddedLink(o.image, cut, host::TraceDiagnostics(o.trace));
 }
 
 }  // namespace

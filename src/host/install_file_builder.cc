@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/tlv.h"
+#include "format/applet_package.h"
 #include "format/installation_file.h"
 #include "format/module_params.h"
 #include "host/file_io.h"
@@ -297,7 +298,73 @@ Result<Bytes> PurseParamsOf(const Fields& p, bool* holds_pin) {
   return format::EncodePurseParams(out);
 }
 
-Result<InstallDescription> FromValue(const Value& root, const std::string& source) {
+// The [applet] table: the C7 code object (format 02, a package of one module) and, when a
+// limit is given, the EF system parameters.
+Status AppletOf(const Fields& a, const std::string& app_name, const std::string& base_dir,
+                InstallDescription& d) {
+  TESSERA_RETURN_IF_ERROR(a.OnlyKnown({"package", "module", "source", "module_name", "version",
+                                       "heap", "persistent", "instructions"},
+                                      ""));
+  format::AppletPackage p;
+  TESSERA_ASSIGN_OR_RETURN(auto package, a.Hex("package", true, "the package AID in hex", 5, 16));
+  p.aid = *package;
+  format::AppletModule m;
+  TESSERA_ASSIGN_OR_RETURN(auto module, a.Hex("module", true, "the module AID in hex", 5, 16));
+  m.aid = *module;
+  TESSERA_ASSIGN_OR_RETURN(auto module_name, a.String("module_name", false, "1..32 bytes"));
+  m.name = module_name.value_or(app_name);
+  if (m.name.empty() || m.name.size() > format::kMaxModuleName) {
+    return a.Error("module_name", a.Find("module_name"), "1..32 bytes");
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto version, a.String("version", false, "\"MAJOR.MINOR\""));
+  if (version) {
+    unsigned major = 0, minor = 0;
+    char extra = 0;
+    if (std::sscanf(version->c_str(), "%u.%u%c", &major, &minor, &extra) != 2 || major > 255 ||
+        minor > 255) {
+      return a.Error("version", a.Find("version"), "\"" + *version + "\": give \"MAJOR.MINOR\"");
+    }
+    p.major = static_cast<uint8_t>(major);
+    p.minor = static_cast<uint8_t>(minor);
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto source, a.String("source", true, "the Lua source's path"));
+  const std::string path = base_dir.empty() || (!source->empty() && (*source)[0] == '/')
+                               ? *source
+                               : base_dir + "/" + *source;
+  auto text = ReadInputFile(path, {.what = "Lua source", .max_bytes = format::kMaxPackageSize});
+  if (!text.ok()) return a.Error("source", a.Find("source"), text.status().message());
+  m.source.assign(text->begin(), text->end());
+  p.modules.push_back(std::move(m));
+  const Bytes encoded = format::EncodeAppletPackage(p);
+  // The card's own check, before anything is signed: bytecode, sizes, AIDs.
+  if (auto check = format::ParseAppletPackage(encoded); !check.ok()) {
+    return a.Error("source", a.Find("source"), check.status().message());
+  }
+  d.code = Bytes{format::kCodeFormatLuaPackage};
+  Append(*d.code, encoded);
+  format::AppletLimits limits;
+  bool any = false;
+  struct Limit {
+    const char* key;
+    uint32_t lo, hi;
+    uint32_t* out;
+  };
+  for (const Limit& l : {Limit{"heap", format::kMinHeap, format::kMaxHeap, &limits.heap},
+                         Limit{"persistent", 0, format::kMaxPersistent, &limits.persistent},
+                         Limit{"instructions", format::kMinInstructions, format::kMaxInstructions,
+                               &limits.instructions}}) {
+    TESSERA_ASSIGN_OR_RETURN(auto v, a.Integer(l.key, false, l.lo, l.hi));
+    if (v) {
+      *l.out = static_cast<uint32_t>(*v);
+      any = true;
+    }
+  }
+  if (any) d.system = format::EncodeAppletLimits(limits);
+  return Status::Ok();
+}
+
+Result<InstallDescription> FromValue(const Value& root, const std::string& source,
+                                     const std::string& base_dir) {
   if (root.kind != Value::Kind::kTable) {
     return InvalidArgument(source + ": the description must be a table of fields, not " +
                            TypeName(root));
@@ -305,7 +372,7 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
   const Fields f(source, root, "");
   TESSERA_RETURN_IF_ERROR(
       f.OnlyKnown({"aid", "name", "admin_name", "admin_id", "use_start", "expiration", "status",
-                   "module", "privileges", "params", "params_hex"},
+                   "module", "applet", "privileges", "params", "params_hex"},
                   "; module parameters go in the params table"));
   InstallDescription d;
   AppRecord& r = d.record;
@@ -334,10 +401,21 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
   r.status = status && *status == "locked" ? AppState::kLocked : AppState::kActive;
 
   const std::string module_what =
-      "\"data-store\", \"purse\", \"files\", \"management\" or a module AID in hex";
-  TESSERA_ASSIGN_OR_RETURN(auto module, f.String("module", true, module_what));
+      "\"data-store\", \"purse\", \"files\", \"management\" or a module AID in hex; or an "
+      "[applet] table";
+  const Value* applet = f.Find("applet");
+  if (applet != nullptr && f.Find("module") != nullptr) {
+    return f.Error("applet", applet, "give module (built-in code) or applet (its own), not both");
+  }
+  TESSERA_ASSIGN_OR_RETURN(auto module, f.String("module", applet == nullptr, module_what));
   std::string module_name;
-  if (auto known = ModuleAidByName(*module)) {
+  if (applet != nullptr) {
+    if (applet->kind != Value::Kind::kTable) {
+      return f.Error("applet", applet, "must be a table, not " + TypeName(*applet));
+    }
+    TESSERA_RETURN_IF_ERROR(AppletOf(Fields(source, *applet, "applet."), r.name, base_dir, d));
+    module_name = "applet";
+  } else if (auto known = ModuleAidByName(*module)) {
     d.module_aid = *known;
     module_name = *module;
   } else {
@@ -382,6 +460,9 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
       TESSERA_ASSIGN_OR_RETURN(c9, DataStoreParamsOf(p, &d.params_hold_pin));
     } else if (module_name == "purse") {
       TESSERA_ASSIGN_OR_RETURN(c9, PurseParamsOf(p, &d.params_hold_pin));
+    } else if (!params->table.empty() && module_name == "applet") {
+      return f.Error("params", params,
+                     "an applet's install(params) is a string: give params_hex for its bytes");
     } else if (!params->table.empty()) {
       return f.Error("params", params,
                      "module " + (module_name.empty() ? ToHex(d.module_aid) : module_name) +
@@ -405,7 +486,8 @@ std::string StripJsonPrefix(std::string m) {
 }  // namespace
 
 Result<InstallDescription> ParseInstallDescriptionToml(std::string_view text,
-                                                       const std::string& source) {
+                                                       const std::string& source,
+                                                       const std::string& base_dir) {
   toml::table table;
   try {
     table = toml::parse(text, source);
@@ -415,18 +497,19 @@ Result<InstallDescription> ParseInstallDescriptionToml(std::string_view text,
   }
   Value root = FromToml(table);
   root.line = 0;
-  return FromValue(root, source);
+  return FromValue(root, source, base_dir);
 }
 
 Result<InstallDescription> ParseInstallDescriptionJson(std::string_view text,
-                                                       const std::string& source) {
+                                                       const std::string& source,
+                                                       const std::string& base_dir) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(source + ": not JSON: " + StripJsonPrefix(e.what()));
   }
-  return FromValue(FromJson(j), source);
+  return FromValue(FromJson(j), source, base_dir);
 }
 
 Result<InstallDescription> LoadInstallDescription(const std::string& path) {
@@ -441,7 +524,10 @@ Result<InstallDescription> LoadInstallDescription(const std::string& path) {
   if (!read.ok()) return read.status();
   std::string text(read->begin(), read->end());
   const std::string name = DisplayName(path);
-  auto d = toml ? ParseInstallDescriptionToml(text, name) : ParseInstallDescriptionJson(text, name);
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
+  auto d = toml ? ParseInstallDescriptionToml(text, name, dir)
+                : ParseInstallDescriptionJson(text, name, dir);
   Wipe(text.data(), text.size());  // it may hold a PIN
   return d;
 }
@@ -454,6 +540,8 @@ format::InstallationFile FileOf(const InstallDescription& d, ByteView record_sig
   f.record = d.record;
   f.record.signature.assign(record_signature.begin(), record_signature.end());
   f.module_aid = d.module_aid;
+  f.code = d.code;
+  f.system = d.system;
   f.privileges = d.privileges;
   f.params = d.params;
   f.signature.assign(file_signature.begin(), file_signature.end());
@@ -497,9 +585,10 @@ Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256Key
 }
 
 Result<AppRecord> CheckInstallFile(ByteView file) {
-  if (file.size() > 16 * 1024) {
+  if (file.size() > kMaxInstallFile) {
     return InvalidArgument("installation file of " + std::to_string(file.size()) +
-                           " bytes: the card takes at most 16 KiB per upload");
+                           " bytes: the card takes at most " + std::to_string(kMaxInstallFile) +
+                           " bytes per upload");
   }
   TESSERA_ASSIGN_OR_RETURN(auto parsed, format::ParseInstallationFile(file));
   return std::move(parsed.file.record);

@@ -17,6 +17,16 @@
 //                              data_hex (hex), at most 512 bytes
 //                  purse:      balance, limit (0..4294967295), pin (text, 4..16 bytes)
 //   params_hex   the C9 content as hex, instead of params
+//   applet       instead of module: an applet package of one module (docs/applets.md), a table
+//                  package      hex, 5..16 bytes: the package (load file) AID   (required)
+//                  module       hex, 5..16 bytes: the module AID                 (required)
+//                  source       path of the module's Lua source, relative to the description
+//                               (required)
+//                  module_name  UTF-8, 1..32 bytes                 (default: the name above)
+//                  version      "MAJOR.MINOR"                      (default "1.0")
+//                  heap, persistent, instructions   the applet's limits (docs/applets.md §2;
+//                               any one given writes all three, the others at their defaults)
+//                params / params_hex are then the applet's install(params) string.
 #pragma once
 
 #include <optional>
@@ -31,8 +41,10 @@
 namespace tessera::host {
 
 struct InstallDescription {
-  AppRecord record;  // no signature yet
-  Bytes module_aid;
+  AppRecord record;                 // no signature yet
+  Bytes module_aid;                 // a built-in module (C4), or empty with `code`
+  std::optional<Bytes> code;        // C7 content: the code format byte, then the code
+  std::optional<Bytes> system;      // EF content: the applet's limits
   std::optional<Bytes> privileges;  // 3 bytes
   std::optional<Bytes> params;      // the C9 content
   bool params_hold_pin = false;     // params carry a PIN (never print them)
@@ -41,10 +53,13 @@ struct InstallDescription {
 
 // Errors are kInvalidArgument "FILE:LINE: field 'aid': ..." (the line when the format keeps
 // it: TOML does, JSON does not); values of secret fields (pin) are never repeated.
+// `base_dir`: where an applet's source path is relative to (empty: the working directory).
 Result<InstallDescription> ParseInstallDescriptionToml(std::string_view text,
-                                                       const std::string& source);
+                                                       const std::string& source,
+                                                       const std::string& base_dir = "");
 Result<InstallDescription> ParseInstallDescriptionJson(std::string_view text,
-                                                       const std::string& source);
+                                                       const std::string& source,
+                                                       const std::string& base_dir = "");
 // By extension: .toml or .json.
 Result<InstallDescription> LoadInstallDescription(const std::string& path);
 
@@ -58,6 +73,9 @@ Bytes BuildInstallFile(const InstallDescription& d, ByteView record_signature,
 // The signed installation file: the record signed with `private_key` (over SignedPart), then
 // the file (over InstallFileSignedData); both checked against the key's public point.
 Result<Bytes> SignInstallFile(const InstallDescription& d, const crypto::P256KeyPair& key);
+
+// The largest upload the card joins (docs/applications.md §5.1).
+inline constexpr size_t kMaxInstallFile = 32 * 1024 + 1024;
 
 // What `tessera apps install` checks before uploading: one BF70 object holding the record
 // (which parses) first, code, and nothing after a file signature. Returns the record.
