@@ -464,11 +464,12 @@ TEST_F(AppManagementTest, TheGlobalPlatformDoorActsOnTheSameRegistry) {
   EXPECT_EQ(Sw(SelectCmd(kApp)), "6A82");
   isd = Issuer();
   EXPECT_EQ(SecSw(*isd, "80E40000" + Lc(11) + "4F09" + kApp), "6A88");
-  // Built-in code and the ISD stay; LOAD has nothing to load.
+  // Built-in code and the ISD stay; no load file takes a built-in module's AID, and LOAD
+  // follows INSTALL [for load] (docs/applets.md §2; lua_runtime_test.cc loads packages).
   EXPECT_EQ(SecSw(*isd, "80E40080" + Lc(12) + "4F0A" + kDataStoreModuleAid), "6985");
   EXPECT_EQ(SecSw(*isd, "80E40000" + Lc(10) + "4F08A000000151000000"), "6985");
-  EXPECT_EQ(SecSw(*isd, "80E60200" + Lc(14) + "0A" + kDataStoreModuleAid + "000000"), "6A81");
-  EXPECT_EQ(SecSw(*isd, "80E8800001AA"), "6A81");
+  EXPECT_EQ(SecSw(*isd, "80E60200" + Lc(15) + "0A" + kDataStoreModuleAid + "00000000"), "6A80");
+  EXPECT_EQ(SecSw(*isd, "80E8800001AA"), "6985");
 }
 
 // The issuer's records (administrator 00) through both doors, alternating on one application:

@@ -14,7 +14,9 @@ Bytes EncodeGpRegistryEntry(const GpRegistryEntry& e, const std::vector<TlvTag>&
   if (e.life_cycle && wanted(0x9F70)) b.AddByte(0x9F70, *e.life_cycle);
   if (!e.privileges.empty() && wanted(0xC5)) b.Add(0xC5, e.privileges);
   if (!e.load_file.empty() && wanted(0xC4)) b.Add(0xC4, e.load_file);
-  if (!e.module.empty() && wanted(0x84)) b.Add(0x84, e.module);
+  if (wanted(0x84)) {
+    for (const Bytes& m : e.modules) b.Add(0x84, m);
+  }
   if (!e.associated_domain.empty() && wanted(0xCC)) b.Add(0xCC, e.associated_domain);
   b.Close();
   return b.Take();
@@ -46,7 +48,7 @@ Result<std::vector<GpRegistryEntry>> ParseGpRegistryEntries(ByteView data) {
           g.load_file = v;
           break;
         case 0x84:
-          g.module = v;
+          g.modules.push_back(v);
           break;
         case 0xCC:
           g.associated_domain = v;

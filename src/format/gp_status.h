@@ -19,7 +19,7 @@ struct GpRegistryEntry {
   std::optional<uint8_t> life_cycle;  // 9F70 (always sent by the card)
   Bytes privileges;                   // C5, empty: not sent (load files)
   Bytes load_file;                    // C4, empty: not sent
-  Bytes module;                       // 84, empty: not sent
+  std::vector<Bytes> modules;         // 84 each (load files and their modules)
   Bytes associated_domain;            // CC, empty: not sent
 };
 

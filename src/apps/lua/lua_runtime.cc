@@ -1,5 +1,6 @@
 #include "apps/lua/lua_runtime.h"
 
+#include <algorithm>
 #include <array>
 
 #include "apps/common/module_pin.h"
@@ -68,37 +69,67 @@ constexpr std::array<card::Route, 253> MakeRoutes() {
 }
 constexpr std::array<card::Route, 253> kRoutes = MakeRoutes();
 
+bool Same(ByteView a, ByteView b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// A package this card will store: it parses, and neither it nor a module takes a reserved AID.
+CardResult<format::AppletPackage> CheckedPackage(card::Card& card, ByteView code) {
+  auto package = format::ParseAppletPackage(code);
+  if (!package.ok()) {
+    card.Diagnose("applet package refused: " + package.status().message());
+    return Error::kWrongData;
+  }
+  if (card::IsReservedAid(card, package->aid, {})) return Error::kWrongData;
+  for (const format::AppletModule& m : package->modules) {
+    if (card::IsReservedAid(card, m.aid, {})) return Error::kWrongData;
+  }
+  return std::move(*package);
+}
+
 class LuaRuntime final : public card::Module {
  public:
   ByteView aid() const override { return {}; }
   std::string_view name() const override { return "LUA"; }
   std::span<const card::Route> commands() const override { return kRoutes; }
 
-  CardResult<Bytes> StoreCode(AppContext& app, ByteView code, ByteView system) override {
-    auto package = format::ParseAppletPackage(code);
-    if (!package.ok()) {
-      app.card->Diagnose("applet package refused: " + package.status().message());
-      return Error::kWrongData;
-    }
+  CardResult<StoredCode> StoreCode(AppContext& app, ByteView code, ByteView system,
+                                   ByteView module_aid) override {
+    CARD_ASSIGN(format::AppletPackage package, CheckedPackage(*app.card, code));
     auto limits = format::ParseAppletLimits(system);
     if (!limits.ok()) {
       app.card->Diagnose("system parameters refused: " + limits.status().message());
       return Error::kWrongData;
     }
-    if (card::IsReservedAid(*app.card, package->aid, {})) return Error::kWrongData;
-    for (const format::AppletModule& m : package->modules) {
-      if (card::IsReservedAid(*app.card, m.aid, {})) return Error::kWrongData;
-    }
     format::StoredApplet stored;
-    stored.module_index = 0;  // an installation file installs the first module
     stored.limits = *limits;
+    size_t index = 0;
+    if (!module_aid.empty()) {
+      while (index < package.modules.size() && !Same(package.modules[index].aid, module_aid)) {
+        ++index;
+      }
+      if (index == package.modules.size()) return Error::kReferencedDataNotFound;
+    }
+    stored.module_index = static_cast<uint8_t>(index);
     stored.package.assign(code.begin(), code.end());
     const Bytes bytes = format::EncodeStoredApplet(stored);
     CARD_ASSIGN(card::FileNode f,
                 CreateAppFile(app, lua::kCodeFid, 0, card::EfStructure::kTransparent,
                               static_cast<uint16_t>(bytes.size()), 0, kPrivateFile));
     CARD_TRY(app.card->fs().WriteData(f, 0, bytes));
-    return package->modules[0].aid;
+    return StoredCode{package.modules[index].aid, package.modules[index].name};
+  }
+
+  CardResult<std::vector<Bytes>> LoadFileModules(card::Card& card, ByteView code,
+                                                 ByteView load_file_aid) override {
+    CARD_ASSIGN(format::AppletPackage package, CheckedPackage(card, code));
+    if (!Same(package.aid, load_file_aid)) {
+      card.Diagnose("applet package refused: its AID is not the load file's of INSTALL [for load]");
+      return Error::kWrongData;
+    }
+    std::vector<Bytes> modules;
+    for (const format::AppletModule& m : package.modules) modules.push_back(m.aid);
+    return modules;
   }
 
   CardStatus Install(AppContext& app, ByteView params) override {

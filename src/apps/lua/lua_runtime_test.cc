@@ -492,3 +492,107 @@ TEST_F(LuaAppletTest, CryptographyAgreesWithKnownAnswers) {
 
 }  // namespace
 }  // namespace tessera::apps
+
+namespace tessera::apps {
+namespace {
+
+std::string Lv(const std::string& hex) {
+  return Lc(hex.size() / 2) + hex;
+}
+
+std::string InstallForInstall(const std::string& elf, const std::string& module,
+                              const std::string& app, const std::string& params = "C900") {
+  const std::string data = Lv(elf) + Lv(module) + Lv(app) + Lv("00") + Lv(params) + "00";
+  return "80E60C00" + Lc(data.size() / 2) + data;
+}
+
+TEST_F(LuaAppletTest, GlobalPlatformLoadInstallsAndDeletesAPackage) {
+  // Two modules: a counter and a greeter.
+  TlvBuilder b;
+  b.Open(0xA0).Add(0x4F, HexOrDie(kPackageAid)).Add(0xC2, HexOrDie("0203"));
+  b.Open(0xA1).Add(0x4F, HexOrDie(kModuleAid)).Add(0x50, ToBytes("COUNTER"));
+  b.Add(0xC6, ToBytes("return {process = function() n = (n or 0) + 1 return tostring(n) end}"));
+  b.Close();
+  b.Open(0xA1).Add(0x4F, HexOrDie("F0000000AA02")).Add(0x50, ToBytes("HELLO"));
+  b.Add(0xC6, ToBytes("return {process = function() return 'hello' end}")).Close().Close();
+  const Bytes load = EncodeTlv(0xC4, b.Take());
+  // LOAD of `load` in blocks of `block` bytes; the last status word.
+  auto LoadBlocks = [](crypto::scp03::SecureChannel& sc, const Bytes& data, size_t block) {
+    std::string sw;
+    for (size_t off = 0, n = 0; off < data.size(); off += block, ++n) {
+      const size_t len = std::min(block, data.size() - off);
+      char head[16];
+      std::snprintf(head, sizeof head, "80E8%02X%02X", off + len == data.size() ? 0x80 : 0x00,
+                    static_cast<unsigned>(n));
+      sw = SecSw(sc, head + Lc(len) + ToHex(ByteView(data).subspan(off, len)));
+      if (sw != "9000") return sw;
+    }
+    return sw;
+  };
+  auto isd = Issuer();
+  ASSERT_NE(isd, nullptr);
+  // LOAD before INSTALL [for load]; a block out of sequence drops the load.
+  EXPECT_EQ(SecSw(*isd, "80E880000100"), "6985");
+  auto ForLoad = [](const std::string& aid) {
+    const std::string data = Lv(aid) + "00000000";  // no SD, hash, parameters, token
+    return "80E60200" + Lc(data.size() / 2) + data;
+  };
+  const std::string for_load = ForLoad(kPackageAid);
+  EXPECT_EQ(SecSw(*isd, for_load), "9000");
+  EXPECT_EQ(SecSw(*isd, "80E80001" + Lc(4) + ToHex(ByteView(load).subspan(0, 4))), "6A86");
+  EXPECT_EQ(SecSw(*isd, "80E880000100"), "6985");
+  // A load whose package names another AID than INSTALL [for load] did.
+  EXPECT_EQ(SecSw(*isd, ForLoad("F0000000BB01")), "9000");
+  EXPECT_EQ(LoadBlocks(*isd, load, 100), "6A80");
+  // The load itself, in blocks.
+  EXPECT_EQ(SecSw(*isd, for_load), "9000");
+  EXPECT_EQ(LoadBlocks(*isd, load, 64), "9000");
+  EXPECT_EQ(SecSw(*isd, for_load), "6A89");  // it is there now
+  // GET STATUS lists it, with its modules.
+  const std::string elfs = Sec(*isd, "80F22002024F0000");
+  EXPECT_NE(elfs.find("E30B4F05" + kPackageAid + "9F700101"), std::string::npos) << elfs;
+  const std::string mods = Sec(*isd, "80F21002024F0000");
+  EXPECT_NE(mods.find("4F05" + kPackageAid + "9F700101" + "8406" + kModuleAid + "8406F0000000AA02"),
+            std::string::npos)
+      << mods;
+  // Instances of both modules.
+  EXPECT_EQ(SecSw(*isd, InstallForInstall(kPackageAid, kModuleAid, kApplet)), "9000");
+  EXPECT_EQ(SecSw(*isd, InstallForInstall(kPackageAid, "F0000000AA02", kApplet2)), "9000");
+  EXPECT_EQ(SecSw(*isd, InstallForInstall(kPackageAid, "F0000000AA03", "F0000000AA12")), "6A88");
+  EXPECT_EQ(SecSw(*isd, InstallForInstall("F0000000CC", kModuleAid, "F0000000AA12")), "6A88");
+  const std::string apps = Sec(*isd, "80F24002024F0000");
+  EXPECT_NE(apps.find("4F06" + kApplet + "9F700107C503000000C406" + kModuleAid), std::string::npos)
+      << apps;
+  isd.reset();
+  EXPECT_EQ(Tx(SelectCmd(kApplet)), "6F138406" + kApplet +
+                                        "A5095007434F554E544552"
+                                        "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("1")) + "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApplet2)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("hello")) + "9000");
+  auto contains = [&](const std::string& s) {
+    const Bytes& cells = ram_->cells();
+    return std::search(cells.begin(), cells.end(), s.begin(), s.end()) != cells.end();
+  };
+  EXPECT_TRUE(contains("return 'hello'"));
+  // DELETE of the load file: refused while instances exist, unless related objects go too.
+  isd = Issuer();
+  const std::string del = "80E400" + std::string("00") + Lc(7) + "4F05" + kPackageAid;
+  EXPECT_EQ(SecSw(*isd, del), "6985");
+  EXPECT_EQ(SecSw(*isd, "80E40080" + Lc(7) + "4F05" + kPackageAid), "9000");
+  EXPECT_EQ(SecSw(*isd, "80F22002024F0000").find(kPackageAid), std::string::npos);
+  EXPECT_EQ(SecSw(*isd, "80F24002" + Lc(8) + "4F06" + kApplet + "00"), "6A88");
+  isd.reset();
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6A82");
+  EXPECT_EQ(Sw(SelectCmd(kApplet2)), "6A82");
+  EXPECT_FALSE(contains("return 'hello'"));
+  EXPECT_FALSE(contains("COUNTER"));
+  // Loaded again, deleted without instances.
+  isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, for_load), "9000");
+  EXPECT_EQ(LoadBlocks(*isd, load, 255), "9000");
+  EXPECT_EQ(SecSw(*isd, del), "9000");
+}
+
+}  // namespace
+}  // namespace tessera::apps

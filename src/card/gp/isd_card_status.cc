@@ -6,6 +6,7 @@
 
 #include "card/gp/isd_application.h"
 #include "card/gp/key_store.h"
+#include "card/gp/load_files.h"
 #include "card/gp/secure_channel_service.h"
 #include "card/kernel/card_root.h"
 #include "card/kernel/identifiers.h"
@@ -29,9 +30,9 @@ constexpr size_t kGetStatusChunk = 240;
 struct RegistryView {
   Bytes aid;
   uint8_t life_cycle = 0;
-  Bytes privileges;  // empty for load files
-  Bytes load_file;   // C4 (applications)
-  Bytes module;      // 84 (P1 = 10)
+  Bytes privileges;            // empty for load files
+  Bytes load_file;             // C4 (applications)
+  std::vector<Bytes> modules;  // 84 (P1 = 10)
   bool domain_cc = false;
 };
 
@@ -66,7 +67,16 @@ CardResult<std::vector<RegistryView>> RegistryViews(Card& card, const CardRoot& 
   } else {
     for (const auto& m : card.modules()) {
       Bytes aid(m->aid().begin(), m->aid().end());
-      out.push_back({aid, kLoadFileLoaded, {}, {}, p1 == 0x10 ? aid : Bytes{}, false});
+      std::vector<Bytes> modules;
+      if (p1 == 0x10) modules.push_back(aid);
+      out.push_back({aid, kLoadFileLoaded, {}, {}, std::move(modules), false});
+    }
+    // Then the load files LOAD brought (docs/applets.md §2), in the order they came.
+    CARD_ASSIGN(auto files, AllLoadFiles(card));
+    for (LoadFile& f : files) {
+      std::vector<Bytes> modules;
+      if (p1 == 0x10) modules = std::move(f.modules);
+      out.push_back({std::move(f.aid), kLoadFileLoaded, {}, {}, std::move(modules), false});
     }
   }
   return out;
@@ -78,7 +88,7 @@ Bytes TaggedEntry(const RegistryView& v, const std::vector<TlvTag>& tags) {
   e.life_cycle = v.life_cycle;
   e.privileges = v.privileges;
   e.load_file = v.load_file;
-  e.module = v.module;
+  e.modules = v.modules;
   if (v.domain_cc) e.associated_domain = kIsd;
   return format::EncodeGpRegistryEntry(e, tags);
 }
@@ -90,9 +100,11 @@ Bytes LegacyEntry(const RegistryView& v, uint8_t p1) {
   e.push_back(v.life_cycle);
   e.push_back(v.privileges.empty() ? 0x00 : v.privileges[0]);
   if (p1 == 0x10) {
-    e.push_back(0x01);
-    e.push_back(static_cast<uint8_t>(v.module.size()));
-    Append(e, v.module);
+    e.push_back(static_cast<uint8_t>(v.modules.size()));
+    for (const Bytes& m : v.modules) {
+      e.push_back(static_cast<uint8_t>(m.size()));
+      Append(e, m);
+    }
   }
   return e;
 }

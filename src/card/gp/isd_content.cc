@@ -1,12 +1,13 @@
 // Card content management on the issuer security domain (docs/applications.md §5, §7): STORE
-// DATA uploads (installation files, administrators, the trusted date), INSTALL, DELETE of
-// applications, and the LOAD that no code format needs yet. GET STATUS and SET STATUS, the
-// registry's GlobalPlatform view, are in isd_card_status.cc.
+// DATA uploads (installation files, administrators, the trusted date), INSTALL, LOAD of applet
+// packages (docs/applets.md §2), and DELETE of applications and load files. GET STATUS and SET
+// STATUS, the registry's GlobalPlatform view, are in isd_card_status.cc.
 #include <algorithm>
 #include <vector>
 
 #include "card/gp/isd_application.h"
 #include "card/gp/key_store.h"
+#include "card/gp/load_files.h"
 #include "card/gp/secure_channel_service.h"
 #include "card/kernel/card_root.h"
 #include "card/kernel/identifiers.h"
@@ -274,12 +275,23 @@ CardResult<Response> HandleInstall(Card& card, ChannelState& ch, const CommandAp
         std::copy(privileges.begin(), privileges.end(), p.begin());
         CARD_TRY(CheckPrivileges(p));
       }
-      Module* module = card.FindModule(module_aid);
-      if (module == nullptr || !Same(elf, module_aid)) return Error::kReferencedDataNotFound;
       Installation in;
+      if (Module* module = card.FindModule(module_aid); module != nullptr) {
+        if (!Same(elf, module_aid)) return Error::kReferencedDataNotFound;
+        in.entry.module_aid.assign(module_aid.begin(), module_aid.end());
+        in.entry.name = std::string(module->name());
+      } else {
+        // A module of a load file: the instance gets its own copy of the code.
+        CARD_ASSIGN(auto file, FindLoadFile(card, elf));
+        if (!file || std::none_of(file->modules.begin(), file->modules.end(),
+                                  [&](const Bytes& m) { return Same(m, module_aid); })) {
+          return Error::kReferencedDataNotFound;
+        }
+        in.entry.code_format = file->code_format;
+        CARD_ASSIGN(in.code, LoadFileCode(card, *file));
+        in.module_in_code.assign(module_aid.begin(), module_aid.end());
+      }
       in.entry.aid.assign(app_aid.begin(), app_aid.end());
-      in.entry.module_aid.assign(module_aid.begin(), module_aid.end());
-      in.entry.name = std::string(module->name());
       in.entry.privileges = Bytes(3, 0);
       std::copy(privileges.begin(), privileges.end(), in.entry.privileges.begin());
       auto items = ParseTlvSequence(params);
@@ -305,17 +317,87 @@ CardResult<Response> HandleInstall(Card& card, ChannelState& ch, const CommandAp
       ch.content.personalize_aid = entry.aid;
       return GpReceipt(cmd);
     }
-    case 0x02:  // for load: no loadable code format exists yet
-      return Error::kFunctionNotSupported;
+    case 0x02: {  // for load: LV(load file AID) LV(SD AID) LV(hash) LV(parameters) LV(token)
+      CARD_ASSIGN(ByteView elf, TakeLv(d));
+      CARD_ASSIGN(ByteView sd, TakeLv(d));
+      CARD_ASSIGN(ByteView hash, TakeLv(d));
+      CARD_ASSIGN(ByteView params, TakeLv(d));
+      CARD_ASSIGN(ByteView token, TakeLv(d));
+      (void)hash;  // no DAP: the issuer's session is the authority
+      (void)params;
+      if (!d.empty() || !token.empty()) return Error::kWrongData;
+      if (elf.size() < 5 || elf.size() > kMaxAidLength) return Error::kWrongData;
+      if (!sd.empty() && !Same(sd, aid::kIssuerSecurityDomain)) {
+        return Error::kReferencedDataNotFound;
+      }
+      if (IsReservedAid(card, elf, {})) return Error::kWrongData;
+      CARD_ASSIGN(auto existing, FindLoadFile(card, elf));
+      if (existing) return Error::kFileExists;
+      ch.content.load_aid.assign(elf.begin(), elf.end());
+      ch.content.next_load_block = 0;
+      ch.content.load.clear();
+      return GpReceipt(cmd);
+    }
     default:  // install and make selectable happen in one step here
       return Error::kWrongP1P2;
   }
 }
 
+namespace {
+
+// The joined LOAD blocks: `C4 L {load file data block}` (no DAP blocks: nothing here verifies
+// them), the data block an applet package (docs/applets.md §2).
+CardStatus CarryOutLoad(Card& card, ByteView aid, ByteView load) {
+  auto c4 = ParseTlv(load);
+  if (!c4.ok() || c4->tag != 0xC4 || c4->encoded_size != load.size()) return Error::kWrongData;
+  const ByteView code = c4->value;
+  // The code format is the data block's own: an applet package starts with its A0 tag.
+  const uint8_t format = !code.empty() && code[0] == 0xA0 ? 0x02 : 0x00;
+  Module* runtime = card.CodeRuntime(format);
+  if (runtime == nullptr) return Error::kFunctionNotSupported;
+  LoadFile file;
+  file.aid.assign(aid.begin(), aid.end());
+  file.code_format = format;
+  CARD_ASSIGN(file.modules, runtime->LoadFileModules(card, code, aid));
+  // A module AID names one module on the card.
+  CARD_ASSIGN(auto all, AllLoadFiles(card));
+  for (const LoadFile& other : all) {
+    for (const Bytes& m : other.modules) {
+      for (const Bytes& mine : file.modules) {
+        if (m == mine) return Error::kFileExists;
+      }
+    }
+  }
+  return StoreLoadFile(card, file, code);
+}
+
+}  // namespace
+
 CardResult<Response> HandleLoad(Card& card, ChannelState& ch, const CommandApdu& cmd) {
-  (void)cmd;
   CARD_TRY(RequireAdminSession(card, ch));
-  return Error::kFunctionNotSupported;
+  ChannelState::Content& c = ch.content;
+  if (c.load_aid.empty()) return Error::kConditionsNotSatisfied;  // no INSTALL [for load]
+  auto drop = [&c] {
+    c.load_aid.clear();
+    c.load.clear();
+    c.next_load_block = 0;
+  };
+  if ((cmd.p1 & 0x7F) != 0 || cmd.p2 != c.next_load_block) {
+    drop();
+    return Error::kWrongP1P2;
+  }
+  if (c.load.size() + cmd.data.size() > kMaxUpload) {
+    drop();
+    return Error::kNotEnoughMemory;
+  }
+  Append(c.load, cmd.data);
+  c.next_load_block = static_cast<uint8_t>(c.next_load_block + 1);
+  if ((cmd.p1 & 0x80) == 0) return GpReceipt(cmd);
+  const Bytes aid = c.load_aid;
+  const Bytes load = std::move(c.load);
+  drop();
+  CARD_TRY(CarryOutLoad(card, aid, load));
+  return GpReceipt(cmd);
 }
 
 CardResult<Response> HandleDelete(Card& card, ChannelState& ch, const CommandApdu& cmd) {
@@ -331,6 +413,24 @@ CardResult<Response> HandleDelete(Card& card, ChannelState& ch, const CommandApd
   ByteView aid = (*items)[0].value;
   if (Same(aid, aid::kIssuerSecurityDomain) || card.FindModule(aid) != nullptr) {
     return Error::kConditionsNotSatisfied;  // the ISD and built-in code stay
+  }
+  CARD_ASSIGN(auto file, FindLoadFile(card, aid));
+  if (file) {
+    // Its instances: the applications running one of its modules. They go with it only when
+    // P2 asks for related objects (80).
+    CARD_ASSIGN(CardRoot root, card.root());
+    CARD_ASSIGN(Registry registry, LoadRegistry(card.store(), root));
+    CARD_ASSIGN(auto entries, AllEntries(card.store(), registry));
+    for (const RegistryEntry& e : entries) {
+      const bool related = e.code_format == file->code_format &&
+                           std::any_of(file->modules.begin(), file->modules.end(),
+                                       [&](const Bytes& m) { return m == e.module_aid; });
+      if (!related) continue;
+      if (cmd.p2 != 0x80) return Error::kConditionsNotSatisfied;
+      CARD_TRY(DeleteApplication(card, e, /*remove_record=*/true));
+    }
+    CARD_TRY(DeleteLoadFile(card, *file));
+    return GpReceipt(cmd);
   }
   CARD_ASSIGN(RegistryEntry entry, VisibleEntry(card, aid));
   CARD_TRY(DeleteApplication(card, entry, /*remove_record=*/true));

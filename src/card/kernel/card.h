@@ -105,6 +105,10 @@ struct ChannelState {
     Bytes personalize_aid;   // empty: none
     Bytes status_query;      // P1 || search data of the last GET STATUS with more to come
     size_t status_next = 0;  // index of the next entry
+    // INSTALL [for load] named this load file; LOAD blocks joined so far.
+    Bytes load_aid;  // empty: no load under way
+    uint8_t next_load_block = 0;
+    Bytes load;
   } content;
 
   void ResetContent() { content = Content{}; }

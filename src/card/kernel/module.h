@@ -12,7 +12,9 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "card/fs/file_node.h"
 #include "card/kernel/application.h"
@@ -74,12 +76,29 @@ class Module {
   virtual SessionKeys session_keys() const { return SessionKeys::kNone; }
   // A code runtime's part of an installation (docs/applets.md §2), before the registry entry is
   // written: checks `code` (the code object after its format byte) and `system` (the system
-  // parameters), stores them in app.df, and returns the module AID the application runs as.
-  // Errors abort the installation. Built-in modules bring no code: 6A81.
-  virtual CardResult<Bytes> StoreCode(AppContext& app, ByteView code, ByteView system) {
+  // parameters), stores them in app.df, and says which module of the code the application runs
+  // as: `module_aid`, or the code's first when it is empty (6A88: no such module). Errors abort
+  // the installation. Built-in modules bring no code: 6A81.
+  struct StoredCode {
+    Bytes module_aid;
+    std::string module_name;
+  };
+  virtual CardResult<StoredCode> StoreCode(AppContext& app, ByteView code, ByteView system,
+                                           ByteView module_aid) {
     (void)app;
     (void)code;
     (void)system;
+    (void)module_aid;
+    return Error::kFunctionNotSupported;
+  }
+  // A code runtime's check of a load file's code (GlobalPlatform LOAD, docs/applets.md §2):
+  // the AIDs of the modules it holds, when it is code this runtime runs whose own AID is
+  // `load_file_aid`; 6A80 otherwise.
+  virtual CardResult<std::vector<Bytes>> LoadFileModules(Card& card, ByteView code,
+                                                         ByteView load_file_aid) {
+    (void)card;
+    (void)code;
+    (void)load_file_aid;
     return Error::kFunctionNotSupported;
   }
 };

@@ -128,7 +128,10 @@ CardResult<RegistryEntry> InstallApplication(Card& card, Installation& in) {
   AppContext app{&card, &card.internal_channel(), e, df};
   // The code: the bytes an installation brings, in the DF; then its reference, in the entry.
   if (brings_code) {
-    CARD_ASSIGN(e.module_aid, module->StoreCode(app, in.code, in.system));
+    CARD_ASSIGN(Module::StoredCode stored,
+                module->StoreCode(app, in.code, in.system, in.module_in_code));
+    e.module_aid = std::move(stored.module_aid);
+    if (e.name.empty()) e.name = std::move(stored.module_name);
     if (IsReservedAid(card, e.module_aid, {})) return Error::kWrongData;
     CARD_ASSIGN(app.df, card.fs().Load(e.df));
   }

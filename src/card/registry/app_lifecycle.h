@@ -30,6 +30,8 @@ struct Installation {
   // (EF content; a built-in module takes none).
   Bytes code;
   Bytes system;
+  // Which module of `code` the application runs as (empty: the first): GP INSTALL names it.
+  Bytes module_in_code;
   // The installation file's record; nullopt: an unsigned one is made from the entry
   // (GlobalPlatform INSTALL).
   std::optional<AppRecord> record;
