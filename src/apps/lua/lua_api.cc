@@ -13,6 +13,7 @@
 
 #include "apps/common/module_pin.h"
 #include "apps/lua/lua_vm.h"
+#include "card/gp/secure_channel_service.h"
 #include "card/registry/app_registry.h"
 #include "crypto/aes.h"
 #include "crypto/ecdsa.h"
@@ -212,6 +213,34 @@ int CardEcdsaVerify(lua_State* L) {
   const ByteView s = CheckBytes(L, 2);
   const ByteView sig = CheckBytes(L, 3);
   lua_pushboolean(L, crypto::EcdsaP256Verify(pub, s, sig).ok());
+  return 1;
+}
+
+// card.log(...): its arguments, as tostring shows them, to the card's diagnostics.
+int CardLog(lua_State* L) {
+  const int n = lua_gettop(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= n; ++i) {
+    if (i > 1) luaL_addchar(&b, ' ');
+    luaL_tolstring(L, i, nullptr);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  LuaVm& vm = LuaVm::Of(L);
+  size_t len = 0;
+  const char* text = lua_tolstring(L, -1, &len);
+  if (vm.app() != nullptr) vm.Log(std::string_view(text, len));
+  return 0;
+}
+
+// card.secured(): the command came in an authenticated SCP03 session with this application at
+// the card's level (as the built-in PURSE's CREDIT requires; docs/applets.md §4).
+int CardSecured(lua_State* L) {
+  LuaVm& vm = LuaVm::Of(L);
+  const bool secured =
+      vm.app() != nullptr && card::RequireAdminSession(*vm.app()->card, *vm.app()->ch).ok();
+  lua_pushboolean(L, secured);
   return 1;
 }
 
@@ -685,6 +714,8 @@ int OpenSandbox(lua_State* L) {
                                    {"ecdsa_generate", CardEcdsaGenerate},
                                    {"ecdsa_sign", CardEcdsaSign},
                                    {"ecdsa_verify", CardEcdsaVerify},
+                                   {"log", CardLog},
+                                   {"secured", CardSecured},
                                    {nullptr, nullptr}};
   static const luaL_Reg kFs[] = {{"create", FsCreate},
                                  {"read", FsRead},

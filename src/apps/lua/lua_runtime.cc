@@ -92,6 +92,14 @@ class LuaRuntime final : public card::Module {
   ByteView aid() const override { return {}; }
   std::string_view name() const override { return "LUA"; }
   std::span<const card::Route> commands() const override { return kRoutes; }
+  // With the security-domain privilege (C5 byte 1, b8) an applet offers SCP03 sessions with its
+  // administrator's key set and the issuer's, as the built-in PURSE does; INITIALIZE UPDATE and
+  // EXTERNAL AUTHENTICATE (CLA 8x) are then the OS's, and card.secured() tells a command that
+  // came in such a session.
+  card::SessionKeys session_keys_for(ByteView privileges) const override {
+    return !privileges.empty() && (privileges[0] & 0x80) != 0 ? card::SessionKeys::kOwnAdministrator
+                                                              : card::SessionKeys::kNone;
+  }
 
   CardResult<StoredCode> StoreCode(AppContext& app, ByteView code, ByteView system,
                                    ByteView module_aid) override {

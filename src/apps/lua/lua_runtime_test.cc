@@ -3,6 +3,8 @@
 // API and the state rules is the built-in DATA STORE: an applet that mirrors it answers every
 // command exactly as the module does.
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -592,6 +594,98 @@ TEST_F(LuaAppletTest, GlobalPlatformLoadInstallsAndDeletesAPackage) {
   EXPECT_EQ(SecSw(*isd, for_load), "9000");
   EXPECT_EQ(LoadBlocks(*isd, load, 255), "9000");
   EXPECT_EQ(SecSw(*isd, del), "9000");
+}
+
+}  // namespace
+}  // namespace tessera::apps
+
+namespace tessera::apps {
+namespace {
+
+std::string ReadSource(const std::string& relative) {
+  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/" + relative);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The example purse applet (profiles/applets/purse.lua) and the built-in PURSE answer one long
+// transcript alike: credits in SCP03 sessions with the purse, debits under the PIN, the log
+// and the state read as the OS reads the built-in's files.
+TEST_F(LuaAppletTest, TheLuaPurseAnswersATranscriptAsTheBuiltInPurse) {
+  const std::string source = ReadSource("profiles/applets/purse.lua");
+  ASSERT_FALSE(source.empty());
+  TlvBuilder p;
+  p.Add(0x80, HexOrDie("00000064")).Add(0x81, ToBytes("9999")).Add(0x83, HexOrDie("00002710"));
+  const Bytes params = p.Take();
+  {
+    auto isd = Issuer();
+    ASSERT_EQ(Upload(*isd, EncodeTlv(0xDF72, HexOrDie("261204"))), "9000");  // the log's date
+    Fields f;
+    f.aid = kBuiltIn;
+    f.name = "PURSE";
+    ASSERT_EQ(Upload(*isd, InstallFile(f, &admin_key_, kPurseModuleAid, params)), "9000");
+    f.aid = kApplet;
+    Bytes inner = Record(f, &admin_key_);
+    Append(inner, EncodeTlv(0xC7, Concat(Bytes{0x02}, Package(source))));
+    Append(inner, EncodeTlv(0xC5, HexOrDie("800000")));  // a security domain: CREDIT sessions
+    Append(inner, EncodeTlv(0xC9, params));
+    ASSERT_EQ(Upload(*isd, SignedFile(inner, &admin_key_)), "9000") << Diagnostics();
+  }
+  // "S:" sends the command in an SCP03 session opened with the purse (its administrator's keys).
+  const std::vector<std::string> transcript = {
+      "805C000004", "805C000000", "805C000002", "805C0000", "805C010004", "005C000004",
+      "80540000040000000A",            // debit before VERIFY: 6982
+      "002000800431313131",            // wrong PIN
+      "0020008000",                    // tries left
+      "002000800439393939",            // right
+      "80540000040000000A",            // debit 10
+      "805400000300000A",              // wrong length
+      "805400000400000000",            // zero
+      "80540100040000000A",            // P1
+      "8054000004000003E8",            // more than the balance
+      "8052000004000003E8",            // credit outside a session: 6982
+      "S:8052000004000003E8",          // credit 1000 in a session
+      "S:805200000400002710",          // over the limit
+      "S:805200000400000000",          // zero
+      "S:805C000004",                  // balance, in the session
+      "805C000004",
+      "00B081000C", "00B0810000", "00B0810C01", "00B0810504", "00B0820000", "00B0830000",
+      "00B0A10000",  // (without an SFI the OS reads the current EF: the applet has none)
+      "00B2011400", "00B2021400", "00B2031400", "00B2011410", "00B2011408", "00B2010C00",
+      "00B2011C00",
+      "00540000040000000A",            // debit with an interindustry class: 6D00
+      "80AA000000",                    // an unknown proprietary INS
+      "80540000040000001E",            // debit 30
+      "00B2011400", "00B2021400", "00B2031400", "00B2041400",
+      "002000800431313131", "002000800431313131", "002000800431313131",  // blocked
+      "002000800439393939", "0020008000", "80540000040000000A",
+  };
+  auto run = [&](const std::string& aid) {
+    std::vector<std::string> out;
+    out.push_back(Sw(SelectCmd(aid)));
+    for (const std::string& c : transcript) {
+      if (c.rfind("S:", 0) == 0) {
+        auto sc = Open(aid, 0x21, AdminKeys());
+        EXPECT_NE(sc, nullptr) << aid;
+        out.push_back(sc ? Sec(*sc, c.substr(2)) : "no session");
+        continue;
+      }
+      out.push_back(Tx(c));
+    }
+    Reboot();
+    out.push_back(Sw(SelectCmd(aid)));
+    out.push_back(Tx("805C000004"));
+    out.push_back(Tx("00B2011400"));
+    return out;
+  };
+  const auto builtin = run(kBuiltIn);
+  const auto applet = run(kApplet);
+  ASSERT_EQ(builtin.size(), applet.size());
+  for (size_t i = 0; i < builtin.size(); ++i) {
+    const std::string what = i == 0 || i > transcript.size() ? "after" : transcript[i - 1];
+    EXPECT_EQ(applet[i], builtin[i]) << "step " << i << ": " << what;
+  }
+  EXPECT_EQ(builtin[1], "000000649000");  // the oracle answered: balance 100
+  EXPECT_TRUE(diagnostics_.empty()) << Diagnostics();
 }
 
 }  // namespace

@@ -81,6 +81,10 @@ void LuaVm::FailWith(card::CardError e) {
   Trip();
 }
 
+void LuaVm::Log(std::string_view text) const {
+  if (app_ != nullptr) Diagnose(*app_, "log: " + std::string(text));
+}
+
 void LuaVm::Diagnose(card::AppContext& app, const std::string& what) const {
   app.card->Diagnose("applet " + ToHex(app.entry.aid) + ": " + what);
 }
@@ -224,8 +228,8 @@ int LuaVm::Trampoline(lua_State* L) {
                     vm.call_params_.size());
     args = 1;
   }
-  lua_call(L, args, 2);
-  return 2;
+  lua_call(L, args, 3);
+  return 3;
 }
 
 CardResult<LuaVm::CallResult> LuaVm::Call(card::AppContext& app, Entry entry,
@@ -242,7 +246,7 @@ CardResult<LuaVm::CallResult> LuaVm::Call(card::AppContext& app, Entry entry,
   lua_State* L = L_;
   lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookStep);
   lua_pushcfunction(L, Trampoline);
-  const int status = lua_pcall(L, 0, 2, 0);
+  const int status = lua_pcall(L, 0, 3, 0);
   app_ = nullptr;
   CallResult r;
   std::string what;
@@ -250,16 +254,17 @@ CardResult<LuaVm::CallResult> LuaVm::Call(card::AppContext& app, Entry entry,
   if (status == LUA_OK) {
     r.missing = call_missing_;
     if (entry == Entry::kProcess && !r.missing) {
-      const int t1 = lua_type(L, -2), t2 = lua_type(L, -1);
+      const int t1 = lua_type(L, -3), t2 = lua_type(L, -2);
       if (t1 == LUA_TSTRING) {
         size_t n = 0;
-        const char* s = lua_tolstring(L, -2, &n);
+        const char* s = lua_tolstring(L, -3, &n);
         r.data.assign(s, s + n);
       } else if (t1 != LUA_TNIL) {
         bad_return = true;
       }
-      if (t2 == LUA_TNUMBER && lua_isinteger(L, -1)) {
-        const lua_Integer sw = lua_tointeger(L, -1);
+      r.exact = lua_toboolean(L, -1) != 0;
+      if (t2 == LUA_TNUMBER && lua_isinteger(L, -2)) {
+        const lua_Integer sw = lua_tointeger(L, -2);
         if (sw < 0 || sw > 0xFFFF) bad_return = true;
         r.sw = static_cast<uint16_t>(sw);
       } else if (t2 != LUA_TNIL) {
@@ -267,8 +272,8 @@ CardResult<LuaVm::CallResult> LuaVm::Call(card::AppContext& app, Entry entry,
       }
       if (r.data.size() > card::kMaxResponseData) bad_return = true;
     }
-    if (entry == Entry::kSelect && !r.missing && lua_type(L, -2) == LUA_TBOOLEAN &&
-        !lua_toboolean(L, -2)) {
+    if (entry == Entry::kSelect && !r.missing && lua_type(L, -3) == LUA_TBOOLEAN &&
+        !lua_toboolean(L, -3)) {
       r.select_refused = true;
     }
   } else if (lua_touserdata(L, -1) == &kThrowSentinel && thrown_) {
@@ -341,6 +346,7 @@ CardResult<card::Response> LuaVm::Process(card::AppContext& app, const CommandAp
   card::Response response;
   response.sw = sw;
   response.data = std::move(r.data);
+  response.exact_length = r.exact;
   return response;
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "card/kernel/card.h"
 #include "card/kernel/module.h"
@@ -73,6 +74,8 @@ class LuaVm final : public card::AppTransient {
   Bytes out2;
   char message[192] = {};
   void SetMessage(const char* text);
+  // card.log: to the card's diagnostics, named by the application (no Lua stack touched).
+  void Log(std::string_view text) const;
   // The persistent bytes the applet's files and store take now.
   card::CardResult<uint32_t> PersistentInUse(card::AppContext& app) const;
 
@@ -88,6 +91,7 @@ class LuaVm final : public card::AppTransient {
     bool missing = false;  // the applet has no such entry point
     Bytes data;            // process: the response data (empty for nil)
     uint16_t sw = 0x9000;
+    bool exact = false;  // process's third value: the data is one object that cannot be cut
     bool select_refused = false;
   };
   card::CardResult<CallResult> Call(card::AppContext& app, Entry entry, const CommandApdu* cmd,

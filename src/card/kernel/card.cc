@@ -111,7 +111,8 @@ Application* Card::InstanceFor(const RegistryEntry& entry) {
   if (module == nullptr) return nullptr;
   // A block reused by a later entry: the old object retires.
   ForgetApplication(entry.block);
-  instances_.push_back(std::make_shared<InstalledApplication>(entry.block, entry.aid, module));
+  instances_.push_back(std::make_shared<InstalledApplication>(
+      entry.block, entry.aid, module, module->session_keys_for(entry.privileges)));
   return instances_.back().get();
 }
 

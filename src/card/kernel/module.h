@@ -74,6 +74,12 @@ class Module {
     return Error::kFunctionNotSupported;
   }
   virtual SessionKeys session_keys() const { return SessionKeys::kNone; }
+  // The sessions an application of this module with `privileges` (GP C5) offers. Default:
+  // session_keys(), whatever the privileges (a built-in module decides for itself).
+  virtual SessionKeys session_keys_for(ByteView privileges) const {
+    (void)privileges;
+    return session_keys();
+  }
   // A code runtime's part of an installation (docs/applets.md §2), before the registry entry is
   // written: checks `code` (the code object after its format byte) and `system` (the system
   // parameters), stores them in app.df, and says which module of the code the application runs

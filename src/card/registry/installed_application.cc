@@ -107,7 +107,7 @@ CardResult<std::vector<KeySet>> InstalledApplication::KeySets(Card& card) {
   CARD_ASSIGN(auto admins, LoadAdministrators(card.store(), root));
   for (const Administrator& a : admins) {
     if (a.key_set == 0xFFFF) continue;
-    if (module_->session_keys() == SessionKeys::kOwnAdministrator && a.id != entry.admin_id) {
+    if (keys_ == SessionKeys::kOwnAdministrator && a.id != entry.admin_id) {
       continue;
     }
     CARD_ASSIGN(KeySet set, LoadKeySet(card.store(), a.key_set));

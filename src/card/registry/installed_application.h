@@ -15,8 +15,9 @@ namespace tessera::card {
 
 class InstalledApplication final : public Application, public SecurityDomain {
  public:
-  InstalledApplication(uint16_t entry_block, Bytes aid, std::shared_ptr<Module> module)
-      : entry_block_(entry_block), aid_(std::move(aid)), module_(std::move(module)) {}
+  InstalledApplication(uint16_t entry_block, Bytes aid, std::shared_ptr<Module> module,
+                       SessionKeys keys)
+      : entry_block_(entry_block), aid_(std::move(aid)), module_(std::move(module)), keys_(keys) {}
 
   ByteView aid() const override { return aid_; }
   CardResult<uint16_t> Selectable(Card& card) override;
@@ -25,7 +26,7 @@ class InstalledApplication final : public Application, public SecurityDomain {
   std::span<const Route> commands() const override { return module_->commands(); }
   void Deselect(ChannelState& ch) override { module_->Deselect(ch); }
   SecurityDomain* security_domain() override {
-    return module_->session_keys() == SessionKeys::kNone ? nullptr : this;
+    return keys_ == SessionKeys::kNone ? nullptr : this;
   }
   bool installed() const override { return true; }
 
@@ -40,6 +41,7 @@ class InstalledApplication final : public Application, public SecurityDomain {
   uint16_t entry_block_;
   Bytes aid_;
   std::shared_ptr<Module> module_;
+  SessionKeys keys_;  // fixed at installation with the privileges
 };
 
 }  // namespace tessera::card
