@@ -1,13 +1,11 @@
 #include "host/install_file_builder.h"
 
-#include <toml++/toml.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
 
@@ -15,230 +13,17 @@
 #include "format/applet_package.h"
 #include "format/installation_file.h"
 #include "format/module_params.h"
+#include "host/applet_description.h"
+#include "host/description_fields.h"
 #include "host/file_io.h"
 
 namespace tessera::host {
 namespace {
 
-// A description's values, whichever format they came in.
-struct Value {
-  enum class Kind { kString, kInteger, kBool, kTable, kDate, kOther };
-  Kind kind = Kind::kOther;
-  std::string text;
-  int64_t integer = 0;
-  bool boolean = false;
-  bool too_big = false;  // an integer beyond int64
-  int year = 0, month = 0, day = 0;
-  std::string key;           // as a member of a table
-  std::vector<Value> table;  // kTable: the members, each with its key
-  int line = 0;              // 0: unknown (JSON)
-  std::string type;          // for kOther: "an array", ...
-};
+using desc::Fields;
+using desc::TypeName;
+using desc::Value;
 
-std::string TypeName(const Value& v) {
-  switch (v.kind) {
-    case Value::Kind::kString:
-      return "a string";
-    case Value::Kind::kInteger:
-      return "an integer";
-    case Value::Kind::kBool:
-      return "a boolean";
-    case Value::Kind::kTable:
-      return "a table";
-    case Value::Kind::kDate:
-      return "a date";
-    case Value::Kind::kOther:
-      break;
-  }
-  return v.type;
-}
-
-Value FromToml(const toml::node& n) {
-  Value v;
-  v.line = static_cast<int>(n.source().begin.line);
-  if (auto s = n.as_string()) {
-    v.kind = Value::Kind::kString;
-    v.text = s->get();
-  } else if (auto i = n.as_integer()) {
-    v.kind = Value::Kind::kInteger;
-    v.integer = i->get();
-  } else if (auto b = n.as_boolean()) {
-    v.kind = Value::Kind::kBool;
-    v.boolean = b->get();
-  } else if (auto t = n.as_table()) {
-    v.kind = Value::Kind::kTable;
-    for (auto&& [key, child] : *t) {
-      v.table.push_back(FromToml(child));
-      v.table.back().key = std::string(key.str());
-    }
-  } else if (auto d = n.as_date()) {
-    v.kind = Value::Kind::kDate;
-    v.year = d->get().year;
-    v.month = d->get().month;
-    v.day = d->get().day;
-  } else if (n.is_array()) {
-    v.type = "an array";
-  } else if (n.is_floating_point()) {
-    v.type = "a number with a fraction";
-  } else {
-    v.type = "a time or date-time";
-  }
-  return v;
-}
-
-Value FromJson(const nlohmann::json& j) {
-  Value v;
-  if (j.is_string()) {
-    v.kind = Value::Kind::kString;
-    v.text = j.get<std::string>();
-  } else if (j.is_number_unsigned()) {
-    v.kind = Value::Kind::kInteger;
-    const auto u = j.get<uint64_t>();
-    v.too_big = u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-    v.integer = v.too_big ? 0 : static_cast<int64_t>(u);
-  } else if (j.is_number_integer()) {
-    v.kind = Value::Kind::kInteger;
-    v.integer = j.get<int64_t>();
-  } else if (j.is_boolean()) {
-    v.kind = Value::Kind::kBool;
-    v.boolean = j.get<bool>();
-  } else if (j.is_object()) {
-    v.kind = Value::Kind::kTable;
-    for (auto it = j.begin(); it != j.end(); ++it) {
-      v.table.push_back(FromJson(*it));
-      v.table.back().key = it.key();
-    }
-  } else if (j.is_array()) {
-    v.type = "an array";
-  } else if (j.is_number_float()) {
-    v.type = "a number with a fraction";
-  } else {
-    v.type = "null";
-  }
-  return v;
-}
-
-// Reads one table's fields and names the field (and the line) in every error.
-class Fields {
- public:
-  Fields(const std::string& source, const Value& table, std::string prefix)
-      : source_(source), table_(table), prefix_(std::move(prefix)) {}
-
-  const Value* Find(std::string_view key) const {
-    for (const Value& v : table_.table) {
-      if (v.key == key) return &v;
-    }
-    return nullptr;
-  }
-  Status Error(std::string_view key, const Value* v, const std::string& message) const {
-    const int line = v ? v->line : table_.line;
-    return InvalidArgument(source_ + (line > 0 ? ":" + std::to_string(line) : "") + ": field '" +
-                           prefix_ + std::string(key) + "': " + message);
-  }
-  Status Missing(std::string_view key, const std::string& what) const {
-    return InvalidArgument(source_ + ": field '" + prefix_ + std::string(key) + "' is missing (" +
-                           what + ")");
-  }
-  // Every field must be one of `known`.
-  Status OnlyKnown(std::initializer_list<std::string_view> known, const std::string& hint) const {
-    for (const Value& v : table_.table) {
-      bool ok = false;
-      for (auto n : known) ok = ok || n == v.key;
-      if (!ok) {
-        std::string list;
-        for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
-        return Error(v.key, &v, "unknown field (known: " + list + ")" + hint);
-      }
-    }
-    return Status::Ok();
-  }
-
-  // A string field; nullopt when absent and not required.
-  Result<std::optional<std::string>> String(std::string_view key, bool required,
-                                            const std::string& what) const {
-    const Value* v = Find(key);
-    if (!v) {
-      if (required) return Missing(key, what);
-      return std::optional<std::string>();
-    }
-    if (v->kind != Value::Kind::kString) {
-      return Error(key, v, "must be a string (" + what + "), not " + TypeName(*v));
-    }
-    return std::optional<std::string>(v->text);
-  }
-  Result<std::optional<Bytes>> Hex(std::string_view key, bool required, const std::string& what,
-                                   size_t min, size_t max) const {
-    TESSERA_ASSIGN_OR_RETURN(auto s, String(key, required, what));
-    if (!s) return std::optional<Bytes>();
-    auto b = FromHex(*s);
-    if (!b.ok()) {
-      // Short values are repeated to show what is wrong; long ones (parameters that may hold a
-      // PIN) are not.
-      const std::string shown = s->size() <= 40 && key != "params_hex" ? "\"" + *s + "\" " : "";
-      return Error(key, Find(key), shown + "is not hex (" + what + ")");
-    }
-    if (b->size() < min || b->size() > max) {
-      return Error(key, Find(key),
-                   std::to_string(b->size()) + " bytes; give " +
-                       (min == max ? std::to_string(min)
-                                   : std::to_string(min) + ".." + std::to_string(max)) +
-                       " (" + what + ")");
-    }
-    return std::optional<Bytes>(std::move(*b));
-  }
-  // Text of 1..32 bytes of UTF-8 (a name).
-  Result<std::string> Name(std::string_view key) const {
-    TESSERA_ASSIGN_OR_RETURN(auto s, String(key, true, "UTF-8 text, 1..32 bytes"));
-    if (s->empty() || s->size() > 32) {
-      return Error(key, Find(key),
-                   std::to_string(s->size()) + " bytes; give 1..32 bytes of UTF-8 text");
-    }
-    if (!IsPrintableUtf8(*s)) return Error(key, Find(key), "control characters are not allowed");
-    return *s;
-  }
-  Result<std::optional<int64_t>> Integer(std::string_view key, bool required, int64_t min,
-                                         int64_t max) const {
-    const std::string range = std::to_string(min) + ".." + std::to_string(max);
-    const Value* v = Find(key);
-    if (!v) {
-      if (required) return Missing(key, "an integer, " + range);
-      return std::optional<int64_t>();
-    }
-    if (v->kind != Value::Kind::kInteger) {
-      return Error(key, v, "must be an integer (" + range + "), not " + TypeName(*v));
-    }
-    if (v->too_big || v->integer < min || v->integer > max) {
-      return Error(key, v, "out of range: give " + range);
-    }
-    return std::optional<int64_t>(v->integer);
-  }
-  // "YYMMDD" (or a TOML date); 000000 when absent.
-  Result<Bytes> Date(std::string_view key) const {
-    const Value* v = Find(key);
-    if (!v) return Bytes(3, 0);
-    std::string text;
-    if (v->kind == Value::Kind::kDate) {
-      if (v->year < 2000 || v->year > 2099) {
-        return Error(key, v, "the year must be 2000..2099 (dates are YYMMDD on the card)");
-      }
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "%02d%02d%02d", v->year % 100, v->month, v->day);
-      text = buf;
-    } else if (v->kind == Value::Kind::kString) {
-      text = v->text;
-    } else {
-      return Error(key, v, "must be a \"YYMMDD\" string, not " + TypeName(*v));
-    }
-    auto bcd = ParseYymmdd(text);
-    if (!bcd.ok()) return Error(key, v, "\"" + text + "\": " + bcd.status().message());
-    return *bcd;
-  }
-
- private:
-  const std::string& source_;
-  const Value& table_;
-  std::string prefix_;
-};
 
 // The C9 content of the DATA STORE (§6.1): 80 data, 81 PIN, 82 tries.
 Result<Bytes> DataStoreParamsOf(const Fields& p, bool* holds_pin) {
@@ -298,71 +83,6 @@ Result<Bytes> PurseParamsOf(const Fields& p, bool* holds_pin) {
   return format::EncodePurseParams(out);
 }
 
-// The [applet] table: the C7 code object (format 02, a package of one module) and, when a
-// limit is given, the EF system parameters.
-Status AppletOf(const Fields& a, const std::string& app_name, const std::string& base_dir,
-                InstallDescription& d) {
-  TESSERA_RETURN_IF_ERROR(a.OnlyKnown({"package", "module", "source", "module_name", "version",
-                                       "heap", "persistent", "instructions"},
-                                      ""));
-  format::AppletPackage p;
-  TESSERA_ASSIGN_OR_RETURN(auto package, a.Hex("package", true, "the package AID in hex", 5, 16));
-  p.aid = *package;
-  format::AppletModule m;
-  TESSERA_ASSIGN_OR_RETURN(auto module, a.Hex("module", true, "the module AID in hex", 5, 16));
-  m.aid = *module;
-  TESSERA_ASSIGN_OR_RETURN(auto module_name, a.String("module_name", false, "1..32 bytes"));
-  m.name = module_name.value_or(app_name);
-  if (m.name.empty() || m.name.size() > format::kMaxModuleName) {
-    return a.Error("module_name", a.Find("module_name"), "1..32 bytes");
-  }
-  TESSERA_ASSIGN_OR_RETURN(auto version, a.String("version", false, "\"MAJOR.MINOR\""));
-  if (version) {
-    unsigned major = 0, minor = 0;
-    char extra = 0;
-    if (std::sscanf(version->c_str(), "%u.%u%c", &major, &minor, &extra) != 2 || major > 255 ||
-        minor > 255) {
-      return a.Error("version", a.Find("version"), "\"" + *version + "\": give \"MAJOR.MINOR\"");
-    }
-    p.major = static_cast<uint8_t>(major);
-    p.minor = static_cast<uint8_t>(minor);
-  }
-  TESSERA_ASSIGN_OR_RETURN(auto source, a.String("source", true, "the Lua source's path"));
-  const std::string path = base_dir.empty() || (!source->empty() && (*source)[0] == '/')
-                               ? *source
-                               : base_dir + "/" + *source;
-  auto text = ReadInputFile(path, {.what = "Lua source", .max_bytes = format::kMaxPackageSize});
-  if (!text.ok()) return a.Error("source", a.Find("source"), text.status().message());
-  m.source.assign(text->begin(), text->end());
-  p.modules.push_back(std::move(m));
-  const Bytes encoded = format::EncodeAppletPackage(p);
-  // The card's own check, before anything is signed: bytecode, sizes, AIDs.
-  if (auto check = format::ParseAppletPackage(encoded); !check.ok()) {
-    return a.Error("source", a.Find("source"), check.status().message());
-  }
-  d.code = Bytes{format::kCodeFormatLuaPackage};
-  Append(*d.code, encoded);
-  format::AppletLimits limits;
-  bool any = false;
-  struct Limit {
-    const char* key;
-    uint32_t lo, hi;
-    uint32_t* out;
-  };
-  for (const Limit& l : {Limit{"heap", format::kMinHeap, format::kMaxHeap, &limits.heap},
-                         Limit{"persistent", 0, format::kMaxPersistent, &limits.persistent},
-                         Limit{"instructions", format::kMinInstructions, format::kMaxInstructions,
-                               &limits.instructions}}) {
-    TESSERA_ASSIGN_OR_RETURN(auto v, a.Integer(l.key, false, l.lo, l.hi));
-    if (v) {
-      *l.out = static_cast<uint32_t>(*v);
-      any = true;
-    }
-  }
-  if (any) d.system = format::EncodeAppletLimits(limits);
-  return Status::Ok();
-}
-
 Result<InstallDescription> FromValue(const Value& root, const std::string& source,
                                      const std::string& base_dir) {
   if (root.kind != Value::Kind::kTable) {
@@ -372,7 +92,7 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
   const Fields f(source, root, "");
   TESSERA_RETURN_IF_ERROR(
       f.OnlyKnown({"aid", "name", "admin_name", "admin_id", "use_start", "expiration", "status",
-                   "module", "applet", "privileges", "params", "params_hex"},
+                   "module", "applet", "code", "privileges", "params", "params_hex"},
                   "; module parameters go in the params table"));
   InstallDescription d;
   AppRecord& r = d.record;
@@ -404,16 +124,26 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
       "\"data-store\", \"purse\", \"files\", \"management\" or a module AID in hex; or an "
       "[applet] table";
   const Value* applet = f.Find("applet");
-  if (applet != nullptr && f.Find("module") != nullptr) {
-    return f.Error("applet", applet, "give module (built-in code) or applet (its own), not both");
+  const Value* code = f.Find("code");
+  if ((applet != nullptr) + (code != nullptr) + (f.Find("module") != nullptr) > 1) {
+    return f.Error(applet ? "applet" : "code", applet ? applet : code,
+                   "give one of module (built-in code), code or applet (its own Lua code)");
   }
-  TESSERA_ASSIGN_OR_RETURN(auto module, f.String("module", applet == nullptr, module_what));
+  TESSERA_ASSIGN_OR_RETURN(
+      auto module, f.String("module", applet == nullptr && code == nullptr, module_what));
   std::string module_name;
-  if (applet != nullptr) {
+  if (code != nullptr) {
+    TESSERA_ASSIGN_OR_RETURN(AppletCode c, CodeFieldCode(f, r.aid, r.name, base_dir));
+    d.code = std::move(c.code);
+    module_name = "applet";
+  } else if (applet != nullptr) {
     if (applet->kind != Value::Kind::kTable) {
       return f.Error("applet", applet, "must be a table, not " + TypeName(*applet));
     }
-    TESSERA_RETURN_IF_ERROR(AppletOf(Fields(source, *applet, "applet."), r.name, base_dir, d));
+    TESSERA_ASSIGN_OR_RETURN(
+        AppletCode c, AppletTableCode(Fields(source, *applet, "applet."), r.name, base_dir));
+    d.code = std::move(c.code);
+    d.system = std::move(c.system);
     module_name = "applet";
   } else if (auto known = ModuleAidByName(*module)) {
     d.module_aid = *known;
@@ -473,63 +203,26 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
   return d;
 }
 
-std::string StripJsonPrefix(std::string m) {
-  // "[json.exception.parse_error.101] parse error at line 2, column 3: ...; last read: '...'"
-  if (auto p = m.find("] "); m.rfind("[json.exception.", 0) == 0 && p != std::string::npos) {
-    m.erase(0, p + 2);
-  }
-  // What the lexer read last may be part of a PIN: never repeat it.
-  if (auto p = m.find("; last read:"); p != std::string::npos) m.resize(p);
-  return m;
-}
 
 }  // namespace
 
 Result<InstallDescription> ParseInstallDescriptionToml(std::string_view text,
                                                        const std::string& source,
                                                        const std::string& base_dir) {
-  toml::table table;
-  try {
-    table = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return InvalidArgument(source + ":" + std::to_string(e.source().begin.line) +
-                           ": not TOML: " + std::string(e.description()));
-  }
-  Value root = FromToml(table);
-  root.line = 0;
+  TESSERA_ASSIGN_OR_RETURN(Value root, desc::ParseDescriptionText(text, source, true));
   return FromValue(root, source, base_dir);
 }
 
 Result<InstallDescription> ParseInstallDescriptionJson(std::string_view text,
                                                        const std::string& source,
                                                        const std::string& base_dir) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(source + ": not JSON: " + StripJsonPrefix(e.what()));
-  }
-  return FromValue(FromJson(j), source, base_dir);
+  TESSERA_ASSIGN_OR_RETURN(Value root, desc::ParseDescriptionText(text, source, false));
+  return FromValue(root, source, base_dir);
 }
 
 Result<InstallDescription> LoadInstallDescription(const std::string& path) {
-  auto ends = [&](std::string_view ext) {
-    return path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
-  };
-  const bool toml = ends(".toml"), json = ends(".json");
-  if (!toml && !json) {
-    return InvalidArgument(path + ": a description ends in .toml or .json (its format)");
-  }
-  auto read = ReadInputFile(path, {.what = "description", .max_bytes = 64 * 1024});
-  if (!read.ok()) return read.status();
-  std::string text(read->begin(), read->end());
-  const std::string name = DisplayName(path);
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
-  auto d = toml ? ParseInstallDescriptionToml(text, name, dir)
-                : ParseInstallDescriptionJson(text, name, dir);
-  Wipe(text.data(), text.size());  // it may hold a PIN
-  return d;
+  TESSERA_ASSIGN_OR_RETURN(desc::Description d, desc::ReadDescription(path));
+  return FromValue(d.root, d.name, d.dir);
 }
 
 namespace {

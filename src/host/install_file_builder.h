@@ -27,6 +27,9 @@
 //                  heap, persistent, instructions   the applet's limits (docs/applets.md §2;
 //                               any one given writes all three, the others at their defaults)
 //                params / params_hex are then the applet's install(params) string.
+//   code         instead of module: "FILE.lua", the path of one module's Lua source: a package
+//                whose AID is the application's, its module AID the application's || 01
+// (applet_description.h reads the applet's code and package descriptions.)
 #pragma once
 
 #include <optional>
@@ -36,6 +39,7 @@
 #include "core/bytes.h"
 #include "core/status.h"
 #include "crypto/ecdsa.h"
+#include "format/applet_package.h"
 #include "host/app_record.h"
 
 namespace tessera::host {
