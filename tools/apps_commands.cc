@@ -32,6 +32,7 @@
 #include "host/issuance_targets.h"
 #include "host/pem_key.h"
 #include "json_output.h"
+#include "package_commands.h"
 #include "reporter.h"
 
 namespace tessera::tools {
@@ -350,6 +351,8 @@ void AddManagementCommands(CommandTree& tree, const LinkOptions& link) {
       .Flag("--yes,-y", "do not ask")
       .Flag("--gp", "delete with GlobalPlatform DELETE instead");
   bind(del, Delete);
+
+  AddPackageCommands(tree, apps, link);
 
   Command& apps_date = tree.Add(apps.app, "set-date",
                                 "set the card's trusted date (as 'card set-date')", kSetDateHelp);

@@ -86,8 +86,8 @@ Result<AppletCode> AppletTableCode(const Fields& a, const std::string& app_name,
   };
   for (const Limit& l : {Limit{"heap", format::kMinHeap, format::kMaxHeap, &limits.heap},
                          Limit{"persistent", 0, format::kMaxPersistent, &limits.persistent},
-                         Limit{"instructions", format::kMinInstructions,
-                               format::kMaxInstructions, &limits.instructions}}) {
+                         Limit{"instructions", format::kMinInstructions, format::kMaxInstructions,
+                               &limits.instructions}}) {
     TESSERA_ASSIGN_OR_RETURN(auto v, a.Integer(l.key, false, l.lo, l.hi));
     if (v) {
       *l.out = static_cast<uint32_t>(*v);

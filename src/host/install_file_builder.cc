@@ -24,7 +24,6 @@ using desc::Fields;
 using desc::TypeName;
 using desc::Value;
 
-
 // The C9 content of the DATA STORE (§6.1): 80 data, 81 PIN, 82 tries.
 Result<Bytes> DataStoreParamsOf(const Fields& p, bool* holds_pin) {
   TESSERA_RETURN_IF_ERROR(p.OnlyKnown({"pin", "tries", "data", "data_hex"}, ""));
@@ -129,8 +128,8 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
     return f.Error(applet ? "applet" : "code", applet ? applet : code,
                    "give one of module (built-in code), code or applet (its own Lua code)");
   }
-  TESSERA_ASSIGN_OR_RETURN(
-      auto module, f.String("module", applet == nullptr && code == nullptr, module_what));
+  TESSERA_ASSIGN_OR_RETURN(auto module,
+                           f.String("module", applet == nullptr && code == nullptr, module_what));
   std::string module_name;
   if (code != nullptr) {
     TESSERA_ASSIGN_OR_RETURN(AppletCode c, CodeFieldCode(f, r.aid, r.name, base_dir));
@@ -140,8 +139,8 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
     if (applet->kind != Value::Kind::kTable) {
       return f.Error("applet", applet, "must be a table, not " + TypeName(*applet));
     }
-    TESSERA_ASSIGN_OR_RETURN(
-        AppletCode c, AppletTableCode(Fields(source, *applet, "applet."), r.name, base_dir));
+    TESSERA_ASSIGN_OR_RETURN(AppletCode c,
+                             AppletTableCode(Fields(source, *applet, "applet."), r.name, base_dir));
     d.code = std::move(c.code);
     d.system = std::move(c.system);
     module_name = "applet";
@@ -202,7 +201,6 @@ Result<InstallDescription> FromValue(const Value& root, const std::string& sourc
   }
   return d;
 }
-
 
 }  // namespace
 

@@ -711,6 +711,51 @@ def run_cases(r, T, card_bin, w, emoney):
       "tessera:command/apps-delete", "usage")
     C("apps frobnicate (usage)", K + ["apps", "frobnicate"], "tessera:object/failure", "usage")
 
+    # --- applets: an installation file with code, and packages (docs/applets.md) -----------
+    (w / "counter.lua").write_text(
+        "return {process = function() n = (n or 0) + 1 return tostring(n) end}\n")
+    (w / "applet.toml").write_text(
+        'aid = "F0000000AA10"\nname = "COUNTER"\nadmin_name = "ACME"\nadmin_id = 1\n'
+        '[applet]\npackage = "F0000000AA"\nmodule = "F0000000AA01"\nsource = "counter.lua"\n'
+        'instructions = 100000\n')
+    (w / "pkg.toml").write_text(
+        'package = "F0000000BB"\nversion = "1.2"\n'
+        '[modules.COUNTER]\naid = "F0000000BB01"\nsource = "counter.lua"\n')
+    (w / "badpkg.toml").write_text(
+        'package = "F0000000BC"\n[modules.X]\naid = "F0000000BC01"\nsource = "missing.lua"\n')
+    C("apps make-install-file of an applet", ["apps", "make-install-file", "applet.toml", "--key",
+                                              "admin.pem", "-o", "applet.bin", "--json"],
+      "tessera:command/apps-make-install-file", OK,
+      also=lambda d: [] if d.get("applet", {}).get("package") == "F0000000AA" else ["no applet"])
+    C("apps install of an applet", S + ["apps", "install", "applet.bin"],
+      "tessera:command/apps-install", OK)
+    C("apps load", S + ["apps", "load", "pkg.toml"], "tessera:command/apps-load", OK)
+    C("apps load: loaded already (card 6A89)", S + ["apps", "load", "pkg.toml"],
+      "tessera:command/apps-load", "card", also=sw_is("6A89"))
+    C("apps load: a source that is not there", S + ["apps", "load", "badpkg.toml"],
+      "tessera:command/apps-load", "file")
+    C("apps load: no --scp03 (usage)", K + ["apps", "load", "pkg.toml"],
+      "tessera:command/apps-load", "usage")
+    C("apps packages", S + ["apps", "packages"], "tessera:command/apps-packages", OK,
+      also=lambda d: [] if any(p["aid"] == "F0000000BB" for p in d.get("packages", []))
+      else ["the package is not listed"])
+    C("apps create", S + ["apps", "create", "F0000000BB10", "F0000000BB", "F0000000BB01",
+                          "--instructions", "50000"], "tessera:command/apps-create", OK)
+    C("apps create: no such module (card 6A88)",
+      S + ["apps", "create", "F0000000BB11", "F0000000BB", "F0000000BB09"],
+      "tessera:command/apps-create", "card", also=sw_is("6A88"))
+    C("apps create: a limit out of range (usage)",
+      S + ["apps", "create", "F0000000BB11", "F0000000BB", "F0000000BB01", "--heap", "1"],
+      "tessera:command/apps-create", "usage")
+    C("apps delete-package: instances exist (card 6985)",
+      S + ["apps", "delete-package", "F0000000BB", "--yes"],
+      "tessera:command/apps-delete-package", "card", also=sw_is("6985"))
+    C("apps delete-package --with-instances",
+      S + ["apps", "delete-package", "F0000000BB", "--with-instances", "--yes"],
+      "tessera:command/apps-delete-package", OK)
+    C("apps delete-package: no terminal (usage)", S + ["apps", "delete-package", "F0000000BB"],
+      "tessera:command/apps-delete-package", "usage")
+
     # --- issue -----------------------------------------------------------------------------
     C("issue compile", ["issue", "compile", str(emoney), "--json"],
       "tessera:command/issue-compile", OK)
