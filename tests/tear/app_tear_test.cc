@@ -6,13 +6,18 @@
 // fell into, and the views must agree: every record's status is its application's state as
 // GET STATUS and SELECT show it, no record without its application or application without its
 // record, and the PSE lists exactly the selectable applications. After a deletion no byte of
-// the application's data or PIN is left anywhere in the raw image.
+// the application's data or PIN is left anywhere in the raw image. Applets (docs/applets.md)
+// too: installed from a file with code and by GP LOAD, a Lua command writing three files
+// after its PIN, and a package deleted with its applications, after which no byte of its
+// source is left either.
 #include <gtest/gtest.h>
 
 #include <optional>
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <set>
 
@@ -48,6 +53,12 @@ const std::string kStoreModule = "F0544553534552414D01";
 const Bytes kSecret = ToBytes("TEAR-SECRET-0123456789-abcdefghij");
 const Bytes kPin = ToBytes("8642");
 const Bytes kHostChallenge = HexOrDie("0011223344556677");
+// The example purse applet (profiles/applets/purse.lua), as an installation file's code and as
+// a package GP LOAD brings; a phrase of its source finds its bytes in the raw image.
+const std::string kLuaPurse = "F0000000AB10";
+const std::string kLuaPackage = "F0000000AB";
+const std::string kLuaModule = "F0000000AB01";
+const Bytes kSourceMarker = ToBytes("byte for byte, so that one transcript");
 
 nvm::Geometry Geometry() {
   nvm::Geometry g;
@@ -186,6 +197,7 @@ Status UpdateRecord(Session& s, uint8_t status) {
 struct View {
   std::vector<std::pair<std::string, int>> records;  // AID, status
   std::map<std::string, int> gp;                     // AID -> 9F70
+  std::set<std::string> packages;                    // load files LOAD brought
   std::vector<std::string> pse;
   std::map<std::string, std::string> select;  // AID -> SW
   std::string data;                           // kApp's data as the OS or module reads it
@@ -249,6 +261,25 @@ Result<View> ReadView(const nvm::NvmDevice& image) {
       }
       if (sw == "9000") break;
       p2 = "03";
+    }
+  }
+  {
+    crypto::scp03::ChannelOptions o;
+    o.keys = crypto::scp03::TestKeys();
+    o.kvn = 0x30;
+    o.level = scp03::kCMac;
+    auto isd = crypto::scp03::SecureChannel::Open(
+        [&](ByteView c) -> Result<Bytes> { return s.card.Transmit(c); }, o);
+    if (!isd.ok()) return isd.status();
+    TESSERA_ASSIGN_OR_RETURN(Bytes r, (*isd)->Transmit(HexOrDie("80F22002024F0000")));
+    if (Sw(r) != "9000") return Corruption("GET STATUS of load files answered " + Sw(r));
+    r.resize(r.size() - 2);
+    auto entries = ParseTlvSequence(r);
+    if (!entries.ok()) return Corruption("GET STATUS: malformed load files");
+    for (const TlvView& e : *entries) {
+      auto aid = FindTlv(e.value, 0x4F);
+      const std::string a = ToHex((*aid)->value);
+      if (a.rfind("F0544553534552414D", 0) != 0) v.packages.insert(a);  // not built-in
     }
   }
   if (Sw(tx("00A404000E315041592E5359532E444446303100")) == "9000") {
@@ -341,6 +372,16 @@ Result<Bytes> Observe(nvm::NvmDevice& device) {
     return Corruption("secret/PIN found " + std::to_string(secret) + "/" + std::to_string(pins) +
                       " times in the raw image (" + (exists ? "expected once" : "deleted") +
                       "): " + v.Describe());
+  }
+  // The Lua purse's source: somewhere while an application or a package holds it, nowhere
+  // after (its code is wiped like data).
+  const bool code_held =
+      !v.packages.empty() || std::any_of(v.records.begin(), v.records.end(),
+                                         [](const auto& r) { return r.first == kLuaPurse; });
+  const size_t code = Count(device.cells(), kSourceMarker);
+  if (code_held != (code > 0)) {
+    return Corruption("the applet's source found " + std::to_string(code) +
+                      " times in the raw image: " + v.Describe());
   }
   auto card = std::make_unique<Card>(device, Geometry(), TestPlatform());
   TESSERA_RETURN_IF_ERROR(card->PowerOn().status());
@@ -499,6 +540,74 @@ Status InstallPurse(Session& s) {
                 "INSTALL purse");
 }
 
+// The Lua purse's package: A0 { 4F, C2, A1 { 4F, 50, C6 source } } (docs/applets.md §1).
+const Bytes& PursePackage() {
+  static const Bytes* package = [] {
+    std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/profiles/applets/purse.lua");
+    const std::string src((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (src.empty()) std::abort();
+    TlvBuilder b;
+    b.Open(0xA0).Add(0x4F, HexOrDie(kLuaPackage)).Add(0xC2, HexOrDie("0100"));
+    b.Open(0xA1).Add(0x4F, HexOrDie(kLuaModule)).Add(0x50, ToBytes("PURSE"));
+    b.Add(0xC6, ToBytes(src)).Close().Close();
+    return new Bytes(b.Take());
+  }();
+  return *package;
+}
+
+const std::string kLuaPurseParams = "800400000064810439393939";  // balance 100, PIN 9999
+
+// Its installation file: ACME's record of kLuaPurse, C7 { 02, package }, C9; signed once.
+const Bytes& LuaPurseFile() {
+  static const Bytes* file = [] {
+    TlvBuilder s;
+    s.Add(0x4F, HexOrDie(kLuaPurse)).Add(0x50, ToBytes("LUA PURSE")).Add(0xC0, ToBytes("ACME"));
+    s.AddByte(0xC1, 1).Add(0x5F25, Bytes(3, 0)).Add(0x5F24, Bytes(3, 0));
+    const Bytes signed_part = s.Take();
+    Bytes record = signed_part;
+    Append(record, Bytes{0xC2, 0x01, 0x00});
+    Append(record, EncodeTlv(0x9E, *crypto::EcdsaP256Sign(SigningKey().private_key, signed_part)));
+    Bytes inner = EncodeTlv(0xE1, record);
+    Bytes code{0x02};
+    Append(code, PursePackage());
+    Append(inner, EncodeTlv(0xC7, code));
+    Append(inner, EncodeTlv(0xC9, HexOrDie(kLuaPurseParams)));
+    Append(inner, EncodeTlv(0x9E, *crypto::EcdsaP256Sign(SigningKey().private_key, inner)));
+    return new Bytes(EncodeTlv(0xBF70, inner));
+  }();
+  return *file;
+}
+
+Status InstallLuaPurse(Session& s) {
+  TESSERA_ASSIGN_OR_RETURN(auto isd, s.Open("A000000151000000", 0x30, crypto::scp03::TestKeys()));
+  return Upload(*isd, LuaPurseFile());
+}
+
+// GP INSTALL [for load], LOAD blocks of C4 { package }, INSTALL [for install] of kLuaPurse.
+Status LoadLuaPurse(Session& s) {
+  TESSERA_ASSIGN_OR_RETURN(auto isd, s.Open("A000000151000000", 0x30, crypto::scp03::TestKeys()));
+  const std::string for_load = "05" + kLuaPackage + "00000000";
+  TESSERA_RETURN_IF_ERROR(
+      Expect(isd->Transmit(HexOrDie("80E60200" + Lc(for_load.size() / 2) + for_load)), "9000",
+             "INSTALL [for load]"));
+  const Bytes load = EncodeTlv(0xC4, PursePackage());
+  const size_t block = 200;
+  for (size_t off = 0, n = 0; off < load.size(); off += block, ++n) {
+    const size_t len = std::min(block, load.size() - off);
+    char head[16];
+    std::snprintf(head, sizeof head, "80E8%02X%02X", off + len == load.size() ? 0x80 : 0x00,
+                  static_cast<unsigned>(n));
+    TESSERA_RETURN_IF_ERROR(
+        Expect(isd->Transmit(HexOrDie(head + Lc(len) + ToHex(ByteView(load).subspan(off, len)))),
+               "9000", "LOAD"));
+  }
+  const std::string params = "C9" + Lc(kLuaPurseParams.size() / 2) + kLuaPurseParams;
+  const std::string data = "05" + kLuaPackage + "06" + kLuaModule + "06" + kLuaPurse + "0100" +
+                           Lc(params.size() / 2) + params + "00";
+  return Expect(isd->Transmit(HexOrDie("80E60C00" + Lc(data.size() / 2) + data)), "9000",
+                "INSTALL [for install]");
+}
+
 std::vector<Case> Cases() {
   auto issuer = [](Session& s) {
     return s.Open("A000000151000000", 0x30, crypto::scp03::TestKeys());
@@ -610,6 +719,31 @@ std::vector<Case> Cases() {
          r.Open(0xBF73).AddByte(0xC1, 1).AddByte(0xC3, 2).AddByte(0xC5, 1);
          r.Add(0xC6, HexOrDie(group)).Close();
          return Upload(*iss, r.Take());
+       }},
+      {"applet: install from an installation file with code", false, InstallLuaPurse},
+      {"applet: GP LOAD and INSTALL [for install]", false, LoadLuaPurse},
+      {"applet: VERIFY and DEBITs that write three files each",
+       false,
+       [](Session& s) {
+         TESSERA_RETURN_IF_ERROR(InstallLuaPurse(s));
+         auto tx = [&](const std::string& hex, const std::string& sw) {
+           return Expect(s.Transmit(HexOrDie(hex)), sw, hex);
+         };
+         TESSERA_RETURN_IF_ERROR(tx("00A4040C06" + kLuaPurse, "9000"));
+         TESSERA_RETURN_IF_ERROR(tx("002000800431313131", "63C2"));
+         TESSERA_RETURN_IF_ERROR(tx("002000800439393939", "9000"));
+         TESSERA_RETURN_IF_ERROR(tx("80540000040000000A", "9000"));
+         return tx("805400000400000005", "9000");
+       },
+       false,
+       {{InstallLuaPurse, kLuaPurse}}},
+      {"applet: package deletion with its applications and the wipe", false,
+       [](Session& s) {
+         TESSERA_RETURN_IF_ERROR(LoadLuaPurse(s));
+         TESSERA_ASSIGN_OR_RETURN(auto isd,
+                                  s.Open("A000000151000000", 0x30, crypto::scp03::TestKeys()));
+         return Expect(isd->Transmit(HexOrDie("80E40080074F05" + kLuaPackage)), "9000",
+                       "DELETE package");
        }},
   };
 }
