@@ -800,7 +800,50 @@ def scenario_lifecycle(gp, run, args):
             run.emit("cleanup: DELETE of an instance this run installed", sw == SW_OK, aid=a, sw=f"{sw:04X}")
 
 
-SCENARIOS = {"lifecycle": scenario_lifecycle, "list": scenario_list}
+def scenario_packages(gp, run, args):
+    """An applet package a loader put on the card (docs/applets.md; `tessera apps load`): GET
+    STATUS lists it as a load file with its modules (gp --list's PKG lines), INSTALL [for install]
+    makes an application of a module (gp --create), DELETE refuses the package while that
+    application exists and, with P2 80, deletes both (gp --delete --force)."""
+    pkg, module, app = args.package, args.module, args.aid
+    gp.open_session()
+    elfs = gp.get_status(P1_ELF_MODULES)
+    mine = [e for e in elfs if e["aid"] == pkg]
+    run.emit("P1 10: the package is listed, LOADED 01, with its module",
+             len(mine) == 1 and mine[0]["lifecycle"] == 1 and module in mine[0]["modules"],
+             entries=[brief(x) for x in elfs])
+    run.emit("P1 20: the package is listed with 4F and 9F70 only",
+             any(e["aid"] == pkg and sorted(e["tags"]) == [0x4F, 0x9F70]
+                 for e in gp.get_status(P1_ELF)))
+    r = gp.install(pkg, module, app)
+    run.emit("INSTALL [for install] of a module of the package: 9000, no data", r == b"", data=r)
+    e = gp.get_status(P1_APPS, aid=app)
+    run.emit("P1 40: the instance, SELECTABLE, C4 = its module",
+             len(e) == 1 and e[0]["lifecycle"] == 0x07 and e[0]["elf"] == module,
+             entries=[brief(x) for x in e])
+    data, sw = gp.select(app)
+    run.emit("SELECT of the instance: 9000", sw == SW_OK, sw=f"{sw:04X}")
+    data, sw = gp.transmit(bytes.fromhex("8001000000"))
+    run.emit("the instance's Lua code answers a command", sw == SW_OK and data == args.expect,
+             data=data, sw=f"{sw:04X}")
+    try:
+        gp.open_session()
+        gp.delete(pkg)
+        run.emit("DELETE of the package while its application exists: refused", False)
+    except GPError as err:
+        run.emit("DELETE of the package while its application exists: 6985", err.sw == 0x6985,
+                 sw=f"{err.sw:04X}")
+    gp.open_session()
+    gp.delete(pkg, related=True)
+    run.emit("DELETE with P2 80: the package is no longer listed",
+             all(e["aid"] != pkg for e in gp.get_status(P1_ELF)))
+    run.emit("... and nor is its application", not gp.get_status_raw(P1_APPS, 0x02,
+                                                                       b"\x4F" + lv(app))[0])
+    data, sw = gp.select(app)
+    run.emit("SELECT of the deleted application: 6A82", sw == 0x6A82, sw=f"{sw:04X}")
+
+
+SCENARIOS = {"lifecycle": scenario_lifecycle, "list": scenario_list, "packages": scenario_packages}
 
 
 def main(argv=None):
@@ -811,6 +854,12 @@ def main(argv=None):
     ap.add_argument("--aid", type=bytes.fromhex, default=DEFAULT_APP,
                     help=f"AID of the DATA STORE instance to install (default {hx(DEFAULT_APP)})")
     ap.add_argument("--bulk", type=int, default=6, help="instances installed for the 6310 check")
+    ap.add_argument("--package", type=bytes.fromhex, default=b"",
+                    help="(packages) the AID of the loaded package")
+    ap.add_argument("--module", type=bytes.fromhex, default=b"",
+                    help="(packages) the AID of one of its modules")
+    ap.add_argument("--expect", type=lambda t: t.encode(), default=b"1",
+                    help="(packages) what the instance answers to 80 01 00 00 00")
     ap.add_argument("--key", type=bytes.fromhex, default=TEST_KEY,
                     help="SCP03 static key, used for ENC, MAC and DEK (default: the test keys 404142..4F)")
     ap.add_argument("--kvn", type=lambda s: int(s, 16), default=0, help="key version number, hex (default 00)")

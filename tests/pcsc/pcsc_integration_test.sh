@@ -83,6 +83,24 @@ out=$(timeout 120 "$PY" "$HERE/gp_host.py" --reader "$READER" --scenario lifecyc
 check "an independent GP host (Python, from the spec): GET STATUS, INSTALL, SET STATUS, DELETE, 6310" \
   grep -q '"failed": 0, "aborted": null' <<<"$out" || echo "$out" | grep -v '"ok": true' | tail -20
 
+# An applet package: loaded by `tessera apps load` through pcscd, then seen, instantiated and
+# deleted by the independent GP host, as gp --list / --create / --delete do.
+cat >"$dir/counter.lua" <<'L'
+return {process = function(apdu) n = (n or 0) + 1 return tostring(n) end}
+L
+cat >"$dir/pkg.toml" <<'P'
+package = "F0000000AE"
+[modules.COUNTER]
+aid = "F0000000AE01"
+source = "counter.lua"
+P
+out=$(timeout 120 "$T" --reader "$READER" --scp03 test apps load "$dir/pkg.toml" 2>&1)
+check "tessera apps load through pcscd" grep -q "loaded package F0000000AE" <<<"$out" || echo "$out"
+out=$(timeout 120 "$PY" "$HERE/gp_host.py" --reader "$READER" --scenario packages \
+  --package F0000000AE --module F0000000AE01 --aid F0000000AE10 2>&1)
+check "the independent GP host lists, instantiates and deletes a package (gp --list/--create/--delete)" \
+  grep -q '"failed": 0, "aborted": null' <<<"$out" || echo "$out" | grep -v '"ok": true' | tail -20
+
 out=$(timeout 60 "$T" readers 2>&1)
 check "tessera readers lists the vpcd reader" grep -q "$READER" <<<"$out"
 out=$(timeout 60 "$T" --reader "$READER" apdu 00A4000C022F01 00B0000007 2>&1)
