@@ -40,23 +40,6 @@ namespace tessera::tools {
 // The host library (src/host) is what this front-end calls.
 using namespace host;  // NOLINT(google-build-using-namespace)
 namespace {
-const std::vector<SwMeaning>& InstallMeanings() {
-  static const std::vector<SwMeaning> k = {
-      {sw::kFileExists, "an application with this AID exists"},
-      {sw::kReferencedDataNotFound, "unknown module, or the administrator is not registered"},
-      {sw::kFunctionNotSupported, "the card cannot run this code format"},
-      {sw::kSecurityNotSatisfied,
-       "bad or missing signature: the record's or the file's (was the file changed after "
-       "signing, or made --unsigned?), or no session with the issuer security domain"},
-      {sw::kNotEnoughMemory,
-       "out of memory: the NVM, the registry (16 applications) or the application list "
-       "is full, or the upload is over 16 KiB"},
-      {sw::kWrongData, "malformed installation file, or an AID under the card's reserved prefixes"},
-      {sw::kWrongP1P2, "a STORE DATA block out of sequence (the upload was dropped)"},
-  };
-  return k;
-}
-
 // ---------------------------------------------------------------------------------------------
 // apps install
 
@@ -72,9 +55,9 @@ int Install(const LinkOptions& o, const Args& a) {
         "domain's keys)");
   }
   const std::string& path = a.operands[0];
-  // An installation file has at most 16 KiB (CheckInstallFile); its hex text twice that and
-  // line breaks.
-  auto read = ReadInputFile(path, {.what = "installation file", .max_bytes = 64 * 1024});
+  // An installation file has at most kMaxInstallFile bytes (CheckInstallFile); its hex text
+  // twice that and line breaks.
+  auto read = ReadInputFile(path, {.what = "installation file", .max_bytes = 3 * kMaxInstallFile});
   if (!read.ok()) return rep.FailFile(read.status());
   Bytes file(read->begin(), read->end());
   if (!file.empty() && file[0] != 0xBF) {

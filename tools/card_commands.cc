@@ -292,6 +292,8 @@ int RunApdu(const LinkOptions& o, const std::vector<std::string>& args) {
   return out.Finish();
 }
 
+}  // namespace
+
 int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
   const Reporter rep("script", o.json);
   if (args.size() != 1) {
@@ -364,6 +366,8 @@ int RunScript(const LinkOptions& o, const std::vector<std::string>& args) {
   if (in->bad()) return stop(line_no, "error reading the script", ErrorKind::kFile);
   return out.Finish();
 }
+
+namespace {
 
 int RunReaders(const LinkOptions& o) {
   auto readers = host::ListPcscReaders();

@@ -5,10 +5,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include "format/status_words.h"
 #include "host/app_client.h"
+#include "host/app_operations.h"
 #include "host/applet_description.h"
 #include "host/card_session.h"
+#include "host/install_file_builder.h"
 #include "host/package_operations.h"
+#include "host/pem_key.h"
 #include "json_output.h"
 #include "reporter.h"
 
@@ -48,8 +52,68 @@ const char* const kPackagesHelp =
     "Lists the load files the card holds (GP GET STATUS P1 10) and their modules: the\n"
     "built-in modules, and the packages 'apps load' brought. Needs --scp03.\n";
 
+const char* const kTryHelp =
+    "The developer's loop (docs/applets.md §7): builds and signs the installation file of\n"
+    "DESC (as make-install-file does, with --key), deletes the application of its AID when the\n"
+    "card has one (GP DELETE with the issuer's --scp03 keys), installs the new file, and runs\n"
+    "--script FILE against it with --trace on: every command, its response, and the card's\n"
+    "diagnostics (the applet's Lua errors with their lines, card.log lines).\n"
+    "Exit codes: 0 installed (and the script ran); 1 DESC or the key is wrong, the card refused\n"
+    "the file, or the link failed; 2 usage error (--json with --script: run 'script' after).\n";
+
 Result<Bytes> AidOperand(const std::string& text) {
   return ParseAid(text);
+}
+
+int Try(const LinkOptions& o, const Args& a) {
+  const Reporter rep("apps try", o.json);
+  if (a.operands.size() != 1) return rep.Usage("give the applet's description (.toml or .json)");
+  if (!a.has("--key")) return rep.Usage("give --key PEM: the administrator's signing key");
+  if (o.json && a.has("--script")) {
+    return rep.Usage("--json prints the installation only: run 'script FILE' after it");
+  }
+  if (auto e = CardUsageError(o); !e.empty()) return rep.Usage(e);
+  if (o.scp03.empty()) return rep.Usage("reinstalling needs the issuer's secure channel: --scp03");
+  auto d = LoadInstallDescription(a.operands[0]);
+  if (!d.ok()) return rep.FailFile(d.status());
+  auto key = LoadP256PrivateKeyPem(a.value("--key"));
+  if (!key.ok()) return rep.FailFile(key.status());
+  auto file = SignInstallFile(*d, *key);
+  if (!file.ok()) return rep.Fail(file.status());
+  const Bytes aid = d->record.aid;
+  bool replaced = false;
+  {
+    auto session = CardSession::Open(o);
+    if (!session.ok()) return rep.Fail(session.status());
+    CardSession& s = **session;
+    const Status gone = GpDelete(s, aid, ToHex(aid));
+    if (gone.ok()) {
+      replaced = true;
+    } else if (!gone.has_card_sw() || gone.card_sw() != sw::kReferencedDataNotFound) {
+      return rep.Fail(gone);
+    }
+    if (Status st = s.OpenScp03({}); !st.ok()) return rep.Fail(st);
+    auto up = s.StoreData(*file);
+    Wipe(file->data(), file->size());  // it may carry a PIN
+    if (!up.ok()) return rep.Fail(up.status());
+    if (up->sw != sw::kOk) {
+      return rep.CardFail("installing " + ToHex(aid), up->sw, InstallMeanings());
+    }
+  }
+  if (o.json) {
+    PrintJson(Json{{"ok", true},
+                   {"application", Json{{"aid", ToHex(aid)}, {"name", d->record.name}}},
+                   {"replaced", replaced}});
+    return 0;
+  }
+  std::printf("%s %s \"%s\"\n", replaced ? "reinstalled" : "installed", ToHex(aid).c_str(),
+              Printable(d->record.name).c_str());
+  std::fflush(stdout);
+  if (!a.has("--script")) return 0;
+  LinkOptions traced = o;
+  traced.trace = true;
+  traced.scp03.clear();  // the script's commands go as written, outside a session
+  return RunScript(traced, {a.value("--script")});
 }
 
 int Load(const LinkOptions& o, const Args& a) {
@@ -226,6 +290,13 @@ void AddPackageCommands(CommandTree& tree, Command& apps, const LinkOptions& lin
   Command& packages =
       tree.Add(apps.app, "packages", "the load files and their modules (--scp03)", kPackagesHelp);
   bind(packages, Packages);
+  Command& t =
+      tree.Add(apps.app, "try", "reinstall an applet from its description and run a script, traced",
+               kTryHelp);
+  t.Operand("DESC", "the applet's installation-file description")
+      .Value("--key", "PEM", "the administrator's EC P-256 private key that signs")
+      .Value("--script", "FILE", "a script to run against the card afterwards (scriptor style)");
+  bind(t, Try);
   Command& del = tree.Add(apps.app, "delete-package", "delete a loaded package (asks first)",
                           kDeletePackageHelp);
   del.Operand("AID", "the package's AID")

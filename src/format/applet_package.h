@@ -18,7 +18,8 @@ namespace tessera::format {
 inline constexpr uint8_t kCodeFormatBuiltIn = 0x01;
 inline constexpr uint8_t kCodeFormatLuaPackage = 0x02;
 
-inline constexpr size_t kMaxPackageSize = 32768;
+// What one command's commit takes with the rest of an installation (docs/applets.md §1).
+inline constexpr size_t kMaxPackageSize = 12288;
 inline constexpr size_t kMaxPackageModules = 4;
 inline constexpr size_t kMaxModuleName = 32;
 

@@ -27,6 +27,26 @@ const std::vector<SwMeaning>& DeleteMeanings(bool gp) {
 
 }  // namespace
 
+const std::vector<SwMeaning>& InstallMeanings() {
+  static const std::vector<SwMeaning> k = {
+      {sw::kFileExists, "an application with this AID exists"},
+      {sw::kReferencedDataNotFound, "unknown module, or the administrator is not registered"},
+      {sw::kFunctionNotSupported, "the card cannot run this code format"},
+      {sw::kSecurityNotSatisfied,
+       "bad or missing signature: the record's or the file's (was the file changed after "
+       "signing, or made --unsigned?), or no session with the issuer security domain"},
+      {sw::kNotEnoughMemory,
+       "out of memory: the NVM, the registry (16 applications) or the application list "
+       "is full, or the upload is over 33,792 bytes"},
+      {sw::kWrongData,
+       "malformed installation file, an AID under the card's reserved prefixes, or applet code "
+       "the card refuses (bytecode, does not compile: the card's --trace says)"},
+      {sw::kWrongP1P2, "a STORE DATA block out of sequence (the upload was dropped)"},
+      {sw::kNoPreciseDiagnosis, "the applet's install() failed (the card's --trace says why)"},
+  };
+  return k;
+}
+
 Status GpSetStatus(CardSession& s, ByteView aid, bool lock) {
   TESSERA_RETURN_IF_ERROR(s.OpenScp03({}));
   const Bytes a(aid.begin(), aid.end());

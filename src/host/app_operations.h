@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/status.h"
@@ -14,6 +15,9 @@
 #include "host/card_session.h"
 
 namespace tessera::host {
+
+// What the status words of an installation file's STORE DATA mean (docs/applications.md §5.2).
+const std::vector<SwMeaning>& InstallMeanings();
 
 // GP SET STATUS (80 F0 40 80|00) of `aid`: lock or unlock, with the ISD.
 Status GpSetStatus(CardSession& s, ByteView aid, bool lock);

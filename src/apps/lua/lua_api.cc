@@ -257,7 +257,10 @@ Rc DoCreate(LuaVm& vm, uint16_t fid, uint32_t size, uint32_t records) {
   if (AppFile(app, fid).ok()) return Misuse(vm, "fs.create: the FID exists");
   auto used = vm.PersistentInUse(app);
   if (!used.ok()) return CardFailed(vm, used.error(), "fs.create");
-  if (*used + bytes > vm.limits().persistent) {
+  if (used->files >= kMaxAppletFiles) {
+    return CardFailed(vm, {Error::kNotEnoughMemory}, "fs.create: 32 files already");
+  }
+  if (used->bytes + LuaVm::BytesFor(app, bytes) > vm.limits().persistent) {
     return CardFailed(vm, {Error::kNotEnoughMemory}, "fs.create: over the persistent quota");
   }
   auto f = CreateAppFile(
@@ -283,8 +286,9 @@ int FsCreate(lua_State* L) {
   const lua_Integer records = luaL_optinteger(L, -1, 0);
   if (!ApplicationFid(fid)) return luaL_error(L, "fs.create: fid must be 0001..BFFF");
   if (records < 0 || records > 254) return luaL_error(L, "fs.create: records must be 0..254");
-  if (size < 1 || size > (records == 0 ? 32767 : 255)) {
-    return luaL_error(L, "fs.create: size out of range");
+  if (size < 1 || size > (records == 0 ? kMaxFileBytes : 255) ||
+      (records != 0 && (size + 1) * records > kMaxFileBytes)) {
+    return luaL_error(L, "fs.create: at most 8,192 bytes (records: 255 bytes each)");
   }
   LuaVm& vm = LuaVm::Of(L);
   if (Rc rc = DoCreate(vm, static_cast<uint16_t>(fid), static_cast<uint32_t>(size),
@@ -310,7 +314,9 @@ Rc DoRead(LuaVm& vm, lua_Integer fid, lua_Integer offset, lua_Integer n) {
   if (Rc rc = Require(vm, false)) return rc;
   card::FileNode f;
   if (Rc rc = OpenFile(vm, fid, false, f)) return rc;
-  if (offset < 0 || n < 0 || offset + n > f.size) return Misuse(vm, "fs.read: past the file");
+  if (offset < 0 || n < 0 || offset > f.size || n > f.size - offset) {
+    return Misuse(vm, "fs.read: past the file");
+  }
   vm.out.assign(static_cast<size_t>(n), 0);
   auto r = vm.app()->card->fs().ReadData(f, static_cast<uint32_t>(offset), vm.out);
   if (!r.ok()) return CardFailed(vm, r.error(), "fs.read");
@@ -330,7 +336,7 @@ Rc DoWrite(LuaVm& vm, lua_Integer fid, lua_Integer offset, ByteView data) {
   if (Rc rc = Require(vm, true)) return rc;
   card::FileNode f;
   if (Rc rc = OpenFile(vm, fid, false, f)) return rc;
-  if (offset < 0 || offset + static_cast<lua_Integer>(data.size()) > f.size) {
+  if (offset < 0 || offset > f.size || static_cast<lua_Integer>(data.size()) > f.size - offset) {
     return Misuse(vm, "fs.write: past the file");
   }
   auto r = vm.app()->card->fs().WriteData(f, static_cast<uint32_t>(offset), data);
@@ -455,7 +461,8 @@ Rc DoStoreSet(LuaVm& vm, ByteView key, const ByteView* value) {
     if (value == nullptr) return kOk;
     auto used = vm.PersistentInUse(*vm.app());
     if (!used.ok()) return CardFailed(vm, used.error(), "store");
-    if (*used + kStoreSize > vm.limits().persistent) {
+    if (used->files >= kMaxAppletFiles ||
+        used->bytes + LuaVm::BytesFor(*vm.app(), kStoreSize) > vm.limits().persistent) {
       return CardFailed(vm, {Error::kNotEnoughMemory}, "store: over the persistent quota");
     }
     auto created = CreateAppFile(*vm.app(), kStoreFid, 0, card::EfStructure::kTransparent,
@@ -510,6 +517,9 @@ uint32_t PinBit(uint16_t fid) {
 
 Rc DoPinCreate(LuaVm& vm, uint16_t fid, ByteView value, lua_Integer tries) {
   if (Rc rc = Require(vm, true)) return rc;
+  // A PIN's try is committed early (before the compare): its file must be committed before
+  // any VERIFY, so PINs are made at installation only.
+  if (!vm.installing()) return Misuse(vm, "pin.create: only in install()");
   if (AppFile(*vm.app(), fid).ok()) return Misuse(vm, "pin.create: the PIN exists");
   if (value.size() < 4 || value.size() > 16 || tries < 1 || tries > 15) {
     return Misuse(vm, "pin.create: 4..16 bytes, 1..15 tries");
@@ -529,7 +539,8 @@ int PinCreate(lua_State* L) {
 }
 
 Rc DoPinVerify(LuaVm& vm, uint16_t fid, ByteView value, PinCheck& check) {
-  if (Rc rc = Require(vm, false)) return rc;
+  if (Rc rc = Require(vm, true)) return rc;  // spending a try is a write
+  if (vm.installing()) return Misuse(vm, "pin.verify: not in install()");
   if (!AppFile(*vm.app(), fid).ok()) return Misuse(vm, "pin.verify: no such PIN");
   vm.app()->ch->app_security &= ~PinBit(fid);
   auto r = CheckPin(*vm.app(), fid, value);
@@ -586,6 +597,8 @@ int PinTries(lua_State* L) {
 
 // --- the sandboxed libraries ---
 
+int LimitReached(lua_State* L);
+
 // load(chunk [, name [, mode [, env]]]): a string chunk of source text only.
 int SafeLoad(lua_State* L) {
   size_t n = 0;
@@ -593,6 +606,7 @@ int SafeLoad(lua_State* L) {
   const char* name = luaL_optstring(L, 2, "=(load)");
   const char* mode = luaL_optstring(L, 3, "t");
   if (std::strcmp(mode, "t") != 0) return luaL_error(L, "load: only text chunks (mode \"t\")");
+  if (!LuaVm::Of(L).Charge(1 + n / 4)) return LimitReached(L);  // compiling is work in C
   const bool env = !lua_isnone(L, 4);
   if (luaL_loadbufferx(L, chunk, n, name, "t") != LUA_OK) {
     lua_pushnil(L);
@@ -606,18 +620,150 @@ int SafeLoad(lua_State* L) {
   return 1;
 }
 
-// string.find(s, pattern [, init]): always a plain search.
+// Raises the limit error when the VM's count is spent (after a Charge).
+int LimitReached(lua_State* L) {
+  lua_pushlightuserdata(L, const_cast<char*>(&LuaVm::kLimitSentinel));
+  return lua_error(L);
+}
+
+// string.find(s, pattern [, init]): always a plain search, its worst case (length of s times
+// length of the pattern) charged to the instruction count first.
 int PlainFind(lua_State* L) {
-  luaL_checkstring(L, 1);
-  luaL_checkstring(L, 2);
+  size_t n = 0, m = 0;
+  luaL_checklstring(L, 1, &n);
+  luaL_checklstring(L, 2, &m);
   const lua_Integer init = luaL_optinteger(L, 3, 1);
+  if (!LuaVm::Of(L).Charge(1 + static_cast<uint64_t>(n) * (m + 1) / 64)) return LimitReached(L);
+  const int base = lua_gettop(L);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);
   lua_pushinteger(L, init);
   lua_pushboolean(L, 1);
   lua_call(L, 4, LUA_MULTRET);
-  return lua_gettop(L) - 3;
+  return lua_gettop(L) - base;
+}
+
+// A library function whose C work grows with the strings it gets and makes: the bytes of its
+// string arguments and results are charged to the instruction count (one per 16), so that a
+// loop of such calls meets the limit as a loop of Lua code does.
+int Charged(lua_State* L) {
+  LuaVm& vm = LuaVm::Of(L);
+  const int args = lua_gettop(L);
+  uint64_t bytes = 0;
+  for (int i = 1; i <= args; ++i) {
+    if (lua_type(L, i) == LUA_TSTRING) bytes += lua_rawlen(L, i);
+  }
+  if (!vm.Charge(1 + bytes / 16)) return LimitReached(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, args, LUA_MULTRET);
+  const int results = lua_gettop(L);
+  bytes = 0;
+  for (int i = 1; i <= results; ++i) {
+    if (lua_type(L, i) == LUA_TSTRING) bytes += lua_rawlen(L, i);
+  }
+  if (!vm.Charge(bytes / 16)) return LimitReached(L);
+  return results;
+}
+
+// string.rep(s, n [, sep]): Lua's loops n times even when nothing is copied; here the result's
+// length, or n for an empty one, is charged first.
+int ChargedRep(lua_State* L) {
+  size_t l = 0, lsep = 0;
+  luaL_checklstring(L, 1, &l);
+  const lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_optlstring(L, 3, "", &lsep);
+  if (n <= 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  const uint64_t per = l + lsep;
+  const uint64_t cost = per == 0 ? static_cast<uint64_t>(n)
+                                 : (static_cast<uint64_t>(n) > UINT64_MAX / per
+                                        ? UINT64_MAX
+                                        : static_cast<uint64_t>(n) * per / 16);
+  if (!LuaVm::Of(L).Charge(1 + cost)) return LimitReached(L);
+  if (per == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+// table.insert / remove / move / concat / sort / unpack: their loops run in C over ranges an
+// applet chooses (a __len can claim any length): ranges are charged to the count, and none
+// may exceed kMaxTableRange elements.
+constexpr lua_Integer kMaxTableRange = 1 << 20;
+
+int ChargedTable(lua_State* L) {
+  LuaVm& vm = LuaVm::Of(L);
+  const int which = static_cast<int>(lua_tointeger(L, lua_upvalueindex(2)));
+  lua_Integer span = 0;
+  if (which == 2) {  // move(a1, f, e, t [, a2])
+    const lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+    luaL_checkinteger(L, 4);
+    span = e >= f ? (e - f > kMaxTableRange ? kMaxTableRange + 1 : e - f + 1) : 0;
+  } else if (which == 3 || which == 5) {  // concat(t [, sep [, i [, j]]]), unpack(t [, i [, j]])
+    const int at = which == 3 ? 3 : 2;
+    const lua_Integer i = luaL_optinteger(L, at, 1);
+    const lua_Integer j =
+        lua_isnoneornil(L, at + 1) ? luaL_len(L, 1) : luaL_checkinteger(L, at + 1);
+    span = j >= i ? (j - i > kMaxTableRange ? kMaxTableRange + 1 : j - i + 1) : 0;
+  } else {  // insert, remove, sort: the table's length
+    span = luaL_len(L, 1);
+  }
+  if (span > kMaxTableRange || span < 0) {
+    return luaL_error(L, "table: a range of more than 1,048,576 elements");
+  }
+  // sort compares n log n times; the rest touch each element once.
+  const uint64_t cost = static_cast<uint64_t>(span) * (which == 4 ? 20 : 1);
+  if (!vm.Charge(1 + cost)) return LimitReached(L);
+  const int args = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, args, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+// setmetatable(t, mt): no __gc. Lua runs finalizers with the hooks off, outside any
+// instruction count, so one that loops would hang the card; an object is marked for
+// finalization only when its metatable has __gc at this moment (raw), so the check is whole.
+int SafeSetMetatable(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    if (lua_rawget(L, 2) != LUA_TNIL) return luaL_error(L, "setmetatable: no __gc here");
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+// Replaces `table`.`field` with `fn` closing over the original (and `extra`, when given).
+void Wrap(lua_State* L, const char* table, const char* field, lua_CFunction fn, int extra = -1) {
+  if (table == nullptr) {
+    lua_pushglobaltable(L);
+  } else {
+    lua_getglobal(L, table);
+  }
+  lua_getfield(L, -1, field);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 2);
+    return;
+  }
+  int n = 1;
+  if (extra >= 0) {
+    lua_pushinteger(L, extra);
+    n = 2;
+  }
+  lua_pushcclosure(L, fn, n);
+  lua_setfield(L, -2, field);
+  lua_pop(L, 1);
 }
 
 Rc DoRandomU64(LuaVm& vm, uint64_t& v) {
@@ -631,6 +777,13 @@ Rc DoRandomU64(LuaVm& vm, uint64_t& v) {
 int MathRandom(lua_State* L) {
   const int args = lua_gettop(L);
   lua_Integer lo = 1, hi = 0;
+  if (args == 1 && luaL_checkinteger(L, 1) == 0) {  // math.random(0): a whole random integer
+    LuaVm& vm = LuaVm::Of(L);
+    uint64_t v = 0;
+    if (Rc rc = DoRandomU64(vm, v)) return Fail(L, rc);
+    lua_pushinteger(L, static_cast<lua_Integer>(v));
+    return 1;
+  }
   if (args == 1) {
     hi = luaL_checkinteger(L, 1);
   } else if (args >= 2) {
@@ -686,9 +839,24 @@ int OpenSandbox(lua_State* L) {
   Open(L, LUA_MATHLIBNAME, luaopen_math);
   Open(L, LUA_UTF8LIBNAME, luaopen_utf8);
   Open(L, LUA_COLIBNAME, luaopen_coroutine);
-  for (const char* f : {"dofile", "loadfile", "require", "print", "collectgarbage", "load"}) {
+  for (const char* f :
+       {"dofile", "loadfile", "require", "print", "collectgarbage", "load", "warn"}) {
     Remove(L, LUA_GNAME, f);
   }
+  Wrap(L, nullptr, "setmetatable", SafeSetMetatable);
+  // C work that grows with its input is charged to the instruction count.
+  for (const char* f : {"byte", "char", "format", "len", "lower", "pack", "packsize", "reverse",
+                        "sub", "unpack", "upper"}) {
+    Wrap(L, LUA_STRLIBNAME, f, Charged);
+  }
+  Wrap(L, LUA_STRLIBNAME, "rep", ChargedRep);
+  for (const char* f : {"char", "codes", "codepoint", "len", "offset"}) {
+    Wrap(L, LUA_UTF8LIBNAME, f, Charged);
+  }
+  Wrap(L, nullptr, "tostring", Charged);
+  Wrap(L, nullptr, "tonumber", Charged);
+  const char* const kTable[] = {"insert", "remove", "move", "concat", "sort", "unpack"};
+  for (int i = 0; i < 6; ++i) Wrap(L, LUA_TABLIBNAME, kTable[i], ChargedTable, i);
   lua_pushcfunction(L, SafeLoad);
   lua_setglobal(L, "load");
   for (const char* f : {"dump", "match", "gmatch", "gsub"}) Remove(L, LUA_STRLIBNAME, f);

@@ -29,11 +29,18 @@ LuaVm* ChannelVm(card::ChannelState& ch) {
 
 // A fresh interpreter whose select() ran: what SELECT makes, and what the next command makes
 // after a failed one threw the channel's away.
+// Whatever keeps an applet from being selected (code that no longer loads, select() failing,
+// throwing or answering false) answers 6999, as GP says for a failed selection; a power loss
+// stays one.
 CardResult<std::unique_ptr<LuaVm>> SelectedVm(AppContext& app, const card::Application* owner) {
-  CARD_ASSIGN(std::unique_ptr<LuaVm> vm, LuaVm::Create(app, owner));
-  CARD_ASSIGN(bool accepted, vm->Select(app));
-  if (!accepted) return card::CardError{Error::kApplicationStatus, 0, sw::kAppletSelectionFailed};
-  return vm;
+  const card::CardError refused{Error::kApplicationStatus, 0, sw::kAppletSelectionFailed};
+  auto vm = LuaVm::Create(app, owner);
+  if (!vm.ok()) return vm.error().code == Error::kPowerLost ? vm.error() : refused;
+  auto accepted = (*vm)->Select(app);
+  if (!accepted.ok())
+    return accepted.error().code == Error::kPowerLost ? accepted.error() : refused;
+  if (!*accepted) return refused;
+  return std::move(*vm);
 }
 
 // Every command reaches process() but those the OS keeps (SELECT, MANAGE CHANNEL; GET
@@ -161,6 +168,9 @@ class LuaRuntime final : public card::Module {
   }
 
   CardStatus Delete(AppContext& app) override {
+    // uninstall() is the applet's code: it runs only for an active application (a locked or
+    // terminated one's code never runs, docs/applications.md §2).
+    if (app.entry.state != card::AppState::kActive) return card::Ok{};
     auto vm = LuaVm::Create(app, nullptr);
     if (!vm.ok() && vm.error().code == Error::kPowerLost) return vm.error();
     if (!vm.ok()) return card::Ok{};  // code that no longer loads is deleted all the same

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "format/applet_package.h"
 #include "support/app_management_fixture.h"
 
 namespace tessera::apps {
@@ -406,15 +407,116 @@ TEST_F(LuaAppletTest, PackagesThatAreNotSourceOrDoNotLoadAreRefused) {
   EXPECT_EQ(Sw(SelectCmd(kApplet)), "6A82");
 }
 
+// What an attacker tried (each a way around the limits): every command ends with a status
+// word, the card carries on, and the image stays sound.
+TEST_F(LuaAppletTest, HostileAppletsEndWithAStatusWordAndTheCardCarriesOn) {
+  Applet(R"lua(
+    local i = apdu.ins
+    if i == 0x01 then string.rep("", math.maxinteger) end
+    if i == 0x02 then table.move({}, 1, math.maxinteger - 1, 2) end
+    if i == 0x03 then
+      table.remove(setmetatable({}, {__len = function() return math.maxinteger end}), 1)
+    end
+    if i == 0x04 then
+      local s, p = string.rep("a", 20000), string.rep("a", 10000) .. "b"
+      for _ = 1, 200000 do s:find(p, 1, true) end
+    end
+    if i == 0x05 then
+      local s = string.rep("x", 60000)
+      while true do s:upper() end
+    end
+    if i == 0x06 then setmetatable({}, {__gc = function() while true do end end}) end
+    if i == 0x07 then fs.create{fid = 1, size = 4}; return fs.read(1, 1, math.maxinteger) end
+    if i == 0x08 then fs.create{fid = 1, size = 4}; fs.write(1, math.maxinteger, "x") end
+    if i == 0x09 then pin.create(1, "1234", 3) end
+    if i == 0x0A then error("forged\ncard: applet F054\27[31m") end
+    if i == 0x0B then fs.create{fid = 0x100 + apdu.p2, size = 1} end
+    if i == 0x0C then
+      local a, b = ("abcb"):find("b")
+      local c = select("#", ("abc"):find("c", 1, false, "extra", "args"))
+      return tostring(a) .. tostring(b) .. tostring(c)
+    end
+    if i == 0x0D then return tostring(math.random(0) ~= nil) end
+    return "alive"
+  )lua",
+         HexOrDie("C70400010000"));  // a quota of 65,536 bytes: the file count binds first
+  for (const char* cmd : {"8001000000", "8002000000", "8003000000", "8004000000", "8005000000",
+                          "8006000000", "8007000000", "8008000000", "8009000000", "800A000000"}) {
+    const std::string r = Tx(cmd);
+    EXPECT_TRUE(r == "6F00" || r == "6A84") << cmd << " answered " << r;
+    EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("alive")) + "9000") << "after " << cmd;
+  }
+  // 32 files at most (fs.create of 0x0101 and 0x0102 failed above: their commands rolled back).
+  for (int n = 1; n <= 32; ++n) {
+    char cmd[16];
+    std::snprintf(cmd, sizeof cmd, "800B00%02X00", n);
+    ASSERT_EQ(Tx(cmd), ToHex(ToBytes("alive")) + "9000") << n;
+  }
+  EXPECT_EQ(Tx("800B002100"), "6A84");
+  EXPECT_TRUE(Diagnosed("32 files")) << Diagnostics();
+  EXPECT_TRUE(Diagnosed("no __gc")) << Diagnostics();
+  EXPECT_TRUE(Diagnosed("forged\\x0Acard: applet F054\\x1B[31m")) << Diagnostics();
+  EXPECT_EQ(Tx("800C000000"), ToHex(ToBytes("222")) + "9000");  // find: start, end; 2 values
+  EXPECT_EQ(Tx("800D000000"), ToHex(ToBytes("true")) + "9000");
+  // The image is sound, and the application deletes (its files all in one commit).
+  auto isd = Issuer();
+  ASSERT_EQ(SecSw(*isd, "80E40000" + Lc(2 + kApplet.size() / 2) + "4F" + Lc(kApplet.size() / 2) +
+                            kApplet),
+            "9000");
+  isd.reset();
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6A82");
+  Reboot();
+  EXPECT_EQ(Sw(SelectCmd(kMgmtAid)), "9000");
+}
+
+TEST_F(LuaAppletTest, AFailingSelectAnswers6999AndATerminatedAppletsUninstallNeverRuns) {
+  const std::string src = R"lua(
+    return {
+      select = function() if store.get("x") then error("select fails") end end,
+      process = function(apdu) store.set("x", "1") return "ok" end,
+      uninstall = function() card.log("uninstall ran") end }
+  )lua";
+  ASSERT_EQ(InstallApplet(kApplet, src), "9000") << Diagnostics();
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("ok")) + "9000");
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "6999");
+  EXPECT_TRUE(Diagnosed("select fails")) << Diagnostics();
+  auto sc = Manager(0x21, AdminKeys());
+  ASSERT_NE(sc, nullptr);
+  Fields f;
+  f.aid = kApplet;
+  f.name = "APPLET";
+  f.status = 2;
+  ASSERT_EQ(Update(*sc, kApplet, Record(f, &admin_key_)), "9000");
+  sc.reset();
+  auto isd = Issuer();
+  ASSERT_EQ(SecSw(*isd, "80E40000" + Lc(2 + kApplet.size() / 2) + "4F" + Lc(kApplet.size() / 2) +
+                            kApplet),
+            "9000");
+  EXPECT_FALSE(Diagnosed("uninstall ran")) << Diagnostics();
+}
+
+TEST_F(LuaAppletTest, APackageAtItsLimitInstallsThroughBothDoors) {
+  // 12,288 bytes encoded: a source padded with a comment.
+  std::string src = "return {process = function() return 'big' end}\n--";
+  src += std::string(format::kMaxPackageSize - 200, 'x');
+  while (Package(src).size() < format::kMaxPackageSize) src += "x";
+  ASSERT_EQ(Package(src).size(), format::kMaxPackageSize);
+  EXPECT_EQ(InstallApplet(kApplet, src), "9000") << Diagnostics();
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("big")) + "9000");
+  EXPECT_EQ(InstallApplet(kApplet2, src + "x", {}, {}, "F0000000AA02"), "6A80");  // one over
+}
+
 TEST_F(LuaAppletTest, PersistentBytesStayInsideTheQuota) {
   Applet(R"lua(
     fs.create{fid = apdu.p2, size = 1000}
     return nil
   )lua",
-         HexOrDie("C704000007D0"));  // 2,000 bytes: two files
+         HexOrDie("C70400000C00"));  // 3,072 bytes: two files of 1,000 (a node and 4 blocks)
   EXPECT_EQ(Sw("80000001"), "9000");
   EXPECT_EQ(Sw("80000002"), "9000");
-  EXPECT_EQ(Sw("80000003"), "6A84");  // 2,000 bytes taken and 1,000 more asked for
+  EXPECT_EQ(Sw("80000003"), "6A84");  // 2 x 1,280 bytes of blocks taken, 1,280 more asked for
   EXPECT_TRUE(Diagnosed("over the persistent quota")) << Diagnostics();
   EXPECT_EQ(Sw("80000001"), "6F00");  // the FID exists: misuse
 }
@@ -632,32 +734,33 @@ TEST_F(LuaAppletTest, TheLuaPurseAnswersATranscriptAsTheBuiltInPurse) {
   }
   // "S:" sends the command in an SCP03 session opened with the purse (its administrator's keys).
   const std::vector<std::string> transcript = {
-      "805C000004", "805C000000", "805C000002", "805C0000", "805C010004", "005C000004",
-      "80540000040000000A",            // debit before VERIFY: 6982
-      "002000800431313131",            // wrong PIN
-      "0020008000",                    // tries left
-      "002000800439393939",            // right
-      "80540000040000000A",            // debit 10
-      "805400000300000A",              // wrong length
-      "805400000400000000",            // zero
-      "80540100040000000A",            // P1
-      "8054000004000003E8",            // more than the balance
-      "8052000004000003E8",            // credit outside a session: 6982
-      "S:8052000004000003E8",          // credit 1000 in a session
-      "S:805200000400002710",          // over the limit
-      "S:805200000400000000",          // zero
-      "S:805C000004",                  // balance, in the session
-      "805C000004",
-      "00B081000C", "00B0810000", "00B0810C01", "00B0810504", "00B0820000", "00B0830000",
+      "805C000004",           "805C000000",         "805C000002",         "805C0000",
+      "805C010004",           "005C000004",
+      "80540000040000000A",    // debit before VERIFY: 6982
+      "002000800431313131",    // wrong PIN
+      "0020008000",            // tries left
+      "002000800439393939",    // right
+      "80540000040000000A",    // debit 10
+      "805400000300000A",      // wrong length
+      "805400000400000000",    // zero
+      "80540100040000000A",    // P1
+      "8054000004000003E8",    // more than the balance
+      "8052000004000003E8",    // credit outside a session: 6982
+      "S:8052000004000003E8",  // credit 1000 in a session
+      "S:805200000400002710",  // over the limit
+      "S:805200000400000000",  // zero
+      "S:805C000004",          // balance, in the session
+      "805C000004",           "00B081000C",         "00B0810000",         "00B0810C01",
+      "00B0810504",           "00B0820000",         "00B0830000",
       "00B0A10000",  // (without an SFI the OS reads the current EF: the applet has none)
-      "00B2011400", "00B2021400", "00B2031400", "00B2011410", "00B2011408", "00B2010C00",
-      "00B2011C00",
-      "00540000040000000A",            // debit with an interindustry class: 6D00
-      "80AA000000",                    // an unknown proprietary INS
-      "80540000040000001E",            // debit 30
-      "00B2011400", "00B2021400", "00B2031400", "00B2041400",
-      "002000800431313131", "002000800431313131", "002000800431313131",  // blocked
-      "002000800439393939", "0020008000", "80540000040000000A",
+      "00B2011400",           "00B2021400",         "00B2031400",         "00B2011410",
+      "00B2011408",           "00B2010C00",         "00B2011C00",
+      "00540000040000000A",  // debit with an interindustry class: 6D00
+      "80AA000000",          // an unknown proprietary INS
+      "80540000040000001E",  // debit 30
+      "00B2011400",           "00B2021400",         "00B2031400",         "00B2041400",
+      "002000800431313131",   "002000800431313131", "002000800431313131",  // blocked
+      "002000800439393939",   "0020008000",         "80540000040000000A",
   };
   auto run = [&](const std::string& aid) {
     std::vector<std::string> out;

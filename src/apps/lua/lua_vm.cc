@@ -2,6 +2,7 @@
 
 #include <lua.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -86,18 +87,45 @@ void LuaVm::Log(std::string_view text) const {
 }
 
 void LuaVm::Diagnose(card::AppContext& app, const std::string& what) const {
-  app.card->Diagnose("applet " + ToHex(app.entry.aid) + ": " + what);
+  // The applet wrote part of the text: no control character of it reaches the operator's
+  // terminal (a forged line, an escape sequence).
+  std::string clean;
+  for (unsigned char c : what) {
+    if (c < 0x20 || c == 0x7F) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      clean += hex;
+    } else {
+      clean += static_cast<char>(c);
+    }
+  }
+  app.card->Diagnose("applet " + ToHex(app.entry.aid) + ": " + clean);
 }
 
-CardResult<uint32_t> LuaVm::PersistentInUse(card::AppContext& app) const {
+CardResult<LuaVm::Persistent> LuaVm::PersistentInUse(card::AppContext& app) const {
   CARD_ASSIGN(app.df, app.card->fs().Load(app.df.id));
   CARD_ASSIGN(auto children, app.card->fs().Children(app.df));
-  uint32_t used = 0;
+  // What the files take in NVM, not what they hold: a node block and the data blocks each,
+  // so that many small files cannot take more NVM than the quota says.
+  const uint32_t block = app.card->store().layout().geometry.block_size;
+  Persistent p;
   for (const card::FileNode& f : children) {
     if (f.fid == kCodeFid || (f.fid > kPinFidBase && f.fid <= kPinFidBase + kMaxPinRef)) continue;
-    used += f.data_capacity_needed();
+    p.bytes += static_cast<uint32_t>(1 + f.data_blocks.size()) * block;
+    ++p.files;
   }
-  return used;
+  return p;
+}
+
+uint32_t LuaVm::BytesFor(card::AppContext& app, uint32_t data_size) {
+  const uint32_t block = app.card->store().layout().geometry.block_size;
+  return (1 + (data_size + block - 1) / block) * block;
+}
+
+bool LuaVm::Charge(uint64_t instructions) {
+  count_ += instructions;
+  if (count_ > limits_.instructions) Trip();
+  return !tripped_;
 }
 
 CardResult<std::unique_ptr<LuaVm>> LuaVm::Create(card::AppContext& app,

@@ -30,9 +30,15 @@ inline constexpr uint16_t kStoreFid = 0xC0DF;
 inline constexpr uint16_t kPinFidBase = 0xC0E0;  // + ref (1..4)
 inline constexpr uint8_t kMaxPinRef = 4;
 inline constexpr uint16_t kStoreSize = 1024;
+// Files an applet may create (its store included): deleting an application with all of them
+// fits one commit, whatever the quota.
+inline constexpr uint32_t kMaxAppletFiles = 32;
+// The largest file an applet creates: its blocks are zeroed inside the command's commit.
+inline constexpr int kMaxFileBytes = 8192;
 
 class LuaVm final : public card::AppTransient {
  public:
+  enum class Entry : uint8_t { kInstall, kSelect, kProcess, kDeselect, kUninstall };
   // Reads the applet's code (EF C0DE of app.df), makes the interpreter and runs the module's
   // chunk for its entry table, counted against the applet's limits. 6A80: the code does not
   // compile or returns no table with a process function; 6F00: it fails while running.
@@ -61,6 +67,8 @@ class LuaVm final : public card::AppTransient {
   // The application of the call running now; nullptr outside one (a finalizer at close).
   card::AppContext* app() const { return app_; }
   bool writes() const { return writes_; }
+  // The call running now is install() (PINs are made there and only there).
+  bool installing() const { return call_entry_ == Entry::kInstall; }
   // A card error under an API function (power lost, NVM full): the call ends with it, whatever
   // the applet does; from here on every instruction fails.
   void FailWith(card::CardError e);
@@ -76,8 +84,18 @@ class LuaVm final : public card::AppTransient {
   void SetMessage(const char* text);
   // card.log: to the card's diagnostics, named by the application (no Lua stack touched).
   void Log(std::string_view text) const;
-  // The persistent bytes the applet's files and store take now.
-  card::CardResult<uint32_t> PersistentInUse(card::AppContext& app) const;
+  // The NVM the applet's files and store take now (node and data blocks), and how many.
+  struct Persistent {
+    uint32_t bytes = 0;
+    uint32_t files = 0;
+  };
+  card::CardResult<Persistent> PersistentInUse(card::AppContext& app) const;
+  // What a new file of `data_size` bytes takes.
+  static uint32_t BytesFor(card::AppContext& app, uint32_t data_size);
+  // Counts work done in C for the call (a C function's cost in instructions): false, and the
+  // call tripped, once the limit is passed.
+  bool Charge(uint64_t instructions);
+  bool tripped() const { return tripped_; }
 
   // Sentinels raised as light userdata: a card.throw, a card error, the instruction limit.
   static const char kThrowSentinel;
@@ -86,7 +104,6 @@ class LuaVm final : public card::AppTransient {
 
  private:
   explicit LuaVm(const card::Application* app) : AppTransient(app) {}
-  enum class Entry : uint8_t { kInstall, kSelect, kProcess, kDeselect, kUninstall };
   struct CallResult {
     bool missing = false;  // the applet has no such entry point
     Bytes data;            // process: the response data (empty for nil)

@@ -24,7 +24,7 @@
 namespace tessera::card {
 namespace {
 
-// An upload's object: an installation file with a 32 KiB applet package (docs/applets.md §1),
+// An upload's object: an installation file with an applet package (docs/applets.md §1),
 // its record, data and signature, and the tags and lengths that wrap it.
 constexpr size_t kMaxUpload = 32 * 1024 + 1024;
 
