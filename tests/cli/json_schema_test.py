@@ -755,6 +755,14 @@ def run_cases(r, T, card_bin, w, emoney):
       "tessera:command/apps-delete-package", OK)
     C("apps delete-package: no terminal (usage)", S + ["apps", "delete-package", "F0000000BB"],
       "tessera:command/apps-delete-package", "usage")
+    C("apps try", S + ["apps", "try", "applet.toml", "--key", "admin.pem"],
+      "tessera:command/apps-try", OK,
+      also=lambda d: [] if d.get("replaced") is True else ["the installed applet was not replaced"])
+    C("apps try: --json with --script (usage)",
+      S + ["apps", "try", "applet.toml", "--key", "admin.pem", "--script", "x.apdu"],
+      "tessera:command/apps-try", "usage")
+    C("apps try: a missing key", S + ["apps", "try", "applet.toml", "--key", "missing.pem"],
+      "tessera:command/apps-try", "file")
 
     # --- issue -----------------------------------------------------------------------------
     C("issue compile", ["issue", "compile", str(emoney), "--json"],
