@@ -248,6 +248,20 @@ void PrintReportText(const Inspection& in, const std::string& path) {
   for (const auto& e : in.errors) std::printf("DAMAGE    %s\n", e.c_str());
 }
 
+// What the OS keeps in a file of its own for applets (docs/applets.md §2, §5): the code, store
+// and PINs in an applet's DF, and the load files GP LOAD brought; empty for any other file.
+std::string FileRole(const card::FileEntry& e) {
+  const card::FileNode& n = e.node;
+  const bool under_load_files = e.path.find("/7FC0") != std::string::npos;
+  if (n.is_df()) return e.depth == 1 && n.fid == 0x7FC0 && n.df_name.empty() ? "load files" : "";
+  if (under_load_files && e.depth == 2) return "load file";
+  if (e.depth != 2) return "";
+  if (n.fid == 0xC0DE) return "applet code";
+  if (n.fid == 0xC0DF) return "applet store";
+  if (n.fid > 0xC0E0 && n.fid <= 0xC0E4) return "applet PIN";
+  return "";
+}
+
 std::string FileSummary(const card::FileEntry& e) {
   const card::FileNode& n = e.node;
   std::string s;
@@ -266,7 +280,8 @@ std::string FileSummary(const card::FileEntry& e) {
     }
     if (n.sfi != 0) s += ", SFI " + std::to_string(n.sfi);
   }
-  return s + "; " + LifeCycleName(n.lcs);
+  const std::string role = FileRole(e);
+  return s + "; " + LifeCycleName(n.lcs) + (role.empty() ? "" : "; " + role);
 }
 
 // The listing; damage fails it (damaged), and so does a blank store (file: no card file system).
@@ -314,6 +329,7 @@ void PrintLsJson(const Inspection& in, const std::string& path, uint32_t block_s
     f["node_nvm_offset"] = at;
     f["node_file_offset"] = FileOffset(at);
     f["data_blocks"] = n.data_blocks;
+    if (const std::string role = FileRole(e); !role.empty()) f["role"] = role;
     files.push_back(std::move(f));
   }
   j["files"] = std::move(files);

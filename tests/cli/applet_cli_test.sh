@@ -40,6 +40,12 @@ for a in purse totp loyalty; do
   check "apps install $a ($out)" grep -q "^installed" <<<"$out"
 done
 check "the image checks clean with three applets" clean
+out=$("$T" image ls "$img" 2>&1)
+check "image ls names the applets' code" grep -q "transparent EF, [0-9]* bytes; activated; applet code" <<<"$out"
+out=$("$T" --json image ls "$img" 2>/dev/null)
+check "image ls --json: role of the code and the store" test \
+  "$(jget 'sorted({f.get("role") for f in d["files"]} - {None})' "$out")" = \
+  "['applet PIN', 'applet code', 'applet store']"
 
 # The purse: balance 100, PIN 9999 (purse.toml); debit after VERIFY; the log reads by SFI 2.
 r=$(run 00A4040C06F0000000AB10 805C000004 80540000040000000A 002000800439393939 \
