@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "card/check/card_inspector.h"
 #include "format/applet_package.h"
 #include "support/app_management_fixture.h"
 
@@ -437,11 +438,17 @@ TEST_F(LuaAppletTest, HostileAppletsEndWithAStatusWordAndTheCardCarriesOn) {
       return tostring(a) .. tostring(b) .. tostring(c)
     end
     if i == 0x0D then return tostring(math.random(0) ~= nil) end
+    if i == 0x0E then  -- copies no count sees: the CPU-time backstop ends them
+      local s = string.rep("x", 60000)
+      while true do local t = s .. s end
+    end
     return "alive"
   )lua",
-         HexOrDie("C70400010000"));  // a quota of 65,536 bytes: the file count binds first
-  for (const char* cmd : {"8001000000", "8002000000", "8003000000", "8004000000", "8005000000",
-                          "8006000000", "8007000000", "8008000000", "8009000000", "800A000000"}) {
+         // A quota of 65,536 bytes (the file count binds first), a heap of 256 KiB.
+         HexOrDie("C70400010000C60400040000"));
+  for (const char* cmd :
+       {"8001000000", "8002000000", "8003000000", "8004000000", "8005000000", "8006000000",
+        "8007000000", "8008000000", "8009000000", "800A000000", "800E000000"}) {
     const std::string r = Tx(cmd);
     EXPECT_TRUE(r == "6F00" || r == "6A84") << cmd << " answered " << r;
     EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("alive")) + "9000") << "after " << cmd;
@@ -569,6 +576,31 @@ TEST_F(LuaAppletTest, TheApiReachesOnlyTheAppletsOwnFiles) {
   EXPECT_EQ(Sw("00A4000C02C0DE"), "6285");
   EXPECT_EQ(Sw("00B0000001"), "6982");
   EXPECT_EQ(Sw("8000000000"), "6985");  // the code never runs again
+}
+
+// The card inspector (image check) knows an applet's code: damaged code, written through the
+// file system so that every NVM check still holds, is named.
+TEST_F(LuaAppletTest, TheInspectorChecksAnAppletsCode) {
+  Applet("return 'x'");
+  EXPECT_TRUE(card::InspectCard(card_->store()).ok());
+  // The code EF of the applet's DF: overwrite its header's version byte.
+  auto root = card_->root();
+  ASSERT_TRUE(root.ok());
+  auto mf = card_->fs().Load(root->mf);
+  ASSERT_TRUE(mf.ok());
+  auto dfs = card_->fs().DfsByName(root->mf, HexOrDie(kApplet));
+  ASSERT_TRUE(dfs.ok() && dfs->size() == 1);
+  auto code = card_->fs().ChildByFid((*dfs)[0], 0xC0DE);
+  ASSERT_TRUE(code.ok());
+  ASSERT_TRUE(card_->store().Begin().ok());
+  ASSERT_TRUE(card_->fs().WriteData(*code, 0, Bytes{0x07}).ok());
+  ASSERT_TRUE(card_->store().Commit().ok());
+  const card::CardReport report = card::InspectCard(card_->store());
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.damage.front().message.find("C0DE"), std::string::npos)
+      << report.damage.front().message;
+  // And the card refuses to run it rather than run something else.
+  EXPECT_NE(Sw(SelectCmd(kApplet)), "9000");
 }
 
 TEST_F(LuaAppletTest, CryptographyAgreesWithKnownAnswers) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "apps/common/module_pin.h"
 #include "format/status_words.h"
@@ -19,6 +20,8 @@ using card::Error;
 // Instructions between two count-hook calls while under the limit: the hook's cost stays
 // small, and the limit is exact to within this many instructions.
 constexpr int kHookStep = 1000;
+// CPU time an entry-point call may take, whatever its instruction count (docs/applets.md §3).
+constexpr uint64_t kCpuBudgetNs = 1000000000;
 
 const char* EntryName(int entry) {
   static const char* const kNames[] = {"install", "select", "process", "deselect", "uninstall"};
@@ -59,10 +62,23 @@ void* LuaVm::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
   return p;
 }
 
+// The CPU time of this thread, in nanoseconds.
+uint64_t ThreadCpuNs() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
+
 void LuaVm::CountHook(lua_State* L, lua_Debug* ar) {
   (void)ar;
   LuaVm& vm = Of(L);
   vm.count_ += vm.tripped_ ? 1 : kHookStep;
+  // The backstop for work one instruction does in C that no count sees (a concatenation of
+  // long strings, a copy): the call's CPU time, read every kHookStep instructions.
+  if (!vm.tripped_ && ThreadCpuNs() - vm.call_cpu_start_ > kCpuBudgetNs) {
+    vm.cpu_spent_ = true;
+    vm.Trip();
+  }
   if (vm.tripped_ || vm.count_ > vm.limits_.instructions) {
     vm.Trip();
     // From now on this thread fails at every instruction: a pcall that catches the error gets
@@ -267,10 +283,14 @@ CardResult<LuaVm::CallResult> LuaVm::Call(card::AppContext& app, Entry entry,
   writes_ = writes;
   thrown_ = false;
   count_ = 0;
+  cpu_spent_ = false;
+  call_cpu_start_ = ThreadCpuNs();
   call_entry_ = entry;
   call_cmd_ = cmd;
   call_params_ = params;
   call_missing_ = false;
+  files_.clear();
+  date_.reset();
   lua_State* L = L_;
   lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookStep);
   lua_pushcfunction(L, Trampoline);
@@ -322,8 +342,10 @@ CardResult<LuaVm::CallResult> LuaVm::Call(card::AppContext& app, Entry entry,
     return *card_error_;
   }
   if (tripped_) {
-    Diagnose(app, std::string(EntryName(static_cast<int>(entry))) + ": instruction limit (" +
-                      std::to_string(limits_.instructions) + ") reached");
+    Diagnose(app, std::string(EntryName(static_cast<int>(entry))) +
+                      (cpu_spent_ ? ": CPU time limit (1 s) reached"
+                                  : ": instruction limit (" + std::to_string(limits_.instructions) +
+                                        ") reached"));
     Trip();
     return Error::kNoPreciseDiagnosis;
   }

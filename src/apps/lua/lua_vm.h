@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,11 @@ class LuaVm final : public card::AppTransient {
   // call tripped, once the limit is passed.
   bool Charge(uint64_t instructions);
   bool tripped() const { return tripped_; }
+  // The applet's files this call resolved, by FID (nodes stay where they are: writes update
+  // them in place); forgotten at every call and whenever a file is made.
+  std::map<uint16_t, card::FileNode>& files() { return files_; }
+  // The trusted date read once per call (empty: none).
+  std::optional<Bytes>& date() { return date_; }
 
   // Sentinels raised as light userdata: a card.throw, a card error, the instruction limit.
   static const char kThrowSentinel;
@@ -126,6 +132,8 @@ class LuaVm final : public card::AppTransient {
   size_t heap_used_ = 0;
   uint64_t count_ = 0;
   bool tripped_ = false;
+  uint64_t call_cpu_start_ = 0;
+  bool cpu_spent_ = false;  // the CPU-time backstop, not the count, tripped the call
   card::AppContext* app_ = nullptr;
   bool writes_ = false;
   bool thrown_ = false;
@@ -138,6 +146,8 @@ class LuaVm final : public card::AppTransient {
   const CommandApdu* call_cmd_ = nullptr;
   ByteView call_params_;
   bool call_missing_ = false;
+  std::map<uint16_t, card::FileNode> files_;
+  std::optional<Bytes> date_;
 };
 
 // Installs the card API (card, fs, store, pin) and the sandboxed libraries into a fresh state

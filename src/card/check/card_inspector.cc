@@ -15,6 +15,7 @@
 #include "card/gp/key_store.h"
 #include "card/iso/access_control.h"
 #include "core/tlv.h"
+#include "format/applet_package.h"
 #include "nvm/integrity.h"
 
 namespace tessera::card {
@@ -334,6 +335,34 @@ class Inspector {
   // is a DF under the MF named by its AID, AIDs are unique, and with the management
   // application installed every other application has exactly one record, whose status is its
   // state.
+  // An application's code (docs/applets.md §5): a built-in module's AID (01), or an applet
+  // package (02) in EF C0DE of its DF whose module is the one the entry names.
+  void CheckCode(const RegistryEntry& e, const std::string& where) {
+    const uint32_t at = BlockOffset(e.block) + 25;
+    if (e.code_format == kCodeBuiltIn) return;
+    if (e.code_format != format::kCodeFormatLuaPackage) {
+      Damage(where, "code format", at, HexByte(e.code_format) + " is no code format");
+      return;
+    }
+    auto code = std::find_if(r_.files.begin(), r_.files.end(), [&](const FileEntry& f) {
+      return f.node.parent == e.df && f.node.fid == 0xC0DE && f.node.is_ef();
+    });
+    if (code == r_.files.end()) {
+      Damage(where, "code", at, "an applet without its code (EF C0DE in its DF)");
+      return;
+    }
+    const Bytes bytes = ReadEf(code->node, 0, code->node.size);
+    auto stored = format::ParseStoredApplet(bytes);
+    if (!stored.ok()) {
+      Damage(where, "code", BlockOffset(code->node.id), stored.status().message());
+      return;
+    }
+    auto package = format::ParseAppletPackage(stored->package);
+    if (!package.ok() || package->modules[stored->module_index].aid != e.module_aid) {
+      Damage(where, "module AID", at + 1, "is not the module its code holds");
+    }
+  }
+
   void CheckApplications() {
     if (!r_.root || r_.root->registry == kNoNode) return;
     auto registry = LoadRegistry(store_, *r_.root);
@@ -360,6 +389,7 @@ class Inspector {
           Bytes(std::begin(aid::kManagementApplication), std::end(aid::kManagementApplication))) {
         mgmt = &by_aid.at(aid);
       }
+      CheckCode(*e, where);
     }
     if (mgmt == nullptr) return;
     auto list = std::find_if(r_.files.begin(), r_.files.end(), [&](const FileEntry& f) {
