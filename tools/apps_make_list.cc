@@ -30,6 +30,7 @@
 #include "host/file_io.h"
 #include "host/install_file_builder.h"
 #include "host/issuance_targets.h"
+#include "host/package_operations.h"
 #include "host/pem_key.h"
 #include "json_output.h"
 #include "reporter.h"
@@ -181,6 +182,15 @@ int List(const LinkOptions& o, const Args& a) {
     if (!got.ok()) return rep.Fail(got.status());
     gp = std::move(*got);
   }
+  // With --scp03 also the packages GP LOAD brought, as `gp --list` shows PKG lines.
+  std::vector<PackageEntry> packages;
+  if (with_gp) {
+    auto got = ReadPackages(s);
+    if (!got.ok()) return rep.Fail(got.status());
+    for (auto& p : *got) {
+      if (!p.built_in) packages.push_back(std::move(p));
+    }
+  }
   auto gp_of = [&](ByteView aid) -> const GpEntry* {
     for (const auto& g : gp) {
       if (ToHex(g.aid) == ToHex(aid)) return &g;
@@ -249,7 +259,17 @@ int List(const LinkOptions& o, const Args& a) {
       }
       apps.push_back(e);
     }
-    PrintJson(Json{{"ok", true}, {"applications", apps}});
+    Json j{{"ok", true}, {"applications", apps}};
+    if (with_gp) {
+      Json loaded = Json::array();
+      for (const auto& p : packages) {
+        Json modules = Json::array();
+        for (const Bytes& m : p.modules) modules.push_back(ToHex(m));
+        loaded.push_back(Json{{"aid", ToHex(p.aid)}, {"modules", modules}});
+      }
+      j["packages"] = loaded;
+    }
+    PrintJson(j);
     return 0;
   }
   std::vector<std::string> header = {"AID",    "NAME",   "ADMINISTRATOR", "START",
@@ -292,9 +312,14 @@ int List(const LinkOptions& o, const Args& a) {
   }
   if (rows.empty()) {
     std::printf("no applications in the application list\n");
-    return 0;
+  } else {
+    PrintTable(header, rows);
   }
-  PrintTable(header, rows);
+  for (const auto& p : packages) {
+    std::string modules;
+    for (const Bytes& m : p.modules) modules += (modules.empty() ? "" : ", ") + ToHex(m);
+    std::printf("PKG: %s (modules %s)\n", ToHex(p.aid).c_str(), modules.c_str());
+  }
   return 0;
 }
 

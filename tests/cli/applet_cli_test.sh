@@ -132,6 +132,9 @@ has() { grep -q -- "$2" <<<"$1"; }  # has TEXT PATTERN
 out=$("$T" "${S[@]}" apps packages 2>&1)
 check "apps packages lists the package" has "$out" 'PKG: F0000000B0'
 check "... with its modules" has "$out" 'F0000000B001'
+out=$("$T" "${S[@]}" apps list 2>&1)
+check "apps list --scp03 shows the package as gp --list does" \
+  has "$out" 'PKG: F0000000B0 (modules F0000000B002, F0000000B001)'
 out=$("$T" "${S[@]}" apps create F0000000B010 F0000000B0 F0000000B001 --params-hex 800400000010 2>&1)
 check "apps create ($out)" grep -q "created F0000000B010" <<<"$out"
 r=$(run 00A4040C06F0000000B010 805C000004)

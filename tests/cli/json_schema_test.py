@@ -739,6 +739,9 @@ def run_cases(r, T, card_bin, w, emoney):
     C("apps packages", S + ["apps", "packages"], "tessera:command/apps-packages", OK,
       also=lambda d: [] if any(p["aid"] == "F0000000BB" for p in d.get("packages", []))
       else ["the package is not listed"])
+    C("apps list with a package", S + ["apps", "list"], "tessera:command/apps-list", OK,
+      also=lambda d: [] if [p["aid"] for p in d.get("packages", [])] == ["F0000000BB"]
+      else [f"packages {d.get('packages')!r}"])
     C("apps create", S + ["apps", "create", "F0000000BB10", "F0000000BB", "F0000000BB01",
                           "--instructions", "50000"], "tessera:command/apps-create", OK)
     C("apps create: no such module (card 6A88)",
