@@ -245,7 +245,7 @@ int CardLog(lua_State* L) {
 int CardSecured(lua_State* L) {
   LuaVm& vm = LuaVm::Of(L);
   const bool secured =
-      vm.app() != nullptr && card::RequireAdminSession(*vm.app()->card, *vm.app()->ch).ok();
+      vm.owns_channel() && card::RequireAdminSession(*vm.app()->card, *vm.app()->ch).ok();
   lua_pushboolean(L, secured);
   return 1;
 }
@@ -554,6 +554,7 @@ int PinCreate(lua_State* L) {
 Rc DoPinVerify(LuaVm& vm, uint16_t fid, ByteView value, PinCheck& check) {
   if (Rc rc = Require(vm, true)) return rc;  // spending a try is a write
   if (vm.installing()) return Misuse(vm, "pin.verify: not in install()");
+  if (!vm.owns_channel()) return Misuse(vm, "pin.verify: not while being selected");
   if (!AppFile(*vm.app(), fid).ok()) return Misuse(vm, "pin.verify: no such PIN");
   vm.app()->ch->app_security &= ~PinBit(fid);
   auto r = CheckPin(*vm.app(), fid, value);
@@ -586,7 +587,7 @@ int PinVerified(lua_State* L) {
   const uint16_t fid = PinFid(L, 1);
   LuaVm& vm = LuaVm::Of(L);
   if (Rc rc = Require(vm, false)) return Fail(L, rc);
-  lua_pushboolean(L, (vm.app()->ch->app_security & PinBit(fid)) != 0);
+  lua_pushboolean(L, vm.owns_channel() && (vm.app()->ch->app_security & PinBit(fid)) != 0);
   return 1;
 }
 
@@ -712,20 +713,36 @@ int ChargedRep(lua_State* L) {
 // may exceed kMaxTableRange elements.
 constexpr lua_Integer kMaxTableRange = 1 << 20;
 
+// The elements from `from` to `to`, without overflow: capped just past kMaxTableRange.
+lua_Integer Span(lua_Integer from, lua_Integer to) {
+  if (to < from) return 0;
+  const lua_Unsigned d = static_cast<lua_Unsigned>(to) - static_cast<lua_Unsigned>(from);
+  return d >= static_cast<lua_Unsigned>(kMaxTableRange) ? kMaxTableRange + 1
+                                                        : static_cast<lua_Integer>(d) + 1;
+}
+
 int ChargedTable(lua_State* L) {
   LuaVm& vm = LuaVm::Of(L);
   const int which = static_cast<int>(lua_tointeger(L, lua_upvalueindex(2)));
+  // A __len could answer one length here and another to the library's own loop: these
+  // functions take no table with one.
+  if (lua_getmetatable(L, 1)) {
+    lua_pushliteral(L, "__len");
+    const bool has_len = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (has_len) return luaL_error(L, "table functions take no table with __len here");
+  }
   lua_Integer span = 0;
   if (which == 2) {  // move(a1, f, e, t [, a2])
     const lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
     luaL_checkinteger(L, 4);
-    span = e >= f ? (e - f > kMaxTableRange ? kMaxTableRange + 1 : e - f + 1) : 0;
+    span = Span(f, e);
   } else if (which == 3 || which == 5) {  // concat(t [, sep [, i [, j]]]), unpack(t [, i [, j]])
     const int at = which == 3 ? 3 : 2;
     const lua_Integer i = luaL_optinteger(L, at, 1);
     const lua_Integer j =
         lua_isnoneornil(L, at + 1) ? luaL_len(L, 1) : luaL_checkinteger(L, at + 1);
-    span = j >= i ? (j - i > kMaxTableRange ? kMaxTableRange + 1 : j - i + 1) : 0;
+    span = Span(i, j);
   } else {  // insert, remove, sort: the table's length
     span = luaL_len(L, 1);
   }
@@ -740,6 +757,28 @@ int ChargedTable(lua_State* L) {
   lua_insert(L, 1);
   lua_call(L, args, LUA_MULTRET);
   return lua_gettop(L);
+}
+
+// coroutine.create / resume / wrap and the functions wrap makes: Lua counts instructions per
+// thread, and a thread that runs fewer than the hook's step never reaches the hook, so each
+// start of a coroutine is charged a full step: the count stays an upper bound.
+int ChargedStart(lua_State* L) {
+  if (!LuaVm::Of(L).Charge(1000)) return LimitReached(L);
+  const int args = lua_gettop(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, args, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+// coroutine.wrap(f): the function it returns is charged at every call too.
+int ChargedWrap(lua_State* L) {
+  if (!LuaVm::Of(L).Charge(1000)) return LimitReached(L);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  lua_pushcclosure(L, ChargedStart, 1);
+  return 1;
 }
 
 // setmetatable(t, mt): no __gc. Lua runs finalizers with the hooks off, outside any
@@ -825,6 +864,17 @@ int MathRandom(lua_State* L) {
   return 1;
 }
 
+// Every card API function through this: a C++ exception (an allocation failing) must never
+// unwind through Lua's C frames; it becomes a Lua error once nothing C++ is alive.
+template <lua_CFunction F>
+int Guard(lua_State* L) {
+  try {
+    return F(L);
+  } catch (...) {
+  }
+  return luaL_error(L, "the card API ran out of memory");
+}
+
 void Open(lua_State* L, const char* name, lua_CFunction open) {
   luaL_requiref(L, name, open, 1);
   lua_pop(L, 1);
@@ -867,6 +917,9 @@ int OpenSandbox(lua_State* L) {
   for (const char* f : {"char", "codepoint", "len", "offset"}) {
     Wrap(L, LUA_UTF8LIBNAME, f, Charged);
   }
+  Wrap(L, LUA_COLIBNAME, "create", ChargedStart);
+  Wrap(L, LUA_COLIBNAME, "resume", ChargedStart);
+  Wrap(L, LUA_COLIBNAME, "wrap", ChargedWrap);
   const char* const kTable[] = {"insert", "remove", "move", "concat", "sort", "unpack"};
   for (int i = 0; i < 6; ++i) Wrap(L, LUA_TABLIBNAME, kTable[i], ChargedTable, i);
   lua_pushcfunction(L, SafeLoad);
@@ -883,31 +936,32 @@ int OpenSandbox(lua_State* L) {
   lua_setfield(L, -2, "random");
   lua_pop(L, 1);
 
-  static const luaL_Reg kCard[] = {{"throw", CardThrow},
-                                   {"random", CardRandom},
-                                   {"date", CardDate},
-                                   {"sha256", CardSha256},
-                                   {"hmac_sha256", CardHmacSha256},
-                                   {"aes_ecb", CardAesEcb},
-                                   {"aes_cbc", CardAesCbc},
-                                   {"aes_cmac", CardAesCmac},
-                                   {"ecdsa_generate", CardEcdsaGenerate},
-                                   {"ecdsa_sign", CardEcdsaSign},
-                                   {"ecdsa_verify", CardEcdsaVerify},
-                                   {"log", CardLog},
-                                   {"secured", CardSecured},
+  static const luaL_Reg kCard[] = {{"throw", Guard<CardThrow>},
+                                   {"random", Guard<CardRandom>},
+                                   {"date", Guard<CardDate>},
+                                   {"sha256", Guard<CardSha256>},
+                                   {"hmac_sha256", Guard<CardHmacSha256>},
+                                   {"aes_ecb", Guard<CardAesEcb>},
+                                   {"aes_cbc", Guard<CardAesCbc>},
+                                   {"aes_cmac", Guard<CardAesCmac>},
+                                   {"ecdsa_generate", Guard<CardEcdsaGenerate>},
+                                   {"ecdsa_sign", Guard<CardEcdsaSign>},
+                                   {"ecdsa_verify", Guard<CardEcdsaVerify>},
+                                   {"log", Guard<CardLog>},
+                                   {"secured", Guard<CardSecured>},
                                    {nullptr, nullptr}};
-  static const luaL_Reg kFs[] = {{"create", FsCreate},
-                                 {"read", FsRead},
-                                 {"write", FsWrite},
-                                 {"read_record", FsReadRecord},
-                                 {"write_record", FsWriteRecord},
+  static const luaL_Reg kFs[] = {{"create", Guard<FsCreate>},
+                                 {"read", Guard<FsRead>},
+                                 {"write", Guard<FsWrite>},
+                                 {"read_record", Guard<FsReadRecord>},
+                                 {"write_record", Guard<FsWriteRecord>},
                                  {nullptr, nullptr}};
-  static const luaL_Reg kStore[] = {{"get", StoreGet}, {"set", StoreSet}, {nullptr, nullptr}};
-  static const luaL_Reg kPin[] = {{"create", PinCreate},
-                                  {"verify", PinVerify},
-                                  {"verified", PinVerified},
-                                  {"tries", PinTries},
+  static const luaL_Reg kStore[] = {
+      {"get", Guard<StoreGet>}, {"set", Guard<StoreSet>}, {nullptr, nullptr}};
+  static const luaL_Reg kPin[] = {{"create", Guard<PinCreate>},
+                                  {"verify", Guard<PinVerify>},
+                                  {"verified", Guard<PinVerified>},
+                                  {"tries", Guard<PinTries>},
                                   {nullptr, nullptr}};
   NewLib(L, "card", kCard);
   NewLib(L, "fs", kFs);

@@ -164,13 +164,17 @@ class LuaRuntime final : public card::Module {
     LuaVm* vm = ChannelVm(ch);
     if (vm == nullptr) return;
     auto app = card::CurrentApp(vm->card(), ch);
-    if (app.ok()) vm->Deselect(*app);
+    // deselect() is the applet's code: not for one locked or terminated while selected.
+    if (app.ok() && app->entry.state == card::AppState::kActive) vm->Deselect(*app);
   }
 
   CardStatus Delete(AppContext& app) override {
     // uninstall() is the applet's code: it runs only for an active application (a locked or
     // terminated one's code never runs, docs/applications.md §2).
     if (app.entry.state != card::AppState::kActive) return card::Ok{};
+    CARD_ASSIGN(card::CardRoot root, app.card->root());
+    CARD_ASSIGN(card::Registry registry, card::LoadRegistry(app.card->store(), root));
+    if (!card::InsideWindow(app.entry, registry.trusted_date)) return card::Ok{};
     auto vm = LuaVm::Create(app, nullptr);
     if (!vm.ok() && vm.error().code == Error::kPowerLost) return vm.error();
     if (!vm.ok()) return card::Ok{};  // code that no longer loads is deleted all the same

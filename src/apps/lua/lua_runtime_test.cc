@@ -476,6 +476,71 @@ TEST_F(LuaAppletTest, HostileAppletsEndWithAStatusWordAndTheCardCarriesOn) {
   EXPECT_EQ(Sw(SelectCmd(kMgmtAid)), "9000");
 }
 
+// What a review found: coroutines that each run fewer instructions than the hook's step, a
+// __len that answers differently to the library's loop, select() seeing the previous
+// application's session, an uninstall() that blocks its deletion, a process that removes
+// itself, a package whose module takes another package's AID.
+TEST_F(LuaAppletTest, ReviewFindingsStayFixed) {
+  const std::string src = R"lua(
+    local M = {}
+    function M.select() if card.secured() or pin.verified(1) then error("not mine") end end
+    function M.uninstall() for n = 1, 40 do fs.create{fid = 0x200 + n, size = 1} end end
+    function M.process(apdu)
+      if apdu.ins == 0x01 then
+        local function f(d)
+          if d > 0 then for _ = 1, 40 do coroutine.wrap(f)(d - 1) end end
+        end
+        f(12)
+      end
+      if apdu.ins == 0x02 then
+        local n = 0
+        table.remove(setmetatable({}, {__len = function()
+          n = n + 1
+          return n == 1 and 0 or math.maxinteger
+        end}), 1)
+      end
+      if apdu.ins == 0x03 then M.process = nil end
+      return "ok"
+    end
+    return M
+  )lua";
+  ASSERT_EQ(InstallApplet(kApplet, src), "9000") << Diagnostics();
+  {
+    // SELECT inside the issuer's session on this channel: select() must not see it as its own.
+    auto isd = Issuer();
+    ASSERT_NE(isd, nullptr);
+    EXPECT_EQ(SecSw(*isd, SelectCmd(kApplet)), "9000") << Diagnostics();
+  }
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8001000000"), "6F00");
+  EXPECT_EQ(Tx("8002000000"), "6F00");
+  EXPECT_TRUE(Diagnosed("no table with __len")) << Diagnostics();
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("ok")) + "9000");
+  EXPECT_EQ(Tx("8003000000"), ToHex(ToBytes("ok")) + "9000");  // removes process
+  EXPECT_EQ(Tx("8000000000"), "6F00");
+  // Deletion goes through whatever uninstall() does (its writes rolled back).
+  auto isd = Issuer();
+  EXPECT_EQ(SecSw(*isd, "80E40000" + Lc(2 + kApplet.size() / 2) + "4F" + Lc(kApplet.size() / 2) +
+                            kApplet),
+            "9000");
+  EXPECT_TRUE(card::InspectCard(card_->store()).ok());
+  // A package whose module AID is another package's AID.
+  auto load = [&](const std::string& pkg, const std::string& module) {
+    TlvBuilder b;
+    b.Open(0xA0).Add(0x4F, HexOrDie(pkg)).Add(0xC2, HexOrDie("0100"));
+    b.Open(0xA1).Add(0x4F, HexOrDie(module)).Add(0x50, ToBytes("M"));
+    b.Add(0xC6, ToBytes("return {process = function() end}")).Close().Close();
+    const Bytes c4 = EncodeTlv(0xC4, b.Take());
+    const std::string for_load = Lc(pkg.size() / 2) + pkg + "00000000";
+    std::string sw = SecSw(*isd, "80E60200" + Lc(for_load.size() / 2) + for_load);
+    if (sw != "9000") return sw;
+    return SecSw(*isd, "80E88000" + Lc(c4.size()) + ToHex(c4));
+  };
+  EXPECT_EQ(load("F0000000C0", "F0000000C001"), "9000");
+  EXPECT_EQ(load("F0000000C1", "F0000000C0"), "6A89");
+  EXPECT_EQ(load("F0000000C2", "F0000000C001"), "6A89");
+}
+
 TEST_F(LuaAppletTest, AFailingSelectAnswers6999AndATerminatedAppletsUninstallNeverRuns) {
   const std::string src = R"lua(
     return {

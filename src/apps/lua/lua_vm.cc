@@ -63,7 +63,7 @@ void* LuaVm::Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
 }
 
 // The CPU time of this thread, in nanoseconds.
-uint64_t ThreadCpuNs() {
+static uint64_t ThreadCpuNs() {
   timespec t{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
@@ -141,7 +141,17 @@ uint32_t LuaVm::BytesFor(card::AppContext& app, uint32_t data_size) {
 bool LuaVm::Charge(uint64_t instructions) {
   count_ += instructions;
   if (count_ > limits_.instructions) Trip();
+  if (!tripped_ && ThreadCpuNs() - call_cpu_start_ > kCpuBudgetNs) {
+    cpu_spent_ = true;
+    Trip();
+  }
   return !tripped_;
+}
+
+void LuaVm::BeginCall() {
+  count_ = 0;
+  cpu_spent_ = false;
+  call_cpu_start_ = ThreadCpuNs();
 }
 
 CardResult<std::unique_ptr<LuaVm>> LuaVm::Create(card::AppContext& app,
@@ -165,6 +175,7 @@ CardResult<std::unique_ptr<LuaVm>> LuaVm::Create(card::AppContext& app,
   lua_State* L = vm->L_;
   vm->app_ = &app;
   vm->writes_ = false;
+  vm->BeginCall();
   lua_sethook(L, CountHook, LUA_MASKCOUNT, kHookStep);
   lua_pushcfunction(L, OpenSandbox);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
@@ -243,6 +254,8 @@ int LuaVm::Trampoline(lua_State* L) {
   lua_settop(L, 0);
   lua_rawgeti(L, LUA_REGISTRYINDEX, vm.entry_ref_);
   if (lua_getfield(L, 1, EntryName(static_cast<int>(vm.call_entry_))) != LUA_TFUNCTION) {
+    // process is required (checked at loading): one the applet removed since is an error.
+    if (vm.call_entry_ == Entry::kProcess) return luaL_error(L, "process is gone");
     vm.call_missing_ = true;
     return 0;
   }
@@ -282,9 +295,7 @@ CardResult<LuaVm::CallResult> LuaVm::Call(card::AppContext& app, Entry entry,
   app_ = &app;
   writes_ = writes;
   thrown_ = false;
-  count_ = 0;
-  cpu_spent_ = false;
-  call_cpu_start_ = ThreadCpuNs();
+  BeginCall();
   call_entry_ = entry;
   call_cmd_ = cmd;
   call_params_ = params;
@@ -406,10 +417,13 @@ void LuaVm::Deselect(card::AppContext& app) {
 }
 
 CardStatus LuaVm::Uninstall(card::AppContext& app) {
-  // An applet cannot keep itself from being deleted: its failure is diagnosed and the
-  // deletion goes on (its files go with its DF). A card error (power lost) still ends it.
+  // An applet cannot keep itself from being deleted: whatever uninstall() wrote is rolled
+  // back (its files go with its DF anyway, and its writes must not crowd the deletion's
+  // commit), its failure is only diagnosed, and only a power loss ends the deletion.
+  const nvm::Savepoint before = app.card->store().Mark();
   auto r = Call(app, Entry::kUninstall, nullptr, {}, true);
-  if (!r.ok() && card_error_) return r.error();
+  if (!r.ok() && r.error().code == Error::kPowerLost) return r.error();
+  app.card->store().RollbackTo(before);
   return card::Ok{};
 }
 

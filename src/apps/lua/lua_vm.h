@@ -70,6 +70,11 @@ class LuaVm final : public card::AppTransient {
   bool writes() const { return writes_; }
   // The call running now is install() (PINs are made there and only there).
   bool installing() const { return call_entry_ == Entry::kInstall; }
+  // The channel's application is this interpreter's (not so while select() runs for a new
+  // selection: the channel still shows the previous one, its session and its PIN state).
+  bool owns_channel() const {
+    return app_ != nullptr && app_->ch != nullptr && app_->ch->selected_app == owner;
+  }
   // A card error under an API function (power lost, NVM full): the call ends with it, whatever
   // the applet does; from here on every instruction fails.
   void FailWith(card::CardError e);
@@ -124,6 +129,8 @@ class LuaVm final : public card::AppTransient {
   static int Trampoline(lua_State* L);
   static int TakeEntries(lua_State* L);
   void Trip();
+  // Starts the count and the CPU clock of one entry-point call (or of loading the chunk).
+  void BeginCall();
   void Diagnose(card::AppContext& app, const std::string& what) const;
 
   lua_State* L_ = nullptr;

@@ -359,14 +359,22 @@ CardStatus CarryOutLoad(Card& card, ByteView aid, ByteView load) {
   file.aid.assign(aid.begin(), aid.end());
   file.code_format = format;
   CARD_ASSIGN(file.modules, runtime->LoadFileModules(card, code, aid));
-  // A module AID names one module on the card.
+  // An AID names one thing on the card: the load file (another channel may have loaded one
+  // since INSTALL [for load]), each of its modules, and neither may be another package's or
+  // another package's module.
   CARD_ASSIGN(auto all, AllLoadFiles(card));
-  for (const LoadFile& other : all) {
-    for (const Bytes& m : other.modules) {
-      for (const Bytes& mine : file.modules) {
-        if (m == mine) return Error::kFileExists;
+  auto taken = [&](ByteView a) {
+    for (const LoadFile& other : all) {
+      if (Same(other.aid, a)) return true;
+      for (const Bytes& m : other.modules) {
+        if (Same(m, a)) return true;
       }
     }
+    return false;
+  };
+  if (taken(aid)) return Error::kFileExists;
+  for (const Bytes& mine : file.modules) {
+    if (taken(mine)) return Error::kFileExists;
   }
   return StoreLoadFile(card, file, code);
 }
