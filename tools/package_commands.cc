@@ -172,22 +172,15 @@ int Create(const LinkOptions& o, const Args& a) {
   }
   format::AppletLimits limits;
   bool any = false;
-  struct Limit {
-    const char* option;
-    uint32_t lo, hi;
-    uint32_t* out;
-  };
-  for (const Limit& l : {Limit{"--heap", format::kMinHeap, format::kMaxHeap, &limits.heap},
-                         Limit{"--persistent", 0, format::kMaxPersistent, &limits.persistent},
-                         Limit{"--instructions", format::kMinInstructions, format::kMaxInstructions,
-                               &limits.instructions}}) {
-    if (!a.has(l.option)) continue;
-    auto v = ParseCount(a.value(l.option), l.lo, l.hi);
+  for (const format::AppletLimitField& l : format::kAppletLimitFields) {
+    const std::string option = std::string("--") + l.name;
+    if (!a.has(option)) continue;
+    auto v = ParseCount(a.value(option), l.min, l.max);
     if (!v) {
-      return rep.Usage(std::string(l.option) + ": give a count " + std::to_string(l.lo) + ".." +
-                       std::to_string(l.hi));
+      return rep.Usage(option + ": give a count " + std::to_string(l.min) + ".." +
+                       std::to_string(l.max));
     }
-    *l.out = static_cast<uint32_t>(*v);
+    limits.*l.field = static_cast<uint32_t>(*v);
     any = true;
   }
   if (any) r.system = format::EncodeAppletLimits(limits);

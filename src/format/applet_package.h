@@ -49,6 +49,18 @@ inline constexpr uint32_t kMinHeap = 16384, kMaxHeap = 262144;
 inline constexpr uint32_t kMaxPersistent = 65536;
 inline constexpr uint32_t kMinInstructions = 10000, kMaxInstructions = 10000000;
 
+// The limits by name, with their ranges: what descriptions and command lines set them by.
+struct AppletLimitField {
+  const char* name;  // "heap", "persistent", "instructions"
+  uint32_t min, max;
+  uint32_t AppletLimits::*field;
+};
+inline constexpr AppletLimitField kAppletLimitFields[] = {
+    {"heap", kMinHeap, kMaxHeap, &AppletLimits::heap},
+    {"persistent", 0, kMaxPersistent, &AppletLimits::persistent},
+    {"instructions", kMinInstructions, kMaxInstructions, &AppletLimits::instructions},
+};
+
 // EF's value (the system parameters), with the defaults for what it leaves out.
 Result<AppletLimits> ParseAppletLimits(ByteView ef_value);
 // The EF value that sets every limit of `limits`.

@@ -79,18 +79,10 @@ Result<AppletCode> AppletTableCode(const Fields& a, const std::string& app_name,
   out.code = CodeObject(encoded);
   format::AppletLimits limits;
   bool any = false;
-  struct Limit {
-    const char* key;
-    uint32_t lo, hi;
-    uint32_t* out;
-  };
-  for (const Limit& l : {Limit{"heap", format::kMinHeap, format::kMaxHeap, &limits.heap},
-                         Limit{"persistent", 0, format::kMaxPersistent, &limits.persistent},
-                         Limit{"instructions", format::kMinInstructions, format::kMaxInstructions,
-                               &limits.instructions}}) {
-    TESSERA_ASSIGN_OR_RETURN(auto v, a.Integer(l.key, false, l.lo, l.hi));
+  for (const format::AppletLimitField& l : format::kAppletLimitFields) {
+    TESSERA_ASSIGN_OR_RETURN(auto v, a.Integer(l.name, false, l.min, l.max));
     if (v) {
-      *l.out = static_cast<uint32_t>(*v);
+      limits.*l.field = static_cast<uint32_t>(*v);
       any = true;
     }
   }
