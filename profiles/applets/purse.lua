@@ -30,12 +30,11 @@ local function tlv(params)
 end
 
 local function load_state()
-  local s = fs.read(STATE, 0, 12)
-  return u32(s, 1), u32(s, 5), u32(s, 9)
+  return (">I4I4I4"):unpack(fs.read(STATE, 0, 12))
 end
 
 local function save_state(balance, counter, limit)
-  fs.write(STATE, 0, put32(balance) .. put32(counter) .. put32(limit))
+  fs.write(STATE, 0, (">I4I4I4"):pack(balance, counter, limit))
 end
 
 -- Appends to the log: record 1 is always the newest.
@@ -50,8 +49,7 @@ local function log(kind, amount, balance, counter)
     date_bytes = string.char(tonumber(d:sub(1, 2), 16), tonumber(d:sub(3, 4), 16),
                              tonumber(d:sub(5, 6), 16))
   end
-  fs.write_record(LOG, slot, string.char(kind) .. put32(amount) .. put32(balance) ..
-                             put32(counter) .. date_bytes)
+  fs.write_record(LOG, slot, (">BI4I4I4"):pack(kind, amount, balance, counter) .. date_bytes)
   fs.write(HEAD, 0, string.char(slot, count))
 end
 
