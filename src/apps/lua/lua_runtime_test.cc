@@ -330,6 +330,21 @@ TEST_F(LuaAppletTest, TransientStateLivesPerChannelUntilDeselectionOrReset) {
   EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("1")) + "9000");
 }
 
+TEST_F(LuaAppletTest, AnErrorInDeselectIsOnlyDiagnosed) {
+  const std::string src = R"lua(
+    return {
+      deselect = function() store.set("x", "1") error("deselect fails") end,
+      process = function() return store.get("x") or "clean" end }
+  )lua";
+  ASSERT_EQ(InstallApplet(kApplet, src), "9000") << Diagnostics();
+  ASSERT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("clean")) + "9000");
+  EXPECT_EQ(Sw(SelectCmd(kMgmtAid)), "9000");  // deselects the applet: its deselect() fails
+  EXPECT_TRUE(Diagnosed("no persistent writes in deselect()")) << Diagnostics();
+  EXPECT_EQ(Sw(SelectCmd(kApplet)), "9000");
+  EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("clean")) + "9000");  // it wrote nothing
+}
+
 TEST_F(LuaAppletTest, ALockedAppletsCodeNeverRuns) {
   Applet(R"lua(
     store.set("runs", tostring(tonumber(store.get("runs") or "0") + 1))
@@ -438,6 +453,14 @@ TEST_F(LuaAppletTest, HostileAppletsEndWithAStatusWordAndTheCardCarriesOn) {
       return tostring(a) .. tostring(b) .. tostring(c)
     end
     if i == 0x0D then return tostring(math.random(0) ~= nil) end
+    if i == 0x0F then  -- deep recursion
+      local function r(n) return r(n + 1) + 1 end
+      r(1)
+    end
+    if i == 0x10 then  -- a huge string.format
+      local s = string.rep("x", 100000)
+      while true do s = string.format("%s%s", s, s) end
+    end
     if i == 0x0E then  -- copies no count sees: the CPU-time backstop ends them
       local s = string.rep("x", 60000)
       while true do local t = s .. s end
@@ -446,9 +469,9 @@ TEST_F(LuaAppletTest, HostileAppletsEndWithAStatusWordAndTheCardCarriesOn) {
   )lua",
          // A quota of 65,536 bytes (the file count binds first), a heap of 256 KiB.
          HexOrDie("C70400010000C60400040000"));
-  for (const char* cmd :
-       {"8001000000", "8002000000", "8003000000", "8004000000", "8005000000", "8006000000",
-        "8007000000", "8008000000", "8009000000", "800A000000", "800E000000"}) {
+  for (const char* cmd : {"8001000000", "8002000000", "8003000000", "8004000000", "8005000000",
+                          "8006000000", "8007000000", "8008000000", "8009000000", "800A000000",
+                          "800E000000", "800F000000", "8010000000"}) {
     const std::string r = Tx(cmd);
     EXPECT_TRUE(r == "6F00" || r == "6A84") << cmd << " answered " << r;
     EXPECT_EQ(Tx("8000000000"), ToHex(ToBytes("alive")) + "9000") << "after " << cmd;
