@@ -95,6 +95,28 @@ show "the list"
 echo "-- the same registry through the GlobalPlatform door (GET STATUS P1 40)"
 $T "${A[@]}" apdu 80F24002024F0000 2>/dev/null
 echo
+echo "== applets (docs/applets.md): an application that brings its own code, Lua in a sandbox;"
+echo "   a TOTP token (profiles/applets/totp.lua) installed from an installation file signed by"
+echo "   ACME, asked for the code of time step 1 (RFC 6238: 46119246), then a package loaded"
+echo "   through GlobalPlatform LOAD, listed, instantiated and deleted"
+sed 's/admin_name = "ISSUER"/admin_name = "ACME"/; s/admin_id = 0/admin_id = 1/' \
+  profiles/applets/totp.toml >var/totp.toml
+cp profiles/applets/totp.lua var/totp.lua
+$T apps make-install-file var/totp.toml --key var/acme.pem -o var/totp.bin
+$T "${A[@]}" apps install var/totp.bin 2>/dev/null
+$T --image "$image" apdu 00A4040C06F0000000AD10 80100000080000000000000001 2>/dev/null
+cat >var/pkg.toml <<'D'
+package = "F0000000AB"
+[modules.PURSE]
+aid = "F0000000AB01"
+source = "../profiles/applets/purse.lua"
+D
+$T "${A[@]}" apps load var/pkg.toml 2>/dev/null
+$T "${A[@]}" apps create F0000000AB10 F0000000AB F0000000AB01 --params-hex 8004000003E8 2>/dev/null
+$T --image "$image" apdu 00A4040C06F0000000AB10 805C000004 2>/dev/null
+$T "${A[@]}" apps list 2>/dev/null
+$T "${A[@]}" apps delete-package F0000000AB --with-instances --yes 2>/dev/null
+echo
 echo "== self-issuance (US 7,428,992): a card function stored on the card, issued by one request"
 $T --image "$image" --scp03 test issue install-app 2>/dev/null
 $T --image "$image" --scp03 test issue load-group profiles/emoney.group --function 1 2>/dev/null
