@@ -45,7 +45,7 @@ struct AppletLimits {
   uint32_t persistent = 8192;
   uint32_t instructions = 1000000;
 };
-inline constexpr uint32_t kMinHeap = 16384, kMaxHeap = 262144;
+inline constexpr uint32_t kMinHeap = 32768, kMaxHeap = 262144;
 inline constexpr uint32_t kMaxPersistent = 65536;
 inline constexpr uint32_t kMinInstructions = 10000, kMaxInstructions = 10000000;
 
