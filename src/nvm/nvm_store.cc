@@ -77,6 +77,22 @@ Status NvmStore::CheckBlocksInUse(uint32_t offset, size_t length) const {
   return Status::Ok();
 }
 
+Result<bool> NvmStore::AllocatedInOpenTransaction(uint32_t offset, size_t length) const {
+  const uint64_t end = uint64_t{offset} + length;
+  if (!in_tx_ || end <= layout_.blocks_offset) return false;
+  const uint32_t bs = layout_.geometry.block_size;
+  const uint32_t first =
+      offset <= layout_.blocks_offset ? 0 : (offset - layout_.blocks_offset) / bs;
+  const uint32_t last = static_cast<uint32_t>((end - 1 - layout_.blocks_offset) / bs);
+  for (uint32_t b = first; b <= last; ++b) {
+    uint8_t committed = 0;  // the allocator entry on NVM, not the transaction's view of it
+    TESSERA_RETURN_IF_ERROR(
+        device_.Read(layout_.table_offset + b, std::span<uint8_t>(&committed, 1)));
+    if (committed != static_cast<uint8_t>(BlockState::kUsed)) return true;
+  }
+  return false;
+}
+
 Status NvmStore::Begin() {
   TESSERA_RETURN_IF_ERROR(CheckAlive());
   if (in_tx_) return FailedPrecondition("a transaction is already open");
@@ -711,6 +727,11 @@ Status NvmStore::CommitNow(uint32_t offset, ByteView data) {
   TESSERA_RETURN_IF_ERROR(CheckDataRange(offset, data.size()));
   if (data.empty()) return Status::Ok();
   TESSERA_RETURN_IF_ERROR(CheckBlocksInUse(offset, data.size()));
+  // A block the open transaction allocated is FREE on NVM until it commits: bytes committed
+  // into it early would outlive an abort or a cut as data in a free block (G1). They belong to
+  // the transaction, and are durable exactly when the block is.
+  TESSERA_ASSIGN_OR_RETURN(bool fresh, AllocatedInOpenTransaction(offset, data.size()));
+  if (fresh) return Write(offset, data);
   // The page images come from NVM, not from the open transaction: its other writes must not
   // become durable early.
   const uint32_t ps = layout_.geometry.page_size;

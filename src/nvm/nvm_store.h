@@ -157,7 +157,9 @@ class NvmStore {
   // Commits everything staged so far (G1, as Commit) and opens a new transaction at once.
   Status CommitAndContinue();
   // G4. Works with or without an open transaction; an open one then sees the new bytes.
-  // Its journal copy is zeroed afterwards, as for a sensitive transaction.
+  // Its journal copy is zeroed afterwards, as for a sensitive transaction. Bytes in a block the
+  // open transaction allocated are staged in it instead (Write): such a block is durable only
+  // with the transaction, and so are they.
   Status CommitNow(uint32_t offset, ByteView data);
 
   uint32_t CountBlocks(BlockState state) const;
@@ -191,6 +193,8 @@ class NvmStore {
   // Recomputes, from the transaction's view, the entries of units [first, last) (or of every
   // unit) whose check page the open transaction holds: after an early commit changed NVM.
   void RefreshPendingChecks(uint32_t first, uint32_t last);
+  // Whether a block of the range is allocated only in the open transaction (FREE on NVM).
+  Result<bool> AllocatedInOpenTransaction(uint32_t offset, size_t length) const;
   void RefreshAllPendingChecks();
   // Adds bytes to an extent map, merging overlapping and adjacent extents.
   static void MergeExtent(ExtentMap& extents, uint32_t offset, ByteView data);

@@ -188,6 +188,30 @@ TEST_F(NvmStoreTest, CommitNowIsDurableBeforeTheTransactionCommits) {
   EXPECT_EQ(ReadBytes(root() + 8, 5), Bytes(5, 0));
 }
 
+// A counter in a block allocated by the same transaction (a PIN file made and tried in one
+// command): committing it early would leave data in a free block after an abort; it commits
+// with the block instead.
+TEST_F(NvmStoreTest, CommitNowIntoABlockOfTheOpenTransactionCommitsWithIt) {
+  ASSERT_TRUE(store_->Begin().ok());
+  auto b = store_->AllocateBlock();
+  ASSERT_TRUE(b.ok());
+  const uint32_t at = store_->layout().BlockOffset(*b);
+  ASSERT_TRUE(store_->CommitNow(at + 1, ToBytes("7")).ok());
+  EXPECT_EQ(ReadBytes(at + 1, 1), ToBytes("7"));  // the transaction sees it
+  store_->Abort();
+  EXPECT_EQ(store_->GetBlockState(*b).value(), BlockState::kFree);
+  EXPECT_EQ(ReadBytes(at, 4), Bytes(4, 0));
+  EXPECT_TRUE(InspectImage(ram_.device(), store_->layout()).ok());
+  // Committed, it is there.
+  ASSERT_TRUE(store_->Begin().ok());
+  b = store_->AllocateBlock();
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(store_->CommitNow(store_->layout().BlockOffset(*b) + 1, ToBytes("8")).ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  Remount();
+  EXPECT_EQ(ReadBytes(store_->layout().BlockOffset(*b) + 1, 1), ToBytes("8"));
+}
+
 TEST_F(NvmStoreTest, AllocatorAllocatesFreesAndWipes) {
   ASSERT_TRUE(store_->Begin().ok());
   auto a = store_->AllocateBlock();

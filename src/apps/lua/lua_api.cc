@@ -530,9 +530,6 @@ uint32_t PinBit(uint16_t fid) {
 
 Rc DoPinCreate(LuaVm& vm, uint16_t fid, ByteView value, lua_Integer tries) {
   if (Rc rc = Require(vm, true)) return rc;
-  // A PIN's try is committed early (before the compare): its file must be committed before
-  // any VERIFY, so PINs are made at installation only.
-  if (!vm.installing()) return Misuse(vm, "pin.create: only in install()");
   if (AppFile(*vm.app(), fid).ok()) return Misuse(vm, "pin.create: the PIN exists");
   if (value.size() < 4 || value.size() > 16 || tries < 1 || tries > 15) {
     return Misuse(vm, "pin.create: 4..16 bytes, 1..15 tries");
@@ -553,7 +550,6 @@ int PinCreate(lua_State* L) {
 
 Rc DoPinVerify(LuaVm& vm, uint16_t fid, ByteView value, PinCheck& check) {
   if (Rc rc = Require(vm, true)) return rc;  // spending a try is a write
-  if (vm.installing()) return Misuse(vm, "pin.verify: not in install()");
   if (!vm.owns_channel()) return Misuse(vm, "pin.verify: not while being selected");
   if (!AppFile(*vm.app(), fid).ok()) return Misuse(vm, "pin.verify: no such PIN");
   vm.app()->ch->app_security &= ~PinBit(fid);

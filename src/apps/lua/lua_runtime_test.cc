@@ -10,6 +10,7 @@
 
 #include "card/check/card_inspector.h"
 #include "format/applet_package.h"
+#include "nvm/image_inspector.h"
 #include "support/app_management_fixture.h"
 
 namespace tessera::apps {
@@ -444,7 +445,11 @@ TEST_F(LuaAppletTest, HostileAppletsEndWithAStatusWordAndTheCardCarriesOn) {
     if i == 0x06 then setmetatable({}, {__gc = function() while true do end end}) end
     if i == 0x07 then fs.create{fid = 1, size = 4}; return fs.read(1, 1, math.maxinteger) end
     if i == 0x08 then fs.create{fid = 1, size = 4}; fs.write(1, math.maxinteger, "x") end
-    if i == 0x09 then pin.create(1, "1234", 3) end
+    if i == 0x09 then  -- a PIN made and tried in one command that then fails
+      pin.create(1, "1234", 3)
+      pin.verify(1, "0000")
+      error("after the try")
+    end
     if i == 0x0A then error("forged\ncard: applet F054\27[31m") end
     if i == 0x0B then fs.create{fid = 0x100 + apdu.p2, size = 1} end
     if i == 0x0C then
@@ -488,6 +493,9 @@ TEST_F(LuaAppletTest, HostileAppletsEndWithAStatusWordAndTheCardCarriesOn) {
   EXPECT_TRUE(Diagnosed("forged\\x0Acard: applet F054\\x1B[31m")) << Diagnostics();
   EXPECT_EQ(Tx("800C000000"), ToHex(ToBytes("222")) + "9000");  // find: start, end; 2 values
   EXPECT_EQ(Tx("800D000000"), ToHex(ToBytes("true")) + "9000");
+  // Nothing of the failed commands is left in NVM (the PIN's early-committed try included).
+  EXPECT_TRUE(nvm::InspectImage(ram_->device(), card_->store().layout()).ok());
+  EXPECT_TRUE(card::InspectCard(card_->store()).ok());
   // The image is sound, and the application deletes (its files all in one commit).
   auto isd = Issuer();
   ASSERT_EQ(SecSw(*isd, "80E40000" + Lc(2 + kApplet.size() / 2) + "4F" + Lc(kApplet.size() / 2) +

@@ -68,8 +68,6 @@ class LuaVm final : public card::AppTransient {
   // The application of the call running now; nullptr outside one (a finalizer at close).
   card::AppContext* app() const { return app_; }
   bool writes() const { return writes_; }
-  // The call running now is install() (PINs are made there and only there).
-  bool installing() const { return call_entry_ == Entry::kInstall; }
   // The channel's application is this interpreter's (not so while select() runs for a new
   // selection: the channel still shows the previous one, its session and its PIN state).
   bool owns_channel() const {
